@@ -26,15 +26,16 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27018", "TCP address to listen on (loopback only)")
 	dir := flag.String("dir", "data", "directory for the SQLite database files")
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn or error")
+	exitWithParent := flag.Bool("exit-with-parent", false, "stop when the process that started devdb exits")
 	flag.Parse()
 
-	if err := run(*listen, *dir, *logLevel); err != nil {
+	if err := run(*listen, *dir, *logLevel, *exitWithParent); err != nil {
 		fmt.Fprintln(os.Stderr, "devdb:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, dir, logLevel string) error {
+func run(listen, dir, logLevel string, exitWithParent bool) error {
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		return fmt.Errorf("bad -listen %q: %w", listen, err)
@@ -69,6 +70,24 @@ func run(listen, dir, logLevel string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+
+	if exitWithParent {
+		// A service or test run that crashes cannot send SIGTERM; without this its database would live on,
+		// holding the port and the SQLite files.
+		parent := os.Getppid()
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			for ctx.Err() == nil {
+				if os.Getppid() != parent {
+					cancel()
+					return
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		}()
+	}
 
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()

@@ -1,0 +1,92 @@
+// createApp(): the HTTP surface. No listen, no connect: the lifecycle owns those, and supertest imports this.
+import express, { type RequestHandler } from 'express';
+import helmet from 'helmet';
+import swaggerUi from 'swagger-ui-express';
+import type { Logger } from './platform/logger.js';
+import type { Metrics } from './platform/metrics.js';
+import { requestLog } from './platform/request-log.js';
+import { authenticate } from './platform/auth.js';
+import { errorHandler, NotFoundError, ServiceUnavailableError } from './platform/errors.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { apiKeysRoutes } from './keys/api-keys.routes.js';
+import { jobsRoutes } from './jobs/jobs.routes.js';
+import type { Scheduler } from './jobs/scheduler.js';
+import type { Config } from './config.js';
+
+export interface AppDeps {
+  logger: Logger;
+  metrics: Metrics;
+  scheduler: Scheduler;
+  config: Config;
+  /** False for ROLE=worker: only the operations endpoints are served. */
+  serveApi: boolean;
+  /** What /ready checks: each entry is a named probe that throws when its dependency is not usable. */
+  readiness: Record<string, () => Promise<void>>;
+}
+
+/** Bodies larger than the default are allowed only where the contract needs them (HR batch feeds). */
+const JSON_LIMITS: Array<[RegExp, string]> = [[/^\/api\/v1\/(users|enrollments)\/batch$/, '32mb']];
+const DEFAULT_JSON_LIMIT = '1mb';
+
+function jsonBody(): RequestHandler {
+  const parsers = new Map<string, RequestHandler>();
+  const parserFor = (limit: string): RequestHandler => {
+    let p = parsers.get(limit);
+    if (!p) parsers.set(limit, (p = express.json({ limit, strict: true })));
+    return p;
+  };
+  return (req, res, next) => {
+    const limit = JSON_LIMITS.find(([re]) => re.test(req.path))?.[1] ?? DEFAULT_JSON_LIMIT;
+    parserFor(limit)(req, res, next);
+  };
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(requestLog(deps.logger, deps.metrics));
+  app.use(helmet());
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/ready', async (_req, res) => {
+    const failed: string[] = [];
+    await Promise.all(
+      Object.entries(deps.readiness).map(async ([name, probe]) => {
+        try {
+          await probe();
+        } catch {
+          failed.push(name);
+        }
+      }),
+    );
+    if (failed.length) throw new ServiceUnavailableError(`Not ready: ${failed.sort().join(', ')} unavailable.`);
+    res.json({ status: 'ready', checks: Object.fromEntries(Object.keys(deps.readiness).map((k) => [k, 'ok'])) });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  const openapi = buildOpenApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'Autogroups API' }));
+
+  if (deps.serveApi) {
+    const api = express.Router();
+    api.use(authenticate);
+    api.use(jsonBody());
+    api.use(apiKeysRoutes());
+    api.use(jobsRoutes());
+    app.use('/api/v1', api);
+  }
+
+  app.use((req, _res, next) => {
+    next(new NotFoundError(`No route for ${req.method} ${req.path}.`));
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}

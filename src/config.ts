@@ -1,0 +1,93 @@
+// The only reader of process.env. Every setting is checked here, once, at start; a bad value stops the start
+// with a message naming the variable, so that a mistyped deployment fails loudly instead of half-working.
+import Joi from 'joi';
+import { CronExpressionParser } from 'cron-parser';
+
+export type ProcessRole = 'all' | 'api' | 'worker';
+
+export interface Config {
+  readonly port: number;
+  /** Unset: start the embedded FerretDB under dataDir. */
+  readonly mongodbUri: string | undefined;
+  readonly databaseName: string;
+  readonly dataDir: string;
+  readonly embeddedDbPort: number;
+  readonly bootstrapAdminKey: string | undefined;
+  readonly role: ProcessRole;
+  readonly syncCron: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly shutdownTimeoutMs: number;
+  /** How often a worker polls for due jobs. */
+  readonly jobPollMs: number;
+  /** Share of an automatic group's members one sync may remove before removals are held for confirmation. */
+  readonly removalSafetyShare: number;
+  /** Groups at or below this many members are exempt from the removal safety valve. */
+  readonly removalSafetyMinMembers: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const cron = Joi.string().custom((value: string, helpers) => {
+  try {
+    CronExpressionParser.parse(value);
+    return value;
+  } catch {
+    return helpers.error('any.invalid');
+  }
+}, 'cron expression');
+
+const schema = Joi.object({
+  PORT: Joi.number().integer().min(0).max(65535).default(3000),
+  MONGODB_URI: Joi.string().uri({ scheme: ['mongodb', 'mongodb+srv'] }).empty(''),
+  MONGODB_DB: Joi.string().pattern(/^[A-Za-z0-9_-]{1,63}$/).default('autogroups'),
+  DATA_DIR: Joi.string().default('./data'),
+  EMBEDDED_DB_PORT: Joi.number().integer().min(1).max(65535).default(27018),
+  BOOTSTRAP_ADMIN_KEY: Joi.string().min(24).max(256).pattern(/^[\x21-\x7e]+$/).empty(''),
+  ROLE: Joi.string().valid('all', 'api', 'worker').default('all'),
+  SYNC_CRON: cron.default('0 2 * * *'),
+  LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
+  SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(8000),
+  JOB_POLL_MS: Joi.number().integer().min(50).max(600000).default(1000),
+  REMOVAL_SAFETY_SHARE: Joi.number().greater(0).max(1).default(0.5),
+  REMOVAL_SAFETY_MIN_MEMBERS: Joi.number().integer().min(0).default(10),
+}).unknown(true);
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const { value, error } = schema.validate(env, { abortEarly: false, convert: true });
+  if (error) {
+    throw new ConfigError(error.details.map((d) => `${String(d.path[0])}: ${describe(d)}`));
+  }
+  return Object.freeze({
+    port: value.PORT,
+    mongodbUri: value.MONGODB_URI,
+    databaseName: value.MONGODB_DB,
+    dataDir: value.DATA_DIR,
+    embeddedDbPort: value.EMBEDDED_DB_PORT,
+    bootstrapAdminKey: value.BOOTSTRAP_ADMIN_KEY,
+    role: value.ROLE,
+    syncCron: value.SYNC_CRON,
+    logLevel: value.LOG_LEVEL,
+    shutdownTimeoutMs: value.SHUTDOWN_TIMEOUT_MS,
+    jobPollMs: value.JOB_POLL_MS,
+    removalSafetyShare: value.REMOVAL_SAFETY_SHARE,
+    removalSafetyMinMembers: value.REMOVAL_SAFETY_MIN_MEMBERS,
+  });
+}
+
+function describe(detail: Joi.ValidationErrorItem): string {
+  const got = detail.context?.value;
+  const shown = typeof got === 'string' && detail.context?.key !== 'BOOTSTRAP_ADMIN_KEY' ? ` (got "${got}")` : '';
+  switch (detail.type) {
+    case 'any.only':
+      return `must be one of ${(detail.context?.valids as unknown[]).join(', ')}${shown}`;
+    case 'any.invalid':
+      return `is not a valid cron expression${shown}`;
+    default:
+      return `${detail.message.replace(/^"[^"]+" /, '')}${shown}`;
+  }
+}

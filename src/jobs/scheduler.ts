@@ -1,0 +1,154 @@
+// Agenda (v6, Mongo backend on the service's own database) behind a small typed facade.
+//
+// Contract for every job: its handler is idempotent. On the embedded database Agenda's lock is not atomic and a
+// job can run on two workers at once; anywhere, a worker that dies mid-job leaves a lock that expires and another
+// worker runs the job again. Handlers therefore compute the difference to a desired state and apply it with
+// deterministic ids, so a second run finds nothing left to do.
+import { randomUUID } from 'node:crypto';
+import { Agenda, type Job } from 'agenda';
+import { MongoBackend } from '@agendajs/mongo-backend';
+import type { Db } from 'mongodb';
+import type { Logger } from '../platform/logger.js';
+import { JobRunModel } from './job-run.model.js';
+
+export interface JobContext {
+  jobId: string;
+  logger: Logger;
+  /** Records progress for GET /jobs/{id} and extends the job's lock. */
+  progress(done: number, total: number): Promise<void>;
+  /** Enqueue a follow-up job (fan-out). */
+  enqueue: Scheduler['enqueue'];
+}
+
+export interface JobDefinition<D = Record<string, unknown>> {
+  name: string;
+  /** Concurrent runs of this job per worker process. */
+  concurrency?: number;
+  /** After this long without progress the lock expires and another worker may take the job. */
+  lockLifetimeMs?: number;
+  run(data: D, ctx: JobContext): Promise<unknown>;
+}
+
+export interface EnqueueOptions {
+  actor?: string;
+  /** Use this job id (deterministic fan-out ids make a re-run of the parent enqueue nothing new). */
+  jobId?: string;
+}
+
+export interface Scheduler {
+  readonly agenda: Agenda;
+  define<D>(definition: JobDefinition<D>): void;
+  enqueue<D extends object>(name: string, data: D, opts?: EnqueueOptions): Promise<string>;
+  /** The recurring schedule (e.g. the nightly full sync). Idempotent across processes. */
+  every(cron: string, name: string, data?: Record<string, unknown>): Promise<void>;
+  /** Start processing jobs (worker role). */
+  startProcessing(): Promise<void>;
+  isProcessing(): boolean;
+  stop(): Promise<void>;
+}
+
+type AgendaData = { jobId?: string } & Record<string, unknown>;
+
+export interface SchedulerOptions {
+  db: Db;
+  logger: Logger;
+  pollMs: number;
+  workerName: string;
+}
+
+export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler> {
+  const { logger } = opts;
+  const agenda = new Agenda({
+    backend: new MongoBackend({ mongo: opts.db, collection: 'agendaJobs' }),
+    name: opts.workerName,
+    processEvery: opts.pollMs,
+    defaultLockLifetime: 5 * 60_000,
+    maxConcurrency: 8,
+    removeOnComplete: true,
+  });
+  agenda.on('error', (err: Error) => logger.error({ err }, 'job scheduler error'));
+  await agenda.ready;
+  let processing = false;
+
+  async function enqueue<D extends object>(name: string, data: D, eopts: EnqueueOptions = {}): Promise<string> {
+    const jobId = eopts.jobId ?? randomUUID();
+    try {
+      await JobRunModel.create({ _id: jobId, name, status: 'queued', data, actor: eopts.actor });
+    } catch (err) {
+      // The same deterministic id again: that job exists already, enqueue nothing new.
+      if ((err as { code?: number }).code === 11000) return jobId;
+      throw err;
+    }
+    await agenda.now(name, { ...data, jobId });
+    return jobId;
+  }
+
+  function define<D>(def: JobDefinition<D>): void {
+    agenda.define<AgendaData>(
+      def.name,
+      async (job: Job<AgendaData>) => {
+        const { jobId: givenId, ...data } = job.attrs.data ?? {};
+        const jobId = givenId ?? `agenda:${String(job.attrs._id)}`;
+        const jobLogger = logger.child({ job: def.name, jobId });
+        const run = await JobRunModel.findById(jobId).lean();
+        if (run?.status === 'completed') {
+          jobLogger.info('job already completed by another run; nothing to do');
+          return;
+        }
+        const startedAt = new Date();
+        if (run) {
+          await JobRunModel.updateOne({ _id: jobId }, { $set: { status: 'running', startedAt }, $inc: { attempts: 1 } });
+        } else {
+          // Recurring jobs (the nightly sync) have no record made by enqueue.
+          await JobRunModel.updateOne(
+            { _id: jobId },
+            { $setOnInsert: { name: def.name, data, status: 'running', startedAt, attempts: 1 } },
+            { upsert: true },
+          );
+        }
+        const ctx: JobContext = {
+          jobId,
+          logger: jobLogger,
+          enqueue,
+          async progress(done, total) {
+            await JobRunModel.updateOne({ _id: jobId }, { $set: { 'progress.done': done, 'progress.total': total } });
+            await job.touch();
+          },
+        };
+        try {
+          const result = await def.run(data as D, ctx);
+          await JobRunModel.updateOne(
+            { _id: jobId },
+            { $set: { status: 'completed', result: result ?? null, finishedAt: new Date() }, $unset: { error: 1 } },
+          );
+          jobLogger.info({ durationMs: Date.now() - startedAt.getTime() }, 'job completed');
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          await JobRunModel.updateOne({ _id: jobId }, { $set: { status: 'failed', error: message, finishedAt: new Date() } });
+          jobLogger.error({ err }, 'job failed');
+          throw err;
+        }
+      },
+      { concurrency: def.concurrency ?? 2, lockLifetime: def.lockLifetimeMs ?? 5 * 60_000 },
+    );
+  }
+
+  return {
+    agenda,
+    define,
+    enqueue,
+    async every(cron, name, data = {}) {
+      await agenda.every(cron, name, data, { skipImmediate: true });
+    },
+    async startProcessing() {
+      await agenda.start();
+      processing = true;
+    },
+    isProcessing: () => processing,
+    async stop() {
+      // stop() unlocks the jobs this process holds, so another worker can take them at once.
+      await agenda.stop(false);
+      processing = false;
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// start(): config → database → job scheduler → HTTP. stop(): the reverse, under a timeout.
+//
+// Why this order: the HTTP server is the last thing to open so that nothing is served before the database and
+// the scheduler can take the work, and the first thing to close so that no request arrives while they go away.
+// Agenda stops before the database closes so that it can unlock the jobs this process holds.
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import type { Logger } from './platform/logger.js';
+import { createApp } from './app.js';
+import { connectDatabase, type Database } from './platform/database.js';
+import { startEmbeddedDb, type EmbeddedDb } from './platform/embedded-db.js';
+import { createScheduler, type Scheduler } from './jobs/scheduler.js';
+import { createMetrics } from './platform/metrics.js';
+import { ensureBootstrapKey } from './keys/api-keys.service.js';
+import { defineJobs, scheduleRecurringJobs } from './jobs/index.js';
+
+export interface Service {
+  readonly config: Config;
+  readonly database: Database;
+  readonly scheduler: Scheduler;
+  readonly server: http.Server;
+  /** The port actually bound (useful with PORT=0). */
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export async function start(config: Config, logger: Logger): Promise<Service> {
+  const undo: Array<() => Promise<void>> = [];
+  const rollback = async () => {
+    for (const step of undo.reverse()) await step().catch((err: unknown) => logger.error({ err }, 'error while undoing start'));
+  };
+
+  try {
+    let uri = config.mongodbUri;
+    let embedded: EmbeddedDb | undefined;
+    if (!uri) {
+      embedded = await startEmbeddedDb({ dataDir: path.join(config.dataDir, 'ferretdb'), port: config.embeddedDbPort });
+      undo.push(() => embedded!.stop());
+      uri = embedded.uri;
+      logger.info({ uri, dataDir: config.dataDir }, 'embedded database started');
+    }
+
+    const database = await connectDatabase(uri, config.databaseName);
+    undo.push(() => database.close());
+    logger.info({ kind: database.kind, version: database.version, db: config.databaseName }, 'database connected');
+
+    if (config.bootstrapAdminKey && (await ensureBootstrapKey(config.bootstrapAdminKey))) {
+      logger.info('bootstrap admin key created');
+    }
+
+    const scheduler = await createScheduler({
+      db: database.db,
+      logger,
+      pollMs: config.jobPollMs,
+      workerName: `${config.role}-${process.pid}`,
+    });
+    undo.push(() => scheduler.stop());
+    defineJobs({ scheduler, config });
+    if (config.role !== 'api') {
+      await scheduleRecurringJobs({ scheduler, config });
+      await scheduler.startProcessing();
+      logger.info({ pollMs: config.jobPollMs }, 'processing jobs');
+    }
+
+    const metrics = createMetrics();
+    const app = createApp({
+      logger,
+      metrics,
+      scheduler,
+      config,
+      serveApi: config.role !== 'worker',
+      readiness: {
+        database: () => database.ping(),
+        scheduler: async () => {
+          if (config.role !== 'api' && !scheduler.isProcessing()) throw new Error('not processing');
+          await database.db.collection('agendaJobs').estimatedDocumentCount();
+        },
+      },
+    });
+    const server = http.createServer(app);
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    logger.info({ port, role: config.role }, 'listening');
+
+    const closeServer = () =>
+      new Promise<void>((resolve) => {
+        // close() stops accepting and resolves when in-flight requests have finished.
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    undo.push(closeServer);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      database,
+      scheduler,
+      server,
+      port,
+      stop() {
+        stopping ??= (async () => {
+          const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs).unref();
+          await rollback();
+          clearTimeout(timer);
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await rollback();
+    throw err;
+  }
+}

@@ -1,0 +1,49 @@
+// The OpenAPI 3.1 description served at GET /openapi.json. Each domain contributes its paths and schemas next
+// to its routes; this file only assembles them.
+import { apiKeysOpenApi, apiKeysSchemas } from './keys/api-keys.routes.js';
+import { jobsOpenApi, jobsSchemas } from './jobs/jobs.routes.js';
+
+const operations = {
+  '/health': { get: { tags: ['operations'], security: [], summary: 'The process is up', responses: { 200: { description: 'Up' } } } },
+  '/ready': { get: { tags: ['operations'], security: [], summary: 'Database and job scheduler reachable', responses: { 200: { description: 'Ready' }, 503: { $ref: '#/components/responses/Problem' } } } },
+  '/metrics': { get: { tags: ['operations'], security: [], summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': {} } } } } },
+};
+
+export function buildOpenApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Autogroups API',
+      version: '1.0.0',
+      description: 'Automatic groups for learning platforms and user directories. Contract: shared/API.md.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key, e.g. agk_…' } },
+      parameters: {
+        limit: { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
+        cursor: { name: 'cursor', in: 'query', description: 'Opaque; the nextCursor of the previous page', schema: { type: 'string' } },
+      },
+      responses: {
+        Problem: { description: 'An RFC 9457 problem document', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+      },
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['type', 'title', 'status'],
+          properties: {
+            type: { type: 'string', format: 'uri' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+            errors: { type: 'array', items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+          },
+        },
+        ...apiKeysSchemas,
+        ...jobsSchemas,
+      },
+    },
+  };
+}

@@ -1,0 +1,97 @@
+// The embedded database: FerretDB v1 (SQLite backend) inside tools/devdb, a Go program built here with the
+// machine's Go toolchain. It is what `npm start` and the tests use when MONGODB_URI is not set.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdir, rename, stat, rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const execFileAsync = promisify(execFile);
+
+const DEVDB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../tools/devdb');
+export const DEVDB_BINARY = path.join(DEVDB_DIR, 'bin', 'devdb');
+const SOURCES = ['main.go', 'go.mod', 'go.sum'];
+
+/** Builds tools/devdb/bin/devdb when it is missing or older than its sources. Returns true if it built. */
+export async function ensureDevdbBinary(log: (msg: string) => void = () => {}): Promise<boolean> {
+  const binaryTime = await stat(DEVDB_BINARY).then((s) => s.mtimeMs, () => 0);
+  const sourceTimes = await Promise.all(SOURCES.map((f) => stat(path.join(DEVDB_DIR, f)).then((s) => s.mtimeMs)));
+  if (binaryTime > 0 && sourceTimes.every((t) => t <= binaryTime)) return false;
+
+  log('building the embedded database (tools/devdb, FerretDB v1.24) with the Go toolchain; the first build takes a few minutes');
+  await mkdir(path.dirname(DEVDB_BINARY), { recursive: true });
+  // Build to a private name and rename: two processes building at once each produce a whole binary.
+  const tmp = `${DEVDB_BINARY}.${process.pid}.tmp`;
+  try {
+    await execFileAsync('go', ['build', '-trimpath', '-o', tmp, '.'], {
+      cwd: DEVDB_DIR,
+      env: { ...process.env, CGO_ENABLED: '0' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    await rename(tmp, DEVDB_BINARY);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    const e = err as { code?: string; stderr?: string; message: string };
+    if (e.code === 'ENOENT') throw new Error('the embedded database needs the Go toolchain (`go`) on PATH, or set MONGODB_URI');
+    throw new Error(`building tools/devdb failed: ${e.stderr?.trim() || e.message}`);
+  }
+  return true;
+}
+
+export interface EmbeddedDb {
+  readonly uri: string;
+  readonly pid: number;
+  /** SIGTERM, then SIGKILL if it has not exited within the timeout. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+export async function startEmbeddedDb(opts: { dataDir: string; port: number; logLevel?: string }): Promise<EmbeddedDb> {
+  await ensureDevdbBinary();
+  const dataDir = path.resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const child = spawn(
+    DEVDB_BINARY,
+    ['-listen', `127.0.0.1:${opts.port}`, '-dir', dataDir, '-log-level', opts.logLevel ?? 'error', '-exit-with-parent'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const stderr: string[] = [];
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr.push(chunk.toString());
+    if (stderr.length > 50) stderr.shift();
+  });
+
+  const uri = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => fail(new Error('the embedded database did not become ready within 30 s')), 30_000);
+    function fail(err: Error): void {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${err.message}${stderr.length ? `: ${stderr.join('').trim()}` : ''}`));
+    }
+    lines.on('line', (line) => {
+      const m = /^devdb ready (\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`the embedded database exited with code ${code} before it was ready`)));
+  });
+  child.removeAllListeners('exit');
+
+  return { uri, pid: child.pid!, stop: (timeoutMs = 5000) => stopChild(child, timeoutMs) };
+}
+
+function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,136 @@
+// One error hierarchy for the whole service and one translator to RFC 9457 problem documents. Services throw
+// these; the HTTP layer never builds error bodies by hand. Anything else that reaches the translator is a bug:
+// it is logged with its stack and answered as a bare 500, never shown to the caller.
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from './logger.js';
+
+export interface FieldError {
+  /** Dotted path of the offending input, e.g. `fields.hireDate` or `users[3].email`. */
+  path: string;
+  message: string;
+}
+
+export abstract class AppError extends Error {
+  abstract readonly status: number;
+  abstract readonly title: string;
+  readonly errors: FieldError[] | undefined;
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(detail: string, errors?: FieldError[], extra?: Record<string, unknown>) {
+    super(detail);
+    this.name = new.target.name;
+    this.errors = errors;
+    this.extra = extra;
+  }
+
+  /** The problem `type` URI: stable, one per kind of error. */
+  get type(): string {
+    return `https://autogroups.dev/problems/${this.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+  }
+}
+
+export class ValidationError extends AppError {
+  readonly status = 400;
+  readonly title = 'Invalid request';
+}
+export class UnauthorizedError extends AppError {
+  readonly status = 401;
+  readonly title = 'Unauthorized';
+}
+export class ForbiddenError extends AppError {
+  readonly status = 403;
+  readonly title = 'Forbidden';
+}
+export class NotFoundError extends AppError {
+  readonly status = 404;
+  readonly title = 'Not found';
+}
+export class MethodNotAllowedError extends AppError {
+  readonly status = 405;
+  readonly title = 'Method not allowed';
+}
+export class ConflictError extends AppError {
+  readonly status = 409;
+  readonly title = 'Conflict';
+}
+export class GoneError extends AppError {
+  readonly status = 410;
+  readonly title = 'Gone';
+}
+export class PreconditionFailedError extends AppError {
+  readonly status = 412;
+  readonly title = 'Precondition failed';
+}
+export class PayloadTooLargeError extends AppError {
+  readonly status = 413;
+  readonly title = 'Payload too large';
+}
+export class UnsupportedMediaTypeError extends AppError {
+  readonly status = 415;
+  readonly title = 'Unsupported media type';
+}
+export class UnprocessableError extends AppError {
+  readonly status = 422;
+  readonly title = 'Unprocessable content';
+}
+export class ServiceUnavailableError extends AppError {
+  readonly status = 503;
+  readonly title = 'Service unavailable';
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export function sendProblem(res: Response, error: AppError): void {
+  res
+    .status(error.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(
+      JSON.stringify({
+        type: error.type,
+        title: error.title,
+        status: error.status,
+        detail: error.message,
+        ...(error.errors ? { errors: error.errors } : {}),
+        ...(error.extra ?? {}),
+      }),
+    );
+}
+
+/** Errors raised by Express's own body parsers, translated into our hierarchy. */
+function fromBodyParser(err: { type?: string; status?: number; message?: string; limit?: number }): AppError | undefined {
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return new ValidationError('The request body is not valid JSON.', [{ path: 'body', message: err.message ?? 'malformed JSON' }]);
+    case 'entity.too.large':
+      return new PayloadTooLargeError(`The request body is larger than the limit of ${err.limit ?? '?'} bytes.`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new UnsupportedMediaTypeError('The request body must be UTF-8.');
+    case 'request.aborted':
+      return new ValidationError('The request was aborted by the client.');
+    default:
+      return undefined;
+  }
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const known = err instanceof AppError ? err : fromBodyParser(err as Record<string, never>);
+    if (known) {
+      sendProblem(res, known);
+      return;
+    }
+    logger.error({ err, reqId: req.id, method: req.method, url: req.originalUrl }, 'unhandled error');
+    res
+      .status(500)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(
+        JSON.stringify({
+          type: 'https://autogroups.dev/problems/internal-error',
+          title: 'Internal server error',
+          status: 500,
+          detail: 'An unexpected error occurred; it has been logged.',
+        }),
+      );
+  };
+}

@@ -1,0 +1,51 @@
+// The one table of who may do what. Every /api/v1 route names the permission it needs; nothing else decides.
+export const ROLES = ['admin', 'support', 'hr-feed', 'viewer', 'integration'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PERMISSIONS = [
+  'keys:read',
+  'keys:write',
+  'groups:read',
+  'groups:write',
+  'members:read',
+  'members:write',
+  'rules:read',
+  'rules:write',
+  'requests:read',
+  'requests:write',
+  'jobs:read',
+  'jobs:write',
+  'users:read',
+  'users:write',
+  'fields:read',
+  'fields:write',
+  'courses:read',
+  'courses:write',
+  'enrollments:read',
+  'enrollments:write',
+  'join',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+const readAllButKeys = PERMISSIONS.filter((p) => p.endsWith(':read') && p !== 'keys:read');
+
+const GRANTS: Record<Role, readonly Permission[]> = {
+  admin: PERMISSIONS,
+  support: [
+    'groups:read', 'groups:write', 'members:read', 'members:write', 'rules:read', 'rules:write',
+    'requests:read', 'requests:write', 'jobs:read', 'jobs:write',
+    'users:read', 'fields:read', 'courses:read', 'enrollments:read',
+  ],
+  'hr-feed': [
+    'users:read', 'users:write', 'fields:read', 'fields:write', 'courses:read', 'courses:write',
+    'enrollments:read', 'enrollments:write',
+  ],
+  viewer: readAllButKeys,
+  integration: ['groups:read', 'members:read', 'join'],
+};
+
+const grantSets = new Map<Role, ReadonlySet<Permission>>(ROLES.map((r) => [r, new Set(GRANTS[r])]));
+
+export function roleAllows(role: Role, permission: Permission): boolean {
+  return grantSets.get(role)?.has(permission) ?? false;
+}
