@@ -1,0 +1,34 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../../src/config.js';
+
+describe('config', () => {
+  it('when nothing is set, then the documented defaults apply', () => {
+    const c = loadConfig({});
+    expect(c).to.include({ port: 3000, dataDir: './data', role: 'all', syncCron: '0 2 * * *', logLevel: 'info' });
+    expect(c.mongodbUri).to.equal(undefined);
+    expect(Object.isFrozen(c)).to.equal(true);
+  });
+
+  it('when several values are bad, then the error names each variable', () => {
+    try {
+      loadConfig({ PORT: 'eighty', ROLE: 'boss', SYNC_CRON: 'every night', LOG_LEVEL: 'loud', MONGODB_URI: 'http://x' });
+      expect.fail('expected a ConfigError');
+    } catch (err) {
+      expect(err).to.be.instanceOf(ConfigError);
+      const names = (err as ConfigError).problems.map((p) => p.split(':')[0]);
+      expect(names).to.have.members(['PORT', 'ROLE', 'SYNC_CRON', 'LOG_LEVEL', 'MONGODB_URI']);
+      expect((err as ConfigError).problems.join(' ')).to.contain('"boss"');
+    }
+  });
+
+  it('when a bootstrap key is too short, then it is refused without echoing the key', () => {
+    expect(() => loadConfig({ BOOTSTRAP_ADMIN_KEY: 'short-secret' }))
+      .to.throw(ConfigError, /BOOTSTRAP_ADMIN_KEY/)
+      .and.satisfy((e: Error) => !e.message.includes('short-secret'));
+  });
+
+  it('when a valid cron and role are given, then they are kept', () => {
+    const c = loadConfig({ SYNC_CRON: '30 3 * * 1-5', ROLE: 'worker', PORT: '0' });
+    expect(c).to.include({ syncCron: '30 3 * * 1-5', role: 'worker', port: 0 });
+  });
+});

@@ -1,0 +1,33 @@
+import { expect } from 'chai';
+import { PERMISSIONS, ROLES, roleAllows } from '../../../src/platform/roles.js';
+
+describe('role table', () => {
+  it('when the role is admin, then every permission is granted', () => {
+    for (const p of PERMISSIONS) expect(roleAllows('admin', p), p).to.equal(true);
+  });
+
+  it('when the role is not admin, then keys are out of reach', () => {
+    for (const role of ROLES.filter((r) => r !== 'admin')) {
+      expect(roleAllows(role, 'keys:read'), role).to.equal(false);
+      expect(roleAllows(role, 'keys:write'), role).to.equal(false);
+    }
+  });
+
+  it('when the role is viewer, then it reads everything but writes nothing', () => {
+    for (const p of PERMISSIONS) {
+      expect(roleAllows('viewer', p), p).to.equal(p.endsWith(':read') && p !== 'keys:read');
+    }
+  });
+
+  it('then each role has exactly the grants API.md gives it', () => {
+    expect(roleAllows('hr-feed', 'users:write')).to.equal(true);
+    expect(roleAllows('hr-feed', 'groups:read')).to.equal(false);
+    expect(roleAllows('support', 'groups:write')).to.equal(true);
+    expect(roleAllows('support', 'users:write')).to.equal(false);
+    expect(roleAllows('support', 'users:read')).to.equal(true);
+    expect(roleAllows('integration', 'join')).to.equal(true);
+    expect(roleAllows('integration', 'members:read')).to.equal(true);
+    expect(roleAllows('integration', 'users:read')).to.equal(false);
+    expect(roleAllows('viewer', 'join')).to.equal(false);
+  });
+});
