@@ -12,6 +12,8 @@ import { apiKeysRoutes } from './keys/api-keys.routes.js';
 import { jobsRoutes } from './jobs/jobs.routes.js';
 import type { Scheduler } from './jobs/scheduler.js';
 import type { Config } from './config.js';
+import { directoryRoutes } from './directory/directory.routes.js';
+import { groupsRoutes } from './groups/groups.routes.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -23,6 +25,8 @@ export interface AppDeps {
   /** What /ready checks: each entry is a named probe that throws when its dependency is not usable. */
   readiness: Record<string, () => Promise<void>>;
 }
+
+export type RouteDeps = Pick<AppDeps, 'logger' | 'metrics' | 'scheduler' | 'config'>;
 
 /** Bodies larger than the default are allowed only where the contract needs them (HR batch feeds). */
 const JSON_LIMITS: Array<[RegExp, string]> = [[/^\/api\/v1\/(users|enrollments)\/batch$/, '32mb']];
@@ -81,6 +85,8 @@ export function createApp(deps: AppDeps): express.Express {
     api.use(jsonBody());
     api.use(apiKeysRoutes());
     api.use(jobsRoutes());
+    api.use(directoryRoutes(deps));
+    api.use(groupsRoutes(deps));
     app.use('/api/v1', api);
   }
 

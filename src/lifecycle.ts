@@ -15,6 +15,7 @@ import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import { createMetrics } from './platform/metrics.js';
 import { ensureBootstrapKey } from './keys/api-keys.service.js';
 import { defineJobs, scheduleRecurringJobs } from './jobs/index.js';
+import { wireReactions } from './reactions.js';
 
 export interface Service {
   readonly config: Config;
@@ -57,14 +58,16 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
       workerName: `${config.role}-${process.pid}`,
     });
     undo.push(() => scheduler.stop());
-    defineJobs({ scheduler, config });
+    defineJobs({ scheduler, config, logger });
     if (config.role !== 'api') {
-      await scheduleRecurringJobs({ scheduler, config });
+      await scheduleRecurringJobs({ scheduler, config, logger });
       await scheduler.startProcessing();
       logger.info({ pollMs: config.jobPollMs }, 'processing jobs');
     }
 
     const metrics = createMetrics();
+    const unwire = wireReactions({ config, logger, metrics, scheduler });
+    undo.push(async () => unwire());
     const app = createApp({
       logger,
       metrics,

@@ -2,6 +2,8 @@
 // to its routes; this file only assembles them.
 import { apiKeysOpenApi, apiKeysSchemas } from './keys/api-keys.routes.js';
 import { jobsOpenApi, jobsSchemas } from './jobs/jobs.routes.js';
+import { directoryOpenApi, directorySchemas } from './directory/directory.routes.js';
+import { groupsOpenApi, groupsSchemas } from './groups/groups.routes.js';
 
 const operations = {
   '/health': { get: { tags: ['operations'], security: [], summary: 'The process is up', responses: { 200: { description: 'Up' } } } },
@@ -19,7 +21,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi },
+    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...groupsOpenApi },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key, e.g. agk_…' } },
       parameters: {
@@ -43,6 +45,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         },
         ...apiKeysSchemas,
         ...jobsSchemas,
+        ...directorySchemas,
+        ...groupsSchemas,
       },
     },
   };

@@ -2,10 +2,12 @@
 // constant and an idempotent handler that calls services.
 import type { Scheduler } from './scheduler.js';
 import type { Config } from '../config.js';
+import type { Logger } from '../platform/logger.js';
 
 export interface JobsDeps {
   scheduler: Scheduler;
   config: Config;
+  logger: Logger;
 }
 
 export function defineJobs(_deps: JobsDeps): void {

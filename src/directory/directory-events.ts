@@ -1,0 +1,33 @@
+// The single place where changes to users and enrolments are announced, so that membership can react.
+//
+// Contract:
+// - publish() is called only for real changes (a write that changes nothing publishes nothing), after the change
+//   is stored, with every change of one request in one call (a batch of 10,000 is one publish).
+// - publish() awaits every listener: when a write request answers, its consequences (membership) are applied.
+//   A listener that throws is logged by the publisher's caller; it never undoes the stored change.
+export type DirectoryChangeKind = 'user.created' | 'user.changed' | 'user.deleted';
+
+export interface DirectoryChange {
+  kind: DirectoryChangeKind;
+  externalId: string;
+  /** What changed, as paths: 'email', 'status', 'fields.department', 'enrollments.DRV-101'. Empty for created/deleted. */
+  changed: string[];
+  /** Who made the change: the API key (see actorOf) or a job. */
+  actor: string;
+}
+
+export type DirectoryListener = (changes: readonly DirectoryChange[]) => Promise<void>;
+
+const listeners = new Set<DirectoryListener>();
+
+export function subscribeDirectoryChanges(listener: DirectoryListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export async function publishDirectoryChanges(changes: readonly DirectoryChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  const results = await Promise.allSettled([...listeners].map((l) => l(changes)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}

@@ -1,0 +1,14 @@
+// Deleting a field definition that a group rule reads must be refused (409 naming the groups). The groups module
+// knows the rules; the directory asks through this seam so that directory does not import groups.
+export type FieldUsageLookup = (fieldKey: string) => Promise<string[]>;
+
+let lookup: FieldUsageLookup = async () => [];
+
+export function setFieldUsageLookup(fn: FieldUsageLookup): void {
+  lookup = fn;
+}
+
+/** Names of the groups whose rule uses the field. */
+export function groupsUsingField(fieldKey: string): Promise<string[]> {
+  return lookup(fieldKey);
+}
