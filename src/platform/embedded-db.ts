@@ -5,11 +5,11 @@ import { promisify } from 'node:util';
 import { mkdir, rename, stat, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from './paths.js';
 
 const execFileAsync = promisify(execFile);
 
-const DEVDB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../tools/devdb');
+const DEVDB_DIR = path.join(PROJECT_ROOT, 'tools', 'devdb');
 export const DEVDB_BINARY = path.join(DEVDB_DIR, 'bin', 'devdb');
 const SOURCES = ['main.go', 'go.mod', 'go.sum'];
 
