@@ -4,7 +4,7 @@ import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import type { Logger } from './platform/logger.js';
 import type { Metrics } from './platform/metrics.js';
-import { requestLog } from './platform/request-log.js';
+import { mountPath, requestLog } from './platform/request-log.js';
 import { authenticate } from './platform/auth.js';
 import { errorHandler, NotFoundError, ServiceUnavailableError } from './platform/errors.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -81,6 +81,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   if (deps.serveApi) {
     const api = express.Router();
+    api.use(mountPath);
     api.use(authenticate);
     api.use(jsonBody());
     api.use(apiKeysRoutes());

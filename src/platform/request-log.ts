@@ -14,7 +14,8 @@ export function requestLog(logger: Logger, metrics: Metrics): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      // Express resets req.baseUrl once a router is left; mountPath() recorded it while inside.
+      const route = req.route?.path ? `${String(res.locals.mountPath ?? '')}${String(req.route.path)}` : 'unmatched';
       metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       logger.info(
         {
@@ -32,3 +33,9 @@ export function requestLog(logger: Logger, metrics: Metrics): RequestHandler {
     next();
   };
 }
+
+/** Records where the current router is mounted, for the route label above. */
+export const mountPath: RequestHandler = (req, res, next) => {
+  res.locals.mountPath = req.baseUrl;
+  next();
+};

@@ -28,6 +28,9 @@ describe('operations endpoints', () => {
     const res = await t.api.get('/metrics').expect(200);
     expect(res.headers['content-type']).to.match(/^text\/plain/);
     expect(res.text).to.contain('autogroups_http_request_duration_seconds_bucket');
+    await t.api.get('/api/v1/keys').set(await t.auth());
+    const after = await t.api.get('/metrics').expect(200);
+    expect(after.text).to.match(/autogroups_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/keys",status="200"\} 1/);
   });
 
   it('when a route does not exist, then the answer is a 404 problem document', async () => {
