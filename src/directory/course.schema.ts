@@ -1,0 +1,16 @@
+// The body of PUT /courses/{code}.
+import Joi from 'joi';
+import { courseCodeSchema } from './identifiers.js';
+
+export const courseBodySchema = Joi.object({
+  title: Joi.string().min(1).max(300).required(),
+  // Read-only attributes of the representation, accepted so that a GET can be sent back as a PUT.
+  code: courseCodeSchema,
+  createdAt: Joi.any().strip(),
+  updatedAt: Joi.any().strip(),
+});
+
+export interface CourseInput {
+  title: string;
+  code?: string;
+}

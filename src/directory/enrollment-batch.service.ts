@@ -1,0 +1,77 @@
+// POST /enrollments/batch: up to 10,000 enrolments, each upserted by (course, externalId), answered like the
+// user batch. Courses are read in one query and users in one query (`_id $in`); each changed user is written
+// once, with a `$set` of every enrolment of the batch that changed for them, in one unordered bulkWrite.
+import { checkEnrollmentRecord, nextEnrollment, type EnrollmentInput } from './enrollment.schema.js';
+import type { EnrollmentDoc } from './user.model.js';
+import { existingCourseCodes } from './courses.service.js';
+import { userLock, withLocks } from './locks.js';
+import { usersCollection } from './user-store.js';
+import { announce, type WriteContext } from './directory-announce.js';
+import type { DirectoryChange } from './directory-events.js';
+import { BatchOutcome, rejectDuplicates, type BatchResult } from './batch-outcome.js';
+
+interface Candidate {
+  index: number;
+  externalId: string;
+  course: string;
+  input: EnrollmentInput;
+}
+
+export async function applyEnrollmentBatch(records: readonly unknown[], ctx: WriteContext): Promise<BatchResult> {
+  const outcome = new BatchOutcome();
+  let candidates: Candidate[] = [];
+  records.forEach((raw, index) => {
+    const { input, externalId, errors } = checkEnrollmentRecord(raw);
+    if (input) candidates.push({ index, externalId: input.externalId, course: input.course, input });
+    else outcome.fail(index, externalId, errors);
+  });
+  candidates = rejectDuplicates(candidates, (c) => `${c.course}\n${c.externalId}`, 'course', 'this course and externalId', outcome);
+
+  const courses = await existingCourseCodes([...new Set(candidates.map((c) => c.course))]);
+  candidates = candidates.filter((c) => {
+    if (courses.has(c.course)) return true;
+    outcome.fail(c.index, c.externalId, [{ path: 'course', message: `no course with code ${c.course}` }]);
+    return false;
+  });
+
+  const changes: DirectoryChange[] = [];
+  await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
+    const ids = [...new Set(candidates.map((c) => c.externalId))];
+    const stored = ids.length ? await usersCollection().find({ _id: { $in: ids } }, { projection: { _id: 1, enrollments: 1 } }).toArray() : [];
+    const enrollmentsOf = new Map(stored.map((d) => [d._id, (d.enrollments ?? {}) as Record<string, EnrollmentDoc>]));
+
+    const now = new Date();
+    const perUser = new Map<string, { set: Record<string, unknown>; changed: string[]; created: number; updated: number }>();
+    for (const c of candidates) {
+      const current = enrollmentsOf.get(c.externalId);
+      if (!current) {
+        outcome.fail(c.index, c.externalId, [{ path: 'externalId', message: `no user with externalId ${c.externalId}` }]);
+        continue;
+      }
+      const next = nextEnrollment(current[c.course], c.input, now);
+      if (!next) {
+        outcome.unchanged++;
+        continue;
+      }
+      let entry = perUser.get(c.externalId);
+      if (!entry) perUser.set(c.externalId, (entry = { set: { updatedAt: now }, changed: [], created: 0, updated: 0 }));
+      const path = `enrollments.${c.course}`;
+      entry.set[path] = next;
+      entry.changed.push(path);
+      if (current[c.course]) entry.updated++;
+      else entry.created++;
+    }
+    if (perUser.size === 0) return;
+    await usersCollection().bulkWrite(
+      [...perUser].map(([_id, e]) => ({ updateOne: { filter: { _id }, update: { $set: e.set } } })),
+      { ordered: false },
+    );
+    for (const [externalId, e] of perUser) {
+      outcome.created += e.created;
+      outcome.updated += e.updated;
+      changes.push({ kind: 'user.changed', externalId, changed: e.changed.sort(), actor: ctx.actor });
+    }
+  });
+  await announce(ctx, changes);
+  return outcome.result();
+}

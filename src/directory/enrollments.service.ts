@@ -1,0 +1,118 @@
+// Enrolments, stored inside the user document under `enrollments.<course code>`. Writes take the user's lock,
+// read the one enrolment, and `$set`/`$unset` exactly that path; each real change is announced as a change of
+// `enrollments.<code>` of that user.
+import { NotFoundError, ValidationError } from '../platform/errors.js';
+import { encodeCursor, pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
+import type { EnrollmentDoc, UserDoc } from './user.model.js';
+import { nextEnrollment, type EnrollmentInput } from './enrollment.schema.js';
+import { courseExists } from './courses.service.js';
+import { userLock, withLocks } from './locks.js';
+import { usersCollection } from './user-store.js';
+import { announce, type WriteContext } from './directory-announce.js';
+
+export interface EnrollmentView {
+  course: string;
+  externalId: string;
+  status: string;
+  role: string;
+  class?: string;
+  cohort?: string;
+  mode?: string;
+  enrolledAt: string;
+  completedAt?: string;
+  updatedAt: string;
+}
+
+export function enrollmentView(course: string, externalId: string, e: EnrollmentDoc): EnrollmentView {
+  return {
+    course,
+    externalId,
+    status: e.status,
+    role: e.role ?? 'student',
+    ...(e.class != null ? { class: e.class } : {}),
+    ...(e.cohort != null ? { cohort: e.cohort } : {}),
+    ...(e.mode != null ? { mode: e.mode } : {}),
+    enrolledAt: e.enrolledAt.toISOString(),
+    ...(e.completedAt ? { completedAt: e.completedAt.toISOString() } : {}),
+    updatedAt: e.updatedAt.toISOString(),
+  };
+}
+
+const enrollmentPath = (code: string) => `enrollments.${code}`;
+
+/** The user's enrolment in one course (projected: the rest of the document is not read). */
+async function readEnrollment(code: string, externalId: string): Promise<{ user: boolean; enrollment?: EnrollmentDoc }> {
+  const doc = await usersCollection().findOne({ _id: externalId }, { projection: { _id: 1, [enrollmentPath(code)]: 1 } });
+  if (!doc) return { user: false };
+  return { user: true, enrollment: doc.enrollments?.[code] };
+}
+
+function notFound(course: boolean, user: boolean, code: string, externalId: string): NotFoundError {
+  const missing = [...(course ? [] : [`no course with code ${code}`]), ...(user ? [] : [`no user with externalId ${externalId}`])];
+  return new NotFoundError(`There is ${missing.join(' and ')}.`, [
+    ...(course ? [] : [{ path: 'code', message: 'no such course' }]),
+    ...(user ? [] : [{ path: 'externalId', message: 'no such user' }]),
+  ]);
+}
+
+function checkPath(code: string, externalId: string, input: EnrollmentInput): void {
+  const errors = [
+    ...(input.course !== undefined && input.course !== code ? [{ path: 'course', message: `must match the path (${code}) or be left out` }] : []),
+    ...(input.externalId !== undefined && input.externalId !== externalId ? [{ path: 'externalId', message: `must match the path (${externalId}) or be left out` }] : []),
+  ];
+  if (errors.length) throw new ValidationError(`The request has ${errors.length} invalid field${errors.length > 1 ? 's' : ''}.`, errors);
+}
+
+/** PUT: enrols the user, or changes the enrolment. */
+export async function putEnrollment(code: string, externalId: string, input: EnrollmentInput, ctx: WriteContext): Promise<{ enrollment: EnrollmentView; created: boolean }> {
+  checkPath(code, externalId, input);
+  const result = await withLocks([userLock(externalId)], async () => {
+    const [course, current] = await Promise.all([courseExists(code), readEnrollment(code, externalId)]);
+    if (!course || !current.user) throw notFound(course, current.user, code, externalId);
+    const now = new Date();
+    const next = nextEnrollment(current.enrollment, input, now);
+    if (!next) return { doc: current.enrollment!, created: false, changed: false };
+    await usersCollection().updateOne({ _id: externalId }, { $set: { [enrollmentPath(code)]: next, updatedAt: now } });
+    return { doc: next, created: !current.enrollment, changed: true };
+  });
+  if (result.changed) await announce(ctx, [{ kind: 'user.changed', externalId, changed: [enrollmentPath(code)], actor: ctx.actor }]);
+  return { enrollment: enrollmentView(code, externalId, result.doc), created: result.created };
+}
+
+/** DELETE: the user leaves the course. */
+export async function deleteEnrollment(code: string, externalId: string, ctx: WriteContext): Promise<void> {
+  await withLocks([userLock(externalId)], async () => {
+    const current = await readEnrollment(code, externalId);
+    if (!current.user) throw notFound(await courseExists(code), false, code, externalId);
+    if (!current.enrollment) throw new NotFoundError(`User ${externalId} is not enrolled in course ${code}.`);
+    await usersCollection().updateOne({ _id: externalId }, { $unset: { [enrollmentPath(code)]: '' }, $set: { updatedAt: new Date() } });
+  });
+  await announce(ctx, [{ kind: 'user.changed', externalId, changed: [enrollmentPath(code)], actor: ctx.actor }]);
+}
+
+/** A course's enrolments, by externalId. On MongoDB the `enrollments.$**` wildcard index serves the filter. */
+export async function listCourseEnrollments(code: string, page: PageRequest): Promise<Page<EnrollmentView>> {
+  if (!(await courseExists(code))) throw new NotFoundError(`No course with code ${code}.`);
+  const path = enrollmentPath(code);
+  const docs = await usersCollection()
+    .find({ ...pageQuery(page, '_id'), [`${path}.status`]: { $exists: true } }, { projection: { _id: 1, [path]: 1 } })
+    .sort({ _id: 1 })
+    .limit(page.limit + 1)
+    .toArray();
+  return toPage(
+    docs.map((d) => enrollmentView(code, d._id, d.enrollments[code]!)),
+    page.limit,
+    (e) => e.externalId,
+  );
+}
+
+/** A user's enrolments, by course code (one read by _id; paged in memory). */
+export async function listUserEnrollments(externalId: string, page: PageRequest): Promise<Page<EnrollmentView>> {
+  const doc = await usersCollection().findOne({ _id: externalId }, { projection: { _id: 1, enrollments: 1 } });
+  if (!doc) throw new NotFoundError(`No user with externalId ${externalId}.`);
+  const codes = Object.keys(doc.enrollments ?? {})
+    .filter((c) => page.after === undefined || c > page.after)
+    .sort();
+  const items = codes.slice(0, page.limit).map((c) => enrollmentView(c, externalId, (doc as UserDoc).enrollments[c]!));
+  return { items, nextCursor: codes.length > page.limit ? encodeCursor(items[items.length - 1]!.course) : null };
+}

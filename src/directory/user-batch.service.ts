@@ -1,0 +1,164 @@
+// POST /users/batch and CSV import: up to 10,000 whole users, each upserted by externalId. Every valid record is
+// applied; every invalid one is reported by index and changes nothing; a record equal to what is stored counts
+// as unchanged and writes nothing, so the same batch sent twice leaves the data (and updatedAt) as it was.
+//
+// Built for the embedded database, where only `{ _id: value }` filters use an index and every update is a read
+// and a rewrite: the whole batch is read in one query, diffed in memory, new users are inserted in one unordered
+// insertMany, changed users are written in one bulkWrite of updateOne-by-_id with `$set`/`$unset` of the changed
+// paths only, and unchanged users are not written at all. Email clashes are found before writing with one
+// query; the unique index on emailLower catches the ones a concurrent writer creates meanwhile.
+import type { FieldError } from '../platform/errors.js';
+import { checkUserRecord, type UserRecord } from './user.schema.js';
+import { diffUser, newUserDocument, updateOperators, type UserDiff } from './user-diff.js';
+import { loadFieldDefinitions } from './field-definitions.service.js';
+import type { FieldDefinitions } from './user-values.js';
+import { userLock, withLocks } from './locks.js';
+import { findEmailHolders, isDuplicateKeyError, usersCollection } from './user-store.js';
+import { announce, type WriteContext } from './directory-announce.js';
+import type { DirectoryChange } from './directory-events.js';
+import { BatchOutcome, rejectDuplicates, duplicateKeyIndexes, type BatchResult } from './batch-outcome.js';
+import { WITHOUT_ENROLLMENTS } from './users.service.js';
+
+interface Candidate {
+  index: number;
+  externalId: string;
+  record: UserRecord;
+}
+
+interface Update extends Candidate {
+  diff: UserDiff;
+}
+
+/** A record refused before it reached the batch (e.g. a ragged CSV row). */
+export interface RejectedRecord {
+  externalId?: string;
+  errors: FieldError[];
+}
+
+export async function applyUserBatch(
+  records: readonly unknown[],
+  ctx: WriteContext,
+  rejected: ReadonlyMap<number, RejectedRecord> = new Map(),
+  definitions?: FieldDefinitions,
+): Promise<BatchResult> {
+  const defs = definitions ?? (await loadFieldDefinitions());
+  const outcome = new BatchOutcome();
+  let candidates: Candidate[] = [];
+  records.forEach((raw, index) => {
+    const refused = rejected.get(index);
+    if (refused) return outcome.fail(index, refused.externalId, refused.errors);
+    const { externalId, record, errors } = checkUserRecord(raw, defs);
+    if (record && externalId !== undefined) candidates.push({ index, externalId, record });
+    else outcome.fail(index, externalId, errors);
+  });
+  candidates = rejectDuplicates(candidates, (c) => c.externalId, 'externalId', 'this externalId', outcome);
+  candidates = rejectDuplicates(candidates, (c) => c.record.email.toLowerCase(), 'email', 'this email', outcome);
+
+  const changes: DirectoryChange[] = [];
+  await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
+    const ids = candidates.map((c) => c.externalId);
+    const stored = ids.length ? await usersCollection().find({ _id: { $in: ids } }, WITHOUT_ENROLLMENTS).toArray() : [];
+    const byId = new Map(stored.map((d) => [d._id, d]));
+
+    let inserts: Candidate[] = [];
+    let updates: Update[] = [];
+    for (const c of candidates) {
+      const existing = byId.get(c.externalId);
+      if (!existing) {
+        inserts.push(c);
+        continue;
+      }
+      const diff = diffUser(existing, c.record);
+      if (diff.changed.length === 0) outcome.unchanged++;
+      else updates.push({ ...c, diff });
+    }
+
+    // Emails taken by other users: only new users and changed emails need looking at.
+    const claims = [...inserts, ...updates.filter((u) => 'emailLower' in u.diff.set)];
+    const holders = await findEmailHolders(claims.map((c) => c.record.email.toLowerCase()));
+    const clashes = new Set<Candidate>();
+    for (const c of claims) {
+      const holder = holders.get(c.record.email.toLowerCase());
+      if (holder !== undefined && holder !== c.externalId) {
+        outcome.fail(c.index, c.externalId, [{ path: 'email', message: `is already used by user ${holder}` }]);
+        clashes.add(c);
+      }
+    }
+    inserts = inserts.filter((c) => !clashes.has(c));
+    updates = updates.filter((c) => !clashes.has(c));
+
+    // Updates first: a user giving up an address in this batch frees it before a new user takes it.
+    for (const u of await writeUpdates(updates, outcome)) {
+      outcome.updated++;
+      changes.push({ kind: 'user.changed', externalId: u.externalId, changed: u.diff.changed, actor: ctx.actor });
+    }
+    for (const c of await writeInserts(inserts, outcome)) {
+      outcome.created++;
+      changes.push({ kind: 'user.created', externalId: c.externalId, changed: [], actor: ctx.actor });
+    }
+  });
+  await announce(ctx, changes);
+  return outcome.result();
+}
+
+/** Reports the records whose write hit a unique index: the email's holder if there is one, else a race on _id. */
+async function reportClashes(failed: Candidate[], outcome: BatchOutcome): Promise<void> {
+  const holders = await findEmailHolders(failed.map((c) => c.record.email.toLowerCase()));
+  for (const c of failed) {
+    const holder = holders.get(c.record.email.toLowerCase());
+    outcome.fail(
+      c.index,
+      c.externalId,
+      holder !== undefined && holder !== c.externalId
+        ? [{ path: 'email', message: `is already used by user ${holder}` }]
+        : [{ path: 'externalId', message: 'was written by another request at the same moment; send the record again' }],
+    );
+  }
+}
+
+/** The updates that were applied. */
+async function writeUpdates(updates: Update[], outcome: BatchOutcome): Promise<Update[]> {
+  if (updates.length === 0) return [];
+  const now = new Date();
+  const op = (u: Update) => ({ updateOne: { filter: { _id: u.externalId }, update: updateOperators(u.diff, now) } });
+  try {
+    await usersCollection().bulkWrite(updates.map(op), { ordered: false });
+    return updates;
+  } catch (err) {
+    if (!isDuplicateKeyError(err) && duplicateKeyIndexes(err) === undefined) throw err;
+  }
+  // Some update hit the email index. FerretDB stops an update command at its first failure even when unordered,
+  // and does not say which, so each update is applied again on its own: they are idempotent `$set`/`$unset`s.
+  const applied: Update[] = [];
+  const failed: Update[] = [];
+  for (const u of updates) {
+    try {
+      await usersCollection().updateOne({ _id: u.externalId }, updateOperators(u.diff, now));
+      applied.push(u);
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      failed.push(u);
+    }
+  }
+  await reportClashes(failed, outcome);
+  return applied;
+}
+
+/** The inserts that were applied. */
+async function writeInserts(inserts: Candidate[], outcome: BatchOutcome): Promise<Candidate[]> {
+  if (inserts.length === 0) return [];
+  const now = new Date();
+  try {
+    await usersCollection().insertMany(
+      inserts.map((c) => newUserDocument(c.externalId, c.record, now)),
+      { ordered: false },
+    );
+    return inserts;
+  } catch (err) {
+    const failedIndexes = duplicateKeyIndexes(err);
+    if (!failedIndexes) throw err;
+    const failedSet = new Set(failedIndexes);
+    await reportClashes(inserts.filter((_, i) => failedSet.has(i)), outcome);
+    return inserts.filter((_, i) => !failedSet.has(i));
+  }
+}

@@ -1,0 +1,109 @@
+// The one definition of a user's input, used by PUT, PATCH, the batch feed, CSV import and the seed loader:
+// the joi schemas for the shape, and checkUserRecord() that adds the checks against field definitions.
+import Joi from 'joi';
+import type { FieldError } from '../platform/errors.js';
+import { joiErrors, unsafeKeyErrors } from '../platform/validate.js';
+import { externalIdSchema } from './identifiers.js';
+import { checkFieldValues, type FieldDefinitions, type FieldValue } from './user-values.js';
+
+export const USER_TYPES = ['learner', 'staff'] as const;
+export const USER_STATUSES = ['active', 'inactive'] as const;
+export type UserType = (typeof USER_TYPES)[number];
+export type UserStatus = (typeof USER_STATUSES)[number];
+
+const name = Joi.string().min(1).max(200);
+const attributes = {
+  email: Joi.string().max(254).email({ tlds: { allow: false } }),
+  firstName: name,
+  lastName: name,
+  type: Joi.string().valid(...USER_TYPES),
+  status: Joi.string().valid(...USER_STATUSES),
+  branch: Joi.string().min(1).max(200).allow(null),
+  // Keys and values are checked against the field definitions (user-values.ts), which joi does not know.
+  fields: Joi.object().pattern(/^/, Joi.any()),
+};
+/** Read-only attributes of the representation: accepted and ignored, so that a GET can be sent back. */
+const readOnly = { createdAt: Joi.any().strip(), updatedAt: Joi.any().strip() };
+
+/** PUT /users/{externalId}: the whole user. `externalId` may be repeated from the path (checked to match). */
+export const userReplaceSchema = Joi.object({
+  externalId: externalIdSchema,
+  email: attributes.email.required(),
+  firstName: attributes.firstName.required(),
+  lastName: attributes.lastName.required(),
+  type: attributes.type.required(),
+  status: attributes.status.default('active'),
+  branch: attributes.branch,
+  fields: attributes.fields.default({}),
+  ...readOnly,
+});
+
+/** One record of POST /users/batch or one CSV row: the whole user, with its externalId. */
+export const userRecordSchema = userReplaceSchema.keys({ externalId: externalIdSchema.required() });
+
+/** PATCH /users/{externalId}: only what it names; `null` clears `branch` or a field. */
+export const userPatchSchema = Joi.object({
+  externalId: externalIdSchema,
+  ...attributes,
+  ...readOnly,
+});
+
+export interface UserInput {
+  externalId?: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  type: UserType;
+  status: UserStatus;
+  branch?: string | null;
+  fields: Record<string, unknown>;
+}
+
+export type UserPatch = Partial<Omit<UserInput, 'fields'>> & { fields?: Record<string, unknown> };
+
+/** A user's attributes as stored (without identity, enrolments and timestamps). */
+export interface UserRecord {
+  email: string;
+  firstName: string;
+  lastName: string;
+  type: UserType;
+  status: UserStatus;
+  branch?: string;
+  fields: Record<string, FieldValue>;
+}
+
+/** A shape-valid whole user checked against the field definitions. */
+export function toUserRecord(input: UserInput, defs: FieldDefinitions): { record?: UserRecord; errors: FieldError[] } {
+  const { values, errors } = checkFieldValues(input.fields ?? {}, defs, 'omit');
+  if (errors.length) return { errors };
+  return {
+    record: {
+      email: input.email,
+      firstName: input.firstName,
+      lastName: input.lastName,
+      type: input.type,
+      status: input.status,
+      ...(input.branch != null ? { branch: input.branch } : {}),
+      fields: values as Record<string, FieldValue>,
+    },
+    errors: [],
+  };
+}
+
+/** A batch record or CSV row, untrusted: every problem found, with paths relative to the record. */
+export function checkUserRecord(raw: unknown, defs: FieldDefinitions): { externalId?: string; record?: UserRecord; errors: FieldError[] } {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { errors: [{ path: 'record', message: 'must be an object' }] };
+  const rawId = (raw as { externalId?: unknown }).externalId;
+  const externalId = typeof rawId === 'string' ? rawId : undefined;
+  const unsafe = unsafeKeyErrors(raw);
+  if (unsafe.length) return { externalId, errors: unsafe };
+  const { value, error } = userRecordSchema.validate(raw, { abortEarly: false, convert: false });
+  const errors = error ? joiErrors(error) : [];
+  // Field values are checked even when the shape has errors, so that one answer names every problem.
+  const fields = (raw as { fields?: unknown }).fields;
+  if (fields !== null && typeof fields === 'object' && !Array.isArray(fields)) {
+    errors.push(...checkFieldValues(fields as Record<string, unknown>, defs, 'omit').errors);
+  }
+  if (errors.length) return { externalId, errors };
+  return { externalId, ...toUserRecord(value as UserInput, defs) };
+}
