@@ -4,8 +4,11 @@ export type FieldUsageLookup = (fieldKey: string) => Promise<string[]>;
 
 let lookup: FieldUsageLookup = async () => [];
 
-export function setFieldUsageLookup(fn: FieldUsageLookup): void {
+/** Installs the lookup; returns the one it replaces (so that tests and stop() can put it back). */
+export function setFieldUsageLookup(fn: FieldUsageLookup): FieldUsageLookup {
+  const previous = lookup;
   lookup = fn;
+  return previous;
 }
 
 /** Names of the groups whose rule uses the field. */

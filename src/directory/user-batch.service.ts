@@ -73,13 +73,17 @@ export async function applyUserBatch(
       else updates.push({ ...c, diff });
     }
 
-    // Emails taken by other users: only new users and changed emails need looking at.
+    // Emails taken by other users: only new users and changed emails need looking at. An address that a user of
+    // this batch gives up is free for another record of the batch (updates are written before inserts; the unique
+    // index settles anything else).
     const claims = [...inserts, ...updates.filter((u) => 'emailLower' in u.diff.set)];
+    const released = new Map(updates.filter((u) => 'emailLower' in u.diff.set).map((u) => [byId.get(u.externalId)!.emailLower, u.externalId]));
     const holders = await findEmailHolders(claims.map((c) => c.record.email.toLowerCase()));
     const clashes = new Set<Candidate>();
     for (const c of claims) {
-      const holder = holders.get(c.record.email.toLowerCase());
-      if (holder !== undefined && holder !== c.externalId) {
+      const email = c.record.email.toLowerCase();
+      const holder = holders.get(email);
+      if (holder !== undefined && holder !== c.externalId && released.get(email) !== holder) {
         outcome.fail(c.index, c.externalId, [{ path: 'email', message: `is already used by user ${holder}` }]);
         clashes.add(c);
       }
