@@ -11,7 +11,6 @@ import { joiErrors } from '../platform/validate.js';
 import type { WriteContext } from './directory-announce.js';
 import { courseCodeSchema, externalIdSchema, fieldKeySchema, MAX_BATCH_RECORDS } from './identifiers.js';
 import { fieldDefinitionBodySchema, type FieldDefinitionInput } from './field-definition.schema.js';
-import { userPatchSchema, userReplaceSchema, type UserInput, type UserPatch } from './user.schema.js';
 import { courseBodySchema, type CourseInput } from './course.schema.js';
 import { enrollmentBodySchema, type EnrollmentInput } from './enrollment.schema.js';
 import {
@@ -37,6 +36,8 @@ const userParams = Joi.object({ externalId: externalIdSchema.required() });
 const courseParams = Joi.object({ code: courseCodeSchema.required() });
 const enrollmentParams = Joi.object({ code: courseCodeSchema.required(), externalId: externalIdSchema.required() });
 const pageQuerySchema = Joi.object(pageSchema);
+/** A JSON object, checked further by the service (user bodies are checked against the field definitions too). */
+const jsonObject = Joi.object().unknown(true);
 const FIELD_FILTER = /^field\.[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const usersQuery = Joi.object({ ...pageSchema, email: Joi.string().min(1).max(254), branch: Joi.string().min(1).max(200) })
   .pattern(FIELD_FILTER, Joi.string().max(1000))
@@ -116,14 +117,14 @@ export function directoryRoutes(deps: RouteDeps): Router {
   router.get('/users/:externalId', requirePermission('users:read'), validate({ params: userParams }), async (_req, res) => {
     res.json(await getUser(params<{ externalId: string }>(res).externalId));
   });
-  router.put('/users/:externalId', requirePermission('users:write'), validate({ params: userParams, body: userReplaceSchema }), async (req, res) => {
+  router.put('/users/:externalId', requirePermission('users:write'), validate({ params: userParams, body: jsonObject }), async (req, res) => {
     const { externalId } = params<{ externalId: string }>(res);
-    const { user, created } = await putUser(externalId, req.body as UserInput, ctx(req));
+    const { user, created } = await putUser(externalId, req.body, ctx(req));
     if (created) res.location(`/api/v1/users/${encodeURIComponent(externalId)}`);
     res.status(created ? 201 : 200).json(user);
   });
-  router.patch('/users/:externalId', requirePermission('users:write'), validate({ params: userParams, body: userPatchSchema }), async (req, res) => {
-    res.json(await patchUser(params<{ externalId: string }>(res).externalId, req.body as UserPatch, ctx(req)));
+  router.patch('/users/:externalId', requirePermission('users:write'), validate({ params: userParams, body: jsonObject }), async (req, res) => {
+    res.json(await patchUser(params<{ externalId: string }>(res).externalId, req.body, ctx(req)));
   });
   router.delete('/users/:externalId', requirePermission('users:write'), validate({ params: userParams }), async (req, res) => {
     await deleteUser(params<{ externalId: string }>(res).externalId, ctx(req));

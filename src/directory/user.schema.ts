@@ -90,20 +90,41 @@ export function toUserRecord(input: UserInput, defs: FieldDefinitions): { record
   };
 }
 
-/** A batch record or CSV row, untrusted: every problem found, with paths relative to the record. */
-export function checkUserRecord(raw: unknown, defs: FieldDefinitions): { externalId?: string; record?: UserRecord; errors: FieldError[] } {
+/**
+ * Untrusted input checked in one pass against the shape and the field definitions, so that one answer names
+ * every problem (paths relative to the input). `$`/dotted keys are reported alone: nothing else is read then.
+ */
+function checkInput<T>(raw: unknown, schema: Joi.ObjectSchema, defs: FieldDefinitions, nulls: 'clear' | 'omit'): { value?: T; fieldValues?: Record<string, FieldValue | null>; externalId?: string; errors: FieldError[] } {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { errors: [{ path: 'record', message: 'must be an object' }] };
   const rawId = (raw as { externalId?: unknown }).externalId;
   const externalId = typeof rawId === 'string' ? rawId : undefined;
   const unsafe = unsafeKeyErrors(raw);
   if (unsafe.length) return { externalId, errors: unsafe };
-  const { value, error } = userRecordSchema.validate(raw, { abortEarly: false, convert: false });
+  const { value, error } = schema.validate(raw, { abortEarly: false, convert: false });
   const errors = error ? joiErrors(error) : [];
-  // Field values are checked even when the shape has errors, so that one answer names every problem.
   const fields = (raw as { fields?: unknown }).fields;
-  if (fields !== null && typeof fields === 'object' && !Array.isArray(fields)) {
-    errors.push(...checkFieldValues(fields as Record<string, unknown>, defs, 'omit').errors);
-  }
+  const checked = fields !== null && typeof fields === 'object' && !Array.isArray(fields) ? checkFieldValues(fields as Record<string, unknown>, defs, nulls) : undefined;
+  if (checked) errors.push(...checked.errors);
   if (errors.length) return { externalId, errors };
-  return { externalId, ...toUserRecord(value as UserInput, defs) };
+  return { externalId, value: value as T, fieldValues: checked?.values ?? {}, errors: [] };
+}
+
+/** The body of PUT /users/{externalId}. */
+export function checkUserReplace(raw: unknown, defs: FieldDefinitions): { input?: UserInput; record?: UserRecord; errors: FieldError[] } {
+  const { value, errors } = checkInput<UserInput>(raw, userReplaceSchema, defs, 'omit');
+  if (!value) return { errors };
+  return { input: value, ...toUserRecord(value, defs) };
+}
+
+/** The body of PATCH /users/{externalId}: the patch and its field values (`null` = clear). */
+export function checkUserPatch(raw: unknown, defs: FieldDefinitions): { patch?: UserPatch; fieldValues?: Record<string, FieldValue | null>; errors: FieldError[] } {
+  const { value, fieldValues, errors } = checkInput<UserPatch>(raw, userPatchSchema, defs, 'clear');
+  return value ? { patch: value, fieldValues: fieldValues!, errors } : { errors };
+}
+
+/** A batch record or CSV row. */
+export function checkUserRecord(raw: unknown, defs: FieldDefinitions): { externalId?: string; record?: UserRecord; errors: FieldError[] } {
+  const { value, externalId, errors } = checkInput<UserInput & { externalId: string }>(raw, userRecordSchema, defs, 'omit');
+  if (!value) return { externalId, errors };
+  return { externalId: value.externalId, ...toUserRecord(value, defs) };
 }

@@ -5,8 +5,8 @@
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../platform/errors.js';
 import { pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
 import type { UserDoc } from './user.model.js';
-import { toUserRecord, type UserInput, type UserPatch, type UserRecord } from './user.schema.js';
-import { checkFieldValues, fieldValueFromText, fieldValueProblem } from './user-values.js';
+import { checkUserPatch, checkUserReplace, type UserRecord } from './user.schema.js';
+import { fieldValueFromText, fieldValueProblem } from './user-values.js';
 import { diffUser, newUserDocument, patchedRecord, updateOperators } from './user-diff.js';
 import { loadFieldDefinitions } from './field-definitions.service.js';
 import { userLock, withLocks } from './locks.js';
@@ -94,29 +94,29 @@ function recordAsDoc(record: UserRecord): Partial<UserDoc> {
   return { ...rest, emailLower: record.email.toLowerCase(), branch };
 }
 
-/** PUT: creates or replaces the user. */
-export async function putUser(externalId: string, input: UserInput, ctx: WriteContext): Promise<{ user: UserView; created: boolean }> {
-  if (input.externalId !== undefined && input.externalId !== externalId) {
-    throw invalid([{ path: 'externalId', message: `must match the path (${externalId}) or be left out` }]);
+/** PUT: creates or replaces the user. The body is checked here, against the field definitions too. */
+export async function putUser(externalId: string, body: unknown, ctx: WriteContext): Promise<{ user: UserView; created: boolean }> {
+  const { input, record, errors } = checkUserReplace(body, await loadFieldDefinitions());
+  if (input?.externalId !== undefined && input.externalId !== externalId) {
+    errors.push({ path: 'externalId', message: `must match the path (${externalId}) or be left out` });
   }
-  const { record, errors } = toUserRecord(input, await loadFieldDefinitions());
-  if (!record) throw invalid(errors);
+  if (!record || errors.length) throw invalid(errors);
   const { doc, change } = await withLocks([userLock(externalId)], async () => store(externalId, await readUser(externalId), record, ctx));
   if (change) await announce(ctx, [change]);
   return { user: userView(doc), created: change?.kind === 'user.created' };
 }
 
 /** PATCH: changes only what the patch names; `null` clears `branch` or a field. */
-export async function patchUser(externalId: string, patch: UserPatch, ctx: WriteContext): Promise<UserView> {
-  if (patch.externalId !== undefined && patch.externalId !== externalId) {
-    throw invalid([{ path: 'externalId', message: `must match the path (${externalId}) or be left out` }]);
+export async function patchUser(externalId: string, body: unknown, ctx: WriteContext): Promise<UserView> {
+  const { patch, fieldValues, errors } = checkUserPatch(body, await loadFieldDefinitions());
+  if (patch?.externalId !== undefined && patch.externalId !== externalId) {
+    errors.push({ path: 'externalId', message: `must match the path (${externalId}) or be left out` });
   }
-  const { values, errors } = checkFieldValues(patch.fields ?? {}, await loadFieldDefinitions(), 'clear');
-  if (errors.length) throw invalid(errors);
+  if (!patch || errors.length) throw invalid(errors);
   const { doc, change } = await withLocks([userLock(externalId)], async () => {
     const existing = await readUser(externalId);
     if (!existing) throw new NotFoundError(`No user with externalId ${externalId}.`);
-    return store(externalId, existing, patchedRecord(existing, patch, values), ctx);
+    return store(externalId, existing, patchedRecord(existing, patch, fieldValues!), ctx);
   });
   if (change) await announce(ctx, [change]);
   return userView(doc);
