@@ -29,7 +29,7 @@ export interface AppDeps {
 export type RouteDeps = Pick<AppDeps, 'logger' | 'metrics' | 'scheduler' | 'config'>;
 
 /** Bodies larger than the default are allowed only where the contract needs them (HR batch feeds). */
-const JSON_LIMITS: Array<[RegExp, string]> = [[/^\/api\/v1\/(users|enrollments)\/batch$/, '32mb']];
+const JSON_LIMITS: Array<[RegExp, string]> = [[/^(\/api\/v1)?\/(users|enrollments)\/batch$/, '32mb']]; // req.path is relative inside the /api/v1 router
 const DEFAULT_JSON_LIMIT = '1mb';
 
 function jsonBody(): RequestHandler {
