@@ -38,5 +38,9 @@ export async function explainRule(rule: RuleDocument, user: UserFacts, now: Date
   const { results, failureResults } = await engine.run();
   const ruleResult = results[0] ?? failureResults[0];
   if (!ruleResult) throw new Error('json-rules-engine returned no result for the rule'); // cannot happen: one rule, one result
-  return { matches: results.length > 0, conditions: toNode(ruleResult.conditions as unknown as ResultCondition) };
+  const matches = results.length > 0;
+  // json-rules-engine evaluates the root all/any/not outside its per-condition bookkeeping, so the root node
+  // has no result of its own: it is the rule's.
+  const root = { ...(ruleResult.conditions as unknown as ResultCondition), result: matches };
+  return { matches, conditions: toNode(root) };
 }

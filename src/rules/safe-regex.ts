@@ -346,13 +346,84 @@ function delimited(body: Node): boolean {
   const items = flatten(body.alts[0]!);
   const head = items[0];
   if (!head || head.kind !== 'char') return false;
-  return variableRepeats(body).every((rep) => rep.node.kind === 'char' && !intersects(rep.node.set, head.set));
+  const repeats = variableRepeats(body);
+  if (!repeats.every((rep) => rep.node.kind === 'char' && !intersects(rep.node.set, head.set))) return false;
+  // Within one iteration, no two variable quantifiers may compete for the same characters: each iteration must
+  // split one way only, or the ways would multiply from one iteration to the next.
+  for (let j = 0; j < items.length; j++) {
+    for (let i = 0; i < j; i++) {
+      const a = items[i]!;
+      const b = items[j]!;
+      if (a.kind !== 'repeat' || b.kind !== 'repeat' || a.min === a.max || b.min === b.max) continue;
+      if (ambiguous(chars(a), b, items.slice(i + 1, j))) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Whether a quantifier consuming `set` and a later item `b` can compete for the same characters: b can start
+ * with, and consume, characters of `set`, and no mandatory item between them is outside `set` (a fence that
+ * forces where the quantifier stops).
+ */
+function ambiguous(set: CharSet, b: Node, between: readonly Node[]): boolean {
+  if (!intersects(set, chars(b)) || !intersects(set, first(b))) return false;
+  return !between.some((k) => !nullable(k) && !intersects(chars(k), set));
 }
 
 function isLong(n: Node): boolean {
   if (n.kind === 'repeat') return n.max === Infinity || n.max - n.min >= LONG_RANGE || isLong(n.node);
   if (n.kind === 'group') return n.alts.flat().some(isLong);
   return false;
+}
+
+/**
+ * How many unbounded dimensions of backtracking an item brings to its sequence: 1 for an unbounded quantifier
+ * (a repeated group counts once: nested repetition is refused unless its iterations are delimited), and for a
+ * group of alternatives the heaviest chain inside it.
+ */
+function weight(n: Node): number {
+  if (n.kind === 'repeat') {
+    if (n.max <= 1) return weight(n.node);
+    return isLong(n) ? 1 : 0;
+  }
+  if (n.kind === 'group') return Math.max(0, ...n.alts.map((alt) => heaviestChain(flatten(alt), false).weight));
+  return 0;
+}
+
+interface Chain {
+  weight: number;
+  /** Two explicit unbounded quantifiers with nothing mandatory between them, competing for the same characters. */
+  adjacent: [Node, Node] | null;
+  end: Node | null;
+}
+
+/**
+ * The heaviest chain of items in a sequence where each can take over characters the previous one could consume
+ * (see ambiguous). Backtracking time grows with the text length to the power of the chain's weight.
+ */
+function heaviestChain(flat: readonly Node[], implicitStart: boolean): Chain {
+  type Item = { index: number; set: CharSet; node: Node | null; weight: number };
+  const items: Item[] = [];
+  if (implicitStart) items.push({ index: -1, set: ANY, node: null, weight: 1 });
+  flat.forEach((node, index) => {
+    const w = weight(node);
+    if (w > 0) items.push({ index, set: chars(node), node, weight: w });
+  });
+  const best = items.map((it) => it.weight);
+  let result: Chain = { weight: Math.max(0, ...best), adjacent: null, end: null };
+  for (let j = 0; j < items.length; j++) {
+    const b = items[j]!;
+    for (let i = 0; i < j; i++) {
+      const a = items[i]!;
+      const between = flat.slice(a.index + 1, b.index);
+      if (!ambiguous(a.set, b.node!, between)) continue;
+      if (a.node && between.every(nullable) && !result.adjacent) result = { ...result, adjacent: [a.node, b.node!] };
+      best[j] = Math.max(best[j]!, best[i]! + b.weight);
+      if (best[j]! > result.weight) result = { ...result, weight: best[j]!, end: b.node };
+    }
+  }
+  return result;
 }
 
 class Checker {
@@ -418,42 +489,26 @@ class Checker {
   }
 
   /**
-   * Unbounded quantifiers in one sequence: an edge i→j when j can continue what i could still consume and nothing
-   * mandatory between them stops i. Adjacent edges are refused; so are chains of three (polynomial degree 3).
+   * Unbounded quantifiers in one sequence: adjacent ones competing for the same characters are refused; so are
+   * chains of weight 3 or more (matching time growing with the cube of the text length).
    */
   checkSequence(items: readonly Node[], implicitStart: boolean): void {
-    const flat = flatten(items);
-    type Long = { index: number; set: CharSet; first: CharSet; node: Node | null };
-    const longs: Long[] = [];
-    if (implicitStart) longs.push({ index: -1, set: ANY, first: ANY, node: null });
-    flat.forEach((item, index) => {
-      if (isLong(item)) longs.push({ index, set: chars(item), first: first(item), node: item });
-    });
-    if (longs.length < 2) return;
-    const chain = new Array<number>(longs.length).fill(1);
-    for (let j = 0; j < longs.length; j++) {
-      const b = longs[j]!;
-      for (let i = 0; i < j; i++) {
-        const a = longs[i]!;
-        if (!intersects(a.set, b.set) || !intersects(a.set, b.first)) continue;
-        const between = flat.slice(a.index + 1, b.index);
-        if (between.some((k) => !nullable(k) && !intersects(chars(k), a.set))) continue; // fenced
-        if (a.node && between.every(nullable)) {
-          throw new Refusal(
-            `'${this.src(a.node)}' and '${this.src(b.node!)}' follow each other and can match the same characters, ` +
-              'so the engine tries every way of splitting the text between them',
-          );
-        }
-        chain[j] = Math.max(chain[j]!, chain[i]! + 1);
-        if (chain[j]! >= 3) {
-          throw new Refusal(
-            'three or more unbounded quantifiers can match the same characters' +
-              (implicitStart ? ' (counting the search for a start position, as the pattern does not begin with ^)' : '') +
-              `, ending at '${this.src(b.node!)}': matching time would grow with the cube of the text length; ` +
-              'anchor the pattern or use narrower classes such as [^@]*',
-          );
-        }
-      }
+    const chain = heaviestChain(flatten(items), implicitStart);
+    if (chain.adjacent) {
+      const [a, b] = chain.adjacent;
+      throw new Refusal(
+        `'${this.src(a)}' and '${this.src(b)}' follow each other and can match the same characters, ` +
+          'so the engine tries every way of splitting the text between them',
+      );
+    }
+    if (chain.weight >= 3) {
+      throw new Refusal(
+        'three or more unbounded quantifiers can match the same characters one after the other' +
+          (implicitStart ? ' (counting the search for a start position, as the pattern does not begin with ^)' : '') +
+          (chain.end ? `, up to '${this.src(chain.end)}'` : '') +
+          ': matching time would grow with the cube of the text length; anchor the pattern with ^, or use ' +
+          'narrower classes such as [^@]* so that each part stops where the next begins',
+      );
     }
   }
 }

@@ -5,7 +5,7 @@
 import { structuralIssues } from '../../../../src/rules/validate-rule.js';
 import type { Condition, LeafCondition, RuleDocument, RuleValue, UserFacts } from '../../../../src/rules/index.js';
 
-const DAY = 86_400_000;
+export const DAY = 86_400_000;
 
 export interface Random {
   next(): number;
