@@ -14,6 +14,7 @@ import type { Scheduler } from './jobs/scheduler.js';
 import type { Config } from './config.js';
 import { directoryRoutes } from './directory/directory.routes.js';
 import { groupsRoutes } from './groups/groups.routes.js';
+import { rulesRoutes } from './rules/rules.routes.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps): express.Express {
     api.use(apiKeysRoutes());
     api.use(jobsRoutes());
     api.use(directoryRoutes(deps));
+    api.use(rulesRoutes(deps));
     api.use(groupsRoutes(deps));
     app.use('/api/v1', api);
   }

@@ -4,6 +4,7 @@ import { apiKeysOpenApi, apiKeysSchemas } from './keys/api-keys.routes.js';
 import { jobsOpenApi, jobsSchemas } from './jobs/jobs.routes.js';
 import { directoryOpenApi, directorySchemas } from './directory/directory.routes.js';
 import { groupsOpenApi, groupsSchemas } from './groups/groups.routes.js';
+import { rulesOpenApi, rulesSchemas } from './rules/rules.routes.js';
 
 const operations = {
   '/health': { get: { tags: ['operations'], security: [], summary: 'The process is up', responses: { 200: { description: 'Up' } } } },
@@ -21,7 +22,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...groupsOpenApi },
+    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...rulesOpenApi, ...groupsOpenApi },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key, e.g. agk_…' } },
       parameters: {
@@ -46,6 +47,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         ...apiKeysSchemas,
         ...jobsSchemas,
         ...directorySchemas,
+        ...rulesSchemas,
         ...groupsSchemas,
       },
     },
