@@ -26,8 +26,9 @@ type FactTest = (factValue: unknown, now: number) => boolean;
 type FactGetter = (user: UserFacts) => unknown;
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the built-ins are restated over untyped JS values */
+/** json-rules-engine's `parseFloat(a).toString() !== 'NaN'`, without building the string. */
 function numberValidator(a: unknown): boolean {
-  return Number.parseFloat(a as any).toString() !== 'NaN';
+  return typeof a === 'number' ? !Number.isNaN(a) : !Number.isNaN(Number.parseFloat(a as any));
 }
 
 /** An undecorated built-in with its value bound: same expressions as operators.ts, minus the argument passing. */

@@ -7,8 +7,11 @@ export const DAY_MS = 86_400_000;
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : MONTH_DAYS[month - 1]!;
 }
 
 function utcMidnight(y: string, m: string, d: string): number {
@@ -21,9 +24,26 @@ function utcMidnight(y: string, m: string, d: string): number {
   return date.getTime();
 }
 
+/**
+ * Parsed date strings. The same few values (a user's hire date, enrolment dates) are read by many rules in a
+ * sync, so parsing once per distinct string pays; the cache is dropped whenever it grows past its bound.
+ */
+const cache = new Map<string, number>();
+const CACHE_LIMIT = 50_000;
+
 /** Milliseconds since the epoch, or NaN when `value` is not a date string of the accepted forms. */
 export function parseDate(value: unknown): number {
-  if (typeof value !== 'string' || value.length > 35) return Number.NaN;
+  if (typeof value !== 'string' || value.length > 35 || value.length < 10) return Number.NaN;
+  let ms = cache.get(value);
+  if (ms === undefined) {
+    ms = parse(value);
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(value, ms);
+  }
+  return ms;
+}
+
+function parse(value: string): number {
   const dateOnly = DATE_ONLY.exec(value);
   if (dateOnly) return utcMidnight(dateOnly[1]!, dateOnly[2]!, dateOnly[3]!);
   const m = INSTANT.exec(value);

@@ -18,6 +18,14 @@ export function createEngine(rule: RuleDocument, user: UserFacts, now: Date): En
 
 /** createEngine without the validation (callers that validated already, such as the differential test loop). */
 export function buildEngine(rule: RuleDocument, user: UserFacts, nowMs: number): Engine {
+  return buildEngineForRules([rule], user, nowMs);
+}
+
+/**
+ * One engine for several validated rules and one user (the benchmark's "engine per user"); rule i fires an
+ * event whose params.index is i.
+ */
+export function buildEngineForRules(rules: readonly RuleDocument[], user: UserFacts, nowMs: number): Engine {
   const engine = new Engine([], { allowUndefinedFacts: true });
   for (const op of CUSTOM_OPERATORS) {
     const cb = op.cb;
@@ -28,7 +36,9 @@ export function buildEngine(rule: RuleDocument, user: UserFacts, nowMs: number):
   engine.addFact('field', (params: Record<string, unknown>) => fieldFact(user, String(params.key)));
   engine.addFact('enrollment', (params: Record<string, unknown>) => enrollmentFact(user, String(params.course)));
   // The engine mutates condition objects it is given: hand it a copy so the caller's rule stays as it was.
-  engine.addRule({ conditions: structuredClone(rule.conditions) as never, event: { type: MATCH_EVENT } });
+  rules.forEach((rule, index) => {
+    engine.addRule({ conditions: structuredClone(rule.conditions) as never, event: { type: MATCH_EVENT, params: { index } } });
+  });
   return engine;
 }
 

@@ -8,7 +8,7 @@ import { BASE_OPERATORS, DECORATOR_NAMES, NOWS, genRule, genUser, operatorsOf, p
 
 const DEFAULT_SEED = 20_250_120;
 const SEED = process.env.RULES_SEED ? Number(process.env.RULES_SEED) : DEFAULT_SEED;
-const PAIRS = process.env.RULES_PAIRS ? Number(process.env.RULES_PAIRS) : 12_000;
+const PAIRS = process.env.RULES_PAIRS ? Number(process.env.RULES_PAIRS) : 20_000;
 const USERS_PER_RULE = 6;
 
 type Outcome = boolean | `throws ${string}`;
