@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -16,10 +17,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	_ "modernc.org/sqlite" // the SQLite driver FerretDB itself uses
 )
 
 func main() {
@@ -91,6 +94,7 @@ func run(listen, dir, logLevel string, exitWithParent bool) error {
 
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()
+	go indexIDLookups(ctx, abs, logger)
 
 	// Run must have started before the listener address is known; wait until a connection succeeds so that
 	// "ready" means ready.
@@ -113,4 +117,99 @@ func run(listen, dir, logLevel string, exitWithParent bool) error {
 	fmt.Printf("devdb ready %s\n", f.MongoDBURI())
 
 	return <-done
+}
+
+// indexIDLookups makes `_id` lookups use an index.
+//
+// FerretDB v1.24's SQLite backend finds, updates and deletes documents by _id with the expression
+// `_ferretdb_sjson->'$._id'`, but creates its unique _id index on `_ferretdb_sjson->"_id"`. SQLite uses an
+// expression index only for the very same expression, so every lookup by _id scans the whole table (the unique
+// index still serves inserts). Every quarter second this adds, to each collection table that lacks it, an index on
+// the expression the queries use. A new collection is indexed within that time; until then it is only slower.
+func indexIDLookups(ctx context.Context, dir string, logger *slog.Logger) {
+	type handle struct {
+		db   *sql.DB
+		info os.FileInfo
+	}
+	open := map[string]*handle{}
+	defer func() {
+		for _, h := range open {
+			h.db.Close()
+		}
+	}()
+
+	ticker := time.NewTicker(250 * time.Millisecond)
+	defer ticker.Stop()
+
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+
+		files, _ := filepath.Glob(filepath.Join(dir, "*.sqlite"))
+		present := map[string]os.FileInfo{}
+		for _, file := range files {
+			if info, err := os.Stat(file); err == nil {
+				present[file] = info
+			}
+		}
+
+		// A dropped database's file is gone, or replaced by a new one of the same name: let go of the old one.
+		for file, h := range open {
+			if info, ok := present[file]; !ok || !os.SameFile(info, h.info) {
+				h.db.Close()
+				delete(open, file)
+			}
+		}
+
+		for file, info := range present {
+			h := open[file]
+			if h == nil {
+				db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
+				if err != nil {
+					continue
+				}
+				db.SetMaxOpenConns(1)
+				h = &handle{db: db, info: info}
+				open[file] = h
+			}
+
+			if err := indexTables(ctx, h.db); err != nil && ctx.Err() == nil {
+				logger.Debug("devdb: indexing _id lookups failed; will retry", slog.String("file", file), slog.Any("err", err))
+			}
+		}
+	}
+}
+
+// indexTables adds the lookup index to every collection table that lacks it (a dropped and re-created
+// collection gets a new table without it).
+func indexTables(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT c.table_name FROM _ferretdb_collections c WHERE NOT EXISTS (
+		SELECT 1 FROM sqlite_master m WHERE m.type = 'index' AND m.name = c.table_name || '__id_lookup')`)
+	if err != nil {
+		return err // no collection yet
+	}
+
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return err
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+
+	for _, t := range tables {
+		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS "%s" ON "%s" (_ferretdb_sjson->'$._id')`,
+			strings.ReplaceAll(t+"__id_lookup", `"`, `""`), strings.ReplaceAll(t, `"`, `""`))
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+
+	return nil
 }
