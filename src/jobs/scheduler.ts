@@ -88,7 +88,11 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
       def.name,
       async (job: Job<AgendaData>) => {
         const { jobId: givenId, ...data } = job.attrs.data ?? {};
-        const jobId = givenId ?? `agenda:${String(job.attrs._id)}`;
+        // A recurring job keeps one Agenda document for all its runs: name each run's record by the occurrence
+        // that follows it (computed before the handler runs, the same on every worker), or every run after the
+        // first would find a completed record and do nothing.
+        const occurrence = job.attrs.repeatInterval && job.attrs.nextRunAt ? `:${job.attrs.nextRunAt.getTime()}` : '';
+        const jobId = givenId ?? `agenda:${String(job.attrs._id)}${occurrence}`;
         const jobLogger = logger.child({ job: def.name, jobId });
         const run = await JobRunModel.findById(jobId).lean();
         if (run?.status === 'completed') {
