@@ -4,6 +4,10 @@ import type { Config } from './config.js';
 import type { Logger } from './platform/logger.js';
 import type { Metrics } from './platform/metrics.js';
 import type { Scheduler } from './jobs/scheduler.js';
+import { subscribeDirectoryChanges } from './directory/directory-events.js';
+import { setFieldUsageLookup } from './directory/field-usage.js';
+import { applyDirectoryChanges } from './membership/on-change.js';
+import { groupNamesUsingField } from './groups/groups.service.js';
 
 export interface ReactionDeps {
   config: Config;
@@ -13,6 +17,19 @@ export interface ReactionDeps {
 }
 
 /** Returns a function that unwires everything (stop). */
-export function wireReactions(_deps: ReactionDeps): () => void {
-  return () => {};
+export function wireReactions(deps: ReactionDeps): () => void {
+  const valve = { share: deps.config.removalSafetyShare, minMembers: deps.config.removalSafetyMinMembers };
+  // Membership follows every directory change before the write answers (publish awaits its listeners).
+  const unsubscribe = subscribeDirectoryChanges(async (changes) => {
+    const started = performance.now();
+    const outcome = await applyDirectoryChanges(changes, { valve, metrics: deps.metrics });
+    if (outcome.added || outcome.removed || Object.keys(outcome.failed).length || Object.keys(outcome.held).length) {
+      deps.logger.info({ ...outcome, ms: Math.round(performance.now() - started) }, 'membership follows directory changes');
+    }
+  });
+  const previousLookup = setFieldUsageLookup(groupNamesUsingField);
+  return () => {
+    unsubscribe();
+    setFieldUsageLookup(previousLookup);
+  };
 }

@@ -1,9 +1,201 @@
+// The groups' HTTP surface: groups, rules and their versions, syncs, members, exclusions, history, explain and
+// preview. Each route reads as permission → validation → service → response.
 import { Router } from 'express';
+import Joi from 'joi';
 import type { RouteDeps } from '../app.js';
+import { actorOf, requirePermission } from '../platform/auth.js';
+import { validate } from '../platform/validate.js';
+import { pageRequest, pageSchema } from '../platform/pagination.js';
+import { ConflictError } from '../platform/errors.js';
+import { externalIdSchema } from '../directory/identifiers.js';
+import { validateRule } from '../rules/index.js';
+import { loadRuleValidationContext } from '../directory/rule-context.js';
+import { ValidationError } from '../platform/errors.js';
+import { MEMBERSHIP_SOURCES, type MembershipSource } from '../membership/membership.model.js';
+import {
+  addExclusion,
+  addMember,
+  explainMembership,
+  listExclusions,
+  listHistory,
+  listMembers,
+  removeExclusion,
+  removeMember,
+  streamMembers,
+} from '../membership/members.service.js';
+import { previewGroup } from '../membership/group-sync.js';
+import type { RuleDocument } from '../rules/index.js';
+import {
+  createGroupSchema,
+  fullSyncBodySchema,
+  groupIdSchema,
+  groupSyncBodySchema,
+  patchGroupSchema,
+  previewBodySchema,
+  ruleBodySchema,
+  type GroupInput,
+  type GroupPatch,
+} from './groups.schema.js';
+import {
+  createGroup,
+  deleteGroup,
+  getGroup,
+  listGroups,
+  listRuleVersions,
+  putRule,
+  requireGroup,
+  ruleEtag,
+  startFullSync,
+  startGroupSync,
+  updateGroup,
+} from './groups.service.js';
 
-export function groupsRoutes(_deps: RouteDeps): Router {
-  return Router();
+export { groupsOpenApi, groupsSchemas } from './groups.openapi.js';
+
+const idParams = Joi.object({ id: groupIdSchema.required() });
+const memberParams = Joi.object({ id: groupIdSchema.required(), externalId: externalIdSchema.required() });
+const pageQuery = Joi.object(pageSchema);
+
+export function groupsRoutes(deps: RouteDeps): Router {
+  const router = Router();
+  const { scheduler, metrics } = deps;
+
+  router.post('/groups', requirePermission('groups:write'), validate({ body: createGroupSchema }), async (req, res) => {
+    const { group, jobId, warnings } = await createGroup(req.body as GroupInput, actorOf(req.principal), scheduler);
+    res.status(201).location(`/api/v1/groups/${group.id}`);
+    if (group.ruleVersion !== undefined) res.set('ETag', ruleEtag(group.ruleVersion));
+    res.json({ ...group, ...(jobId ? { jobId } : {}), ...(warnings.length ? { warnings } : {}) });
+  });
+
+  router.get(
+    '/groups',
+    requirePermission('groups:read'),
+    validate({ query: Joi.object({ ...pageSchema, type: Joi.string().valid('manual', 'automatic') }) }),
+    async (_req, res) => {
+      res.json(await listGroups(pageRequest(res.locals.query), { type: res.locals.query.type }));
+    },
+  );
+
+  router.get('/groups/:id', requirePermission('groups:read'), validate({ params: idParams }), async (req, res) => {
+    const group = await getGroup(req.params.id as string);
+    if (group.ruleVersion !== undefined) res.set('ETag', ruleEtag(group.ruleVersion));
+    res.json(group);
+  });
+
+  router.patch('/groups/:id', requirePermission('groups:write'), validate({ params: idParams, body: patchGroupSchema }), async (req, res) => {
+    const { group, jobId } = await updateGroup(req.params.id as string, req.body as GroupPatch, actorOf(req.principal), scheduler);
+    res.json({ ...group, ...(jobId ? { jobId } : {}) });
+  });
+
+  router.delete('/groups/:id', requirePermission('groups:write'), validate({ params: idParams }), async (req, res) => {
+    await deleteGroup(req.params.id as string);
+    res.status(204).end();
+  });
+
+  router.get('/groups/:id/rule', requirePermission('groups:read'), validate({ params: idParams }), async (req, res) => {
+    const group = await requireGroup(req.params.id as string);
+    if (group.type !== 'automatic') throw new ConflictError('A manual group has no rule.');
+    res.set('ETag', ruleEtag(group.ruleVersion)).json({ version: group.ruleVersion, rule: group.rule });
+  });
+
+  router.put('/groups/:id/rule', requirePermission('groups:write'), validate({ params: idParams, body: ruleBodySchema }), async (req, res) => {
+    const result = await putRule(req.params.id as string, (req.body as { rule: unknown }).rule, req.get('if-match'), actorOf(req.principal), scheduler);
+    res.set('ETag', ruleEtag(result.version)).json({ ...result.group, ...(result.jobId ? { jobId: result.jobId } : {}), ...(result.warnings.length ? { warnings: result.warnings } : {}) });
+  });
+
+  router.get('/groups/:id/rule/versions', requirePermission('groups:read'), validate({ params: idParams, query: pageQuery }), async (req, res) => {
+    res.json(await listRuleVersions(req.params.id as string, pageRequest(res.locals.query)));
+  });
+
+  router.post('/groups/:id/preview', requirePermission('groups:read'), validate({ params: idParams, body: previewBodySchema }), async (req, res) => {
+    const group = await requireGroup(req.params.id as string);
+    if (group.type !== 'automatic') throw new ConflictError('A manual group has no rule to preview.');
+    const proposed = (req.body as { rule?: unknown }).rule;
+    if (proposed !== undefined) {
+      const result = validateRule(proposed, await loadRuleValidationContext());
+      if (!result.valid) {
+        throw new ValidationError(`The rule has ${result.errors.length} error${result.errors.length > 1 ? 's' : ''}.`, result.errors.map((e) => ({ path: e.path ? `rule.${e.path}` : 'rule', message: e.message })));
+      }
+    }
+    res.json(await previewGroup(group, proposed as RuleDocument | undefined, new Date()));
+  });
+
+  router.get('/groups/:id/explain/:externalId', requirePermission('members:read'), validate({ params: memberParams }), async (req, res) => {
+    const group = await requireGroup(req.params.id as string);
+    res.json(await explainMembership(group, req.params.externalId as string));
+  });
+
+  router.post('/groups/:id/sync', requirePermission('groups:write'), validate({ params: idParams, body: groupSyncBodySchema }), async (req, res) => {
+    const group = await requireGroup(req.params.id as string);
+    if (group.type !== 'automatic') throw new ConflictError('Only automatic groups sync; this one is manual.');
+    if (group.paused) throw new ConflictError('The group is paused; resume it (PATCH {"paused": false}) to sync it.');
+    const jobId = await startGroupSync(scheduler, group._id, { actor: actorOf(req.principal), confirmRemovals: (req.body as { confirmRemovals: boolean }).confirmRemovals });
+    res.status(202).location(`/api/v1/jobs/${jobId}`).json({ jobId });
+  });
+
+  router.post('/sync', requirePermission('groups:write'), validate({ body: fullSyncBodySchema }), async (req, res) => {
+    const jobId = await startFullSync(scheduler, { actor: actorOf(req.principal), ...(req.body as { partitions?: number }) });
+    res.status(202).location(`/api/v1/jobs/${jobId}`).json({ jobId });
+  });
+
+  router.get(
+    '/groups/:id/members',
+    requirePermission('members:read'),
+    validate({ params: idParams, query: Joi.object({ ...pageSchema, source: Joi.string().valid(...MEMBERSHIP_SOURCES) }) }),
+    async (req, res) => {
+      const group = await requireGroup(req.params.id as string);
+      res.json(await listMembers(group._id, pageRequest(res.locals.query), res.locals.query.source as MembershipSource | undefined));
+    },
+  );
+
+  router.get('/groups/:id/members.csv', requirePermission('members:read'), validate({ params: idParams }), async (req, res) => {
+    const group = await requireGroup(req.params.id as string);
+    res.type('text/csv; charset=utf-8').attachment(`${group._id}-members.csv`);
+    res.write('externalId,source,addedAt\n');
+    // externalIds and sources never hold a comma, quote or line break: no quoting needed.
+    for await (const m of streamMembers(group._id)) res.write(`${m.externalId},${m.source},${m.addedAt.toISOString()}\n`);
+    res.end();
+  });
+
+  router.put('/groups/:id/members/:externalId', requirePermission('members:write'), validate({ params: memberParams }), async (req, res) => {
+    const group = await requireGroup(req.params.id as string);
+    const { created, member } = await addMember(group, req.params.externalId as string, actorOf(req.principal), metrics);
+    res.status(created ? 201 : 200).json(member);
+  });
+
+  router.delete('/groups/:id/members/:externalId', requirePermission('members:write'), validate({ params: memberParams }), async (req, res) => {
+    const group = await requireGroup(req.params.id as string);
+    await removeMember(group, req.params.externalId as string, actorOf(req.principal), metrics);
+    res.status(204).end();
+  });
+
+  router.get('/groups/:id/exclusions', requirePermission('members:read'), validate({ params: idParams, query: pageQuery }), async (req, res) => {
+    const group = await requireGroup(req.params.id as string);
+    res.json(await listExclusions(group._id, pageRequest(res.locals.query)));
+  });
+
+  router.put('/groups/:id/exclusions/:externalId', requirePermission('members:write'), validate({ params: memberParams }), async (req, res) => {
+    const group = await requireGroup(req.params.id as string);
+    const { created, exclusion } = await addExclusion(group, req.params.externalId as string, actorOf(req.principal), metrics);
+    res.status(created ? 201 : 200).json(exclusion);
+  });
+
+  router.delete('/groups/:id/exclusions/:externalId', requirePermission('members:write'), validate({ params: memberParams }), async (req, res) => {
+    const group = await requireGroup(req.params.id as string);
+    await removeExclusion(group, req.params.externalId as string, actorOf(req.principal), metrics);
+    res.status(204).end();
+  });
+
+  router.get(
+    '/groups/:id/history',
+    requirePermission('members:read'),
+    validate({ params: idParams, query: Joi.object({ ...pageSchema, externalId: externalIdSchema, action: Joi.string().valid('added', 'removed') }) }),
+    async (req, res) => {
+      const group = await requireGroup(req.params.id as string);
+      const { externalId, action } = res.locals.query as { externalId?: string; action?: string };
+      res.json(await listHistory(group._id, pageRequest(res.locals.query), { ...(externalId ? { externalId } : {}), ...(action ? { action } : {}) }));
+    },
+  );
+
+  return router;
 }
-
-export const groupsOpenApi: Record<string, unknown> = {};
-export const groupsSchemas: Record<string, unknown> = {};

@@ -3,6 +3,10 @@
 import type { Scheduler } from './scheduler.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../platform/logger.js';
+import { defineSyncGroupJob } from './sync-group.job.js';
+import { defineSyncAllJob } from './sync-all.job.js';
+import { defineSyncPartitionJob } from './sync-partition.job.js';
+import { defineNightlySyncJob, scheduleNightlySync } from './nightly-sync.job.js';
 
 export interface JobsDeps {
   scheduler: Scheduler;
@@ -10,11 +14,14 @@ export interface JobsDeps {
   logger: Logger;
 }
 
-export function defineJobs(_deps: JobsDeps): void {
-  // Domain jobs register here.
+export function defineJobs(deps: JobsDeps): void {
+  defineSyncGroupJob(deps);
+  defineSyncAllJob(deps);
+  defineSyncPartitionJob(deps);
+  defineNightlySyncJob(deps);
 }
 
 /** Recurring schedules; created by processes that run jobs. */
-export async function scheduleRecurringJobs(_deps: JobsDeps): Promise<void> {
-  // The nightly full sync registers here.
+export async function scheduleRecurringJobs(deps: JobsDeps): Promise<void> {
+  await scheduleNightlySync(deps);
 }

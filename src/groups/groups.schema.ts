@@ -1,0 +1,74 @@
+// The one definition of a group's input, used by the routes (and by anything else that creates groups).
+import Joi from 'joi';
+import { courseCodeSchema } from '../directory/identifiers.js';
+import { GROUP_TYPES, MANUAL_MEMBER_POLICIES } from './group.model.js';
+
+export const GROUP_ID_PATTERN = /^grp_[0-9a-f]{16}$/;
+export const groupIdSchema = Joi.string().pattern(GROUP_ID_PATTERN).messages({ 'string.pattern.base': 'is not a group id (grp_ and 16 hex digits)' });
+
+const name = Joi.string().trim().min(1).max(200);
+const description = Joi.string().max(2000).allow('');
+const courses = Joi.array().items(courseCodeSchema).max(200).unique();
+const key = Joi.object({ enabled: Joi.boolean().required(), maxUses: Joi.number().integer().min(1).max(1_000_000_000) });
+const price = Joi.number().min(0).max(1e12);
+
+/** POST /groups. The rule's own shape is checked by the rule engine, which names each bad place inside it. */
+export const createGroupSchema = Joi.object({
+  name: name.required(),
+  description,
+  type: Joi.string().valid(...GROUP_TYPES).required(),
+  rule: Joi.any().when('type', {
+    is: 'automatic',
+    then: Joi.required().messages({ 'any.required': 'is required for an automatic group' }),
+    otherwise: Joi.forbidden().messages({ 'any.unknown': 'is only allowed for an automatic group' }),
+  }),
+  manualMembers: Joi.string().valid(...MANUAL_MEMBER_POLICIES).default('remove'),
+  includeInactive: Joi.boolean().default(false),
+  courses: courses.default([]),
+  isDefault: Joi.boolean().default(false),
+  key,
+  price,
+  paused: Joi.boolean().default(false),
+});
+
+/** PATCH /groups/{id}: what it names changes. The type is fixed; the rule changes through PUT /rule. */
+export const patchGroupSchema = Joi.object({
+  name,
+  description: description.allow(null),
+  type: Joi.forbidden().messages({ 'any.unknown': 'cannot change; create another group' }),
+  rule: Joi.forbidden().messages({ 'any.unknown': 'changes through PUT /api/v1/groups/{id}/rule (versioned)' }),
+  manualMembers: Joi.string().valid(...MANUAL_MEMBER_POLICIES),
+  includeInactive: Joi.boolean(),
+  courses,
+  isDefault: Joi.boolean(),
+  key: key.allow(null),
+  price: price.allow(null),
+  paused: Joi.boolean(),
+})
+  .min(1)
+  .messages({ 'object.min': 'names nothing to change' });
+
+export const ruleBodySchema = Joi.object({ rule: Joi.any().required() });
+export const previewBodySchema = Joi.object({ rule: Joi.any() });
+export const groupSyncBodySchema = Joi.object({ confirmRemovals: Joi.boolean().default(false) });
+export const fullSyncBodySchema = Joi.object({ partitions: Joi.number().integer().min(1).max(64) });
+
+export interface GroupInput {
+  name: string;
+  description?: string;
+  type: 'manual' | 'automatic';
+  rule?: unknown;
+  manualMembers: 'remove' | 'keep' | 'keep-staff';
+  includeInactive: boolean;
+  courses: string[];
+  isDefault: boolean;
+  key?: { enabled: boolean; maxUses?: number };
+  price?: number;
+  paused: boolean;
+}
+
+export type GroupPatch = Partial<Omit<GroupInput, 'type' | 'rule' | 'description' | 'key' | 'price'>> & {
+  description?: string | null;
+  key?: { enabled: boolean; maxUses?: number } | null;
+  price?: number | null;
+};

@@ -1,0 +1,307 @@
+// Groups: create, read, change, delete; rule versions; starting syncs. Membership itself lives in membership/.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Collection } from 'mongodb';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldError } from '../platform/errors.js';
+import { encodeCursor, type Page, type PageRequest } from '../platform/pagination.js';
+import type { Scheduler } from '../jobs/scheduler.js';
+import { SYNC_GROUP_JOB, type SyncGroupJobData } from '../jobs/sync-group.job.js';
+import { SYNC_ALL_JOB, type SyncAllJobData } from '../jobs/sync-all.job.js';
+import { validateRule, type RuleDocument, type RuleIssue } from '../rules/index.js';
+import { loadRuleValidationContext } from '../directory/rule-context.js';
+import { CourseModel } from '../directory/course.model.js';
+import { isDuplicateKeyError } from '../directory/user-store.js';
+import { withLocks } from '../directory/locks.js';
+import { GroupModel, type GroupDoc } from './group.model.js';
+import { RuleVersionModel, ruleVersionId, type RuleVersionDoc } from './rule-version.model.js';
+import type { GroupInput, GroupPatch } from './groups.schema.js';
+import { ExclusionModel, HistoryModel, MembershipModel } from '../membership/membership.model.js';
+import { markQueued, readGroupStates, removeGroupState, setCount, type GroupState } from '../membership/group-state.js';
+import { fieldKeysRead } from '../membership/rule-reads.js';
+
+export interface GroupView {
+  id: string;
+  name: string;
+  description?: string;
+  type: 'manual' | 'automatic';
+  /** The course whose groups this one belongs to; absent for global groups. */
+  course?: string;
+  rule?: RuleDocument;
+  ruleVersion?: number;
+  manualMembers: string;
+  includeInactive: boolean;
+  paused: boolean;
+  isDefault: boolean;
+  courses: string[];
+  key?: { enabled: boolean; maxUses?: number };
+  price?: number;
+  memberCount: number;
+  sync?: { state: string; lastSyncAt: string | null; lastChangeAt: string | null; lastError?: string; heldRemovals?: number; jobId?: string };
+  createdAt: string;
+  updatedAt: string;
+}
+
+const groupLock = (id: string) => `group:${id}`;
+const iso = (d: Date | undefined | null) => (d ? d.toISOString() : null);
+
+export function groupView(doc: GroupDoc, state: GroupState | undefined): GroupView {
+  const auto = doc.type === 'automatic';
+  return {
+    id: doc._id,
+    name: doc.name,
+    ...(doc.description ? { description: doc.description } : {}),
+    type: doc.type,
+    ...(doc.scope ? { course: doc.scope } : {}),
+    ...(auto ? { rule: doc.rule!, ruleVersion: doc.ruleVersion } : {}),
+    manualMembers: doc.manualMembers,
+    includeInactive: doc.includeInactive,
+    paused: doc.paused,
+    isDefault: doc.isDefault,
+    courses: [...(doc.courses ?? [])],
+    ...(doc.key ? { key: { enabled: doc.key.enabled, ...(doc.key.maxUses !== undefined && doc.key.maxUses !== null ? { maxUses: doc.key.maxUses } : {}) } } : {}),
+    ...(doc.price !== undefined && doc.price !== null ? { price: doc.price } : {}),
+    memberCount: Math.max(0, state?.counts?.memberCount ?? 0),
+    ...(auto
+      ? {
+          sync: {
+            state: state?.sync?.state ?? 'idle',
+            lastSyncAt: iso(state?.sync?.lastSyncAt),
+            lastChangeAt: iso(state?.counts?.lastChangeAt),
+            ...(state?.sync?.lastError ? { lastError: state.sync.lastError } : {}),
+            ...(state?.sync?.heldRemovals ? { heldRemovals: state.sync.heldRemovals } : {}),
+            ...(state?.sync?.jobId ? { jobId: state.sync.jobId } : {}),
+          },
+        }
+      : {}),
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+  };
+}
+
+export async function requireGroup(id: string): Promise<GroupDoc> {
+  const doc = await GroupModel.findById(id).lean<GroupDoc>();
+  if (!doc) throw new NotFoundError(`No group with id ${id}.`);
+  return doc;
+}
+
+export async function getGroup(id: string): Promise<GroupView> {
+  const doc = await requireGroup(id);
+  return groupView(doc, (await readGroupStates([id])).get(id));
+}
+
+export async function listGroups(page: PageRequest, filters: { type?: string }): Promise<Page<GroupView>> {
+  const filter: Record<string, unknown> = {};
+  if (filters.type) filter.type = filters.type;
+  if (page.after !== undefined) filter._id = { $gt: page.after };
+  const docs = await GroupModel.find(filter).sort({ _id: 1 }).limit(page.limit + 1).lean<GroupDoc[]>();
+  const shown = docs.slice(0, page.limit);
+  const states = await readGroupStates(shown.map((d) => d._id));
+  return {
+    items: shown.map((d) => groupView(d, states.get(d._id))),
+    nextCursor: docs.length > page.limit ? encodeCursor(shown[shown.length - 1]!._id) : null,
+  };
+}
+
+/** The rule checked against the current field definitions and courses; 400 naming every bad place. */
+async function checkRule(rule: unknown): Promise<{ rule: RuleDocument; warnings: RuleIssue[] }> {
+  const result = validateRule(rule, await loadRuleValidationContext());
+  if (!result.valid) {
+    throw new ValidationError(
+      `The rule has ${result.errors.length} error${result.errors.length > 1 ? 's' : ''}.`,
+      result.errors.map((e) => ({ path: e.path ? `rule.${e.path}` : 'rule', message: e.message })),
+    );
+  }
+  return { rule: rule as RuleDocument, warnings: result.warnings.map((w) => ({ path: w.path ? `rule.${w.path}` : 'rule', message: w.message })) };
+}
+
+async function checkCourses(courses: readonly string[]): Promise<void> {
+  if (courses.length === 0) return;
+  const known = new Set((await CourseModel.find({}, { _id: 1 }).lean<Array<{ _id: string }>>()).map((c) => c._id));
+  const errors: FieldError[] = [];
+  courses.forEach((c, i) => {
+    if (!known.has(c)) errors.push({ path: `courses[${i}]`, message: `no course with code ${c}` });
+  });
+  if (errors.length) throw new ValidationError(`The request names ${errors.length} unknown course${errors.length > 1 ? 's' : ''}.`, errors);
+}
+
+function nameClash(name: string): ConflictError {
+  return new ConflictError(`A group named ${JSON.stringify(name)} already exists.`, [{ path: 'name', message: 'is already used by another group' }]);
+}
+
+/** Queues a sync of the group: its state says queued before the job can start and say running. */
+export async function startGroupSync(
+  scheduler: Scheduler,
+  groupId: string,
+  opts: { actor: string; confirmRemovals?: boolean; jobId?: string },
+): Promise<string> {
+  const jobId = opts.jobId ?? `${SYNC_GROUP_JOB}:${groupId}:${randomUUID()}`;
+  await markQueued(groupId, jobId);
+  const data: SyncGroupJobData = { groupId, ...(opts.confirmRemovals ? { confirmRemovals: true } : {}) };
+  return scheduler.enqueue(SYNC_GROUP_JOB, data, { actor: opts.actor, jobId });
+}
+
+export async function startFullSync(scheduler: Scheduler, opts: { actor: string; partitions?: number }): Promise<string> {
+  const data: SyncAllJobData = opts.partitions ? { partitions: opts.partitions } : {};
+  return scheduler.enqueue(SYNC_ALL_JOB, data, { actor: opts.actor, jobId: `${SYNC_ALL_JOB}:${randomUUID()}` });
+}
+
+const versionSyncJobId = (groupId: string, version: number) => `${SYNC_GROUP_JOB}:${groupId}:v${version}`;
+
+export async function createGroup(
+  input: GroupInput,
+  actor: string,
+  scheduler: Scheduler,
+): Promise<{ group: GroupView; jobId?: string; warnings: RuleIssue[] }> {
+  const checked = input.type === 'automatic' ? await checkRule(input.rule) : undefined;
+  await checkCourses(input.courses);
+  const now = new Date();
+  const id = `grp_${randomBytes(8).toString('hex')}`;
+  const doc: GroupDoc = {
+    _id: id,
+    name: input.name,
+    nameLower: input.name.toLowerCase(),
+    scope: '',
+    ...(input.description ? { description: input.description } : {}),
+    type: input.type,
+    ...(checked ? { rule: checked.rule } : {}),
+    ruleVersion: checked ? 1 : 0,
+    manualMembers: input.manualMembers,
+    includeInactive: input.includeInactive,
+    paused: input.paused,
+    isDefault: input.isDefault,
+    courses: input.courses,
+    ...(input.key ? { key: input.key } : {}),
+    ...(input.price !== undefined ? { price: input.price } : {}),
+    createdBy: actor,
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (checked) {
+    await RuleVersionModel.collection.insertOne({ _id: ruleVersionId(id, 1), group: id, version: 1, rule: checked.rule, actor, createdAt: now } as never);
+  }
+  try {
+    await GroupModel.collection.insertOne(doc as never);
+  } catch (err) {
+    if (checked) await RuleVersionModel.collection.deleteOne({ _id: ruleVersionId(id, 1) } as never);
+    if (isDuplicateKeyError(err)) throw nameClash(input.name);
+    throw err;
+  }
+  await setCount(id, 0);
+  let jobId: string | undefined;
+  if (doc.type === 'automatic' && !doc.paused) jobId = await startGroupSync(scheduler, id, { actor, jobId: versionSyncJobId(id, 1) });
+  return { group: await getGroup(id), ...(jobId ? { jobId } : {}), warnings: checked?.warnings ?? [] };
+}
+
+export async function updateGroup(id: string, patch: GroupPatch, actor: string, scheduler: Scheduler): Promise<{ group: GroupView; jobId?: string }> {
+  if (patch.courses) await checkCourses(patch.courses);
+  const { before, after } = await withLocks([groupLock(id)], async () => {
+    const existing = await requireGroup(id);
+    const set: Record<string, unknown> = { updatedAt: new Date() };
+    const unset: Record<string, ''> = {};
+    if (patch.name !== undefined) {
+      set.name = patch.name;
+      set.nameLower = patch.name.toLowerCase();
+    }
+    for (const key of ['description', 'key', 'price'] as const) {
+      if (patch[key] === null || (key === 'description' && patch[key] === '')) unset[key] = '';
+      else if (patch[key] !== undefined) set[key] = patch[key];
+    }
+    for (const key of ['manualMembers', 'includeInactive', 'courses', 'isDefault', 'paused'] as const) {
+      if (patch[key] !== undefined) set[key] = patch[key];
+    }
+    try {
+      await GroupModel.collection.updateOne({ _id: id } as never, { $set: set, ...(Object.keys(unset).length ? { $unset: unset } : {}) });
+    } catch (err) {
+      if (isDuplicateKeyError(err)) throw nameClash(patch.name ?? existing.name);
+      throw err;
+    }
+    return { before: existing, after: await requireGroup(id) };
+  });
+  let jobId: string | undefined;
+  const policyChanged =
+    before.manualMembers !== after.manualMembers || before.includeInactive !== after.includeInactive || (before.paused && !after.paused);
+  if (after.type === 'automatic' && !after.paused && policyChanged) jobId = await startGroupSync(scheduler, id, { actor });
+  return { group: await getGroup(id), ...(jobId ? { jobId } : {}) };
+}
+
+/** The group and everything about it: members, exclusions, rule versions, history. */
+export async function deleteGroup(id: string): Promise<void> {
+  await withLocks([groupLock(id)], async () => {
+    const { deletedCount } = await GroupModel.collection.deleteOne({ _id: id } as never);
+    if (deletedCount === 0) throw new NotFoundError(`No group with id ${id}.`);
+  });
+  await Promise.all([
+    MembershipModel.collection.deleteMany({ group: id }),
+    ExclusionModel.collection.deleteMany({ group: id }),
+    RuleVersionModel.collection.deleteMany({ group: id }),
+    HistoryModel.collection.deleteMany({ group: id }),
+    removeGroupState(id),
+  ]);
+}
+
+/** `"3"`, `W/"3"`, `3` → 3; `*` → undefined (any version). */
+function parseIfMatch(header: string): number | undefined | null {
+  const value = header.trim();
+  if (value === '*') return undefined;
+  const m = /^(?:W\/)?"?(\d{1,9})"?$/.exec(value);
+  return m ? Number(m[1]) : null;
+}
+
+export const ruleEtag = (version: number): string => `"${version}"`;
+
+/** PUT the group's rule: a new version (If-Match honoured), then a sync of the group. */
+export async function putRule(
+  id: string,
+  rule: unknown,
+  ifMatch: string | undefined,
+  actor: string,
+  scheduler: Scheduler,
+): Promise<{ group: GroupView; version: number; jobId?: string; warnings: RuleIssue[] }> {
+  const existing = await requireGroup(id);
+  if (existing.type !== 'automatic') throw new ConflictError('A manual group has no rule.');
+  const expected = ifMatch === undefined ? undefined : parseIfMatch(ifMatch);
+  if (expected === null) throw new ValidationError('If-Match must be the rule version as an entity tag, e.g. "3".', [{ path: 'If-Match', message: 'is not a rule version' }]);
+  if (expected !== undefined && expected !== existing.ruleVersion) {
+    throw new PreconditionFailedError(`The rule is at version ${existing.ruleVersion}, not ${expected}; read it again and retry.`, undefined, { currentVersion: existing.ruleVersion });
+  }
+  const checked = await checkRule(rule);
+  const version = existing.ruleVersion + 1;
+  const now = new Date();
+  try {
+    // The version's insert is the step two concurrent changes cannot both win.
+    await RuleVersionModel.collection.insertOne({ _id: ruleVersionId(id, version), group: id, version, rule: checked.rule, actor, createdAt: now } as never);
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    throw new PreconditionFailedError(`The rule was changed by another request (version ${version} exists); read it again and retry.`, undefined, { currentVersion: version });
+  }
+  await withLocks([groupLock(id)], () => GroupModel.collection.updateOne({ _id: id } as never, { $set: { rule: checked.rule, ruleVersion: version, updatedAt: now } }));
+  const jobId = existing.paused ? undefined : await startGroupSync(scheduler, id, { actor, jobId: versionSyncJobId(id, version) });
+  return { group: await getGroup(id), version, ...(jobId ? { jobId } : {}), warnings: checked.warnings };
+}
+
+export interface RuleVersionView {
+  version: number;
+  rule: RuleDocument;
+  createdAt: string;
+  actor?: string;
+  current: boolean;
+}
+
+/** Newest first. */
+export async function listRuleVersions(id: string, page: PageRequest): Promise<Page<RuleVersionView>> {
+  const group = await requireGroup(id);
+  const filter: Record<string, unknown> = { group: id };
+  if (page.after !== undefined) filter.version = { $lt: Number(page.after) };
+  const coll = RuleVersionModel.collection as unknown as Collection<RuleVersionDoc>;
+  const docs = await coll.find(filter).sort({ version: -1 }).limit(page.limit + 1).toArray();
+  const shown = docs.slice(0, page.limit);
+  return {
+    items: shown.map((d) => ({ version: d.version, rule: d.rule, createdAt: d.createdAt.toISOString(), ...(d.actor ? { actor: d.actor } : {}), current: d.version === group.ruleVersion })),
+    nextCursor: docs.length > page.limit ? encodeCursor(String(shown[shown.length - 1]!.version)) : null,
+  };
+}
+
+/** Names of the automatic groups whose rule reads the field (the directory refuses to delete such a field). */
+export async function groupNamesUsingField(fieldKey: string): Promise<string[]> {
+  const docs = await GroupModel.find({ type: 'automatic' }, { name: 1, rule: 1 }).lean<Array<Pick<GroupDoc, 'name' | 'rule'>>>();
+  return docs.filter((d) => fieldKeysRead(d.rule).includes(fieldKey)).map((d) => d.name).sort();
+}

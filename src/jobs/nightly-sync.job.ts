@@ -1,0 +1,24 @@
+// The nightly reconciliation (SYNC_CRON): starts a full sync, which also catches time-based rules ("hired within
+// the last 90 days") and any drift. The full sync's id is the cron occurrence, so two workers running the same
+// occurrence start one sync.
+import { CronExpressionParser } from 'cron-parser';
+import type { JobsDeps } from './index.js';
+import { SYNC_ALL_JOB, type SyncAllJobData } from './sync-all.job.js';
+
+export const NIGHTLY_SYNC_JOB = 'nightly-sync';
+
+export function defineNightlySyncJob({ scheduler, config }: JobsDeps): void {
+  scheduler.define<Record<string, never>>({
+    name: NIGHTLY_SYNC_JOB,
+    concurrency: 1,
+    async run(_data, ctx) {
+      const occurrence = CronExpressionParser.parse(config.syncCron, { currentDate: new Date(Date.now() + 1000), tz: 'UTC' }).prev().toDate();
+      const jobId = await ctx.enqueue<SyncAllJobData>(SYNC_ALL_JOB, {}, { jobId: `${SYNC_ALL_JOB}:nightly:${occurrence.toISOString()}`, actor: 'schedule' });
+      return { jobId };
+    },
+  });
+}
+
+export async function scheduleNightlySync({ scheduler, config }: JobsDeps): Promise<void> {
+  await scheduler.every(config.syncCron, NIGHTLY_SYNC_JOB);
+}

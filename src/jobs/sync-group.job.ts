@@ -1,0 +1,33 @@
+// Sync one automatic group against the whole directory: after a rule change, on creation, when its policy changes,
+// and when an admin asks (with `confirmRemovals` to release removals the safety valve held).
+import type { JobsDeps } from './index.js';
+import { JobRunModel } from './job-run.model.js';
+import { syncGroup } from '../membership/group-sync.js';
+import { syncLockLifetimeMs, valveOf } from './sync-settings.js';
+
+export const SYNC_GROUP_JOB = 'sync-group';
+
+export interface SyncGroupJobData {
+  groupId: string;
+  confirmRemovals?: boolean;
+}
+
+export function defineSyncGroupJob({ scheduler, config }: JobsDeps): void {
+  scheduler.define<SyncGroupJobData>({
+    name: SYNC_GROUP_JOB,
+    concurrency: 2,
+    lockLifetimeMs: syncLockLifetimeMs(config),
+    async run(data, ctx) {
+      // The instant the job was queued stamps its writes: a re-run of this job writes the very same documents.
+      const record = await JobRunModel.findById(ctx.jobId, { createdAt: 1 }).lean<{ createdAt?: Date }>();
+      return syncGroup(data.groupId, {
+        jobId: ctx.jobId,
+        at: record?.createdAt ?? new Date(),
+        actor: `job:${SYNC_GROUP_JOB} (${ctx.jobId})`,
+        confirmRemovals: data.confirmRemovals === true,
+        valve: valveOf(config),
+        progress: ctx.progress,
+      });
+    },
+  });
+}

@@ -1,0 +1,31 @@
+// One partition of a full sync: a range of externalIds against every active automatic group. Safe to run twice,
+// or twice at once: the range is fixed by the run, and every write is idempotent.
+import type { JobsDeps } from './index.js';
+import { SyncRunModel, type SyncRunDoc } from '../membership/group-state.model.js';
+import { syncPartition } from '../membership/full-sync.js';
+import { syncLockLifetimeMs, valveOf } from './sync-settings.js';
+
+export const SYNC_PARTITION_JOB = 'sync-partition';
+
+export interface SyncPartitionJobData {
+  runId: string;
+  index: number;
+}
+
+export function defineSyncPartitionJob({ scheduler, config }: JobsDeps): void {
+  scheduler.define<SyncPartitionJobData>({
+    name: SYNC_PARTITION_JOB,
+    concurrency: 2,
+    lockLifetimeMs: syncLockLifetimeMs(config),
+    async run(data, ctx) {
+      const run = await SyncRunModel.findById(data.runId).lean<SyncRunDoc>();
+      if (!run) throw new Error(`sync run ${data.runId} not found`);
+      return syncPartition(run, data.index, {
+        jobId: ctx.jobId,
+        actor: `job:${SYNC_PARTITION_JOB} (${ctx.jobId})`,
+        valve: valveOf(config),
+        progress: ctx.progress,
+      });
+    },
+  });
+}

@@ -1,0 +1,58 @@
+// Automatic groups as the evaluator needs them: policy, compiled rule and what the rule reads. Compiled rules are
+// cached by group and rule version (a rule version never changes), so a directory change compiles nothing.
+import { compileRule, type CompiledRule, type RuleDocument } from '../rules/index.js';
+import { GroupModel, type GroupDoc } from '../groups/group.model.js';
+import type { GroupPolicy } from './policy.js';
+import { ruleReads, type RuleReads } from './rule-reads.js';
+
+export interface EvalGroup extends GroupPolicy {
+  id: string;
+  name: string;
+  paused: boolean;
+  /** Null when the rule does not compile; `compileError` says why. */
+  compiled: CompiledRule | null;
+  compileError?: string;
+  reads: RuleReads;
+}
+
+const MAX_CACHED = 2000;
+const compiledCache = new Map<string, { compiled: CompiledRule | null; error?: string; reads: RuleReads }>();
+
+function compileCached(key: string | null, rule: RuleDocument | undefined): { compiled: CompiledRule | null; error?: string; reads: RuleReads } {
+  const hit = key ? compiledCache.get(key) : undefined;
+  if (hit) return hit;
+  let entry: { compiled: CompiledRule | null; error?: string; reads: RuleReads };
+  try {
+    if (!rule) throw new Error('the group has no rule');
+    entry = { compiled: compileRule(rule), reads: ruleReads(rule) };
+  } catch (err) {
+    entry = { compiled: null, error: `the rule cannot be evaluated: ${err instanceof Error ? err.message : String(err)}`, reads: ruleReads(rule) };
+  }
+  if (key) {
+    if (compiledCache.size >= MAX_CACHED) compiledCache.clear();
+    compiledCache.set(key, entry);
+  }
+  return entry;
+}
+
+/** The evaluator's view of a group; `rule` replaces the stored rule (preview of a proposed rule). */
+export function toEvalGroup(doc: GroupDoc, rule?: RuleDocument): EvalGroup {
+  const entry = rule ? compileCached(null, rule) : compileCached(`${doc._id}:${doc.ruleVersion}`, doc.rule);
+  return {
+    id: doc._id,
+    name: doc.name,
+    paused: doc.paused,
+    ruleVersion: doc.ruleVersion,
+    includeInactive: doc.includeInactive,
+    manualMembers: doc.manualMembers,
+    compiled: entry.compiled,
+    ...(entry.error ? { compileError: entry.error } : {}),
+    reads: entry.reads,
+  };
+}
+
+/** Automatic groups that syncs and changes move: all but paused ones. Read fresh each time (a small collection). */
+export async function loadActiveAutomaticGroups(): Promise<EvalGroup[]> {
+  const docs = await GroupModel.find({ type: 'automatic', paused: false }).lean<GroupDoc[]>();
+  return docs.map((d) => toEvalGroup(d));
+}

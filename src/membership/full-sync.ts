@@ -1,0 +1,276 @@
+// The full reconciliation of every automatic group, split into partitions of the user space that Agenda jobs take
+// independently (so that several workers share it). A partition streams its users once and its memberships once,
+// evaluates every active automatic group's compiled rule for each user in that one pass, and writes the
+// difference in bulk. Partitions are ranges of externalId, fixed once per run in `sync_runs` (the first run of the
+// parent job inserts them; a re-run reads them back), so a partition re-run, or run twice at once, covers exactly
+// the same users and — writes being idempotent — ends exactly right.
+import type { Collection } from 'mongodb';
+import { usersCollection } from '../directory/user-store.js';
+import type { Metrics } from '../platform/metrics.js';
+import { isDuplicateKeyError } from '../directory/user-store.js';
+import { GroupModel } from '../groups/group.model.js';
+import { loadActiveAutomaticGroups } from './active-groups.js';
+import { Planner, type PlannedRemove } from './planner.js';
+import { ExclusionModel, membershipId, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
+import { completeOwnHistory, memberships, writeAdds, writeRemovals } from './apply.js';
+import { readUsers } from './on-change.js';
+import { heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
+import { SyncRunModel, type SyncRunDoc } from './group-state.model.js';
+import { bumpCounts, markRunning, markSynced, readGroupStates, setCount } from './group-state.js';
+
+/** Users per partition when the caller does not say how many partitions. */
+export const DEFAULT_PARTITION_USERS = 20_000;
+export const MAX_PARTITIONS = 64;
+const SAMPLE_PER_PARTITION = 200;
+const FLUSH_ADDS = 5000;
+const PROGRESS_EVERY = 1000;
+const KEEP_RUNS_MS = 7 * 86_400_000;
+
+/** The parent's first step: the run's partitions, fixed by whichever run of the parent job inserts them first. */
+export async function prepareRun(runId: string, requestedPartitions?: number): Promise<SyncRunDoc> {
+  const existing = await SyncRunModel.findById(runId).lean<SyncRunDoc>();
+  if (existing) return existing;
+  await SyncRunModel.collection.deleteMany({ at: { $lt: new Date(Date.now() - KEEP_RUNS_MS) } });
+
+  const estimate = await usersCollection().estimatedDocumentCount();
+  const partitions = Math.max(1, Math.min(MAX_PARTITIONS, requestedPartitions ?? Math.ceil(estimate / DEFAULT_PARTITION_USERS)));
+  // Reservoir sample of externalIds: quantiles of the sample are the partition bounds, in bounded memory.
+  const size = partitions * SAMPLE_PER_PARTITION;
+  const sample: string[] = [];
+  let users = 0;
+  for await (const u of usersCollection().find({}, { projection: { _id: 1 } })) {
+    users++;
+    if (sample.length < size) sample.push(u._id);
+    else {
+      const j = Math.floor(Math.random() * users);
+      if (j < size) sample[j] = u._id;
+    }
+  }
+  sample.sort(compareIds);
+  const bounds: string[] = [];
+  for (let i = 1; i < partitions && sample.length > 0; i++) {
+    const b = sample[Math.floor((i * sample.length) / partitions)]!;
+    if (bounds.length === 0 || compareIds(b, bounds[bounds.length - 1]!) > 0) bounds.push(b);
+  }
+  const groups = (await loadActiveAutomaticGroups()).map((g) => g.id);
+  const run: SyncRunDoc = { _id: runId, at: new Date(), bounds, users, groups };
+  try {
+    await SyncRunModel.collection.insertOne(run as never);
+    return run;
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    return (await SyncRunModel.findById(runId).lean<SyncRunDoc>())!;
+  }
+}
+
+/** Code-unit order, the order both backends compare strings in. */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export const partitionCount = (run: SyncRunDoc): number => run.bounds.length + 1;
+
+function rangeOf(run: SyncRunDoc, index: number): Record<string, string> {
+  const range: Record<string, string> = {};
+  if (index > 0) range.$gte = run.bounds[index - 1]!;
+  if (index < run.bounds.length) range.$lt = run.bounds[index]!;
+  return range;
+}
+
+export interface PartitionGroupResult {
+  /** Members of the group among this partition's users before and after the partition's writes. */
+  before: number;
+  members: number;
+  added: number;
+  removed: number;
+  held?: number;
+  error?: string;
+}
+
+export interface PartitionResult {
+  partition: number;
+  users: number;
+  groups: Record<string, PartitionGroupResult>;
+  /** Removals from groups the partition does not evaluate (manual or paused): users who were deleted. */
+  otherRemoved: Record<string, number>;
+  orphansRemoved: number;
+}
+
+export interface PartitionOptions {
+  jobId: string;
+  actor: string;
+  valve: SafetyValve;
+  metrics?: Metrics;
+  progress?: (done: number, total: number) => Promise<void>;
+}
+
+export async function syncPartition(run: SyncRunDoc, index: number, opts: PartitionOptions): Promise<PartitionResult> {
+  const range = rangeOf(run, index);
+  const byRange = Object.keys(range).length ? { externalId: range } : {};
+  const at = run.at;
+  const expected = Math.max(1, Math.round(run.users / partitionCount(run)));
+
+  // 1. The partition's memberships, once.
+  const current = new Map<string, Map<string, CurrentMembership>>();
+  const inGroup = new Map<string, number>();
+  const own: MembershipDoc[] = [];
+  let streamed = 0;
+  for await (const m of memberships().find(byRange)) {
+    // A long read is progress too: it keeps the job's lock.
+    if (opts.progress && ++streamed % 20_000 === 0) await opts.progress(0, expected);
+    let mine = current.get(m.externalId);
+    if (!mine) current.set(m.externalId, (mine = new Map()));
+    mine.set(m.group, { source: m.source, addedAt: m.addedAt, ...(m.ruleVersion !== undefined ? { ruleVersion: m.ruleVersion } : {}) });
+    inGroup.set(m.group, (inGroup.get(m.group) ?? 0) + 1);
+    if (m.run === opts.jobId) own.push(m);
+  }
+
+  // 2. Groups, read after the memberships: a membership whose group is gone now is an orphan of a deleted group.
+  const [groups, allGroups] = await Promise.all([
+    loadActiveAutomaticGroups(),
+    GroupModel.find({}, { _id: 1, ruleVersion: 1 }).lean<Array<{ _id: string; ruleVersion: number }>>(),
+  ]);
+  const versions = new Map(allGroups.map((g) => [g._id, g.ruleVersion ?? 0]));
+  const orphans: string[] = [];
+  for (const [externalId, mine] of current) {
+    for (const groupId of mine.keys()) {
+      if (versions.has(groupId)) continue;
+      orphans.push(membershipId(groupId, externalId));
+      mine.delete(groupId);
+    }
+  }
+  for (let i = 0; i < orphans.length; i += 1000) {
+    await memberships().bulkWrite(orphans.slice(i, i + 1000).map((_id) => ({ deleteOne: { filter: { _id } } })), { ordered: false });
+  }
+
+  const excluded = new Set<string>();
+  const exclusions = ExclusionModel.collection as unknown as Collection<ExclusionDoc>;
+  for await (const e of exclusions.find(byRange, { projection: { _id: 1 } })) excluded.add(e._id);
+
+  // 3. The partition's users, once, against every active automatic group.
+  const planner = new Planner(groups, at);
+  const ctx = { runKey: opts.jobId, at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
+  const addedByGroup = new Map<string, number>();
+  const flush = async (force: boolean) => {
+    if (!force && planner.pendingAdds() < FLUSH_ADDS) return;
+    const adds = planner.takeAdds();
+    for (const a of adds) addedByGroup.set(a.groupId, (addedByGroup.get(a.groupId) ?? 0) + 1);
+    await writeAdds(adds, ctx);
+  };
+  let users = 0;
+  for await (const doc of usersCollection().find(byRange.externalId ? { _id: byRange.externalId } : {})) {
+    const mine = current.get(doc._id);
+    planner.user(doc, {
+      actor: opts.actor,
+      current: (g) => mine?.get(g),
+      excluded: (g) => excluded.has(`${g}:${doc._id}`),
+    });
+    current.delete(doc._id);
+    users++;
+    await flush(false);
+    if (opts.progress && users % PROGRESS_EVERY === 0) await opts.progress(Math.min(users, expected), Math.max(users, expected));
+  }
+  await flush(true);
+
+  // 4. Members the stream did not meet: deleted users leave every group (a user created meanwhile waits for the
+  //    next sync).
+  const rest = [...current.keys()];
+  const found = await readUsers(rest);
+  for (const id of rest) if (!found.has(id)) planner.deletedUser(id, current.get(id)!, opts.actor, versions);
+
+  // 5. Removals, weighed by the safety valve per group against the members this partition holds.
+  const active = new Set(groups.map((g) => g.id));
+  const removes = planner.takeRemoves();
+  const perGroup = new Map<string, number>();
+  for (const r of removes) if (r.reason !== 'user deleted' && active.has(r.groupId)) perGroup.set(r.groupId, (perGroup.get(r.groupId) ?? 0) + 1);
+  const sizes = perGroup.size ? await readGroupStates([...perGroup.keys()]) : new Map();
+  const held = new Map<string, number>();
+  for (const [groupId, n] of perGroup) {
+    const size = Math.max(sizes.get(groupId)?.counts?.memberCount ?? 0, inGroup.get(groupId) ?? 0);
+    if (mustHoldRemovals(opts.valve, inGroup.get(groupId) ?? 0, size, n)) held.set(groupId, n);
+  }
+  const writable: PlannedRemove[] = held.size ? removes.filter((r) => r.reason === 'user deleted' || !held.has(r.groupId)) : removes;
+  await writeRemovals(writable, ctx);
+  await completeOwnHistory(own, (m) => `matches rule v${m.ruleVersion ?? versions.get(m.group) ?? 0}`, opts.actor);
+
+  const removedByGroup = new Map<string, number>();
+  for (const r of writable) removedByGroup.set(r.groupId, (removedByGroup.get(r.groupId) ?? 0) + 1);
+  const failures = planner.failures();
+  const result: PartitionResult = { partition: index, users, groups: {}, otherRemoved: {}, orphansRemoved: orphans.length };
+  for (const g of groups) {
+    const added = addedByGroup.get(g.id) ?? 0;
+    const removed = removedByGroup.get(g.id) ?? 0;
+    const before = inGroup.get(g.id) ?? 0;
+    const entry: PartitionGroupResult = { before, members: before + added - removed, added, removed };
+    const n = held.get(g.id);
+    if (n) entry.held = n;
+    const failure = failures.get(g.id);
+    if (failure) entry.error = failure;
+    result.groups[g.id] = entry;
+  }
+  for (const [groupId, n] of removedByGroup) if (!active.has(groupId)) result.otherRemoved[groupId] = n;
+  await opts.progress?.(users, users);
+  return result;
+}
+
+export interface FullSyncResult {
+  partitions: number;
+  users: number;
+  groups: number;
+  added: number;
+  removed: number;
+  held: Record<string, number>;
+  failed: Record<string, string>;
+  failedPartitions: number[];
+}
+
+/** The parent's last step: each group's state and exact member count from the partitions' results. */
+export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<PartitionResult | null>, valve: SafetyValve): Promise<FullSyncResult> {
+  const out: FullSyncResult = { partitions: results.length, users: 0, groups: run.groups.length, added: 0, removed: 0, held: {}, failed: {}, failedPartitions: [] };
+  results.forEach((r, i) => {
+    if (!r) out.failedPartitions.push(i);
+    else out.users += r.users;
+  });
+  const otherDeltas = new Map<string, number>();
+  for (const r of results) for (const [g, n] of Object.entries(r?.otherRemoved ?? {})) otherDeltas.set(g, (otherDeltas.get(g) ?? 0) - n);
+  if (otherDeltas.size) await bumpCounts(otherDeltas, run.at);
+
+  for (const groupId of run.groups) {
+    const entries = results.map((r) => r?.groups[groupId]);
+    let before = 0;
+    let members = 0;
+    let added = 0;
+    let removed = 0;
+    let held = 0;
+    let error: string | undefined;
+    for (const e of entries) {
+      if (!e) continue;
+      before += e.before;
+      members += e.members;
+      added += e.added;
+      removed += e.removed;
+      held += e.held ?? 0;
+      error ??= e.error;
+    }
+    out.added += added;
+    out.removed += removed;
+    const complete = entries.every((e) => e !== undefined);
+    // Only a run that covered every partition for the group knows its exact size.
+    if (complete) await setCount(groupId, members, added + removed > 0 ? run.at : undefined);
+    if (held) out.held[groupId] = held;
+    const failure = !complete && out.failedPartitions.length
+      ? { message: `the full sync did not finish partitions ${out.failedPartitions.join(', ')}; run it again` }
+      : error
+        ? { message: error }
+        : held
+          ? { message: heldRemovalsMessage(valve, held, before), heldRemovals: held }
+          : undefined;
+    if (failure) out.failed[groupId] = failure.message;
+    if (complete || failure) await markSynced(groupId, run.at, failure);
+  }
+  return out;
+}
+
+export async function markRunStarted(run: SyncRunDoc, jobId: string): Promise<void> {
+  for (const g of run.groups) await markRunning(g, jobId);
+}

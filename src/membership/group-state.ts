@@ -1,0 +1,104 @@
+// A group's sync state and member count: read for every group view, written by syncs and by directory changes.
+// Writes to one group's documents are serialized within the process (see withLocks); across processes a lost
+// update can only leave the count off until the next sync sets it exactly.
+import { withLocks } from '../directory/locks.js';
+import { GroupCountsModel, GroupSyncModel, type GroupCountsDoc, type GroupSyncDoc } from './group-state.model.js';
+import { findByIds } from './apply.js';
+import type { Collection } from 'mongodb';
+
+const stateLock = (groupId: string) => `group-sync:${groupId}`;
+const countLock = (groupId: string) => `group-counts:${groupId}`;
+
+export interface GroupState {
+  sync?: GroupSyncDoc;
+  counts?: GroupCountsDoc;
+}
+
+/** Above this many, one read of each (small) collection beats lookups by `_id`. */
+const MAX_STATE_LOOKUPS = 20;
+
+async function byIds<T extends { _id: string }>(coll: Collection<T>, ids: readonly string[]): Promise<Map<string, T>> {
+  if (ids.length <= MAX_STATE_LOOKUPS) return findByIds(coll, ids);
+  const out = new Map<string, T>();
+  for await (const doc of coll.find({ _id: { $in: [...ids] } } as never)) out.set((doc as T)._id, doc as T);
+  return out;
+}
+
+export async function readGroupStates(groupIds: readonly string[]): Promise<Map<string, GroupState>> {
+  const [syncs, counts] = await Promise.all([
+    byIds(GroupSyncModel.collection as unknown as Collection<GroupSyncDoc>, groupIds),
+    byIds(GroupCountsModel.collection as unknown as Collection<GroupCountsDoc>, groupIds),
+  ]);
+  const out = new Map<string, GroupState>();
+  for (const id of groupIds) {
+    const sync = syncs.get(id);
+    const c = counts.get(id);
+    out.set(id, { ...(sync ? { sync } : {}), ...(c ? { counts: c } : {}) });
+  }
+  return out;
+}
+
+async function setSync(groupId: string, set: Partial<GroupSyncDoc>, unset: Array<keyof GroupSyncDoc> = []): Promise<void> {
+  await withLocks([stateLock(groupId)], () =>
+    GroupSyncModel.collection.updateOne(
+      { _id: groupId } as never,
+      {
+        $set: { ...set, updatedAt: new Date() },
+        ...(unset.length ? { $unset: Object.fromEntries(unset.map((k) => [k, ''])) } : {}),
+      },
+      { upsert: true },
+    ),
+  );
+}
+
+export async function markQueued(groupId: string, jobId: string): Promise<void> {
+  await setSync(groupId, { state: 'queued', jobId });
+}
+
+export async function markRunning(groupId: string, jobId: string): Promise<void> {
+  await setSync(groupId, { state: 'running', jobId });
+}
+
+/** A sync finished: idle, or failed with the reason (a rule that cannot be evaluated, or held removals). */
+export async function markSynced(groupId: string, at: Date, failure?: { message: string; heldRemovals?: number }): Promise<void> {
+  if (failure) {
+    await setSync(groupId, { state: 'failed', lastSyncAt: at, lastError: failure.message, ...(failure.heldRemovals ? { heldRemovals: failure.heldRemovals } : {}) }, failure.heldRemovals ? [] : ['heldRemovals']);
+  } else {
+    await setSync(groupId, { state: 'idle', lastSyncAt: at }, ['lastError', 'heldRemovals']);
+  }
+}
+
+/** A directory change could not be applied to the group (it keeps its members): failed, with the reason. */
+export async function markFailed(groupId: string, message: string, heldRemovals?: number): Promise<void> {
+  await setSync(groupId, { state: 'failed', lastError: message, ...(heldRemovals ? { heldRemovals } : {}) });
+}
+
+/** Members added and removed by a directory change or a manual edit: every group named changed membership. */
+export async function bumpCounts(deltas: ReadonlyMap<string, number>, at: Date): Promise<void> {
+  await Promise.all(
+    [...deltas].map(([groupId, delta]) =>
+      withLocks([countLock(groupId)], () =>
+        GroupCountsModel.collection.updateOne(
+          { _id: groupId } as never,
+          { $inc: { memberCount: delta }, $set: { lastChangeAt: at } },
+          { upsert: true },
+        ),
+      ),
+    ),
+  );
+}
+
+/** The exact member count after a sync; `changedAt` when the sync changed membership. */
+export async function setCount(groupId: string, memberCount: number, changedAt?: Date): Promise<void> {
+  await withLocks([countLock(groupId)], () =>
+    GroupCountsModel.collection.updateOne(
+      { _id: groupId } as never,
+      { $set: { memberCount: Math.max(0, memberCount), ...(changedAt ? { lastChangeAt: changedAt } : {}) } },
+      { upsert: true },
+    ),
+  );
+}
+
+export async function removeGroupState(groupId: string): Promise<void> {
+  await Promise.all([GroupSyncModel.collection.deleteOne({ _id: groupId } as never), GroupCountsModel.collection.deleteOne({ _id: groupId } as never)]);
+}

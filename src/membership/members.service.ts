@@ -1,0 +1,251 @@
+// Members, exclusions, history and explanations of one group: what the group endpoints read and the edits an
+// admin makes by hand. Writes go through the same deterministic-`_id` steps as the syncs (apply.ts).
+import { randomUUID } from 'node:crypto';
+import type { Collection } from 'mongodb';
+import { usersCollection } from '../directory/user-store.js';
+import { toUserFacts } from '../directory/user-facts.js';
+import { ConflictError, NotFoundError } from '../platform/errors.js';
+import { encodeCursor, type Page, type PageRequest, toPage } from '../platform/pagination.js';
+import type { Metrics } from '../platform/metrics.js';
+import { explainRule, type ExplainNode } from '../rules/index.js';
+import type { GroupDoc } from '../groups/group.model.js';
+import {
+  ExclusionModel,
+  HistoryModel,
+  historyId,
+  membershipId,
+  type ExclusionDoc,
+  type HistoryDoc,
+  type MembershipDoc,
+  type MembershipSource,
+} from './membership.model.js';
+import { insertIgnoringDuplicates, memberships, writeAdds, writeRemovals } from './apply.js';
+import { toEvalGroup } from './active-groups.js';
+import { Planner } from './planner.js';
+import { decide } from './policy.js';
+import { bumpCounts } from './group-state.js';
+
+export interface MemberView {
+  externalId: string;
+  source: MembershipSource;
+  addedAt: string;
+}
+
+const memberView = (m: MembershipDoc): MemberView => ({ externalId: m.externalId, source: m.source, addedAt: m.addedAt.toISOString() });
+const exclusions = (): Collection<ExclusionDoc> => ExclusionModel.collection as unknown as Collection<ExclusionDoc>;
+const historyColl = (): Collection<HistoryDoc> => HistoryModel.collection as unknown as Collection<HistoryDoc>;
+
+export async function listMembers(groupId: string, page: PageRequest, source?: MembershipSource): Promise<Page<MemberView>> {
+  const filter: Record<string, unknown> = { group: groupId };
+  if (source) filter.source = source;
+  if (page.after !== undefined) filter.externalId = { $gt: page.after };
+  const docs = await memberships().find(filter).sort({ externalId: 1 }).limit(page.limit + 1).toArray();
+  return toPage(docs.map(memberView), page.limit, (m) => m.externalId);
+}
+
+/** Every member, in externalId order, for the CSV export. */
+export function streamMembers(groupId: string): AsyncIterable<MembershipDoc> {
+  return memberships().find({ group: groupId }).sort({ externalId: 1 });
+}
+
+async function requireUser(externalId: string) {
+  const user = await usersCollection().findOne({ _id: externalId });
+  if (!user) throw new NotFoundError(`No user with externalId ${externalId}.`);
+  return user;
+}
+
+/** PUT a member by hand. Created: 201; already a member (any source): 200 with the membership as it is. */
+export async function addMember(group: GroupDoc, externalId: string, actor: string, metrics?: Metrics): Promise<{ created: boolean; member: MemberView }> {
+  const user = await requireUser(externalId);
+  const id = membershipId(group._id, externalId);
+  const existing = await memberships().findOne({ _id: id });
+  if (existing) return { created: false, member: memberView(existing) };
+  if (await exclusions().findOne({ _id: id })) {
+    throw new ConflictError(`User ${externalId} is excluded from this group; remove the exclusion first.`);
+  }
+  if (group.type === 'automatic' && user.status !== 'active' && !group.includeInactive) {
+    throw new ConflictError(`User ${externalId} is inactive and this group does not include inactive users.`);
+  }
+  const doc: MembershipDoc = { _id: id, group: group._id, externalId, source: 'manual', addedAt: new Date(), run: `manual:${randomUUID()}` };
+  const dup = await insertIgnoringDuplicates(memberships(), [doc]);
+  if (dup.size) {
+    const now = await memberships().findOne({ _id: id });
+    return { created: false, member: memberView(now ?? doc) };
+  }
+  await insertIgnoringDuplicates(historyColl(), [
+    { _id: historyId(group._id, externalId, doc.addedAt, 'added'), at: doc.addedAt, group: group._id, externalId, action: 'added', source: 'manual', actor, reason: 'added by hand' },
+  ]);
+  metrics?.membershipChanges.inc({ action: 'added', source: 'manual' });
+  await bumpCounts(new Map([[group._id, 1]]), doc.addedAt);
+  return { created: true, member: memberView(doc) };
+}
+
+/** DELETE a member. A member the rule keeps would come back at the next sync: exclude them instead. */
+export async function removeMember(group: GroupDoc, externalId: string, actor: string, metrics?: Metrics): Promise<void> {
+  const existing = await memberships().findOne({ _id: membershipId(group._id, externalId) });
+  if (!existing) throw new NotFoundError(`User ${externalId} is not a member of this group.`);
+  if (existing.source === 'rule' && group.type === 'automatic' && !group.paused) {
+    throw new ConflictError(`User ${externalId} is a member by the group's rule and would be added again; exclude them instead (PUT /api/v1/groups/${group._id}/exclusions/${externalId}).`);
+  }
+  await removeMemberships(group, [existing], actor, 'removed by hand', metrics);
+}
+
+async function removeMemberships(group: GroupDoc, docs: readonly MembershipDoc[], actor: string, reason: string, metrics?: Metrics): Promise<number> {
+  const at = new Date();
+  const removed = await writeRemovals(
+    docs.map((m) => ({
+      groupId: group._id,
+      externalId: m.externalId,
+      membership: { source: m.source, addedAt: m.addedAt, ...(m.ruleVersion !== undefined ? { ruleVersion: m.ruleVersion } : {}) },
+      ruleVersion: group.ruleVersion,
+      reason,
+      actor,
+    })),
+    { runKey: `manual:${randomUUID()}`, at, ...(metrics ? { metrics } : {}) },
+  );
+  const n = removed.get(group._id) ?? 0;
+  if (n) await bumpCounts(new Map([[group._id, -n]]), at);
+  return n;
+}
+
+export interface ExclusionView {
+  externalId: string;
+  createdAt: string;
+  actor?: string;
+}
+const exclusionView = (e: ExclusionDoc): ExclusionView => ({ externalId: e.externalId, createdAt: e.createdAt.toISOString(), ...(e.actor ? { actor: e.actor } : {}) });
+
+/** PUT an exclusion: the user leaves the group now and never joins while it stands. */
+export async function addExclusion(group: GroupDoc, externalId: string, actor: string, metrics?: Metrics): Promise<{ created: boolean; exclusion: ExclusionView }> {
+  await requireUser(externalId);
+  const doc: ExclusionDoc = { _id: membershipId(group._id, externalId), group: group._id, externalId, actor, createdAt: new Date() };
+  const dup = await insertIgnoringDuplicates(exclusions(), [doc]);
+  const stored = dup.size ? ((await exclusions().findOne({ _id: doc._id })) ?? doc) : doc;
+  const member = await memberships().findOne({ _id: doc._id });
+  if (member) await removeMemberships(group, [member], actor, 'excluded from the group', metrics);
+  return { created: dup.size === 0, exclusion: exclusionView(stored) };
+}
+
+/** DELETE an exclusion: the user is evaluated again at once, and joins if the rule selects them. */
+export async function removeExclusion(group: GroupDoc, externalId: string, actor: string, metrics?: Metrics): Promise<void> {
+  const { deletedCount } = await exclusions().deleteOne({ _id: membershipId(group._id, externalId) });
+  if (deletedCount === 0) throw new NotFoundError(`User ${externalId} is not excluded from this group.`);
+  if (group.type !== 'automatic' || group.paused) return;
+  const user = await usersCollection().findOne({ _id: externalId });
+  if (!user) return;
+  const now = new Date();
+  const evalGroup = toEvalGroup(group);
+  const planner = new Planner([evalGroup], now);
+  const current = await memberships().findOne({ _id: membershipId(group._id, externalId) });
+  planner.user(user, {
+    actor,
+    current: () => (current ? { source: current.source, addedAt: current.addedAt } : undefined),
+    excluded: () => false,
+  });
+  const added = await writeAdds(planner.takeAdds(), { runKey: `manual:${randomUUID()}`, at: now, ...(metrics ? { metrics } : {}) });
+  const n = added.get(group._id) ?? 0;
+  if (n) await bumpCounts(new Map([[group._id, n]]), now);
+}
+
+export async function listExclusions(groupId: string, page: PageRequest): Promise<Page<ExclusionView>> {
+  const filter: Record<string, unknown> = { group: groupId };
+  if (page.after !== undefined) filter.externalId = { $gt: page.after };
+  const docs = await exclusions().find(filter).sort({ externalId: 1 }).limit(page.limit + 1).toArray();
+  return toPage(docs.map(exclusionView), page.limit, (e) => e.externalId);
+}
+
+export interface HistoryView {
+  at: string;
+  externalId: string;
+  action: 'added' | 'removed';
+  source: MembershipSource;
+  ruleVersion?: number;
+  actor?: string;
+  reason: string;
+}
+
+/** Newest first. The cursor is the instant and `_id` of the last entry shown. */
+export async function listHistory(groupId: string, page: PageRequest, filters: { externalId?: string; action?: string }): Promise<Page<HistoryView>> {
+  const filter: Record<string, unknown> = { group: groupId };
+  if (filters.externalId) filter.externalId = filters.externalId;
+  if (filters.action) filter.action = filters.action;
+  if (page.after !== undefined) {
+    const cut = page.after.indexOf('|');
+    const when = new Date(Number(page.after.slice(0, cut)));
+    const id = page.after.slice(cut + 1);
+    filter.$or = [{ at: { $lt: when } }, { at: when, _id: { $lt: id } }];
+  }
+  const docs = await historyColl().find(filter).sort({ at: -1, _id: -1 }).limit(page.limit + 1).toArray();
+  const items = docs.slice(0, page.limit).map((h) => ({
+    view: {
+      at: h.at.toISOString(),
+      externalId: h.externalId,
+      action: h.action,
+      source: h.source,
+      ...(h.ruleVersion !== undefined ? { ruleVersion: h.ruleVersion } : {}),
+      ...(h.actor ? { actor: h.actor } : {}),
+      reason: h.reason,
+    },
+    key: `${h.at.getTime()}|${h._id}`,
+  }));
+  const last = items[items.length - 1];
+  return { items: items.map((i) => i.view), nextCursor: docs.length > page.limit && last ? encodeCursor(last.key) : null };
+}
+
+export interface Explanation {
+  member: boolean;
+  matches: boolean;
+  conditions: ExplainNode | null;
+  source?: MembershipSource;
+  excluded: boolean;
+  /** Why the user is or is not a member, in words. */
+  reason: string;
+  /** What the next evaluation would do: 'add', 'remove', or null when nothing changes. */
+  pending: 'add' | 'remove' | null;
+}
+
+export async function explainMembership(group: GroupDoc, externalId: string, now = new Date()): Promise<Explanation> {
+  const user = await requireUser(externalId);
+  const id = membershipId(group._id, externalId);
+  const [membership, exclusion] = await Promise.all([memberships().findOne({ _id: id }), exclusions().findOne({ _id: id })]);
+  const excluded = exclusion !== null;
+  let matches = false;
+  let conditions: ExplainNode | null = null;
+  if (group.type === 'automatic' && group.rule) {
+    const explanation = await explainRule(group.rule, toUserFacts(user), now);
+    matches = explanation.matches;
+    conditions = explanation.conditions;
+  }
+  const current = membership ? { source: membership.source, addedAt: membership.addedAt } : undefined;
+  const standing = { active: user.status === 'active', staff: user.type === 'staff' };
+  let pending: Explanation['pending'] = null;
+  if (group.type === 'automatic' && !group.paused) {
+    const d = decide(group, standing, matches, current, excluded);
+    pending = d.action === 'add' || d.action === 'remove' ? d.action : null;
+  }
+  return {
+    member: membership !== null,
+    matches,
+    conditions,
+    ...(membership ? { source: membership.source } : {}),
+    excluded,
+    reason: reasonText(group, membership, matches, excluded, standing.active, pending),
+    pending,
+  };
+}
+
+function reasonText(group: GroupDoc, m: MembershipDoc | null, matches: boolean, excluded: boolean, active: boolean, pending: Explanation['pending']): string {
+  const later = group.paused ? ' (the group is paused)' : ' (the next evaluation will change this)';
+  if (excluded) return m ? `excluded from the group, still listed${later}` : 'excluded from the group';
+  if (group.type === 'automatic' && !active && !group.includeInactive) {
+    return m ? `inactive, still listed${later}` : 'inactive, and the group does not include inactive users';
+  }
+  if (m) {
+    const how = m.source === 'rule' ? `added by rule v${m.ruleVersion ?? '?'}` : `added by ${m.source}`;
+    if (group.type !== 'automatic' || matches) return `${how}${matches ? `; matches rule v${group.ruleVersion}` : ''}`;
+    if (pending === 'remove') return `${how}; no longer matches rule v${group.ruleVersion}${later}`;
+    return `${how}; does not match rule v${group.ruleVersion}, kept by manualMembers ${group.manualMembers}`;
+  }
+  if (group.type !== 'automatic') return 'not a member of this manual group';
+  return matches ? `matches rule v${group.ruleVersion}, not yet added${later}` : `does not match rule v${group.ruleVersion}`;
+}

@@ -1,0 +1,99 @@
+import mongoose, { Schema } from 'mongoose';
+
+// Membership and what surrounds it. Every document that a race must create exactly once has a deterministic `_id`:
+// inserting it is the mutual exclusion that works on both backends (FerretDB has no transactions, and its
+// compare-and-set updates are not atomic).
+export const MEMBERSHIP_SOURCES = ['rule', 'manual', 'key', 'default', 'csv'] as const;
+export type MembershipSource = (typeof MEMBERSHIP_SOURCES)[number];
+
+/** `<groupId>:<externalId>`: a user is at most once in a group. */
+export const membershipId = (groupId: string, externalId: string): string => `${groupId}:${externalId}`;
+
+const membershipSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    group: { type: String, required: true },
+    externalId: { type: String, required: true },
+    source: { type: String, required: true, enum: MEMBERSHIP_SOURCES },
+    addedAt: { type: Date, required: true },
+    /** The rule version that added it (source rule). */
+    ruleVersion: { type: Number },
+    /** The writer that inserted it (a job id, or `change:<uuid>` for a directory change): a re-run of the same
+     * job recognises its own inserts and completes their history. */
+    run: { type: String },
+  },
+  { versionKey: false, collection: 'memberships' },
+);
+membershipSchema.index({ group: 1, externalId: 1 });
+membershipSchema.index({ externalId: 1 });
+
+export interface MembershipDoc {
+  _id: string;
+  group: string;
+  externalId: string;
+  source: MembershipSource;
+  addedAt: Date;
+  ruleVersion?: number;
+  run?: string;
+}
+export const MembershipModel = mongoose.model('Membership', membershipSchema);
+
+/** Never a member of the group, whatever its rule says. `_id` as a membership's. */
+const exclusionSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    group: { type: String, required: true },
+    externalId: { type: String, required: true },
+    actor: { type: String },
+    createdAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'exclusions' },
+);
+exclusionSchema.index({ group: 1, externalId: 1 });
+exclusionSchema.index({ externalId: 1 });
+
+export interface ExclusionDoc {
+  _id: string;
+  group: string;
+  externalId: string;
+  actor?: string;
+  createdAt: Date;
+}
+export const ExclusionModel = mongoose.model('Exclusion', exclusionSchema);
+
+/**
+ * One entry per real change of membership. The `_id` is derived from the change itself, the membership's identity
+ * and the instant it was added (`<groupId>:<externalId>:<addedAt ms>:added|removed`), so that two writers
+ * recording the same change write one entry: the second insert is a duplicate and loses.
+ */
+const historySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    at: { type: Date, required: true },
+    group: { type: String, required: true },
+    externalId: { type: String, required: true },
+    action: { type: String, required: true, enum: ['added', 'removed'] },
+    source: { type: String, required: true, enum: MEMBERSHIP_SOURCES },
+    ruleVersion: { type: Number },
+    actor: { type: String },
+    reason: { type: String, required: true },
+  },
+  { versionKey: false, collection: 'membership_history' },
+);
+historySchema.index({ group: 1, at: -1 });
+
+export type HistoryAction = 'added' | 'removed';
+export interface HistoryDoc {
+  _id: string;
+  at: Date;
+  group: string;
+  externalId: string;
+  action: HistoryAction;
+  source: MembershipSource;
+  ruleVersion?: number;
+  actor?: string;
+  reason: string;
+}
+export const historyId = (groupId: string, externalId: string, addedAt: Date, action: HistoryAction): string =>
+  `${membershipId(groupId, externalId)}:${addedAt.getTime()}:${action}`;
+export const HistoryModel = mongoose.model('MembershipHistory', historySchema);

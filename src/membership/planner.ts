@@ -1,0 +1,132 @@
+// The one evaluation loop: users in, the difference to the desired membership out. Used by directory changes, group
+// syncs, partitions of the full sync and previews alike; it reads and writes nothing itself.
+import type { UserDoc } from '../directory/user.model.js';
+import { toUserFacts } from '../directory/user-facts.js';
+import type { UserFacts } from '../rules/index.js';
+import type { EvalGroup } from './active-groups.js';
+import { decide, type CurrentMembership } from './policy.js';
+
+export interface PlannedAdd {
+  groupId: string;
+  externalId: string;
+  ruleVersion: number;
+  reason: string;
+  actor: string;
+}
+
+export interface PlannedRemove {
+  groupId: string;
+  externalId: string;
+  membership: CurrentMembership;
+  /** The rule version the decision was made with. */
+  ruleVersion: number;
+  reason: string;
+  actor: string;
+}
+
+export interface UserContext {
+  /** The user's current membership of a group, if any. */
+  current(groupId: string): CurrentMembership | undefined;
+  excluded(groupId: string): boolean;
+  /** Who caused this evaluation (history's actor). */
+  actor: string;
+  /** Only these groups (a change that cannot affect the others); all when absent. */
+  only?: (group: EvalGroup) => boolean;
+}
+
+export class Planner {
+  private readonly adds: PlannedAdd[] = [];
+  private readonly removes: PlannedRemove[] = [];
+  private readonly errors = new Map<string, string>();
+  private readonly active: EvalGroup[];
+  /** Per group: users evaluated (a preview's and a partition's bookkeeping). */
+  readonly evaluated = new Map<string, number>();
+
+  constructor(
+    groups: readonly EvalGroup[],
+    private readonly now: Date,
+  ) {
+    for (const g of groups) if (!g.compiled) this.errors.set(g.id, g.compileError ?? 'the rule cannot be evaluated');
+    this.active = groups.filter((g) => g.compiled);
+  }
+
+  /** Evaluates one existing user against every group (or those `ctx.only` keeps). */
+  user(doc: UserDoc, ctx: UserContext): void {
+    let facts: UserFacts | undefined;
+    let factsError: string | undefined;
+    const standing = { active: doc.status === 'active', staff: doc.type === 'staff' };
+    for (const group of this.active) {
+      if (this.errors.has(group.id) || (ctx.only && !ctx.only(group))) continue;
+      this.evaluated.set(group.id, (this.evaluated.get(group.id) ?? 0) + 1);
+      const current = ctx.current(group.id);
+      const excluded = ctx.excluded(group.id);
+      // The rule is evaluated only where its answer can matter.
+      const needsRule = !excluded && (standing.active || group.includeInactive);
+      let matches = false;
+      if (needsRule) {
+        try {
+          if (!facts && !factsError) {
+            try {
+              facts = toUserFacts(doc);
+            } catch (err) {
+              factsError = err instanceof Error ? err.message : String(err);
+            }
+          }
+          if (factsError) throw new Error(`user ${doc._id} cannot be read as facts: ${factsError}`);
+          matches = group.compiled!.predicate(facts!, this.now);
+        } catch (err) {
+          this.fail(group.id, `the rule failed for user ${doc._id}: ${err instanceof Error ? err.message : String(err)}`);
+          continue;
+        }
+      }
+      this.record(group, doc._id, decide(group, standing, matches, current, excluded), current, ctx.actor);
+    }
+  }
+
+  /** A user who no longer exists: out of every group they are in (`memberships`: group id → membership). */
+  deletedUser(externalId: string, memberships: ReadonlyMap<string, CurrentMembership>, actor: string, groupVersions: ReadonlyMap<string, number>): void {
+    for (const [groupId, current] of memberships) {
+      this.removes.push({ groupId, externalId, membership: current, ruleVersion: groupVersions.get(groupId) ?? 0, reason: 'user deleted', actor });
+    }
+  }
+
+  private record(group: EvalGroup, externalId: string, decision: ReturnType<typeof decide>, current: CurrentMembership | undefined, actor: string): void {
+    if (decision.action === 'add') {
+      this.adds.push({ groupId: group.id, externalId, ruleVersion: group.ruleVersion, reason: decision.reason, actor });
+    } else if (decision.action === 'remove' && current) {
+      this.removes.push({ groupId: group.id, externalId, membership: current, ruleVersion: group.ruleVersion, reason: decision.reason, actor });
+    }
+  }
+
+  /** A rule that throws: its group is left as it is (members kept); the other groups go on. */
+  private fail(groupId: string, message: string): void {
+    this.errors.set(groupId, message);
+    dropGroup(this.adds, groupId);
+    dropGroup(this.removes, groupId);
+  }
+
+  /** Takes the additions planned so far (a long pass writes them as it goes). */
+  takeAdds(): PlannedAdd[] {
+    return this.adds.splice(0);
+  }
+
+  pendingAdds(): number {
+    return this.adds.length;
+  }
+
+  /** Removals are kept to the end: the safety valve weighs them all before any is written. */
+  takeRemoves(): PlannedRemove[] {
+    return this.removes.splice(0);
+  }
+
+  /** Groups whose rule failed, with the reason. */
+  failures(): Map<string, string> {
+    return new Map(this.errors);
+  }
+}
+
+function dropGroup<T extends { groupId: string }>(items: T[], groupId: string): void {
+  let w = 0;
+  for (const item of items) if (item.groupId !== groupId) items[w++] = item;
+  items.length = w;
+}
