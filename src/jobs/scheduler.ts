@@ -133,7 +133,9 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
           throw err;
         }
       },
-      { concurrency: def.concurrency ?? 2, lockLifetime: def.lockLifetimeMs ?? 5 * 60_000 },
+      // lockLimit = concurrency: a worker locks only the jobs it can run now and leaves the rest to other workers
+      // (Agenda's default, no limit, locks every due job of the name at each poll and runs them one after another).
+      { concurrency: def.concurrency ?? 2, lockLimit: def.concurrency ?? 2, lockLifetime: def.lockLifetimeMs ?? 5 * 60_000 },
     );
   }
 
