@@ -127,6 +127,12 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
           );
           jobLogger.info({ durationMs: Date.now() - startedAt.getTime() }, 'job completed');
         } catch (err) {
+          // A second run of the same job (the embedded database's lock is not atomic) fails when it extends a lock
+          // whose document the first run's completion removed: the job is done, its record must stay completed.
+          if ((await JobRunModel.findById(jobId, { status: 1 }).lean())?.status === 'completed') {
+            jobLogger.warn({ err }, 'a second run of a completed job failed; the job stays completed');
+            return;
+          }
           const message = err instanceof Error ? err.message : String(err);
           await JobRunModel.updateOne({ _id: jobId }, { $set: { status: 'failed', error: message, finishedAt: new Date() } });
           jobLogger.error({ err }, 'job failed');
