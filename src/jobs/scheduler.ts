@@ -116,7 +116,14 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
           enqueue,
           async progress(done, total) {
             await JobRunModel.updateOne({ _id: jobId }, { $set: { 'progress.done': done, 'progress.total': total } });
-            await job.touch();
+            try {
+              await job.touch();
+            } catch (err) {
+              // The job document is gone: another run of this job (two workers can lock it at once on the embedded
+              // database) completed it and Agenda removed it. Handlers are idempotent, so this run finishes its
+              // work rather than failing a job that is done; its own completion is written as usual.
+              jobLogger.warn({ err }, 'cannot extend the lock: another run completed this job; finishing anyway');
+            }
           },
         };
         try {
