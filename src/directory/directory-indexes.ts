@@ -7,21 +7,15 @@
 // are created only on MongoDB, at the first write that makes them useful (a field definition or a course).
 import mongoose from 'mongoose';
 import { UserModel } from './user.model.js';
+import { isEmbeddedDatabase } from './backend.js';
 
 export const WILDCARD_INDEXES: ReadonlyArray<Record<string, 1>> = [{ 'fields.$**': 1 }, { 'enrollments.$**': 1 }];
 
 let ensured: Promise<void> | undefined;
 let ensuredFor: unknown;
 
-async function isFerretDb(): Promise<boolean> {
-  const db = mongoose.connection.db;
-  if (!db) throw new Error('database not connected');
-  const info = await db.admin().command({ buildInfo: 1 });
-  return typeof info.ferretdbVersion === 'string';
-}
-
 async function create(): Promise<void> {
-  if (await isFerretDb()) return;
+  if (await isEmbeddedDatabase()) return;
   for (const keys of WILDCARD_INDEXES) await UserModel.collection.createIndex(keys);
 }
 

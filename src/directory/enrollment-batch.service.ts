@@ -1,11 +1,12 @@
 // POST /enrollments/batch: up to 10,000 enrolments, each upserted by (course, externalId), answered like the
 // user batch. Courses are read in one query and users in one query (`_id $in`); each changed user is written
-// once, with a `$set` of every enrolment of the batch that changed for them, in one unordered bulkWrite.
+// once, with a `$set` of every enrolment of the batch that changed for them, in unordered bulk updates by _id.
+// Users are read as readUsersByIds finds cheapest on the backend.
 import { checkEnrollmentRecord, nextEnrollment, type EnrollmentInput } from './enrollment.schema.js';
 import type { EnrollmentDoc } from './user.model.js';
 import { existingCourseCodes } from './courses.service.js';
 import { userLock, withLocks } from './locks.js';
-import { usersCollection } from './user-store.js';
+import { bulkUpdateById, readUsersByIds, usersCollection } from './user-store.js';
 import { announce, type WriteContext } from './directory-announce.js';
 import type { DirectoryChange } from './directory-events.js';
 import { BatchOutcome, rejectDuplicates, type BatchResult } from './batch-outcome.js';
@@ -37,8 +38,8 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
   const changes: DirectoryChange[] = [];
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
     const ids = [...new Set(candidates.map((c) => c.externalId))];
-    const stored = ids.length ? await usersCollection().find({ _id: { $in: ids } }, { projection: { _id: 1, enrollments: 1 } }).toArray() : [];
-    const enrollmentsOf = new Map(stored.map((d) => [d._id, (d.enrollments ?? {}) as Record<string, EnrollmentDoc>]));
+    const { byId } = await readUsersByIds(ids, { _id: 1, enrollments: 1 });
+    const enrollmentsOf = new Map([...byId].map(([id, d]) => [id, (d.enrollments ?? {}) as Record<string, EnrollmentDoc>]));
 
     const now = new Date();
     const perUser = new Map<string, { set: Record<string, unknown>; changed: string[]; created: number; updated: number }>();
@@ -62,10 +63,7 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
       else entry.created++;
     }
     if (perUser.size === 0) return;
-    await usersCollection().bulkWrite(
-      [...perUser].map(([_id, e]) => ({ updateOne: { filter: { _id }, update: { $set: e.set } } })),
-      { ordered: false },
-    );
+    await bulkUpdateById(usersCollection(), [...perUser].map(([_id, e]) => ({ _id, update: { $set: e.set } })));
     for (const [externalId, e] of perUser) {
       outcome.created += e.created;
       outcome.updated += e.updated;

@@ -12,7 +12,7 @@ import type { FieldDefinitionInput, FieldType } from './field-definition.schema.
 import { fieldValueProblem, type FieldDefinition, type FieldDefinitions } from './user-values.js';
 import { groupsUsingField } from './field-usage.js';
 import { fieldLock, userLock, withLocks } from './locks.js';
-import { usersCollection } from './user-store.js';
+import { bulkUpdateById, usersCollection } from './user-store.js';
 import { ensureDirectoryIndexes } from './directory-indexes.js';
 import { announce, type WriteContext } from './directory-announce.js';
 import type { DirectoryChange } from './directory-events.js';
@@ -117,10 +117,7 @@ async function removeFieldValues(key: string, actor: string): Promise<DirectoryC
   if (holders.length === 0) return [];
   return withLocks(holders.map(userLock), async () => {
     const updatedAt = new Date();
-    await usersCollection().bulkWrite(
-      holders.map((_id) => ({ updateOne: { filter: { _id }, update: { $unset: { [path]: '' }, $set: { updatedAt } } } })),
-      { ordered: false },
-    );
+    await bulkUpdateById(usersCollection(), holders.map((_id) => ({ _id, update: { $unset: { [path]: '' }, $set: { updatedAt } } })));
     return holders.map((externalId) => ({ kind: 'user.changed' as const, externalId, changed: [path], actor }));
   });
 }

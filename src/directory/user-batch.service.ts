@@ -3,17 +3,18 @@
 // as unchanged and writes nothing, so the same batch sent twice leaves the data (and updatedAt) as it was.
 //
 // Built for the embedded database, where only `{ _id: value }` filters use an index and every update is a read
-// and a rewrite: the whole batch is read in one query, diffed in memory, new users are inserted in one unordered
-// insertMany, changed users are written in one bulkWrite of updateOne-by-_id with `$set`/`$unset` of the changed
-// paths only, and unchanged users are not written at all. Email clashes are found before writing with one
-// query; the unique index on emailLower catches the ones a concurrent writer creates meanwhile.
+// and a rewrite: the batch's stored users are read at once (readUsersByIds: `$in` on MongoDB; point reads or
+// one streamed scan on FerretDB), diffed in memory; new users are inserted in one unordered insertMany, changed
+// users are written by _id with `$set`/`$unset` of the changed paths only (bulkUpdateById), and unchanged users
+// are not written at all. Email clashes are found before writing with one query (or from the scan that read
+// the batch); the unique index on emailLower catches the ones a concurrent writer creates meanwhile.
 import type { FieldError } from '../platform/errors.js';
 import { checkUserRecord, type UserRecord } from './user.schema.js';
 import { diffUser, newUserDocument, updateOperators, type UserDiff } from './user-diff.js';
 import { loadFieldDefinitions } from './field-definitions.service.js';
 import type { FieldDefinitions } from './user-values.js';
 import { userLock, withLocks } from './locks.js';
-import { findEmailHolders, isDuplicateKeyError, usersCollection } from './user-store.js';
+import { bulkUpdateById, findEmailHolders, isDuplicateKeyError, readUsersByIds, usersCollection } from './user-store.js';
 import { announce, type WriteContext } from './directory-announce.js';
 import type { DirectoryChange } from './directory-events.js';
 import { BatchOutcome, rejectDuplicates, duplicateKeyIndexes, type BatchResult } from './batch-outcome.js';
@@ -57,8 +58,7 @@ export async function applyUserBatch(
   const changes: DirectoryChange[] = [];
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
     const ids = candidates.map((c) => c.externalId);
-    const stored = ids.length ? await usersCollection().find({ _id: { $in: ids } }, WITHOUT_ENROLLMENTS).toArray() : [];
-    const byId = new Map(stored.map((d) => [d._id, d]));
+    const { byId, emailHolders } = await readUsersByIds(ids, WITHOUT_ENROLLMENTS.projection);
 
     let inserts: Candidate[] = [];
     let updates: Update[] = [];
@@ -78,7 +78,7 @@ export async function applyUserBatch(
     // index settles anything else).
     const claims = [...inserts, ...updates.filter((u) => 'emailLower' in u.diff.set)];
     const released = new Map(updates.filter((u) => 'emailLower' in u.diff.set).map((u) => [byId.get(u.externalId)!.emailLower, u.externalId]));
-    const holders = await findEmailHolders(claims.map((c) => c.record.email.toLowerCase()));
+    const holders = emailHolders ?? (await findEmailHolders(claims.map((c) => c.record.email.toLowerCase())));
     const clashes = new Set<Candidate>();
     for (const c of claims) {
       const email = c.record.email.toLowerCase();
@@ -124,9 +124,8 @@ async function reportClashes(failed: Candidate[], outcome: BatchOutcome): Promis
 async function writeUpdates(updates: Update[], outcome: BatchOutcome): Promise<Update[]> {
   if (updates.length === 0) return [];
   const now = new Date();
-  const op = (u: Update) => ({ updateOne: { filter: { _id: u.externalId }, update: updateOperators(u.diff, now) } });
   try {
-    await usersCollection().bulkWrite(updates.map(op), { ordered: false });
+    await bulkUpdateById(usersCollection(), updates.map((u) => ({ _id: u.externalId, update: updateOperators(u.diff, now) })));
     return updates;
   } catch (err) {
     if (!isDuplicateKeyError(err) && duplicateKeyIndexes(err) === undefined) throw err;

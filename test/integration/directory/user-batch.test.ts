@@ -134,6 +134,25 @@ describe('Directory: user batch (POST /users/batch)', () => {
     for (const u of stored) expect(u.emailLower).to.equal((u.email as string).toLowerCase());
   });
 
+  it('when a batch holds 10,000 users (over 1 MB), then all are created; when 150 of them change, then those are updated', async () => {
+    const records = Array.from({ length: 10_000 }, (_, i) => ({
+      externalId: `MAX${String(i).padStart(5, '0')}`,
+      email: `max.${i}@example.com`,
+      firstName: 'Max',
+      lastName: `Batch ${i}`,
+      type: 'learner',
+      fields: { jobTitle: `Title ${i % 50}`, employeeNumber: i },
+    }));
+    expect(JSON.stringify({ users: records }).length).to.be.greaterThan(1024 * 1024);
+    const first = await batch(records).expect(200);
+    expect(first.body).to.include({ created: 10_000, failed: 0 });
+    // More than 100 changed users: written in several update commands (FerretDB hangs on one of 100 or more).
+    const changed = records.map((r, i) => (i < 150 ? { ...r, status: 'inactive' } : r));
+    const second = await batch(changed).expect(200);
+    expect(second.body).to.include({ updated: 150, unchanged: 9_850, failed: 0 });
+    expect(await users().countDocuments({ _id: { $in: records.slice(0, 150).map((r) => r.externalId) as never[] }, status: 'inactive' })).to.equal(150);
+  }).timeout(60_000);
+
   it('when the batch has more than 10,000 records, then 413 and nothing is written', async () => {
     const before = await snapshot(t.service.database.db);
     const records = Array.from({ length: 10_001 }, (_, i) => ({ externalId: `X${i}`, email: `x${i}@e.com`, firstName: 'A', lastName: 'B', type: 'learner' }));
