@@ -6,7 +6,7 @@ import { JobRunModel, type JobRunDoc } from './job-run.model.js';
 import { SYNC_PARTITION_JOB, type SyncPartitionJobData } from './sync-partition.job.js';
 import { finishRun, markRunStarted, partitionCount, prepareRun, type PartitionResult } from '../membership/full-sync.js';
 import { findByIds } from '../membership/apply.js';
-import { valveOf } from './sync-settings.js';
+import { syncLockLifetimeMs, valveOf } from './sync-settings.js';
 import type { Collection } from 'mongodb';
 
 export const SYNC_ALL_JOB = 'sync-all';
@@ -25,7 +25,7 @@ export function defineSyncAllJob({ scheduler, config }: JobsDeps): void {
     name: SYNC_ALL_JOB,
     concurrency: 1,
     // Waiting is progress: the lock is extended at every poll.
-    lockLifetimeMs: Math.max(30_000, config.jobPollMs * 100),
+    lockLifetimeMs: syncLockLifetimeMs(config),
     async run(data, ctx) {
       const run = await prepareRun(ctx.jobId, data.partitions);
       await markRunStarted(run, ctx.jobId);
