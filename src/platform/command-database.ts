@@ -4,7 +4,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { startEmbeddedDb } from './embedded-db.js';
+import { embeddedUri, startEmbeddedDb } from './embedded-db.js';
 
 export interface CommandDatabase {
   uri: string;
@@ -26,7 +26,7 @@ function portOpen(port: number): Promise<boolean> {
 export async function commandDatabase(config: Config): Promise<CommandDatabase> {
   if (config.mongodbUri) return { uri: config.mongodbUri, release: async () => {} };
   if (await portOpen(config.embeddedDbPort)) {
-    return { uri: `mongodb://127.0.0.1:${config.embeddedDbPort}/`, release: async () => {} };
+    return { uri: embeddedUri(config.embeddedDbPort), release: async () => {} };
   }
   const embedded = await startEmbeddedDb({ dataDir: path.join(config.dataDir, 'ferretdb'), port: config.embeddedDbPort });
   return { uri: embedded.uri, release: () => embedded.stop() };

@@ -39,6 +39,19 @@ export async function ensureDevdbBinary(log: (msg: string) => void = () => {}): 
   return true;
 }
 
+/**
+ * The driver's connection pool towards the embedded database. FerretDB v1.24's SQLite backend has 100 connections
+ * per database, and each statement of an `update` command holds one until the whole command returns (a `defer`
+ * inside its statement loop); when they run out the command never answers. Capping our pool at 20 and update
+ * commands at 50 statements (see bulk writes in the directory) keeps the total below 100.
+ */
+export const EMBEDDED_MAX_POOL_SIZE = 20;
+
+/** The URI clients use for an embedded database listening on this loopback port. */
+export function embeddedUri(port: number): string {
+  return `mongodb://127.0.0.1:${port}/?maxPoolSize=${EMBEDDED_MAX_POOL_SIZE}`;
+}
+
 export interface EmbeddedDb {
   readonly uri: string;
   readonly pid: number;
@@ -70,10 +83,9 @@ export async function startEmbeddedDb(opts: { dataDir: string; port: number; log
       reject(new Error(`${err.message}${stderr.length ? `: ${stderr.join('').trim()}` : ''}`));
     }
     lines.on('line', (line) => {
-      const m = /^devdb ready (\S+)/.exec(line);
-      if (m) {
+      if (/^devdb ready /.test(line)) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(embeddedUri(opts.port));
       }
     });
     child.once('error', fail);
