@@ -53,6 +53,14 @@ export function toEvalGroup(doc: GroupDoc, rule?: RuleDocument): EvalGroup {
 
 /** Automatic groups that syncs and changes move: all but paused ones. Read fresh each time (a small collection). */
 export async function loadActiveAutomaticGroups(): Promise<EvalGroup[]> {
-  const docs = await GroupModel.find({ type: 'automatic', paused: false }).lean<GroupDoc[]>();
-  return docs.map((d) => toEvalGroup(d));
+  return (await loadGroups()).active;
+}
+
+/** Every group's rule version (a deleted user leaves every group), and the active automatic groups, in one read. */
+export async function loadGroups(): Promise<{ versions: Map<string, number>; active: EvalGroup[] }> {
+  const docs = await GroupModel.find({}).lean<GroupDoc[]>();
+  return {
+    versions: new Map(docs.map((d) => [d._id, d.ruleVersion ?? 0])),
+    active: docs.filter((d) => d.type === 'automatic' && !d.paused).map((d) => toEvalGroup(d)),
+  };
 }

@@ -8,9 +8,11 @@
 // - A removal writes its history entry first, with an `_id` derived from the removed membership (group, user and
 //   the instant it was added), then deletes by `_id`: two writers removing the same membership compute the same
 //   entry, so one is written, and a crash between the two steps is finished by the re-run.
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection } from 'mongodb';
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Document } from 'mongodb';
 import type { Metrics } from '../platform/metrics.js';
 import { isDuplicateKeyError } from '../directory/user-store.js';
+import { isEmbeddedDatabase } from '../directory/backend.js';
+import mongoose from 'mongoose';
 import {
   HistoryModel,
   MembershipModel,
@@ -54,6 +56,21 @@ export async function insertIgnoringDuplicates<T extends { _id: string }>(coll: 
   return duplicates;
 }
 
+/**
+ * About how many documents a collection holds. FerretDB answers `count` by reading every document (seconds at tens
+ * of thousands) but `collStats` from SQLite's own count; MongoDB answers either from metadata.
+ */
+export async function estimateDocuments<T extends Document>(coll: Collection<T>): Promise<number> {
+  if (await isEmbeddedDatabase()) {
+    // Mongoose's collection wrapper has no `db`: ask the connection's.
+    const db = mongoose.connection.db;
+    if (!db) throw new Error('database not connected');
+    const stats = await db.command({ collStats: coll.collectionName });
+    return Number(stats.count ?? 0);
+  }
+  return coll.estimatedDocumentCount();
+}
+
 /** Runs `fn` over items with bounded concurrency. */
 export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -63,9 +80,19 @@ export async function eachLimited<T>(items: readonly T[], limit: number, fn: (it
   await Promise.all(workers);
 }
 
-/** Documents by `_id`, looked up one by one (the lookup both backends answer from an index). */
+/**
+ * Documents by `_id`. MongoDB answers `$in` from the index; FerretDB only an exact `{ _id: value }` (any other
+ * filter reads the whole collection), so there they are looked up one by one, a few at a time.
+ */
 export async function findByIds<T extends { _id: string }>(coll: Collection<T>, ids: readonly string[]): Promise<Map<string, T>> {
   const found = new Map<string, T>();
+  if (ids.length === 0) return found;
+  if (!(await isEmbeddedDatabase())) {
+    for (let start = 0; start < ids.length; start += CHUNK) {
+      for await (const doc of coll.find({ _id: { $in: ids.slice(start, start + CHUNK) } } as never)) found.set((doc as T)._id, doc as T);
+    }
+    return found;
+  }
   await eachLimited(ids, LOOKUP_CONCURRENCY, async (id) => {
     const doc = (await coll.findOne({ _id: id } as never)) as T | null;
     if (doc) found.set(id, doc);

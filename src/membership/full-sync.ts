@@ -8,18 +8,25 @@ import type { Collection } from 'mongodb';
 import { usersCollection } from '../directory/user-store.js';
 import type { Metrics } from '../platform/metrics.js';
 import { isDuplicateKeyError } from '../directory/user-store.js';
-import { GroupModel } from '../groups/group.model.js';
-import { loadActiveAutomaticGroups } from './active-groups.js';
+import { loadActiveAutomaticGroups, loadGroups } from './active-groups.js';
 import { Planner, type PlannedRemove } from './planner.js';
 import { ExclusionModel, membershipId, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
-import { completeOwnHistory, memberships, writeAdds, writeRemovals } from './apply.js';
+import { completeOwnHistory, eachLimited, estimateDocuments, memberships, writeAdds, writeRemovals } from './apply.js';
+import { isEmbeddedDatabase } from '../directory/backend.js';
 import { readUsers } from './on-change.js';
 import { heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
 import { SyncRunModel, type SyncRunDoc } from './group-state.model.js';
 import { bumpCounts, markRunning, markSynced, readGroupStates, setCount } from './group-state.js';
 
-/** Users per partition when the caller does not say how many partitions. */
+/**
+ * Users per partition when the caller does not say how many partitions. On MongoDB a partition reads its range of
+ * users and memberships from indexes, so more partitions share the work among workers at no extra cost. FerretDB
+ * reads a whole collection for any filter but `{ _id: value }`, so there every partition pays for a full read of
+ * users and memberships: one partition per 100,000 users.
+ */
 export const DEFAULT_PARTITION_USERS = 20_000;
+export const DEFAULT_PARTITION_USERS_EMBEDDED = 100_000;
+const STREAM_BATCH = 2000;
 export const MAX_PARTITIONS = 64;
 const SAMPLE_PER_PARTITION = 200;
 const FLUSH_ADDS = 5000;
@@ -32,18 +39,23 @@ export async function prepareRun(runId: string, requestedPartitions?: number): P
   if (existing) return existing;
   await SyncRunModel.collection.deleteMany({ at: { $lt: new Date(Date.now() - KEEP_RUNS_MS) } });
 
-  const estimate = await usersCollection().estimatedDocumentCount();
-  const partitions = Math.max(1, Math.min(MAX_PARTITIONS, requestedPartitions ?? Math.ceil(estimate / DEFAULT_PARTITION_USERS)));
-  // Reservoir sample of externalIds: quantiles of the sample are the partition bounds, in bounded memory.
+  const estimate = await estimateDocuments(usersCollection());
+  const perPartition = (await isEmbeddedDatabase()) ? DEFAULT_PARTITION_USERS_EMBEDDED : DEFAULT_PARTITION_USERS;
+  const partitions = Math.max(1, Math.min(MAX_PARTITIONS, requestedPartitions ?? Math.ceil(estimate / perPartition)));
+  // Reservoir sample of externalIds: quantiles of the sample are the partition bounds, in bounded memory. One
+  // partition needs no bounds, and no reading of the users.
   const size = partitions * SAMPLE_PER_PARTITION;
   const sample: string[] = [];
-  let users = 0;
-  for await (const u of usersCollection().find({}, { projection: { _id: 1 } })) {
-    users++;
-    if (sample.length < size) sample.push(u._id);
-    else {
-      const j = Math.floor(Math.random() * users);
-      if (j < size) sample[j] = u._id;
+  let users = estimate;
+  if (partitions > 1) {
+    users = 0;
+    for await (const u of usersCollection().find({}, { projection: { _id: 1 } }).batchSize(STREAM_BATCH)) {
+      users++;
+      if (sample.length < size) sample.push(u._id);
+      else {
+        const j = Math.floor(Math.random() * users);
+        if (j < size) sample[j] = u._id;
+      }
     }
   }
   sample.sort(compareIds);
@@ -115,7 +127,7 @@ export async function syncPartition(run: SyncRunDoc, index: number, opts: Partit
   const inGroup = new Map<string, number>();
   const own: MembershipDoc[] = [];
   let streamed = 0;
-  for await (const m of memberships().find(byRange)) {
+  for await (const m of memberships().find(byRange).batchSize(STREAM_BATCH)) {
     // A long read is progress too: it keeps the job's lock.
     if (opts.progress && ++streamed % 20_000 === 0) await opts.progress(0, expected);
     let mine = current.get(m.externalId);
@@ -126,11 +138,7 @@ export async function syncPartition(run: SyncRunDoc, index: number, opts: Partit
   }
 
   // 2. Groups, read after the memberships: a membership whose group is gone now is an orphan of a deleted group.
-  const [groups, allGroups] = await Promise.all([
-    loadActiveAutomaticGroups(),
-    GroupModel.find({}, { _id: 1, ruleVersion: 1 }).lean<Array<{ _id: string; ruleVersion: number }>>(),
-  ]);
-  const versions = new Map(allGroups.map((g) => [g._id, g.ruleVersion ?? 0]));
+  const { active: groups, versions } = await loadGroups();
   const orphans: string[] = [];
   for (const [externalId, mine] of current) {
     for (const groupId of mine.keys()) {
@@ -158,7 +166,7 @@ export async function syncPartition(run: SyncRunDoc, index: number, opts: Partit
     await writeAdds(adds, ctx);
   };
   let users = 0;
-  for await (const doc of usersCollection().find(byRange.externalId ? { _id: byRange.externalId } : {})) {
+  for await (const doc of usersCollection().find(byRange.externalId ? { _id: byRange.externalId } : {}).batchSize(STREAM_BATCH)) {
     const mine = current.get(doc._id);
     planner.user(doc, {
       actor: opts.actor,
@@ -235,7 +243,8 @@ export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<Partitio
   for (const r of results) for (const [g, n] of Object.entries(r?.otherRemoved ?? {})) otherDeltas.set(g, (otherDeltas.get(g) ?? 0) - n);
   if (otherDeltas.size) await bumpCounts(otherDeltas, run.at);
 
-  for (const groupId of run.groups) {
+  // Each group's count and state are independent writes: a few at a time.
+  await eachLimited(run.groups, 8, async (groupId) => {
     const entries = results.map((r) => r?.groups[groupId]);
     let before = 0;
     let members = 0;
@@ -267,7 +276,7 @@ export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<Partitio
           : undefined;
     if (failure) out.failed[groupId] = failure.message;
     if (complete || failure) await markSynced(groupId, run.at, failure);
-  }
+  });
   return out;
 }
 

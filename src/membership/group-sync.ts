@@ -11,7 +11,7 @@ import type { RuleDocument } from '../rules/index.js';
 import { toEvalGroup, type EvalGroup } from './active-groups.js';
 import { Planner, type PlannedAdd, type PlannedRemove } from './planner.js';
 import { ExclusionModel, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
-import { completeOwnHistory, memberships, writeAdds, writeRemovals } from './apply.js';
+import { completeOwnHistory, estimateDocuments, memberships, writeAdds, writeRemovals } from './apply.js';
 import { readUsers } from './on-change.js';
 import { heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
 import { markRunning, markSynced, setCount } from './group-state.js';
@@ -55,7 +55,7 @@ export function candidateFilter(group: EvalGroup, now: Date): Record<string, unk
 export async function planGroup(group: EvalGroup, opts: GroupPlanOptions): Promise<GroupPlan> {
   const current = new Map<string, CurrentMembership>();
   const own: MembershipDoc[] = [];
-  for await (const m of memberships().find({ group: group.id })) {
+  for await (const m of memberships().find({ group: group.id }).batchSize(2000)) {
     current.set(m.externalId, { source: m.source, addedAt: m.addedAt, ...(m.ruleVersion !== undefined ? { ruleVersion: m.ruleVersion } : {}) });
     if (opts.runKey && m.run === opts.runKey) own.push(m);
   }
@@ -80,7 +80,7 @@ export async function planGroup(group: EvalGroup, opts: GroupPlanOptions): Promi
 
   const unseen = new Set(current.keys());
   if (group.compiled) {
-    for await (const doc of usersCollection().find(candidateFilter(group, opts.now))) {
+    for await (const doc of usersCollection().find(candidateFilter(group, opts.now)).batchSize(2000)) {
       planner.user(doc, ctxFor(doc));
       unseen.delete(doc._id);
       plan.evaluated++;
@@ -142,7 +142,7 @@ export async function syncGroup(groupId: string, opts: GroupSyncOptions): Promis
     await markSynced(groupId, opts.at, { message: group.compileError ?? 'the rule cannot be evaluated' });
     return { groupId, error: group.compileError };
   }
-  const total = await usersCollection().estimatedDocumentCount();
+  const total = await estimateDocuments(usersCollection());
   const ctx = { runKey: opts.jobId, at: opts.at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
   let created = 0;
   const plan = await planGroup(group, {

@@ -7,9 +7,9 @@ import type { Collection } from 'mongodb';
 import type { DirectoryChange } from '../directory/directory-events.js';
 import type { UserDoc } from '../directory/user.model.js';
 import { usersCollection } from '../directory/user-store.js';
+import { isEmbeddedDatabase } from '../directory/backend.js';
 import type { Metrics } from '../platform/metrics.js';
-import { GroupModel } from '../groups/group.model.js';
-import { loadActiveAutomaticGroups, type EvalGroup } from './active-groups.js';
+import { loadGroups, type EvalGroup } from './active-groups.js';
 import { Planner, type PlannedRemove } from './planner.js';
 import { changeAffects } from './rule-reads.js';
 import { ExclusionModel, membershipId, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
@@ -17,7 +17,7 @@ import { findByIds, memberships, writeAdds, writeRemovals } from './apply.js';
 import { heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
 import { bumpCounts, markFailed, readGroupStates } from './group-state.js';
 
-/** Above these numbers, one scan of the collection costs less than that many lookups by `_id`. */
+/** On FerretDB, above these numbers one scan of the collection costs less than that many lookups by `_id`. */
 const MAX_USER_LOOKUPS = 1000;
 const MAX_MEMBERSHIP_LOOKUPS = 5000;
 
@@ -54,7 +54,7 @@ function collapse(changes: readonly DirectoryChange[]): Map<string, Changed> {
 }
 
 export async function readUsers(ids: readonly string[]): Promise<Map<string, UserDoc>> {
-  if (ids.length <= MAX_USER_LOOKUPS) return findByIds(usersCollection(), ids);
+  if (ids.length <= MAX_USER_LOOKUPS || !(await isEmbeddedDatabase())) return findByIds(usersCollection(), ids);
   const found = new Map<string, UserDoc>();
   for await (const doc of usersCollection().find({ _id: { $in: [...ids] } })) found.set(doc._id, doc);
   return found;
@@ -62,7 +62,7 @@ export async function readUsers(ids: readonly string[]): Promise<Map<string, Use
 
 /** Current memberships for (group, user) pairs; or, when many, every membership of these users. */
 async function readMemberships(pairs: ReadonlyArray<[string, string]>, users: readonly string[]): Promise<Map<string, MembershipDoc>> {
-  if (pairs.length <= MAX_MEMBERSHIP_LOOKUPS) {
+  if (pairs.length <= MAX_MEMBERSHIP_LOOKUPS || !(await isEmbeddedDatabase())) {
     return findByIds(memberships(), pairs.map(([g, u]) => membershipId(g, u)));
   }
   const found = new Map<string, MembershipDoc>();
@@ -86,12 +86,8 @@ export async function applyDirectoryChanges(changes: readonly DirectoryChange[],
   const outcome: ChangeOutcome = { users: byUser.size, added: 0, removed: 0, held: {}, failed: {} };
   if (byUser.size === 0) return outcome;
   const now = new Date();
-  const [groups, allGroups, users] = await Promise.all([
-    loadActiveAutomaticGroups(),
-    GroupModel.find({}, { _id: 1, ruleVersion: 1 }).lean<Array<{ _id: string; ruleVersion: number }>>(),
-    readUsers([...byUser.keys()]),
-  ]);
-  const versions = new Map(allGroups.map((g) => [g._id, g.ruleVersion ?? 0]));
+  const [{ active: groups, versions }, users] = await Promise.all([loadGroups(), readUsers([...byUser.keys()])]);
+  const allGroups = [...versions.keys()].map((_id) => ({ _id }));
 
   // Which groups each user is evaluated against; which (group, user) pairs must be read.
   const affected = new Map<string, Set<string>>();
