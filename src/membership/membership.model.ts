@@ -3,6 +3,10 @@ import mongoose, { Schema } from 'mongoose';
 // Membership and what surrounds it. Every document that a race must create exactly once has a deterministic `_id`:
 // inserting it is the mutual exclusion that works on both backends (FerretDB has no transactions, and its
 // compare-and-set updates are not atomic).
+//
+// Secondary indexes are not declared in the schemas: they are created on MongoDB only (see ensureMembershipIndexes).
+// FerretDB answers every query but `{ _id: value }` by reading the whole collection, so there an index is never
+// read and only slows every insert (by about 40% with two on memberships).
 export const MEMBERSHIP_SOURCES = ['rule', 'manual', 'key', 'default', 'csv'] as const;
 export type MembershipSource = (typeof MEMBERSHIP_SOURCES)[number];
 
@@ -24,8 +28,6 @@ const membershipSchema = new Schema(
   },
   { versionKey: false, collection: 'memberships' },
 );
-membershipSchema.index({ group: 1, externalId: 1 });
-membershipSchema.index({ externalId: 1 });
 
 export interface MembershipDoc {
   _id: string;
@@ -49,8 +51,6 @@ const exclusionSchema = new Schema(
   },
   { versionKey: false, collection: 'exclusions' },
 );
-exclusionSchema.index({ group: 1, externalId: 1 });
-exclusionSchema.index({ externalId: 1 });
 
 export interface ExclusionDoc {
   _id: string;
@@ -80,7 +80,6 @@ const historySchema = new Schema(
   },
   { versionKey: false, collection: 'membership_history' },
 );
-historySchema.index({ group: 1, at: -1 });
 
 export type HistoryAction = 'added' | 'removed';
 export interface HistoryDoc {
@@ -97,3 +96,12 @@ export interface HistoryDoc {
 export const historyId = (groupId: string, externalId: string, addedAt: Date, action: HistoryAction): string =>
   `${membershipId(groupId, externalId)}:${addedAt.getTime()}:${action}`;
 export const HistoryModel = mongoose.model('MembershipHistory', historySchema);
+
+/** The secondary indexes the membership queries use on MongoDB. */
+export const MEMBERSHIP_INDEXES: ReadonlyArray<{ model: mongoose.Model<never>; keys: Record<string, 1 | -1> }> = [
+  { model: MembershipModel as unknown as mongoose.Model<never>, keys: { group: 1, externalId: 1 } },
+  { model: MembershipModel as unknown as mongoose.Model<never>, keys: { externalId: 1 } },
+  { model: ExclusionModel as unknown as mongoose.Model<never>, keys: { group: 1, externalId: 1 } },
+  { model: ExclusionModel as unknown as mongoose.Model<never>, keys: { externalId: 1 } },
+  { model: HistoryModel as unknown as mongoose.Model<never>, keys: { group: 1, at: -1 } },
+];
