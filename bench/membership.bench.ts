@@ -6,7 +6,7 @@
 // database's own floor, measured in the same run: streaming the same users (with their enrolments) and inserting
 // the same number of membership documents with insertMany. At the largest size, also the latency from a single-user
 // write (PATCH through HTTP) to its membership being visible: membership is applied before the write answers, so
-// the write's latency is that latency.
+// the write's latency is that latency; and what reading one group costs (members, history, preview, group sync).
 //
 // The full syncs run the way one worker runs them (every partition in turn, in this process); the jobs only add
 // the scheduling around it. `npm run bench` runs it with the others; `node --import tsx bench/membership.bench.ts`
@@ -27,6 +27,7 @@ import { toUserFacts } from '../src/directory/user-facts.js';
 import { GroupModel } from '../src/groups/group.model.js';
 import { compileRule, type RuleDocument } from '../src/rules/index.js';
 import { finishRun, partitionCount, prepareRun, syncPartition, type FullSyncResult, type PartitionResult } from '../src/membership/full-sync.js';
+import { syncGroup } from '../src/membership/group-sync.js';
 import { freePort } from '../test/helpers/ports.js';
 
 export interface BenchResult {
@@ -257,10 +258,30 @@ async function benchSize(embedded: EmbeddedDb, users: number, latency: boolean, 
         }
       }
       times.sort((a, b) => a - b);
+
+      // What reads one group costs (each reads the whole memberships or history collection on FerretDB).
+      const groupId = compiled[1]!.id;
+      const timed = async (what: string, init: RequestInit & { path: string }) => {
+        const started = performance.now();
+        const res = await fetch(`${base}${init.path}`, { ...init, headers });
+        await res.text();
+        if (!res.ok) throw new Error(`${what}: ${res.status}`);
+        return performance.now() - started;
+      };
+      const membersMs = await timed('members', { path: `/groups/${groupId}/members?limit=50` });
+      const historyMs = await timed('history', { path: `/groups/${groupId}/history?limit=50` });
+      const previewMs = await timed('preview', { path: `/groups/${groupId}/preview`, method: 'POST', body: JSON.stringify({ rule: ruleFor(6) }) });
+      const groupSync = await measured(() =>
+        syncGroup(groupId, { jobId: 'bench-group-sync', at: new Date(), actor: 'bench', confirmRemovals: true, valve: VALVE }),
+      );
       out.push(
         { name: `${label}: single-user write → membership visible p50`, value: percentile(times, 50), unit: 'ms' },
         { name: `${label}: single-user write → membership visible p95`, value: percentile(times, 95), unit: 'ms' },
         { name: `${label}: single-user writes measured`, value: WRITES, unit: 'writes' },
+        { name: `${label}: GET one group's members (first page)`, value: Math.round(membersMs), unit: 'ms' },
+        { name: `${label}: GET one group's history (first page)`, value: Math.round(historyMs), unit: 'ms' },
+        { name: `${label}: preview of a proposed rule for one group`, value: Math.round(previewMs), unit: 'ms' },
+        { name: `${label}: sync of one group (rule unchanged)`, value: Math.round(groupSync.ms), unit: 'ms' },
         { name: `${label}: memberships moved by the first 20 writes (each checked visible)`, value: moved, unit: 'memberships' },
       );
     }
