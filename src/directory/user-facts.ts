@@ -2,6 +2,7 @@
 // strings, as the API shows them.
 import type { UserDoc } from './user.model.js';
 import type { EnrollmentFacts, UserFacts } from '../rules/index.js';
+import { recordOf } from './user-diff.js';
 
 export function toUserFacts(doc: UserDoc): UserFacts {
   const enrollments: Record<string, EnrollmentFacts> = {};
@@ -18,13 +19,7 @@ export function toUserFacts(doc: UserDoc): UserFacts {
   }
   return {
     externalId: doc._id,
-    email: doc.email,
-    firstName: doc.firstName,
-    lastName: doc.lastName,
-    type: doc.type,
-    status: doc.status,
-    ...(doc.branch != null ? { branch: doc.branch } : {}),
-    fields: { ...(doc.fields ?? {}) },
+    ...recordOf(doc),
     enrollments,
   };
 }

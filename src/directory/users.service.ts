@@ -7,7 +7,7 @@ import { pageQuery, toPage, type Page, type PageRequest } from '../platform/pagi
 import type { UserDoc } from './user.model.js';
 import { checkUserPatch, checkUserReplace, type UserRecord } from './user.schema.js';
 import { fieldValueFromText, fieldValueProblem } from './user-values.js';
-import { diffUser, newUserDocument, patchedRecord, updateOperators } from './user-diff.js';
+import { diffUser, newUserDocument, patchedRecord, recordOf, updateOperators } from './user-diff.js';
 import { loadFieldDefinitions } from './field-definitions.service.js';
 import { userLock, withLocks } from './locks.js';
 import { findEmailHolders, isDuplicateKeyError, usersCollection } from './user-store.js';
@@ -33,13 +33,7 @@ export const WITHOUT_ENROLLMENTS = { projection: { enrollments: 0 } } as const;
 export function userView(doc: UserDoc): UserView {
   return {
     externalId: doc._id,
-    email: doc.email,
-    firstName: doc.firstName,
-    lastName: doc.lastName,
-    type: doc.type,
-    status: doc.status,
-    ...(doc.branch != null ? { branch: doc.branch } : {}),
-    fields: { ...(doc.fields ?? {}) },
+    ...recordOf(doc),
     createdAt: doc.createdAt.toISOString(),
     updatedAt: doc.updatedAt.toISOString(),
   };
