@@ -1,8 +1,10 @@
-// The stored user document (src/directory/user.model.ts) and the facts built from it, as src/directory/user-facts.ts
-// builds them: enrolment dates are Dates in the document and toISOString() in facts; a missing role reads as
+// The stored user document (src/directory/user.model.ts), generated, and the facts src/directory/user-facts.ts
+// builds from it: enrolment dates are Dates in the document and toISOString() in facts; a missing role reads as
 // 'student'; a null branch or class is absent.
-import type { EnrollmentFacts, UserFacts } from '../../../../src/rules/index.js';
+import type { UserFacts } from '../../../../src/rules/index.js';
 import { genUser, type Random } from './generate.js';
+import { toUserFacts } from '../../../../src/directory/user-facts.js';
+import type { UserDoc } from '../../../../src/directory/user.model.js';
 
 export interface StoredEnrollment {
   status: string;
@@ -52,28 +54,7 @@ export function genStoredUser(r: Random, now: number): StoredUser {
   };
 }
 
+/** The facts the service builds from this stored document: the real conversion, so filter tests cover it too. */
 export function factsOf(doc: StoredUser): UserFacts {
-  const enrollments: Record<string, EnrollmentFacts> = {};
-  for (const [course, e] of Object.entries(doc.enrollments)) {
-    enrollments[course] = {
-      status: e.status as EnrollmentFacts['status'],
-      role: (e.role ?? 'student') as EnrollmentFacts['role'],
-      ...(e.class != null ? { class: e.class } : {}),
-      ...(e.cohort != null ? { cohort: e.cohort } : {}),
-      ...(e.mode != null ? { mode: e.mode as 'internal' | 'external' } : {}),
-      enrolledAt: e.enrolledAt.toISOString(),
-      ...(e.completedAt ? { completedAt: e.completedAt.toISOString() } : {}),
-    };
-  }
-  return {
-    externalId: doc._id,
-    email: doc.email,
-    firstName: doc.firstName,
-    lastName: doc.lastName,
-    type: doc.type as UserFacts['type'],
-    status: doc.status as UserFacts['status'],
-    ...(doc.branch != null ? { branch: doc.branch } : {}),
-    fields: { ...doc.fields },
-    enrollments,
-  };
+  return toUserFacts(doc as unknown as UserDoc);
 }
