@@ -8,7 +8,6 @@ import { subscribeDirectoryChanges } from './directory/directory-events.js';
 import { setFieldUsageLookup } from './directory/field-usage.js';
 import { applyDirectoryChanges } from './membership/on-change.js';
 import { groupNamesUsingField } from './groups/groups.service.js';
-import { ensureMembershipIndexes } from './membership/membership-indexes.js';
 
 export interface ReactionDeps {
   config: Config;
@@ -29,8 +28,6 @@ export function wireReactions(deps: ReactionDeps): () => void {
     }
   });
   const previousLookup = setFieldUsageLookup(groupNamesUsingField);
-  // Indexes serve queries, not correctness: building them does not hold up the start.
-  ensureMembershipIndexes().catch((err: unknown) => deps.logger.error({ err }, 'creating the membership indexes failed'));
   return () => {
     unsubscribe();
     setFieldUsageLookup(previousLookup);

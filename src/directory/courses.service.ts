@@ -4,7 +4,6 @@ import { pageQuery, toPage, type Page, type PageRequest } from '../platform/pagi
 import { CourseModel, type CourseDoc } from './course.model.js';
 import type { CourseInput } from './course.schema.js';
 import { courseLock, withLocks } from './locks.js';
-import { ensureDirectoryIndexes } from './directory-indexes.js';
 
 export interface CourseView {
   code: string;
@@ -21,7 +20,6 @@ export async function putCourse(code: string, input: CourseInput): Promise<{ cou
   if (input.code !== undefined && input.code !== code) {
     throw new ValidationError('The request has 1 invalid field.', [{ path: 'code', message: `must match the path (${code}) or be left out` }]);
   }
-  await ensureDirectoryIndexes();
   return withLocks([courseLock(code)], async () => {
     const existing = await CourseModel.findById(code).lean<CourseDoc>();
     const now = new Date();

@@ -13,7 +13,6 @@ import { fieldValueProblem, type FieldDefinition, type FieldDefinitions } from '
 import { groupsUsingField } from './field-usage.js';
 import { fieldLock, userLock, withLocks } from './locks.js';
 import { bulkUpdateById, usersCollection } from './user-store.js';
-import { ensureDirectoryIndexes } from './directory-indexes.js';
 import { announce, type WriteContext } from './directory-announce.js';
 import type { DirectoryChange } from './directory-events.js';
 
@@ -59,7 +58,6 @@ async function valuesNotFitting(next: FieldDefinition): Promise<{ count: number;
 }
 
 export async function putFieldDefinition(key: string, input: FieldDefinitionInput): Promise<{ definition: FieldDefinitionView; created: boolean }> {
-  await ensureDirectoryIndexes();
   return withLocks([fieldLock(key)], async () => {
     const existing = await FieldDefinitionModel.findById(key).lean<FieldDefinitionDoc>();
     const options = input.type === 'select' ? input.options : undefined;

@@ -5,7 +5,7 @@
 import type { AnyBulkWriteOperation, Collection, Document } from 'mongodb';
 import mongoose from 'mongoose';
 import { UserModel, type UserDoc } from './user.model.js';
-import { isEmbeddedDatabase } from './backend.js';
+import { isEmbeddedDatabase } from '../platform/database.js';
 
 export function usersCollection(): Collection<UserDoc> {
   return UserModel.collection as unknown as Collection<UserDoc>;

@@ -1,4 +1,5 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
+import { declareMongoOnlyIndex } from '../platform/database.js';
 
 // A user of the directory. `_id` is the externalId: every lookup the API and membership evaluation make is by
 // _id, the one query the embedded database answers from an index.
@@ -57,3 +58,9 @@ export interface UserDoc {
   updatedAt: Date;
 }
 export const UserModel = mongoose.model('User', userSchema);
+
+// `fields.<key>` and `enrollments.<course>` paths depend on the data (one per field definition, one per course):
+// on MongoDB one wildcard index serves each family, for the user list's `field.<key>=` filters and a course's
+// enrolment list. Not on FerretDB, which accepts a wildcard index and then fails every later write.
+declareMongoOnlyIndex(UserModel as unknown as mongoose.Model<never>, { 'fields.$**': 1 });
+declareMongoOnlyIndex(UserModel as unknown as mongoose.Model<never>, { 'enrollments.$**': 1 });

@@ -11,7 +11,7 @@
 import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Document } from 'mongodb';
 import type { Metrics } from '../platform/metrics.js';
 import { isDuplicateKeyError } from '../directory/user-store.js';
-import { isEmbeddedDatabase } from '../directory/backend.js';
+import { isEmbeddedDatabase } from '../platform/database.js';
 import mongoose from 'mongoose';
 import {
   HistoryModel,

@@ -12,7 +12,7 @@ import { loadActiveAutomaticGroups, loadGroups } from './active-groups.js';
 import { Planner, type PlannedRemove } from './planner.js';
 import { ExclusionModel, membershipId, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
 import { completeOwnHistory, eachLimited, estimateDocuments, memberships, writeAdds, writeRemovals } from './apply.js';
-import { isEmbeddedDatabase } from '../directory/backend.js';
+import { isEmbeddedDatabase } from '../platform/database.js';
 import { readUsers } from './on-change.js';
 import { heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
 import { SyncRunModel, type SyncRunDoc } from './group-state.model.js';

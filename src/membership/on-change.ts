@@ -7,7 +7,7 @@ import type { Collection } from 'mongodb';
 import type { DirectoryChange } from '../directory/directory-events.js';
 import type { UserDoc } from '../directory/user.model.js';
 import { usersCollection } from '../directory/user-store.js';
-import { isEmbeddedDatabase } from '../directory/backend.js';
+import { isEmbeddedDatabase } from '../platform/database.js';
 import type { Metrics } from '../platform/metrics.js';
 import { loadGroups, type EvalGroup } from './active-groups.js';
 import { Planner, type PlannedRemove } from './planner.js';

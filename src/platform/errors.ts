@@ -45,17 +45,9 @@ export class NotFoundError extends AppError {
   readonly status = 404;
   readonly title = 'Not found';
 }
-export class MethodNotAllowedError extends AppError {
-  readonly status = 405;
-  readonly title = 'Method not allowed';
-}
 export class ConflictError extends AppError {
   readonly status = 409;
   readonly title = 'Conflict';
-}
-export class GoneError extends AppError {
-  readonly status = 410;
-  readonly title = 'Gone';
 }
 export class PreconditionFailedError extends AppError {
   readonly status = 412;
@@ -68,10 +60,6 @@ export class PayloadTooLargeError extends AppError {
 export class UnsupportedMediaTypeError extends AppError {
   readonly status = 415;
   readonly title = 'Unsupported media type';
-}
-export class UnprocessableError extends AppError {
-  readonly status = 422;
-  readonly title = 'Unprocessable content';
 }
 export class ServiceUnavailableError extends AppError {
   readonly status = 503;
