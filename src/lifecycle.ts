@@ -16,6 +16,7 @@ import { createMetrics } from './platform/metrics.js';
 import { ensureBootstrapKey } from './keys/api-keys.service.js';
 import { defineJobs, scheduleRecurringJobs } from './jobs/index.js';
 import { wireReactions } from './reactions.js';
+import { forgetSnapshot } from './snapshot/directory-snapshot.js';
 
 export interface Service {
   readonly config: Config;
@@ -68,6 +69,8 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
     const metrics = createMetrics();
     const unwire = wireReactions({ config, logger, metrics, scheduler });
     undo.push(async () => unwire());
+    // Previews hold the directory snapshot in memory; a stopped service holds nothing.
+    undo.push(() => forgetSnapshot());
     const app = createApp({
       logger,
       metrics,

@@ -8,6 +8,7 @@ import { subscribeDirectoryChanges } from './directory/directory-events.js';
 import { setFieldUsageLookup } from './directory/field-usage.js';
 import { applyDirectoryChanges } from './membership/on-change.js';
 import { groupNamesUsingField } from './groups/groups.service.js';
+import { recordChanges } from './snapshot/change-feed.js';
 
 export interface ReactionDeps {
   config: Config;
@@ -27,9 +28,14 @@ export function wireReactions(deps: ReactionDeps): () => void {
       deps.logger.info({ ...outcome, ms: Math.round(performance.now() - started) }, 'membership follows directory changes');
     }
   });
+  // Previews read the directory snapshot, which learns of changed users from the change feed.
+  const unsubscribeFeed = subscribeDirectoryChanges(async (changes) => {
+    await recordChanges({ users: changes.map((c) => c.externalId) });
+  });
   const previousLookup = setFieldUsageLookup(groupNamesUsingField);
   return () => {
     unsubscribe();
+    unsubscribeFeed();
     setFieldUsageLookup(previousLookup);
   };
 }

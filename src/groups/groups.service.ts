@@ -15,6 +15,7 @@ import { GroupModel, type GroupDoc } from './group.model.js';
 import { RuleVersionModel, ruleVersionId, type RuleVersionDoc } from './rule-version.model.js';
 import type { GroupInput, GroupPatch } from './groups.schema.js';
 import { ExclusionModel, HistoryModel, MembershipModel } from '../membership/membership.model.js';
+import { recordChanges } from '../snapshot/change-feed.js';
 import { markQueued, readGroupStates, removeGroupState, setCount, type GroupState } from '../membership/group-state.js';
 import { fieldKeysRead } from '../membership/rule-reads.js';
 
@@ -236,6 +237,7 @@ export async function deleteGroup(id: string): Promise<void> {
     HistoryModel.collection.deleteMany({ group: id }),
     removeGroupState(id),
   ]);
+  await recordChanges({ deletedGroups: [id] });
 }
 
 /** `"3"`, `W/"3"`, `3` → 3; `*` → undefined (any version). */

@@ -7,6 +7,7 @@ import { defineSyncGroupJob } from './sync-group.job.js';
 import { defineSyncAllJob } from './sync-all.job.js';
 import { defineSyncPartitionJob } from './sync-partition.job.js';
 import { defineNightlySyncJob, scheduleNightlySync } from './nightly-sync.job.js';
+import { defineSnapshotBuildJob } from './snapshot-build.job.js';
 
 export interface JobsDeps {
   scheduler: Scheduler;
@@ -19,6 +20,7 @@ export function defineJobs(deps: JobsDeps): void {
   defineSyncAllJob(deps);
   defineSyncPartitionJob(deps);
   defineNightlySyncJob(deps);
+  defineSnapshotBuildJob(deps);
 }
 
 /** Recurring schedules; created by processes that run jobs. */

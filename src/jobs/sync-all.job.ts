@@ -7,6 +7,7 @@ import { SYNC_PARTITION_JOB, type SyncPartitionJobData } from './sync-partition.
 import { finishRun, markRunStarted, partitionCount, prepareRun, type PartitionResult } from '../membership/full-sync.js';
 import { findByIds } from '../membership/apply.js';
 import { syncLockLifetimeMs, valveOf } from './sync-settings.js';
+import { SNAPSHOT_BUILD_JOB } from './snapshot-build.job.js';
 import type { Collection } from 'mongodb';
 
 export const SYNC_ALL_JOB = 'sync-all';
@@ -49,6 +50,7 @@ export function defineSyncAllJob({ scheduler, config }: JobsDeps): void {
         return r?.status === 'completed' ? ((r.result as PartitionResult | null) ?? null) : null;
       });
       const summary = await finishRun(run, results, valveOf(config));
+      await ctx.enqueue(SNAPSHOT_BUILD_JOB, {}, { jobId: `${ctx.jobId}:snapshot`, actor: `job:${SYNC_ALL_JOB} (${ctx.jobId})` });
       await ctx.progress(run.users, run.users);
       if (summary.failedPartitions.length) {
         const reasons = summary.failedPartitions.map((i) => `partition ${i}: ${records.get(ids[i]!)?.error ?? 'failed'}`);

@@ -22,6 +22,7 @@ import {
   type MembershipDoc,
 } from './membership.model.js';
 import type { PlannedAdd, PlannedRemove } from './planner.js';
+import { recordChanges } from '../snapshot/change-feed.js';
 
 const CHUNK = 1000;
 const LOOKUP_CONCURRENCY = 16;
@@ -146,6 +147,7 @@ export async function writeAdds(adds: readonly PlannedAdd[], ctx: WriteContext):
     }
   });
   await insertIgnoringDuplicates(history(), entries);
+  await recordChanges({ memberships: docs.filter((_, i) => !duplicates.has(i)).map((d) => d._id) });
   for (const [, n] of created) ctx.metrics?.membershipChanges.inc({ action: 'added', source: 'rule' }, n);
   return created;
 }
@@ -192,6 +194,7 @@ export async function writeRemovals(removes: readonly PlannedRemove[], ctx: Writ
       count(deleted, groupId, res.deletedCount);
     }
   }
+  await recordChanges({ memberships: removes.map((r) => membershipId(r.groupId, r.externalId)) });
   for (const r of removes) ctx.metrics?.membershipChanges.inc({ action: 'removed', source: r.membership.source });
   return deleted;
 }

@@ -11,6 +11,7 @@ import { isDuplicateKeyError } from '../directory/user-store.js';
 import { loadActiveAutomaticGroups, loadGroups } from './active-groups.js';
 import { Planner, type PlannedRemove } from './planner.js';
 import { ExclusionModel, membershipId, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
+import { recordChanges } from '../snapshot/change-feed.js';
 import { completeOwnHistory, eachLimited, estimateDocuments, memberships, writeAdds, writeRemovals } from './apply.js';
 import { isEmbeddedDatabase } from '../platform/database.js';
 import { readUsers } from './on-change.js';
@@ -150,6 +151,7 @@ export async function syncPartition(run: SyncRunDoc, index: number, opts: Partit
   for (let i = 0; i < orphans.length; i += 1000) {
     await memberships().bulkWrite(orphans.slice(i, i + 1000).map((_id) => ({ deleteOne: { filter: { _id } } })), { ordered: false });
   }
+  await recordChanges({ memberships: orphans });
 
   const excluded = new Set<string>();
   const exclusions = ExclusionModel.collection as unknown as Collection<ExclusionDoc>;

@@ -20,6 +20,7 @@ import {
   type MembershipSource,
 } from './membership.model.js';
 import { insertIgnoringDuplicates, memberships, writeAdds, writeRemovals } from './apply.js';
+import { recordChanges } from '../snapshot/change-feed.js';
 import { toEvalGroup } from './active-groups.js';
 import { Planner } from './planner.js';
 import { decide } from './policy.js';
@@ -68,6 +69,7 @@ export async function addMember(group: GroupDoc, externalId: string, actor: stri
   }
   const doc: MembershipDoc = { _id: id, group: group._id, externalId, source: 'manual', addedAt: new Date(), run: `manual:${randomUUID()}` };
   const dup = await insertIgnoringDuplicates(memberships(), [doc]);
+  if (!dup.size) await recordChanges({ memberships: [id] });
   if (dup.size) {
     const now = await memberships().findOne({ _id: id });
     return { created: false, member: memberView(now ?? doc) };

@@ -4,7 +4,7 @@ import type { UserDoc } from '../directory/user.model.js';
 import { toUserFacts } from '../directory/user-facts.js';
 import type { UserFacts } from '../rules/index.js';
 import type { EvalGroup } from './active-groups.js';
-import { decide, type CurrentMembership } from './policy.js';
+import { decide, type CurrentMembership, type UserStanding } from './policy.js';
 
 export interface PlannedAdd {
   groupId: string;
@@ -52,9 +52,16 @@ export class Planner {
 
   /** Evaluates one existing user against every group (or those `ctx.only` keeps). */
   user(doc: UserDoc, ctx: UserContext): void {
-    let facts: UserFacts | undefined;
+    this.evaluate(doc._id, { active: doc.status === 'active', staff: doc.type === 'staff' }, () => toUserFacts(doc), ctx);
+  }
+
+  /**
+   * Evaluates one existing user from what a rule reads: `facts` is called at most once, and only when a rule's
+   * answer can matter (it throws when the user cannot be read as facts).
+   */
+  evaluate(externalId: string, standing: UserStanding, facts: () => UserFacts, ctx: UserContext): void {
+    let built: UserFacts | undefined;
     let factsError: string | undefined;
-    const standing = { active: doc.status === 'active', staff: doc.type === 'staff' };
     for (const group of this.active) {
       if (this.errors.has(group.id) || (ctx.only && !ctx.only(group))) continue;
       this.evaluated.set(group.id, (this.evaluated.get(group.id) ?? 0) + 1);
@@ -65,21 +72,21 @@ export class Planner {
       let matches = false;
       if (needsRule) {
         try {
-          if (!facts && !factsError) {
+          if (!built && !factsError) {
             try {
-              facts = toUserFacts(doc);
+              built = facts();
             } catch (err) {
               factsError = err instanceof Error ? err.message : String(err);
             }
           }
-          if (factsError) throw new Error(`user ${doc._id} cannot be read as facts: ${factsError}`);
-          matches = group.compiled!.predicate(facts!, this.now);
+          if (factsError) throw new Error(`user ${externalId} cannot be read as facts: ${factsError}`);
+          matches = group.compiled!.predicate(built!, this.now);
         } catch (err) {
-          this.fail(group.id, `the rule failed for user ${doc._id}: ${err instanceof Error ? err.message : String(err)}`);
+          this.fail(group.id, `the rule failed for user ${externalId}: ${err instanceof Error ? err.message : String(err)}`);
           continue;
         }
       }
-      this.record(group, doc._id, decide(group, standing, matches, current, excluded), current, ctx.actor);
+      this.record(group, externalId, decide(group, standing, matches, current, excluded), current, ctx.actor);
     }
   }
 

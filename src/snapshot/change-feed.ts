@@ -1,0 +1,152 @@
+// The change feed: one entry per write that changed users or memberships, numbered 1, 2, 3… with no gaps, so that a
+// reader catches up with point reads by `_id` (the only query FerretDB answers from an index; a range or `$gt`
+// would read the whole collection every time).
+//
+// Numbers are taken by inserting the entry with the chosen `_id`: the insert is the one mutual exclusion that works
+// on both backends (FerretDB's `$inc` and compare-and-set are not atomic). A writer tries the number after the
+// highest it knows of and moves on at each duplicate, so an entry is written only after every lower number has
+// been taken: the taken numbers are always 1..head, and the first number a reader finds missing is the head.
+//
+// An entry names what changed, not how: the reader reads the changed users and memberships again, so entries may
+// be applied more than once and in any order. It is written after the change is stored; a process that dies in
+// between leaves a change the feed never names, and the next snapshot built from the database (after every full
+// sync) puts it right.
+import mongoose, { Schema } from 'mongoose';
+import type { Collection } from 'mongodb';
+import { isDuplicateKeyError } from '../directory/user-store.js';
+
+export interface FeedChange {
+  /** Users created, changed or deleted (externalIds). */
+  users?: readonly string[];
+  /** Memberships added or removed, as their ids `<groupId>:<externalId>`. */
+  memberships?: readonly string[];
+  /** Groups deleted with all their memberships. */
+  deletedGroups?: readonly string[];
+}
+
+export interface FeedEntry {
+  /** The entry's number, zero-padded so that `_id` order is number order. */
+  _id: string;
+  at: Date;
+  users?: string[];
+  memberships?: string[];
+  deletedGroups?: string[];
+}
+
+/** The highest number known to be taken, kept beside the snapshot header (a hint: it may lag, never lead). */
+interface FeedHeadDoc {
+  _id: 'feed-head';
+  seq: number;
+}
+
+const feedSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    at: { type: Date, required: true },
+    users: { type: [String], default: undefined },
+    memberships: { type: [String], default: undefined },
+    deletedGroups: { type: [String], default: undefined },
+  },
+  { versionKey: false, collection: 'change_feed' },
+);
+export const FeedModel = mongoose.model('ChangeFeedEntry', feedSchema);
+
+const headSchema = new Schema({ _id: { type: String, required: true }, seq: { type: Number, required: true } }, { versionKey: false, collection: 'change_feed_head' });
+const FeedHeadModel = mongoose.model('ChangeFeedHead', headSchema);
+
+export const feedEntries = (): Collection<FeedEntry> => FeedModel.collection as unknown as Collection<FeedEntry>;
+const feedHead = (): Collection<FeedHeadDoc> => FeedHeadModel.collection as unknown as Collection<FeedHeadDoc>;
+
+export const feedId = (seq: number): string => String(seq).padStart(12, '0');
+export const feedSeq = (id: string): number => Number(id);
+
+/** Numbers at or below this have been pruned: never written again (see pruneFeed). */
+let floorOf: () => Promise<number> = async () => 0;
+/** The snapshot store says how far the feed has been pruned (set once; keeps this module free of it). */
+export function setFeedFloor(read: () => Promise<number>): void {
+  floorOf = read;
+}
+
+// One writer at a time in this process: concurrent requests would only race each other for the same numbers.
+let queue: Promise<unknown> = Promise.resolve();
+/** Per database: the highest number this process has seen taken. */
+const known = new Map<string, number>();
+const dbKey = () => mongoose.connection.name;
+
+/** Appends one entry naming what a write changed; returns its number (0 when there was nothing to record). */
+export function recordChanges(change: FeedChange): Promise<number> {
+  const users = unique(change.users);
+  const memberships = unique(change.memberships);
+  const deletedGroups = unique(change.deletedGroups);
+  if (!users.length && !memberships.length && !deletedGroups.length) return Promise.resolve(0);
+  const body = {
+    at: new Date(),
+    ...(users.length ? { users } : {}),
+    ...(memberships.length ? { memberships } : {}),
+    ...(deletedGroups.length ? { deletedGroups } : {}),
+  };
+  const write = queue.then(() => append(body));
+  queue = write.catch(() => undefined);
+  return write;
+}
+
+async function append(body: Omit<FeedEntry, '_id'>): Promise<number> {
+  const [head, floor] = await Promise.all([feedHead().findOne({ _id: 'feed-head' }), floorOf()]);
+  let seq = Math.max(known.get(dbKey()) ?? 0, head?.seq ?? 0, floor) + 1;
+  for (;;) {
+    try {
+      await feedEntries().insertOne({ _id: feedId(seq), ...body });
+      break;
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      seq++;
+    }
+  }
+  known.set(dbKey(), seq);
+  try {
+    await feedHead().updateOne({ _id: 'feed-head' }, { $max: { seq } }, { upsert: true });
+  } catch (err) {
+    // Two first upserts at once on FerretDB: the other created the hint, which is all a hint needs.
+    if (!isDuplicateKeyError(err)) throw err;
+  }
+  return seq;
+}
+
+const WINDOW = 16;
+
+/** The entries after `seq`, in order, up to the head. Reads WINDOW numbers at a time, by `_id`. */
+export async function readChangesAfter(seq: number): Promise<FeedEntry[]> {
+  const entries: FeedEntry[] = [];
+  let next = seq + 1;
+  for (;;) {
+    const docs = await Promise.all(Array.from({ length: WINDOW }, (_, i) => feedEntries().findOne({ _id: feedId(next + i) })));
+    // Stop at the first gap: a number found after it was taken after this read of the gap, and is read next time.
+    let taken = 0;
+    while (taken < docs.length && docs[taken]) entries.push(docs[taken++]!);
+    next += taken;
+    if (taken < docs.length) return entries;
+  }
+}
+
+/** The number of the newest entry (0 for an empty feed). */
+export async function feedHeadSeq(): Promise<number> {
+  const [head, floor] = await Promise.all([feedHead().findOne({ _id: 'feed-head' }), floorOf()]);
+  const from = Math.max(head?.seq ?? 0, floor, known.get(dbKey()) ?? 0);
+  const after = await readChangesAfter(from);
+  return after.length ? feedSeq(after[after.length - 1]!._id) : from;
+}
+
+/** Deletes the entries numbered `upTo` and below (a snapshot holds their effect). Callers keep the floor above. */
+export async function pruneFeed(upTo: number): Promise<void> {
+  if (upTo <= 0) return;
+  await feedEntries().deleteMany({ _id: { $lte: feedId(upTo) } });
+}
+
+/** Forgets what this process knew of a database's feed (its database was dropped). */
+export function forgetFeed(): void {
+  known.clear();
+}
+
+function unique(list: readonly string[] | undefined): string[] {
+  return list ? [...new Set(list)] : [];
+}

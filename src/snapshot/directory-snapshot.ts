@@ -1,0 +1,211 @@
+// The directory as a preview reads it: every user's facts and every membership, held in this process. It is loaded
+// from the stored snapshot and brought up to date from the change feed on every use, so a preview sees every write
+// that has answered: the feed entry is written before the write answers, and a use that arrives while a refresh is
+// running waits for a new one.
+//
+// When the feed has grown well past the stored snapshot, this process stores what it holds as the next snapshot
+// (compaction: no database read). After each full sync a job rebuilds the snapshot from the users and memberships
+// themselves, which also repairs what a dead writer never entered in the feed. With no snapshot at all, the first use
+// builds one from the database.
+//
+// Held in memory after use, dropped after IDLE_MS without one.
+import mongoose from 'mongoose';
+import type { CurrentMembership } from '../membership/policy.js';
+import type { MembershipDoc } from '../membership/membership.model.js';
+import { toUserFacts } from '../directory/user-facts.js';
+import { readUsersByIds, usersCollection } from '../directory/user-store.js';
+import { estimateDocuments, findByIds, memberships } from '../membership/apply.js';
+import { feedHeadSeq, feedSeq, forgetFeed, readChangesAfter } from './change-feed.js';
+import { readHeader, readSnapshot, writeSnapshot, type SnapshotContent, type SnapshotUser } from './snapshot-store.js';
+
+/** Feed entries applied beyond the stored snapshot that make this process store a new one. */
+export const COMPACT_AFTER_ENTRIES = 2000;
+/**
+ * Changed users and memberships above which a catch-up reads everything instead: on the embedded database a read
+ * by `_id` costs about 0.5 ms, and the whole directory at 100,000 users about a minute.
+ */
+const REBUILD_AFTER_CHANGES = 20_000;
+const IDLE_MS = 10 * 60_000;
+
+export interface DirectorySnapshot extends SnapshotContent {
+  /** The change-feed number it holds every change up to. */
+  seq: number;
+}
+
+interface Held {
+  db: string;
+  gen: string;
+  /** The feed number of the stored generation `gen`. */
+  storedSeq: number;
+  snap: DirectorySnapshot;
+}
+
+let held: Held | undefined;
+let running: Promise<DirectorySnapshot> | undefined;
+let queued: Promise<DirectorySnapshot> | undefined;
+let compacting: Promise<void> | undefined;
+let idleTimer: NodeJS.Timeout | undefined;
+
+/** The snapshot, up to date with every change entered in the feed before this call. */
+export function currentSnapshot(): Promise<DirectorySnapshot> {
+  touch();
+  if (!running) {
+    running = refresh().finally(() => (running = undefined));
+    return running;
+  }
+  // A refresh under way may have read the feed before this caller's own write: wait for a new one.
+  queued ??= running
+    .catch(() => undefined)
+    .then(() => {
+      queued = undefined;
+      return currentSnapshot();
+    });
+  return queued;
+}
+
+async function refresh(): Promise<DirectorySnapshot> {
+  const db = mongoose.connection.name;
+  if (held && held.db !== db) held = undefined;
+  for (let attempt = 0; ; attempt++) {
+    const header = await readHeader();
+    if (!header) {
+      held = await buildFromDatabase(db);
+      break;
+    }
+    if (held?.gen === header.gen) break;
+    const content = await readSnapshot(header);
+    if (content) {
+      held = { db, gen: header.gen, storedSeq: header.seq, snap: { ...content, seq: header.seq } };
+      break;
+    }
+    // A newer snapshot replaced this one while it was being read: read the newer one (or build, if this keeps on).
+    if (attempt >= 2) {
+      held = await buildFromDatabase(db);
+      break;
+    }
+  }
+  let current = held;
+  if (!(await catchUp(current.snap))) current = held = await buildFromDatabase(db);
+  if (current.snap.seq - current.storedSeq >= COMPACT_AFTER_ENTRIES && !compacting) {
+    compacting = compact(current).finally(() => (compacting = undefined));
+  }
+  return current.snap;
+}
+
+/**
+ * Applies the feed entries after the snapshot's number: the users and memberships they name are read again (so
+ * applying an entry twice, or out of order, is harmless). False when they name so many that reading everything
+ * costs less (after a first full sync, or a large import).
+ */
+async function catchUp(snap: DirectorySnapshot): Promise<boolean> {
+  const entries = await readChangesAfter(snap.seq);
+  if (entries.length === 0) return true;
+  const users = new Set<string>();
+  const membershipIds = new Set<string>();
+  for (const e of entries) {
+    for (const g of e.deletedGroups ?? []) snap.members.delete(g);
+    for (const u of e.users ?? []) users.add(u);
+    for (const m of e.memberships ?? []) membershipIds.add(m);
+  }
+  if (users.size + membershipIds.size > REBUILD_AFTER_CHANGES) return false;
+  const [found, stored] = await Promise.all([
+    users.size ? readUsersByIds([...users], {}) : undefined,
+    findByIds(memberships(), [...membershipIds]),
+  ]);
+  for (const id of users) {
+    const doc = found?.byId.get(id);
+    if (doc) snap.users.set(id, factsOrError(doc));
+    else snap.users.delete(id);
+  }
+  for (const id of membershipIds) {
+    const sep = id.indexOf(':');
+    const groupId = id.slice(0, sep);
+    const externalId = id.slice(sep + 1);
+    const m = stored.get(id);
+    let members = snap.members.get(groupId);
+    if (m) {
+      if (!members) snap.members.set(groupId, (members = new Map()));
+      members.set(externalId, currentOf(m));
+    } else {
+      members?.delete(externalId);
+    }
+  }
+  snap.seq = feedSeq(entries[entries.length - 1]!._id);
+  return true;
+}
+
+/** Reads every user and membership (a full read: seconds per 10,000 users on the embedded database) and stores it. */
+export async function buildSnapshotFromDatabase(progress?: Progress): Promise<{ seq: number; users: number; memberships: number }> {
+  // Not held: a process that reads snapshots loads the new generation at its next use.
+  const built = await buildFromDatabase(mongoose.connection.name, progress);
+  let count = 0;
+  for (const m of built.snap.members.values()) count += m.size;
+  return { seq: built.storedSeq, users: built.snap.users.size, memberships: count };
+}
+
+/** Documents read so far, and about how many there are (a long read reports, so that its job keeps its lock). */
+export type Progress = (read: number, total: number) => Promise<void>;
+const PROGRESS_EVERY = 5000;
+
+async function buildFromDatabase(db: string, progress?: Progress): Promise<Held> {
+  // Every change entered after this number is applied by the readers, so it is taken before reading.
+  const seq = await feedHeadSeq();
+  const total = progress ? (await estimateDocuments(usersCollection())) + (await estimateDocuments(memberships())) : 0;
+  let read = 0;
+  const tick = async () => {
+    if (progress && ++read % PROGRESS_EVERY === 0) await progress(Math.min(read, total), total);
+  };
+  const users = new Map<string, SnapshotUser>();
+  for await (const doc of usersCollection().find({}).batchSize(2000)) {
+    users.set(doc._id, factsOrError(doc));
+    await tick();
+  }
+  const members = new Map<string, Map<string, CurrentMembership>>();
+  for await (const m of memberships().find({}).batchSize(5000)) {
+    let group = members.get(m.group);
+    if (!group) members.set(m.group, (group = new Map()));
+    group.set(m.externalId, currentOf(m));
+    await tick();
+  }
+  const snap: DirectorySnapshot = { users, members, seq };
+  const header = await writeSnapshot(snap, seq, 'database');
+  return { db, gen: header.gen, storedSeq: seq, snap };
+}
+
+async function compact(from: Held): Promise<void> {
+  const seq = from.snap.seq;
+  const header = await writeSnapshot(from.snap, seq, 'feed');
+  if (held === from && header.gen !== from.gen && header.seq === seq) {
+    from.gen = header.gen;
+    from.storedSeq = seq;
+  }
+}
+
+/** A user the facts cannot be built for is kept with the reason, so that a preview fails where a sync would. */
+function factsOrError(doc: Parameters<typeof toUserFacts>[0]): SnapshotUser {
+  try {
+    return toUserFacts(doc);
+  } catch (err) {
+    return { unreadable: err instanceof Error ? err.message : String(err), status: String(doc.status), type: String(doc.type) };
+  }
+}
+
+function currentOf(m: MembershipDoc): CurrentMembership {
+  return { source: m.source, addedAt: m.addedAt, ...(m.ruleVersion !== undefined ? { ruleVersion: m.ruleVersion } : {}) };
+}
+
+function touch(): void {
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    if (!running && !compacting) held = undefined;
+  }, IDLE_MS);
+  idleTimer.unref();
+}
+
+/** Forgets everything held (the service stops; or a test needs a process that never read the snapshot). */
+export async function forgetSnapshot(): Promise<void> {
+  await Promise.allSettled([running, queued, compacting]);
+  held = undefined;
+  if (idleTimer) clearTimeout(idleTimer);
+  forgetFeed();
+}

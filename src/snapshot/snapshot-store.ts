@@ -1,0 +1,186 @@
+// The stored snapshot: every user's rule facts and every membership, as of a change-feed number, compressed into a
+// few hundred chunk documents. Reading 100,000 users this way takes well under a second on the embedded database,
+// where reading the users collection takes over half a minute (FerretDB decodes each document field by field; a
+// compressed chunk is one binary value). It is a copy made for reading, never the truth: writes go to users and
+// memberships, and a reader brings the copy up to date from the change feed.
+//
+// A new snapshot is a new generation: its chunks are written under a new name first, then the header is replaced,
+// then the previous generation's chunks and the feed entries both snapshots already hold are deleted.
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import mongoose, { Schema } from 'mongoose';
+import { Binary, type Collection } from 'mongodb';
+import type { UserFacts } from '../rules/index.js';
+import type { MembershipSource } from '../membership/membership.model.js';
+import type { CurrentMembership } from '../membership/policy.js';
+import { isDuplicateKeyError } from '../directory/user-store.js';
+import { pruneFeed, setFeedFloor } from './change-feed.js';
+
+const deflate = promisify(zlib.deflateRaw);
+const inflate = promisify(zlib.inflateRaw);
+
+const USERS_PER_CHUNK = 5000;
+const MEMBERSHIPS_PER_CHUNK = 20000;
+const CHUNK_READS_IN_FLIGHT = 4;
+/** Chunks of a generation that never became current (its writer lost a race, or died) are deleted after this. */
+const ABANDONED_AFTER_MS = 10 * 60_000;
+
+/** A user whose stored document cannot be read as facts: the reason, and what eligibility needs. */
+export interface UnreadableUser {
+  unreadable: string;
+  status: string;
+  type: string;
+}
+export type SnapshotUser = UserFacts | UnreadableUser;
+
+export interface SnapshotContent {
+  /** externalId → the facts its rules see. */
+  users: Map<string, SnapshotUser>;
+  /** groupId → externalId → membership. */
+  members: Map<string, Map<string, CurrentMembership>>;
+}
+
+export interface SnapshotHeader {
+  _id: 'current';
+  gen: string;
+  /** The change-feed number it holds every change up to. */
+  seq: number;
+  /** Feed entries numbered this and below may have been deleted; no writer uses those numbers again. */
+  prunedTo: number;
+  takenAt: Date;
+  /** 'database': read from users and memberships; 'feed': an earlier snapshot with the feed applied. */
+  origin: 'database' | 'feed';
+  chunks: { users: number; memberships: number };
+  counts: { users: number; memberships: number };
+}
+
+interface ChunkDoc {
+  _id: string;
+  gen: string;
+  at: Date;
+  data: Binary;
+}
+
+const headerSchema = new Schema({ _id: { type: String, required: true } }, { versionKey: false, strict: false, collection: 'snapshots' });
+const HeaderModel = mongoose.model('SnapshotHeader', headerSchema);
+const chunkSchema = new Schema({ _id: { type: String, required: true } }, { versionKey: false, strict: false, collection: 'snapshot_chunks' });
+const ChunkModel = mongoose.model('SnapshotChunk', chunkSchema);
+
+const headers = (): Collection<SnapshotHeader> => HeaderModel.collection as unknown as Collection<SnapshotHeader>;
+const chunks = (): Collection<ChunkDoc> => ChunkModel.collection as unknown as Collection<ChunkDoc>;
+const chunkId = (gen: string, kind: 'u' | 'm', i: number) => `${gen}:${kind}:${i}`;
+
+// Writers of the feed must never reuse a pruned number.
+setFeedFloor(async () => (await readHeader())?.prunedTo ?? 0);
+
+export async function readHeader(): Promise<SnapshotHeader | null> {
+  return headers().findOne({ _id: 'current' });
+}
+
+/** A membership row in a chunk: [groupId, externalId, source, addedAt ms, ruleVersion or null]. */
+type MemberRow = [string, string, MembershipSource, number, number | null];
+
+/** Stores `content` as the snapshot at feed number `seq`, and makes it current. */
+export async function writeSnapshot(content: SnapshotContent, seq: number, origin: SnapshotHeader['origin']): Promise<SnapshotHeader> {
+  const previous = await readHeader();
+  const gen = `${seq}-${randomBytes(4).toString('hex')}`;
+  const at = new Date();
+  let userChunks = 0;
+  let rows: unknown[] = [];
+  const flush = async (kind: 'u' | 'm', i: number) => {
+    const data = new Binary(await deflate(JSON.stringify(rows), { level: 1 }));
+    rows = [];
+    await chunks().insertOne({ _id: chunkId(gen, kind, i), gen, at, data });
+  };
+  for (const [id, facts] of content.users) {
+    rows.push([id, facts]);
+    if (rows.length === USERS_PER_CHUNK) await flush('u', userChunks++);
+  }
+  if (rows.length) await flush('u', userChunks++);
+  let memberChunks = 0;
+  let memberships = 0;
+  for (const [groupId, members] of content.members) {
+    for (const [id, m] of members) {
+      rows.push([groupId, id, m.source, m.addedAt.getTime(), m.ruleVersion ?? null] satisfies MemberRow);
+      memberships++;
+      if (rows.length === MEMBERSHIPS_PER_CHUNK) await flush('m', memberChunks++);
+    }
+  }
+  if (rows.length) await flush('m', memberChunks++);
+
+  // The feed entries both the previous and this snapshot hold can go (never above a number a reader may still need).
+  const prunedTo = Math.max(previous?.prunedTo ?? 0, Math.min(previous?.seq ?? 0, seq));
+  const header: SnapshotHeader = {
+    _id: 'current',
+    gen,
+    seq,
+    prunedTo,
+    takenAt: at,
+    origin,
+    chunks: { users: userChunks, memberships: memberChunks },
+    counts: { users: content.users.size, memberships },
+  };
+  await replaceHeader(header);
+  const now = await readHeader();
+  if (now?.gen !== gen) {
+    // Another snapshot became current after this one: this generation is not needed.
+    await chunks().deleteMany({ gen });
+    return now ?? header;
+  }
+  if (previous) await deleteGeneration(previous);
+  await chunks().deleteMany({ gen: { $ne: gen }, at: { $lt: new Date(Date.now() - ABANDONED_AFTER_MS) } });
+  await pruneFeed(prunedTo);
+  return header;
+}
+
+async function replaceHeader(header: SnapshotHeader): Promise<void> {
+  try {
+    await headers().replaceOne({ _id: 'current' }, header, { upsert: true });
+  } catch (err) {
+    // Two first snapshots at once on FerretDB: the upserts race; the loser replaces the winner's header.
+    if (!isDuplicateKeyError(err)) throw err;
+    await headers().replaceOne({ _id: 'current' }, header);
+  }
+}
+
+async function deleteGeneration(header: SnapshotHeader): Promise<void> {
+  const ids = [
+    ...Array.from({ length: header.chunks.users }, (_, i) => chunkId(header.gen, 'u', i)),
+    ...Array.from({ length: header.chunks.memberships }, (_, i) => chunkId(header.gen, 'm', i)),
+  ];
+  for (const _id of ids) await chunks().deleteOne({ _id });
+}
+
+/** The content of the snapshot `header` names; undefined when a chunk is gone (a newer snapshot replaced it). */
+export async function readSnapshot(header: SnapshotHeader): Promise<SnapshotContent | undefined> {
+  const content: SnapshotContent = { users: new Map(), members: new Map() };
+  const ids = [
+    ...Array.from({ length: header.chunks.users }, (_, i) => chunkId(header.gen, 'u', i)),
+    ...Array.from({ length: header.chunks.memberships }, (_, i) => chunkId(header.gen, 'm', i)),
+  ];
+  let next = 0;
+  let missing = false;
+  const reader = async () => {
+    while (next < ids.length && !missing) {
+      const id = ids[next++]!;
+      const doc = await chunks().findOne({ _id: id });
+      if (!doc) {
+        missing = true;
+        return;
+      }
+      const rows = JSON.parse((await inflate(doc.data.buffer)).toString('utf8')) as unknown[];
+      if (id.includes(':u:')) {
+        for (const [externalId, facts] of rows as Array<[string, SnapshotUser]>) content.users.set(externalId, facts);
+      } else {
+        for (const [groupId, externalId, source, addedAt, ruleVersion] of rows as MemberRow[]) {
+          let members = content.members.get(groupId);
+          if (!members) content.members.set(groupId, (members = new Map()));
+          members.set(externalId, { source, addedAt: new Date(addedAt), ...(ruleVersion !== null ? { ruleVersion } : {}) });
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CHUNK_READS_IN_FLIGHT, ids.length) }, reader));
+  return missing ? undefined : content;
+}
