@@ -1,0 +1,214 @@
+// Previews read the directory snapshot (every user's facts and every membership, held in process and caught up
+// from the change feed) instead of the users and memberships collections. These tests pin that a preview plans
+// exactly what a sync would plan from the database, after every kind of write, in a process that held nothing,
+// after a compaction and after the rebuild that follows a full sync.
+import { expect } from 'chai';
+import type { Db } from 'mongodb';
+import { startTestService, type TestService } from '../../helpers/service.js';
+import {
+  createGroup,
+  defineField,
+  enrol,
+  patchUser,
+  putCourse,
+  putUser,
+  rules,
+  uniq,
+  userBody,
+  waitForJob,
+  type Auth,
+} from '../membership/membership-helpers.js';
+import { GroupModel, type GroupDoc } from '../../../src/groups/group.model.js';
+import { toEvalGroup } from '../../../src/membership/active-groups.js';
+import { planFromSnapshot, planGroup } from '../../../src/membership/group-sync.js';
+import type { RuleDocument } from '../../../src/rules/index.js';
+import { buildSnapshotFromDatabase, COMPACT_AFTER_ENTRIES, forgetSnapshot } from '../../../src/snapshot/directory-snapshot.js';
+import { recordChanges } from '../../../src/snapshot/change-feed.js';
+import { readHeader } from '../../../src/snapshot/snapshot-store.js';
+
+const DEPARTMENTS = ['Sales', 'Engineering', 'People'];
+
+/** Proposed rules every group is previewed with, beside its stored one. */
+const PROPOSALS: RuleDocument[] = [
+  rules.fieldIn('department', ['Sales', 'People']) as RuleDocument,
+  rules.completed('SNAP-1') as RuleDocument,
+  { conditions: { any: [rules.emailKeyword('.a')!.conditions.all[0]!, { fact: 'user', path: '$.type', operator: 'equal', value: 'staff' }] } } as RuleDocument,
+];
+
+describe('Preview from the directory snapshot', () => {
+  let t: TestService;
+  let admin: Auth;
+  let hr: Auth;
+  let db: Db;
+  const groups: string[] = [];
+  const users: string[] = [];
+
+  before(async () => {
+    t = await startTestService('snapshot');
+    admin = await t.auth('admin');
+    hr = await t.auth('hr-feed');
+    db = t.service.database.db;
+    await putCourse(t, hr, 'SNAP-1', 'Snapshots 101');
+    await defineField(t, hr, 'department', { label: 'Department', type: 'select', options: DEPARTMENTS });
+    for (let i = 0; i < 36; i++) {
+      const id = await putUser(
+        t,
+        hr,
+        userBody({
+          email: `${i % 2 ? 'a' : 'b'}.person${uniq('')}@example.com`,
+          type: i % 5 === 0 ? 'staff' : 'learner',
+          status: i % 7 === 3 ? 'inactive' : 'active',
+          fields: { department: DEPARTMENTS[i % 3] },
+        }),
+      );
+      users.push(id);
+      if (i % 4 === 0) await enrol(t, hr, 'SNAP-1', id, { status: i % 8 === 0 ? 'completed' : 'in_progress', enrolledAt: '2026-01-05T09:00:00Z', ...(i % 8 === 0 ? { completedAt: '2026-02-01T09:00:00Z' } : {}) });
+    }
+    // Policies a preview must apply as a sync does: manual members kept, removed, or kept if staff; inactive users.
+    for (const [manualMembers, includeInactive] of [['remove', false], ['keep', true], ['keep-staff', false]] as const) {
+      const g = await createGroup(t, admin, { type: 'automatic', rule: rules.field('department', 'Sales'), manualMembers, includeInactive });
+      groups.push(g.id);
+    }
+    const manual = await createGroup(t, admin, { type: 'manual' });
+    groups.push(manual.id);
+  });
+  after(async () => t.stop());
+
+  async function groupDoc(id: string): Promise<GroupDoc> {
+    const doc = await GroupModel.findById(id).lean<GroupDoc>();
+    if (!doc) throw new Error(`no group ${id}`);
+    return doc;
+  }
+
+  /** Every planned change as "externalId reason", sorted: the whole plan, not a sample. */
+  async function bothPlans(groupId: string, rule?: RuleDocument) {
+    const group = toEvalGroup(await groupDoc(groupId), rule);
+    const now = new Date();
+    const fromDb = await planGroup(group, { now, actor: 'preview' });
+    const fromSnapshot = await planFromSnapshot(group, now);
+    const lines = (plan: { adds: Array<{ externalId: string; reason: string }>; removes: Array<{ externalId: string; reason: string; membership: { source: string } }> }) => ({
+      adds: plan.adds.map((a) => `${a.externalId} ${a.reason}`).sort(),
+      removes: plan.removes.map((r) => `${r.externalId} ${r.membership.source} ${r.reason}`).sort(),
+    });
+    return { fromDb: { ...lines(fromDb), failure: fromDb.failure }, fromSnapshot: { ...lines(fromSnapshot), failure: fromSnapshot.failure } };
+  }
+
+  /** Every group, with its stored rule and each proposal: the snapshot plans what the database plans. */
+  async function expectSamePlans(step: string): Promise<number> {
+    let changes = 0;
+    for (const groupId of groups) {
+      for (const rule of [undefined, ...PROPOSALS]) {
+        const { fromDb, fromSnapshot } = await bothPlans(groupId, rule);
+        expect(fromSnapshot, `${step}: group ${groupId}, ${rule ? JSON.stringify(rule) : 'stored rule'}`).to.deep.equal(fromDb);
+        changes += fromDb.adds.length + fromDb.removes.length;
+      }
+    }
+    return changes;
+  }
+
+  it('when users, enrolments, members, exclusions and rules change through the API, then after each change the preview plans what a sync would plan from the database', async () => {
+    const [removeGroup, keepGroup, keepStaffGroup, manualGroup] = groups as [string, string, string, string];
+    const steps: Array<[string, () => Promise<unknown>]> = [
+      ['nothing changed yet', async () => undefined],
+      ['a department changed', () => patchUser(t, hr, users[1]!, { fields: { department: 'Sales' } })],
+      ['a user made inactive', () => patchUser(t, hr, users[3]!, { status: 'inactive' })],
+      ['a course completed', () => enrol(t, hr, 'SNAP-1', users[5]!, { status: 'completed', enrolledAt: '2026-01-05T09:00:00Z', completedAt: '2026-03-01T09:00:00Z' })],
+      ['a user created', async () => users.push(await putUser(t, hr, userBody({ fields: { department: 'Sales' } })))],
+      ['a user deleted', () => t.api.delete(`/api/v1/users/${users[0]}`).set(hr).expect(204)],
+      ['a batch of users changed', () => t.api.post('/api/v1/users/batch').set(hr).send({ users: users.slice(6, 12).map((externalId, i) => ({ ...userBody(), externalId, fields: { department: DEPARTMENTS[(i + 1) % 3] } })) }).expect(200)],
+      ['manual members added', async () => {
+        // 201, or 200 where the rule made them a member already.
+        const ok = (res: { status: number }) => expect([200, 201]).to.include(res.status);
+        for (const g of [removeGroup, keepGroup, keepStaffGroup, manualGroup]) ok(await t.api.put(`/api/v1/groups/${g}/members/${users[10]}`).set(admin));
+        ok(await t.api.put(`/api/v1/groups/${keepStaffGroup}/members/${users[15]}`).set(admin));
+      }],
+      ['a member excluded', () => t.api.put(`/api/v1/groups/${keepGroup}/exclusions/${users[4]}`).set(admin).expect(201)],
+      ['a manual member removed', () => t.api.delete(`/api/v1/groups/${manualGroup}/members/${users[10]}`).set(admin).expect(204)],
+      ['a rule changed and synced', async () => {
+        const res = await t.api.put(`/api/v1/groups/${removeGroup}/rule`).set(admin).set('If-Match', '"1"').send({ rule: rules.field('department', 'People') }).expect(200);
+        if (res.body.jobId) await waitForJob(t, admin, res.body.jobId as string);
+      }],
+      ['a group deleted', async () => {
+        const doomed = await createGroup(t, admin, { type: 'automatic', rule: rules.field('department', 'Engineering') });
+        await t.api.delete(`/api/v1/groups/${doomed.id}`).set(admin).expect(204);
+      }],
+    ];
+    let changes = 0;
+    for (const [step, act] of steps) {
+      await act();
+      changes += await expectSamePlans(step);
+    }
+    // The comparison is worth something only if the plans were not all empty.
+    expect(changes).to.be.greaterThan(20);
+  });
+
+  it('when a process that never read the snapshot previews, then it loads the stored snapshot, catches up, and plans the same', async () => {
+    await patchUser(t, hr, users[2]!, { fields: { department: 'People' } });
+    await forgetSnapshot();
+    await expectSamePlans('fresh process');
+    const header = await readHeader();
+    expect(header, 'a snapshot is stored').to.not.equal(null);
+  });
+
+  it('when a write answers, then a preview started right after it sees the write', async () => {
+    const groupId = groups[1]!;
+    for (let i = 0; i < 6; i++) {
+      const id = users[20 + i]!;
+      const department = DEPARTMENTS[i % 3]!;
+      await patchUser(t, hr, id, { status: 'active', fields: { department } });
+      const res = await t.api.post(`/api/v1/groups/${groupId}/preview`).set(admin).send({ rule: rules.field('department', department) }).expect(200);
+      const { fromDb } = await bothPlans(groupId, rules.field('department', department) as RuleDocument);
+      expect(res.body.toAdd, `write ${i}`).to.equal(fromDb.adds.length);
+      expect(res.body.toRemove, `write ${i}`).to.equal(fromDb.removes.length);
+      expect(res.body.sampleAdd).to.deep.equal(fromDb.adds.map((l) => l.split(' ')[0]).sort().slice(0, 10));
+    }
+  });
+
+  it('when a user is changed behind the service (no feed entry), then previews miss it until the snapshot is rebuilt from the database', async () => {
+    const id = users[13]!;
+    const before = await db.collection('users').findOne({ _id: id as never });
+    const department = before?.fields?.department === 'Sales' ? 'People' : 'Sales';
+    await db.collection('users').updateOne({ _id: id as never }, { $set: { 'fields.department': department } });
+    const { fromDb, fromSnapshot } = await bothPlans(groups[0]!, rules.field('department', 'Sales') as RuleDocument);
+    expect(fromSnapshot).to.not.deep.equal(fromDb);
+
+    const built = await buildSnapshotFromDatabase();
+    expect(built.users).to.equal(await db.collection('users').countDocuments());
+    expect(built.memberships).to.equal(await db.collection('memberships').countDocuments());
+    expect((await readHeader())?.origin).to.equal('database');
+    await expectSamePlans('after the rebuild');
+  });
+
+  it('when the feed grows past the stored snapshot, then the process stores a new snapshot from memory and prunes the feed', async () => {
+    await expectSamePlans('before the feed grows');
+    const stored = (await readHeader())!;
+    // Entries that name existing users: applying them reads those users again and changes nothing.
+    for (let i = 0; i < COMPACT_AFTER_ENTRIES; i++) await recordChanges({ users: [users[(i % 30) + 1]!] });
+    await expectSamePlans('after many entries');
+    let header = (await readHeader())!;
+    for (let i = 0; i < 100 && header.gen === stored.gen; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      header = (await readHeader())!;
+    }
+    expect(header.gen).to.not.equal(stored.gen);
+    expect(header.origin).to.equal('feed');
+    expect(header.seq).to.be.at.least(stored.seq + COMPACT_AFTER_ENTRIES);
+    expect(header.prunedTo).to.equal(stored.seq);
+    expect(await db.collection('snapshot_chunks').countDocuments({ gen: stored.gen })).to.equal(0);
+    expect(await db.collection('change_feed').countDocuments({ _id: { $lte: String(stored.seq).padStart(12, '0') } as never })).to.equal(0);
+    await forgetSnapshot();
+    await expectSamePlans('a fresh process on the compacted snapshot');
+  });
+
+  it('when a full sync runs, then it is followed by a snapshot rebuilt from the database', async () => {
+    const before = (await readHeader())!;
+    const res = await t.api.post('/api/v1/sync').set(admin).send({}).expect(202);
+    const job = await waitForJob(t, admin, res.body.jobId as string, { timeoutMs: 30_000 });
+    const snapshotJob = await waitForJob(t, admin, `${job.id}:snapshot`, { timeoutMs: 30_000 });
+    expect(snapshotJob.result).to.include({ users: await db.collection('users').countDocuments() });
+    const header = (await readHeader())!;
+    expect(header.gen).to.not.equal(before.gen);
+    expect(header.origin).to.equal('database');
+    await expectSamePlans('after the full sync');
+  });
+});
