@@ -15,6 +15,8 @@ export interface Config {
   readonly bootstrapAdminKey: string | undefined;
   readonly role: ProcessRole;
   readonly syncCron: string;
+  /** How often a worker brings the stored directory snapshot (what previews read) up to date. */
+  readonly snapshotCron: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly shutdownTimeoutMs: number;
   /** How often a worker polls for due jobs. */
@@ -50,6 +52,7 @@ const schema = Joi.object({
   BOOTSTRAP_ADMIN_KEY: Joi.string().min(24).max(256).pattern(/^[\x21-\x7e]+$/).empty(''),
   ROLE: Joi.string().valid('all', 'api', 'worker').default('all'),
   SYNC_CRON: cron.default('0 2 * * *'),
+  SNAPSHOT_CRON: cron.default('*/5 * * * *'),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(8000),
   JOB_POLL_MS: Joi.number().integer().min(50).max(600000).default(1000),
@@ -71,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapAdminKey: value.BOOTSTRAP_ADMIN_KEY,
     role: value.ROLE,
     syncCron: value.SYNC_CRON,
+    snapshotCron: value.SNAPSHOT_CRON,
     logLevel: value.LOG_LEVEL,
     shutdownTimeoutMs: value.SHUTDOWN_TIMEOUT_MS,
     jobPollMs: value.JOB_POLL_MS,

@@ -66,6 +66,11 @@ export const groupsOpenApi: Record<string, unknown> = {
     post: {
       tags,
       summary: 'What a sync would change, for the stored or a proposed rule, changing nothing',
+      description:
+        'Planned from the directory snapshot: every user and membership as of every write that has answered, held in ' +
+        "memory (at 100,000 users on the embedded database: about 0.2 s once held, 3 s for a process's first preview). " +
+        'Samples are the 10 smallest externalIds. A change made directly in the database, behind the API, is seen after ' +
+        'the snapshot rebuild that follows the next full sync.',
       requestBody: { required: false, content: json({ type: 'object', additionalProperties: false, properties: { rule: ref('RuleDocument') } }) },
       responses: { 200: { description: 'Counts and samples', content: json(ref('Preview')) }, 404: problem, 409: problem, ...errors },
     },

@@ -8,6 +8,7 @@ import { defineSyncAllJob } from './sync-all.job.js';
 import { defineSyncPartitionJob } from './sync-partition.job.js';
 import { defineNightlySyncJob, scheduleNightlySync } from './nightly-sync.job.js';
 import { defineSnapshotBuildJob } from './snapshot-build.job.js';
+import { defineSnapshotRefreshJob, scheduleSnapshotRefresh } from './snapshot-refresh.job.js';
 
 export interface JobsDeps {
   scheduler: Scheduler;
@@ -21,9 +22,11 @@ export function defineJobs(deps: JobsDeps): void {
   defineSyncPartitionJob(deps);
   defineNightlySyncJob(deps);
   defineSnapshotBuildJob(deps);
+  defineSnapshotRefreshJob(deps);
 }
 
 /** Recurring schedules; created by processes that run jobs. */
 export async function scheduleRecurringJobs(deps: JobsDeps): Promise<void> {
   await scheduleNightlySync(deps);
+  await scheduleSnapshotRefresh(deps);
 }

@@ -22,8 +22,8 @@ import { GroupModel, type GroupDoc } from '../../../src/groups/group.model.js';
 import { toEvalGroup } from '../../../src/membership/active-groups.js';
 import { planFromSnapshot, planGroup } from '../../../src/membership/group-sync.js';
 import type { RuleDocument } from '../../../src/rules/index.js';
-import { buildSnapshotFromDatabase, COMPACT_AFTER_ENTRIES, forgetSnapshot } from '../../../src/snapshot/directory-snapshot.js';
-import { recordChanges } from '../../../src/snapshot/change-feed.js';
+import { buildSnapshotFromDatabase, COMPACT_AFTER_ENTRIES, forgetSnapshot, refreshStoredSnapshot } from '../../../src/snapshot/directory-snapshot.js';
+import { feedHeadSeq, recordChanges } from '../../../src/snapshot/change-feed.js';
 import { readHeader } from '../../../src/snapshot/snapshot-store.js';
 
 const DEPARTMENTS = ['Sales', 'Engineering', 'People'];
@@ -44,7 +44,8 @@ describe('Preview from the directory snapshot', () => {
   const users: string[] = [];
 
   before(async () => {
-    t = await startTestService('snapshot');
+    // The recurring refresh would store snapshots of its own mid-test: it runs here only when a test calls it.
+    t = await startTestService('snapshot', { SNAPSHOT_CRON: '0 0 1 1 *' });
     admin = await t.auth('admin');
     hr = await t.auth('hr-feed');
     db = t.service.database.db;
@@ -198,6 +199,20 @@ describe('Preview from the directory snapshot', () => {
     expect(await db.collection('change_feed').countDocuments({ _id: { $lte: String(stored.seq).padStart(12, '0') } as never })).to.equal(0);
     await forgetSnapshot();
     await expectSamePlans('a fresh process on the compacted snapshot');
+  });
+
+  it('when the refresh job runs after writes, then the stored snapshot reaches the feed head, and again finds nothing to store', async () => {
+    await expectSamePlans('before the writes');
+    for (let i = 0; i < 3; i++) await patchUser(t, hr, users[27 + i]!, { fields: { department: DEPARTMENTS[(i + 2) % 3] } });
+    const head = await feedHeadSeq();
+    expect((await readHeader())!.seq).to.be.below(head);
+    expect(await refreshStoredSnapshot()).to.deep.equal({ seq: head, stored: true });
+    const header = (await readHeader())!;
+    expect(header).to.include({ seq: head, origin: 'feed' });
+    expect(await refreshStoredSnapshot()).to.deep.equal({ seq: head, stored: false });
+    expect((await readHeader())!.gen).to.equal(header.gen);
+    await forgetSnapshot();
+    await expectSamePlans('a fresh process on the refreshed snapshot');
   });
 
   it('when a full sync runs, then it is followed by a snapshot rebuilt from the database', async () => {

@@ -4,19 +4,19 @@ import { ConfigError, loadConfig } from '../../../src/config.js';
 describe('config', () => {
   it('when nothing is set, then the documented defaults apply', () => {
     const c = loadConfig({});
-    expect(c).to.include({ port: 3000, dataDir: './data', role: 'all', syncCron: '0 2 * * *', logLevel: 'info' });
+    expect(c).to.include({ port: 3000, dataDir: './data', role: 'all', syncCron: '0 2 * * *', snapshotCron: '*/5 * * * *', logLevel: 'info' });
     expect(c.mongodbUri).to.equal(undefined);
     expect(Object.isFrozen(c)).to.equal(true);
   });
 
   it('when several values are bad, then the error names each variable', () => {
     try {
-      loadConfig({ PORT: 'eighty', ROLE: 'boss', SYNC_CRON: 'every night', LOG_LEVEL: 'loud', MONGODB_URI: 'http://x' });
+      loadConfig({ PORT: 'eighty', ROLE: 'boss', SYNC_CRON: 'every night', SNAPSHOT_CRON: 'often', LOG_LEVEL: 'loud', MONGODB_URI: 'http://x' });
       expect.fail('expected a ConfigError');
     } catch (err) {
       expect(err).to.be.instanceOf(ConfigError);
       const names = (err as ConfigError).problems.map((p) => p.split(':')[0]);
-      expect(names).to.have.members(['PORT', 'ROLE', 'SYNC_CRON', 'LOG_LEVEL', 'MONGODB_URI']);
+      expect(names).to.have.members(['PORT', 'ROLE', 'SYNC_CRON', 'SNAPSHOT_CRON', 'LOG_LEVEL', 'MONGODB_URI']);
       expect((err as ConfigError).problems.join(' ')).to.contain('"boss"');
     }
   });
