@@ -182,9 +182,13 @@ async function buildFromDatabase(db: string, progress?: Progress): Promise<Held>
 export async function refreshStoredSnapshot(): Promise<{ seq: number; stored: boolean }> {
   const snap = await currentSnapshot();
   const current = held;
-  if (!current || current.snap !== snap || current.snap.seq === current.storedSeq) return { seq: snap.seq, stored: false };
-  await (compacting ?? compact(current));
-  return { seq: snap.seq, stored: true };
+  if (!current || current.snap !== snap) return { seq: snap.seq, stored: false };
+  // A compaction a preview started may have stored less than this process now holds.
+  if (compacting) await compacting;
+  if (current.snap.seq === current.storedSeq) return { seq: snap.seq, stored: false };
+  compacting = compact(current).finally(() => (compacting = undefined));
+  await compacting;
+  return { seq: current.storedSeq, stored: true };
 }
 
 async function compact(from: Held): Promise<void> {
