@@ -16,6 +16,7 @@ import type { MembershipSource } from '../membership/membership.model.js';
 import type { CurrentMembership } from '../membership/policy.js';
 import { isDuplicateKeyError } from '../directory/user-store.js';
 import { pruneFeed, setFeedFloor } from './change-feed.js';
+import { eachLimited } from '../membership/apply.js';
 
 const deflate = promisify(zlib.deflateRaw);
 const inflate = promisify(zlib.inflateRaw);
@@ -70,6 +71,10 @@ const ChunkModel = mongoose.model('SnapshotChunk', chunkSchema);
 const headers = (): Collection<SnapshotHeader> => HeaderModel.collection as unknown as Collection<SnapshotHeader>;
 const chunks = (): Collection<ChunkDoc> => ChunkModel.collection as unknown as Collection<ChunkDoc>;
 const chunkId = (gen: string, kind: 'u' | 'm', i: number) => `${gen}:${kind}:${i}`;
+const chunkIds = (header: SnapshotHeader): string[] => [
+  ...Array.from({ length: header.chunks.users }, (_, i) => chunkId(header.gen, 'u', i)),
+  ...Array.from({ length: header.chunks.memberships }, (_, i) => chunkId(header.gen, 'm', i)),
+];
 
 // Writers of the feed must never reuse a pruned number.
 setFeedFloor(async () => (await readHeader())?.prunedTo ?? 0);
@@ -145,42 +150,31 @@ async function replaceHeader(header: SnapshotHeader): Promise<void> {
 }
 
 async function deleteGeneration(header: SnapshotHeader): Promise<void> {
-  const ids = [
-    ...Array.from({ length: header.chunks.users }, (_, i) => chunkId(header.gen, 'u', i)),
-    ...Array.from({ length: header.chunks.memberships }, (_, i) => chunkId(header.gen, 'm', i)),
-  ];
-  for (const _id of ids) await chunks().deleteOne({ _id });
+  for (const _id of chunkIds(header)) await chunks().deleteOne({ _id });
 }
 
 /** The content of the snapshot `header` names; undefined when a chunk is gone (a newer snapshot replaced it). */
 export async function readSnapshot(header: SnapshotHeader): Promise<SnapshotContent | undefined> {
   const content: SnapshotContent = { users: new Map(), members: new Map() };
-  const ids = [
-    ...Array.from({ length: header.chunks.users }, (_, i) => chunkId(header.gen, 'u', i)),
-    ...Array.from({ length: header.chunks.memberships }, (_, i) => chunkId(header.gen, 'm', i)),
-  ];
-  let next = 0;
+  const ids = chunkIds(header);
   let missing = false;
-  const reader = async () => {
-    while (next < ids.length && !missing) {
-      const id = ids[next++]!;
-      const doc = await chunks().findOne({ _id: id });
-      if (!doc) {
-        missing = true;
-        return;
-      }
-      const rows = JSON.parse((await inflate(doc.data.buffer)).toString('utf8')) as unknown[];
-      if (id.includes(':u:')) {
-        for (const [externalId, facts] of rows as Array<[string, SnapshotUser]>) content.users.set(externalId, facts);
-      } else {
-        for (const [groupId, externalId, source, addedAt, ruleVersion] of rows as MemberRow[]) {
-          let members = content.members.get(groupId);
-          if (!members) content.members.set(groupId, (members = new Map()));
-          members.set(externalId, { source, addedAt: new Date(addedAt), ...(ruleVersion !== null ? { ruleVersion } : {}) });
-        }
+  await eachLimited(ids, CHUNK_READS_IN_FLIGHT, async (id) => {
+    if (missing) return;
+    const doc = await chunks().findOne({ _id: id });
+    if (!doc) {
+      missing = true;
+      return;
+    }
+    const rows = JSON.parse((await inflate(doc.data.buffer)).toString('utf8')) as unknown[];
+    if (id.includes(':u:')) {
+      for (const [externalId, facts] of rows as Array<[string, SnapshotUser]>) content.users.set(externalId, facts);
+    } else {
+      for (const [groupId, externalId, source, addedAt, ruleVersion] of rows as MemberRow[]) {
+        let members = content.members.get(groupId);
+        if (!members) content.members.set(groupId, (members = new Map()));
+        members.set(externalId, { source, addedAt: new Date(addedAt), ...(ruleVersion !== null ? { ruleVersion } : {}) });
       }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(CHUNK_READS_IN_FLIGHT, ids.length) }, reader));
+  });
   return missing ? undefined : content;
 }
