@@ -15,7 +15,7 @@ import { recordChanges } from '../snapshot/change-feed.js';
 import { completeOwnHistory, eachLimited, estimateDocuments, memberships, writeAdds, writeRemovals } from './apply.js';
 import { isEmbeddedDatabase } from '../platform/database.js';
 import { readUsers } from './on-change.js';
-import { heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
+import { currentMembershipOf, heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
 import { SyncRunModel, type SyncRunDoc } from './group-state.model.js';
 import { bumpCounts, markRunning, markSynced, readGroupStates, setCount } from './group-state.js';
 
@@ -133,7 +133,7 @@ export async function syncPartition(run: SyncRunDoc, index: number, opts: Partit
     if (opts.progress && ++streamed % 20_000 === 0) await opts.progress(0, expected);
     let mine = current.get(m.externalId);
     if (!mine) current.set(m.externalId, (mine = new Map()));
-    mine.set(m.group, { source: m.source, addedAt: m.addedAt, ...(m.ruleVersion !== undefined ? { ruleVersion: m.ruleVersion } : {}) });
+    mine.set(m.group, currentMembershipOf(m));
     inGroup.set(m.group, (inGroup.get(m.group) ?? 0) + 1);
     if (m.run === opts.jobId) own.push(m);
   }

@@ -23,7 +23,7 @@ import { insertIgnoringDuplicates, memberships, writeAdds, writeRemovals } from 
 import { recordChanges } from '../snapshot/change-feed.js';
 import { toEvalGroup } from './active-groups.js';
 import { Planner } from './planner.js';
-import { decide } from './policy.js';
+import { currentMembershipOf, decide } from './policy.js';
 import { bumpCounts } from './group-state.js';
 
 export interface MemberView {
@@ -98,7 +98,7 @@ async function removeMemberships(group: GroupDoc, docs: readonly MembershipDoc[]
     docs.map((m) => ({
       groupId: group._id,
       externalId: m.externalId,
-      membership: { source: m.source, addedAt: m.addedAt, ...(m.ruleVersion !== undefined ? { ruleVersion: m.ruleVersion } : {}) },
+      membership: currentMembershipOf(m),
       ruleVersion: group.ruleVersion,
       reason,
       actor,

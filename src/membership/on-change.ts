@@ -14,7 +14,7 @@ import { Planner, type PlannedRemove } from './planner.js';
 import { changeAffects } from './rule-reads.js';
 import { ExclusionModel, membershipId, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
 import { findByIds, memberships, writeAdds, writeRemovals } from './apply.js';
-import { heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
+import { currentMembershipOf, heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
 import { bumpCounts, markFailed, readGroupStates } from './group-state.js';
 
 /** On FerretDB, above these numbers one scan of the collection costs less than that many lookups by `_id`. */
@@ -79,7 +79,6 @@ async function readExclusions(users: readonly string[]): Promise<Set<string>> {
   return out;
 }
 
-const asCurrent = (m: MembershipDoc): CurrentMembership => ({ source: m.source, addedAt: m.addedAt, ...(m.ruleVersion !== undefined ? { ruleVersion: m.ruleVersion } : {}) });
 
 export async function applyDirectoryChanges(changes: readonly DirectoryChange[], deps: ChangeDeps): Promise<ChangeOutcome> {
   const byUser = collapse(changes);
@@ -123,7 +122,7 @@ export async function applyDirectoryChanges(changes: readonly DirectoryChange[],
       const mine = new Map<string, CurrentMembership>();
       for (const g of allGroups) {
         const m = current.get(membershipId(g._id, change.externalId));
-        if (m) mine.set(g._id, asCurrent(m));
+        if (m) mine.set(g._id, currentMembershipOf(m));
       }
       planner.deletedUser(change.externalId, mine, change.actor, versions);
       continue;
@@ -135,7 +134,7 @@ export async function applyDirectoryChanges(changes: readonly DirectoryChange[],
       only: (g: EvalGroup) => only.has(g.id),
       current: (g) => {
         const m = current.get(membershipId(g, change.externalId));
-        return m ? asCurrent(m) : undefined;
+        return m ? currentMembershipOf(m) : undefined;
       },
       excluded: (g) => excluded.has(membershipId(g, change.externalId)),
     });

@@ -2,7 +2,7 @@
 // it found. Every path that moves membership (a directory change, a group sync, a partition of the full sync,
 // the preview) decides through `decide`, so that they cannot disagree.
 import type { ManualMemberPolicy } from '../groups/group.model.js';
-import type { MembershipSource } from './membership.model.js';
+import type { MembershipDoc, MembershipSource } from './membership.model.js';
 
 export interface GroupPolicy {
   ruleVersion: number;
@@ -22,6 +22,13 @@ export interface CurrentMembership {
   ruleVersion?: number;
   run?: string;
 }
+
+/** A stored membership as the policy weighs it. */
+export const currentMembershipOf = (m: MembershipDoc): CurrentMembership => ({
+  source: m.source,
+  addedAt: m.addedAt,
+  ...(m.ruleVersion !== undefined ? { ruleVersion: m.ruleVersion } : {}),
+});
 
 export type Decision =
   | { action: 'stay' }

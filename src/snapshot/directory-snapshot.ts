@@ -10,8 +10,7 @@
 //
 // Held in memory after use, dropped after IDLE_MS without one.
 import mongoose from 'mongoose';
-import type { CurrentMembership } from '../membership/policy.js';
-import type { MembershipDoc } from '../membership/membership.model.js';
+import { currentMembershipOf, type CurrentMembership } from '../membership/policy.js';
 import { toUserFacts } from '../directory/user-facts.js';
 import { readUsersByIds, usersCollection } from '../directory/user-store.js';
 import { estimateDocuments, findByIds, memberships } from '../membership/apply.js';
@@ -128,7 +127,7 @@ async function catchUp(snap: DirectorySnapshot): Promise<boolean> {
     let members = snap.members.get(groupId);
     if (m) {
       if (!members) snap.members.set(groupId, (members = new Map()));
-      members.set(externalId, currentOf(m));
+      members.set(externalId, currentMembershipOf(m));
     } else {
       members?.delete(externalId);
     }
@@ -167,7 +166,7 @@ async function buildFromDatabase(db: string, progress?: Progress): Promise<Held>
   for await (const m of memberships().find({}).batchSize(5000)) {
     let group = members.get(m.group);
     if (!group) members.set(m.group, (group = new Map()));
-    group.set(m.externalId, currentOf(m));
+    group.set(m.externalId, currentMembershipOf(m));
     await tick();
   }
   const snap: DirectorySnapshot = { users, members, seq };
@@ -207,10 +206,6 @@ function factsOrError(doc: Parameters<typeof toUserFacts>[0]): SnapshotUser {
   } catch (err) {
     return { unreadable: err instanceof Error ? err.message : String(err), status: String(doc.status), type: String(doc.type) };
   }
-}
-
-function currentOf(m: MembershipDoc): CurrentMembership {
-  return { source: m.source, addedAt: m.addedAt, ...(m.ruleVersion !== undefined ? { ruleVersion: m.ruleVersion } : {}) };
 }
 
 function touch(): void {
