@@ -13,7 +13,7 @@ import { Planner, type PlannedAdd, type PlannedRemove } from './planner.js';
 import { ExclusionModel, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
 import { completeOwnHistory, estimateDocuments, memberships, writeAdds, writeRemovals } from './apply.js';
 import { readUsers } from './on-change.js';
-import { heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
+import { currentMembershipOf, heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
 import { markRunning, markSynced, setCount } from './group-state.js';
 import { currentSnapshot } from '../snapshot/directory-snapshot.js';
 
@@ -57,7 +57,7 @@ export async function planGroup(group: EvalGroup, opts: GroupPlanOptions): Promi
   const current = new Map<string, CurrentMembership>();
   const own: MembershipDoc[] = [];
   for await (const m of memberships().find({ group: group.id }).batchSize(2000)) {
-    current.set(m.externalId, { source: m.source, addedAt: m.addedAt, ...(m.ruleVersion !== undefined ? { ruleVersion: m.ruleVersion } : {}) });
+    current.set(m.externalId, currentMembershipOf(m));
     if (opts.runKey && m.run === opts.runKey) own.push(m);
   }
   const excluded = await exclusionsOf(group.id);
@@ -226,12 +226,11 @@ export async function planFromSnapshot(group: EvalGroup, now: Date): Promise<Sna
     for (const [externalId, user] of snap.users) {
       const membership = current.get(externalId);
       const ctx = { actor: 'preview', current: () => membership, excluded: () => excluded.has(externalId) };
-      if ('unreadable' in user) {
-        const reason = user.unreadable;
-        planner.evaluate(externalId, { active: user.status === 'active', staff: user.type === 'staff' }, () => { throw new Error(reason); }, ctx);
-      } else {
-        planner.evaluate(externalId, { active: user.status === 'active', staff: user.type === 'staff' }, () => user, ctx);
-      }
+      const facts = () => {
+        if ('unreadable' in user) throw new Error(user.unreadable);
+        return user;
+      };
+      planner.evaluate(externalId, { active: user.status === 'active', staff: user.type === 'staff' }, facts, ctx);
     }
     for (const [externalId, membership] of current) {
       if (!snap.users.has(externalId)) planner.deletedUser(externalId, new Map([[group.id, membership]]), 'preview', new Map([[group.id, group.ruleVersion]]));
