@@ -6,6 +6,8 @@ import type { Logger } from './platform/logger.js';
 import type { Metrics } from './platform/metrics.js';
 import { mountPath, requestLog } from './platform/request-log.js';
 import { authenticate } from './platform/auth.js';
+import { requireUtf8 } from './platform/body-encoding.js';
+import { pathParamErrors } from './platform/path-params.js';
 import { errorHandler, NotFoundError, ServiceUnavailableError } from './platform/errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { apiKeysRoutes } from './keys/api-keys.routes.js';
@@ -37,7 +39,7 @@ function jsonBody(): RequestHandler {
   const parsers = new Map<string, RequestHandler>();
   const parserFor = (limit: string): RequestHandler => {
     let p = parsers.get(limit);
-    if (!p) parsers.set(limit, (p = express.json({ limit, strict: true })));
+    if (!p) parsers.set(limit, (p = express.json({ limit, strict: true, verify: requireUtf8 })));
     return p;
   };
   return (req, res, next) => {
@@ -90,6 +92,7 @@ export function createApp(deps: AppDeps): express.Express {
     api.use(directoryRoutes(deps));
     api.use(rulesRoutes(deps));
     api.use(groupsRoutes(deps));
+    api.use(pathParamErrors(api));
     app.use('/api/v1', api);
   }
 

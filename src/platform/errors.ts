@@ -1,7 +1,7 @@
 // One error hierarchy for the whole service and one translator to RFC 9457 problem documents. Services throw
 // these; the HTTP layer never builds error bodies by hand. Anything else that reaches the translator is a bug:
 // it is logged with its stack and answered as a bare 500, never shown to the caller.
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from './logger.js';
 
 export interface FieldError {
@@ -68,6 +68,9 @@ export class ServiceUnavailableError extends AppError {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
+/** The `type` our body parsers' `verify` hook gives a body that is not UTF-8 (see body-encoding.ts). */
+export const BODY_NOT_UTF8 = 'entity.not.utf8';
+
 export function sendProblem(res: Response, error: AppError): void {
   res
     .status(error.status)
@@ -84,26 +87,58 @@ export function sendProblem(res: Response, error: AppError): void {
     );
 }
 
-/** Errors raised by Express's own body parsers, translated into our hierarchy. */
-function fromBodyParser(err: { type?: string; status?: number; message?: string; limit?: number }): AppError | undefined {
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  message?: string;
+  limit?: number;
+  encoding?: string;
+  code?: unknown;
+}
+
+/** Errors raised by Express's own body parsers (and our `verify` hooks on them), translated into our hierarchy. */
+function fromBodyParser(err: BodyParserError, req: Request): AppError | undefined {
   switch (err.type) {
     case 'entity.parse.failed':
       return new ValidationError('The request body is not valid JSON.', [{ path: 'body', message: err.message ?? 'malformed JSON' }]);
     case 'entity.too.large':
       return new PayloadTooLargeError(`The request body is larger than the limit of ${err.limit ?? '?'} bytes.`);
+    case 'request.size.invalid':
+      return new ValidationError('The request body is not as long as its Content-Length says.', [{ path: 'body', message: 'does not match Content-Length' }]);
+    case BODY_NOT_UTF8:
+      return new ValidationError('The request body is not valid UTF-8.', [{ path: 'body', message: 'is not valid UTF-8' }]);
     case 'encoding.unsupported':
+      return new UnsupportedMediaTypeError(`The Content-Encoding ${err.encoding ?? ''} is not supported (gzip, deflate and br are).`);
     case 'charset.unsupported':
       return new UnsupportedMediaTypeError('The request body must be UTF-8.');
     case 'request.aborted':
       return new ValidationError('The request was aborted by the client.');
+    case undefined: {
+      // body-parser passes on, untyped, what its decompression stream threw (zlib's and brotli's error codes):
+      // the body does not decode as the Content-Encoding it names. That is the client's mistake, not ours.
+      const coding = req.headers['content-encoding'];
+      if (err.status === 400 && typeof err.code === 'string' && coding !== undefined && coding.toLowerCase() !== 'identity') {
+        return new ValidationError(`The request body does not decode as Content-Encoding: ${coding}.`, [{ path: 'body', message: `is not valid ${coding} data` }]);
+      }
+      return undefined;
+    }
     default:
       return undefined;
   }
 }
 
+/**
+ * A path parameter that is not percent-encoded UTF-8: the router's decoding throws a URIError (with status 400)
+ * before any route runs. The API router names the parameter (path-params.ts); anywhere else it is the path.
+ */
+function fromPathDecoding(err: unknown): AppError | undefined {
+  if (!(err instanceof URIError) || (err as { status?: number }).status !== 400) return undefined;
+  return new ValidationError('The request path is not valid percent-encoded UTF-8.', [{ path: 'path', message: 'is not valid percent-encoded UTF-8' }]);
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const known = err instanceof AppError ? err : fromBodyParser(err as Record<string, never>);
+    const known = err instanceof AppError ? err : (fromPathDecoding(err) ?? fromBodyParser(err as BodyParserError, req));
     if (known) {
       sendProblem(res, known);
       return;
