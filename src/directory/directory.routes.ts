@@ -4,10 +4,10 @@ import express, { Router, type Request, type RequestHandler } from 'express';
 import Joi from 'joi';
 import type { RouteDeps } from '../app.js';
 import { actorOf, requirePermission } from '../platform/auth.js';
-import { validate } from '../platform/validate.js';
+import { alongsideScreen, hasBody, joiErrors, screenInput, validate } from '../platform/validate.js';
+import { requireUtf8 } from '../platform/body-encoding.js';
 import { pageRequest, pageSchema } from '../platform/pagination.js';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, type FieldError } from '../platform/errors.js';
-import { joiErrors } from '../platform/validate.js';
 import type { WriteContext } from './directory-announce.js';
 import { courseCodeSchema, externalIdSchema, fieldKeySchema, MAX_BATCH_RECORDS } from './identifiers.js';
 import { fieldDefinitionBodySchema, type FieldDefinitionInput } from './field-definition.schema.js';
@@ -36,8 +36,6 @@ const userParams = Joi.object({ externalId: externalIdSchema.required() });
 const courseParams = Joi.object({ code: courseCodeSchema.required() });
 const enrollmentParams = Joi.object({ code: courseCodeSchema.required(), externalId: externalIdSchema.required() });
 const pageQuerySchema = Joi.object(pageSchema);
-/** A JSON object, checked further by the service (user bodies are checked against the field definitions too). */
-const jsonObject = Joi.object().unknown(true);
 const FIELD_FILTER = /^field\.[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const usersQuery = Joi.object({ ...pageSchema, email: Joi.string().min(1).max(254), branch: Joi.string().min(1).max(200) })
   .pattern(FIELD_FILTER, Joi.string().max(1000))
@@ -50,23 +48,25 @@ const usersQuery = Joi.object({ ...pageSchema, email: Joi.string().min(1).max(25
 function batchBody(list: 'users' | 'enrollments'): RequestHandler {
   const envelope = Joi.object({ [list]: Joi.array().required() }).messages({ 'object.unknown': `is not allowed (send only the "${list}" array)` });
   return (req, _res, next) => {
-    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-    if (hasBody && !req.is('application/json')) throw new UnsupportedMediaTypeError('Send the batch as application/json.');
+    if (hasBody(req) && !req.is('application/json')) throw new UnsupportedMediaTypeError('Send the batch as application/json.');
     const body: unknown = req.body ?? {};
-    if (Array.isArray((body as Record<string, unknown>)[list]) && ((body as Record<string, unknown[]>)[list]!).length > MAX_BATCH_RECORDS) {
-      throw new PayloadTooLargeError(`A batch holds at most ${MAX_BATCH_RECORDS} records; this one has ${((body as Record<string, unknown[]>)[list]!).length}.`);
+    const records = (body as Record<string, unknown>)[list];
+    if (Array.isArray(records) && records.length > MAX_BATCH_RECORDS) {
+      throw new PayloadTooLargeError(`A batch holds at most ${MAX_BATCH_RECORDS} records; this one has ${records.length}.`);
     }
-    const { error } = envelope.validate(body, { abortEarly: false, convert: false });
-    if (error) {
-      const errors: FieldError[] = joiErrors(error);
-      throw new ValidationError(`The batch envelope is not valid.`, errors);
-    }
+    // The envelope is screened without its records, which the service screens one by one; joi sees them as [].
+    const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
+    const screened = screenInput(isObject ? Object.fromEntries(Object.entries(body).filter(([k]) => k !== list)) : body);
+    const envelopeOnly = isObject && records !== undefined ? { ...(screened.value as object), [list]: Array.isArray(records) ? [] : records } : screened.value;
+    const { error } = envelope.validate(envelopeOnly, { abortEarly: false, convert: false });
+    const errors: FieldError[] = alongsideScreen(screened.errors, error ? joiErrors(error) : []);
+    if (errors.length) throw new ValidationError(`The batch envelope is not valid.`, errors);
     next();
   };
 }
 
 /** text/csv up to 3 MB, on the import route only (the API's JSON parser leaves other types alone). */
-const csvText = express.text({ type: 'text/csv', limit: CSV_LIMIT });
+const csvText = express.text({ type: 'text/csv', limit: CSV_LIMIT, verify: requireUtf8 });
 const csvOnly: RequestHandler = (req, _res, next) => {
   if (!/^text\/csv\b/i.test(req.headers['content-type'] ?? '')) throw new UnsupportedMediaTypeError('Send the users as text/csv.');
   next();
@@ -117,13 +117,13 @@ export function directoryRoutes(deps: RouteDeps): Router {
   router.get('/users/:externalId', requirePermission('users:read'), validate({ params: userParams }), async (_req, res) => {
     res.json(await getUser(params<{ externalId: string }>(res).externalId));
   });
-  router.put('/users/:externalId', requirePermission('users:write'), validate({ params: userParams, body: jsonObject }), async (req, res) => {
+  router.put('/users/:externalId', requirePermission('users:write'), validate({ params: userParams, body: 'object' }), async (req, res) => {
     const { externalId } = params<{ externalId: string }>(res);
     const { user, created } = await putUser(externalId, req.body, ctx(req));
     if (created) res.location(`/api/v1/users/${encodeURIComponent(externalId)}`);
     res.status(created ? 201 : 200).json(user);
   });
-  router.patch('/users/:externalId', requirePermission('users:write'), validate({ params: userParams, body: jsonObject }), async (req, res) => {
+  router.patch('/users/:externalId', requirePermission('users:write'), validate({ params: userParams, body: 'object' }), async (req, res) => {
     res.json(await patchUser(params<{ externalId: string }>(res).externalId, req.body, ctx(req)));
   });
   router.delete('/users/:externalId', requirePermission('users:write'), validate({ params: userParams }), async (req, res) => {

@@ -2,7 +2,7 @@
 // POST /enrollments/batch, and the rule that keeps enrolledAt/completedAt right.
 import Joi from 'joi';
 import type { FieldError } from '../platform/errors.js';
-import { joiErrors, unsafeKeyErrors } from '../platform/validate.js';
+import { alongsideScreen, joiErrors, screenInput } from '../platform/validate.js';
 import { courseCodeSchema, externalIdSchema } from './identifiers.js';
 import type { EnrollmentDoc } from './user.model.js';
 
@@ -44,12 +44,12 @@ export interface EnrollmentInput {
 /** A batch record, untrusted: the input or every problem, with paths relative to the record. */
 export function checkEnrollmentRecord(raw: unknown): { input?: EnrollmentInput & { course: string; externalId: string }; externalId?: string; errors: FieldError[] } {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { errors: [{ path: 'record', message: 'must be an object' }] };
-  const rawId = (raw as { externalId?: unknown }).externalId;
-  const externalId = typeof rawId === 'string' ? rawId : undefined;
-  const unsafe = unsafeKeyErrors(raw);
-  if (unsafe.length) return { externalId, errors: unsafe };
-  const { value, error } = enrollmentRecordSchema.validate(raw, { abortEarly: false, convert: false });
-  if (error) return { externalId, errors: joiErrors(error) };
+  const screened = screenInput(raw);
+  const input = screened.value as Record<string, unknown>;
+  const externalId = typeof input.externalId === 'string' ? input.externalId : undefined;
+  const { value, error } = enrollmentRecordSchema.validate(input, { abortEarly: false, convert: false });
+  const errors = alongsideScreen(screened.errors, error ? joiErrors(error) : []);
+  if (errors.length) return { externalId, errors };
   return { externalId, input: value as EnrollmentInput & { course: string; externalId: string }, errors: [] };
 }
 

@@ -2,7 +2,7 @@
 // the joi schemas for the shape, and checkUserRecord() that adds the checks against field definitions.
 import Joi from 'joi';
 import type { FieldError } from '../platform/errors.js';
-import { joiErrors, unsafeKeyErrors } from '../platform/validate.js';
+import { alongsideScreen, joiErrors, screenInput } from '../platform/validate.js';
 import { externalIdSchema } from './identifiers.js';
 import { checkFieldValues, type FieldDefinitions, type FieldValue } from './user-values.js';
 
@@ -92,19 +92,20 @@ export function toUserRecord(input: UserInput, defs: FieldDefinitions): { record
 
 /**
  * Untrusted input checked in one pass against the shape and the field definitions, so that one answer names
- * every problem (paths relative to the input). `$`/dotted keys are reported alone: nothing else is read then.
+ * every problem (paths relative to the input), refused keys included. Only the screened copy is read: a refused
+ * key (`$`, dotted, `__proto__`, ...) never reaches joi or the field checks.
  */
 function checkInput<T>(raw: unknown, schema: Joi.ObjectSchema, defs: FieldDefinitions, nulls: 'clear' | 'omit'): { value?: T; fieldValues?: Record<string, FieldValue | null>; externalId?: string; errors: FieldError[] } {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { errors: [{ path: 'record', message: 'must be an object' }] };
-  const rawId = (raw as { externalId?: unknown }).externalId;
-  const externalId = typeof rawId === 'string' ? rawId : undefined;
-  const unsafe = unsafeKeyErrors(raw);
-  if (unsafe.length) return { externalId, errors: unsafe };
-  const { value, error } = schema.validate(raw, { abortEarly: false, convert: false });
-  const errors = error ? joiErrors(error) : [];
-  const fields = (raw as { fields?: unknown }).fields;
+  const screened = screenInput(raw);
+  const input = screened.value as Record<string, unknown>;
+  const externalId = typeof input.externalId === 'string' ? input.externalId : undefined;
+  const { value, error } = schema.validate(input, { abortEarly: false, convert: false });
+  const found = error ? joiErrors(error) : [];
+  const fields = input.fields;
   const checked = fields !== null && typeof fields === 'object' && !Array.isArray(fields) ? checkFieldValues(fields as Record<string, unknown>, defs, nulls) : undefined;
-  if (checked) errors.push(...checked.errors);
+  if (checked) found.push(...checked.errors);
+  const errors = alongsideScreen(screened.errors, found);
   if (errors.length) return { externalId, errors };
   return { externalId, value: value as T, fieldValues: checked?.values ?? {}, errors: [] };
 }

@@ -25,16 +25,16 @@ export function rulesRoutes(_deps: RouteDeps): Router {
     },
   );
 
-  router.get('/rules/operators', requirePermission('rules:read'), (_req, res) => {
+  router.get('/rules/operators', requirePermission('rules:read'), validate({}), (_req, res) => {
     const { operators, decorators } = operatorCatalogue();
     res.json({ items: operators, decorators });
   });
 
-  router.get('/rules/facts', requirePermission('rules:read'), (_req, res) => {
+  router.get('/rules/facts', requirePermission('rules:read'), validate({}), (_req, res) => {
     res.json({ items: factCatalogue() });
   });
 
-  router.get('/rules/templates', requirePermission('rules:read'), (_req, res) => {
+  router.get('/rules/templates', requirePermission('rules:read'), validate({}), (_req, res) => {
     res.json({ items: ruleTemplates() });
   });
 

@@ -181,7 +181,7 @@ describe('Directory: courses and enrolments', () => {
       ]).expect(200);
       expect(res.body).to.include({ created: 1, failed: 6 });
       const paths = Object.fromEntries(res.body.errors.map((e: { index: number }) => [e.index, pathsOf(e as never)]));
-      expect(paths).to.deep.equal({ 0: ['course'], 1: ['externalId'], 2: ['course'], 3: ['course'], 4: ['$set'], 5: ['status', 'role'] });
+      expect(paths).to.deep.equal({ 0: ['course'], 1: ['externalId'], 2: ['course'], 3: ['course'], 4: ['$set', 'status', 'role'], 5: ['status', 'role'] });
       expect(Object.keys((await users().findOne({ _id: a as never }))!.enrollments)).to.deep.equal(['LIST-1']);
     });
 
