@@ -59,6 +59,7 @@ export function pathParamErrors(router: Router): ErrorRequestHandler {
     if (!(err instanceof URIError) || (err as { status?: number }).status !== 400) return next(err);
     patterns ??= patternsOf(router as unknown as { stack: Stacked[] });
     const segments = req.path.split('/');
+    if (segments.length > 2 && segments.at(-1) === '') segments.pop(); // the router is not strict: `/users/x/` is `/users/x`
     const method = req.method.toLowerCase();
     const matches = patterns.flatMap((p) => {
       const params = paramsOf(p, segments);

@@ -41,6 +41,7 @@ const rows: Row[] = [
   { name: 'a user id with %ff', method: 'get', path: '/users/%ff', status: 400, paths: ['externalId'] },
   { name: 'a user id with a truncated escape', method: 'put', path: '/users/%E0%A4%A', body: person(), status: 400, paths: ['externalId'] },
   { name: 'a user id with an overlong encoding', method: 'patch', path: '/users/%c0%ae', body: { lastName: 'Lee' }, status: 400, paths: ['externalId'] },
+  { name: 'a user id with %ff and a trailing slash', method: 'get', path: '/users/%ff/', status: 400, paths: ['externalId'] },
   { name: 'a user id with %ff on DELETE', method: 'delete', path: '/users/%ff', status: 400, paths: ['externalId'] },
   { name: 'a user id with %ff on their enrolments', method: 'get', path: '/users/%ff/enrollments', status: 400, paths: ['externalId'] },
   { name: 'a field key with %ff', method: 'put', path: '/fields/%ff', body: { label: 'A', type: 'text' }, status: 400, paths: ['key'] },
