@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { MAX_PROGRAM_SIZE, checkPattern, compilePattern } from '../../../src/rules/regex.js';
+import { prng } from './support/generate.js';
 
 function compiled(pattern: string) {
   const result = compilePattern(pattern);
@@ -41,6 +42,59 @@ describe('rules: regular expressions for "matches" (RE2)', () => {
         }
       });
     }
+  });
+
+  describe('when a pattern was accepted before RE2 (the subset JavaScript, PCRE and RE2 share)', () => {
+    const earlier = [
+      '^[A-Z]{2}-\\d{3}$', '@(acme|example)\\.com$', '^[^@]+@acme\\.com$', '^[\\w.+-]+@[\\w-]+(\\.[\\w-]+)*$', '^\\d{4}-\\d{2}-\\d{2}$',
+      '^(DRV|FLT)-\\d+$', '^Tutorial_\\d+\\|(MON|TUE|WED|THU|FRI)\\|', '^(?:Mr|Mrs|Ms)\\.? ', 'manager', '\\.(edu|ac\\.uk)$', '[İi]stanbul',
+      '\\x41\\t\\/',
+    ];
+    for (const pattern of earlier) {
+      it(`then ${pattern} is still accepted`, () => {
+        expect(checkPattern(pattern)).to.equal(null);
+      });
+    }
+
+    it('then random patterns of that subset answer as JavaScript\'s RegExp (u flag) did, so stored rules keep their meaning', () => {
+      const r = prng(11);
+      const atoms = ['a', 'b', '[ab]', '\\w', '\\d', '.', '[^b]', 'x', '\\s', '-', '\\.', '[a-c]', '\\b'];
+      const gen = (depth: number): string => {
+        let out = '';
+        for (let i = 0, n = 1 + r.int(4); i < n; i++) {
+          let atom = depth < 3 && r.chance(0.3) ? `(${gen(depth + 1)}${r.chance(0.4) ? `|${gen(depth + 1)}` : ''})` : r.pick(atoms);
+          if (r.chance(0.5)) atom += r.pick(['*', '+', '?', '{1,3}', '{2}', '{0,4}', '*?']);
+          out += atom;
+        }
+        return out;
+      };
+      // Short texts, so that JavaScript's backtracking stays quick; ASCII and \n, where both read \s, \w, . alike.
+      const texts = ['', 'a', 'ab', 'ba', 'aab-x', 'a b', 'x.y', '12-ab', 'a\nb', 'abcabc', 'bbb', '-a-', 'a1 b2.c3', 'xa xb'];
+      let compared = 0;
+      const differences: string[] = [];
+      for (let i = 0; i < 1000; i++) {
+        const pattern = (r.chance(0.5) ? '^' : '') + gen(0) + (r.chance(0.5) ? '$' : '');
+        let js: RegExp;
+        try {
+          js = new RegExp(pattern, 'u');
+        } catch {
+          continue; // such as \b+: JavaScript refuses it, so no stored rule has it
+        }
+        const result = compilePattern(pattern);
+        if (!result.ok) {
+          // RE2 reads all of this syntax; only the compiled-size bound can refuse a pattern of it.
+          expect(result.reason, pattern).to.contain('RE2 instructions');
+          continue;
+        }
+        const re = result.regex;
+        for (const text of texts) {
+          compared++;
+          if (re.test(text) !== js.test(text) && differences.length < 5) differences.push(`${pattern} on ${JSON.stringify(text)}`);
+        }
+      }
+      expect(differences).to.deep.equal([]);
+      expect(compared).to.be.greaterThan(600 * texts.length);
+    });
   });
 
   describe('when a pattern uses RE2 syntax', () => {
