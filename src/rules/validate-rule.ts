@@ -406,7 +406,7 @@ class RuleChecker {
         let ok = true;
         for (const { v, path } of values) {
           if (typeof v !== 'string') {
-            this.error(path, 'must be a regular expression, as a string');
+            this.error(path, 'must be a regular expression (RE2 syntax), as a string');
             ok = false;
             continue;
           }

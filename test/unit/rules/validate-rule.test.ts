@@ -109,6 +109,7 @@ describe('rules: validateRule', () => {
     ['custom operator swapped', inAll({ fact: 'email', operator: 'swap:startsWith', value: 'a' }), 'conditions.all[0].operator', 'cannot be swapped'],
     ['exists with a string', inAll({ fact: 'email', operator: 'exists', value: 'yes' }), 'conditions.all[0].value', 'must be true'],
     ['equal on a whole enrolment', inAll({ fact: 'enrollment', params: { course: 'DRV-101' }, operator: 'equal', value: 'completed' }), 'conditions.all[0].operator', 'through a path'],
+    ['a regex that is not a string', inAll({ fact: 'email', operator: 'matches', value: 5 }), 'conditions.all[0].value', 'must be a regular expression (RE2 syntax)'],
     ['an invalid regex', inAll({ fact: 'email', operator: 'matches', value: '(a' }), 'conditions.all[0].value', 'not valid RE2 syntax (no backreferences or lookaround): missing closing ): `(a`'],
     ['a backreference', inAll({ fact: 'email', operator: 'matches', value: '(a)\\1' }), 'conditions.all[0].value', 'not valid RE2 syntax (no backreferences or lookaround): invalid escape sequence: `\\1`'],
     ['a lookahead', inAll({ fact: 'email', operator: 'matches', value: 'a(?=b)' }), 'conditions.all[0].value', 'not valid RE2 syntax (no backreferences or lookaround): invalid or unsupported Perl syntax: `(?=`'],
