@@ -39,6 +39,40 @@ function data(): { users: UserFacts[]; rules: RuleDocument[]; now: Date } {
   return { users, rules, now };
 }
 
+/** The backtracking classics and everyday patterns, each against a value built to make a backtracking engine explore every split. */
+const MATCH_CASES: Array<[string, string]> = [
+  ['(a+)+$', 'a'.repeat(999) + '!'],
+  ['(a|a)*b', 'a'.repeat(999) + '!'],
+  ['(.*a){20}$', 'a'.repeat(999) + '!'],
+  ['^(a|aa)+$', 'a'.repeat(999) + '!'],
+  ['(\\w+\\s?)*$', 'word '.repeat(199) + '!!!!!'],
+  ['.*@contractor\\..*', 'a@'.repeat(500)],
+  ['a.*b.*c', 'ab'.repeat(500)],
+  ['(?i)@CONTRACTOR\\.', '@contractor'.repeat(90) + '@'],
+];
+const MATCH_EVALUATIONS = 2_000;
+
+/** Per-evaluation time of `matches` through the compiled predicate: the worst pattern's mean, and its slowest single evaluation. */
+function matchesTiming(now: Date): { worstMeanUs: number; worstSingleUs: number } {
+  let worstMeanUs = 0;
+  let worstSingleUs = 0;
+  for (const [pattern, value] of MATCH_CASES) {
+    const rule: RuleDocument = { conditions: { all: [{ fact: 'field', params: { key: 'x' }, operator: 'matches', value: pattern }] } };
+    const { predicate } = compileRule(rule);
+    const user: UserFacts = {
+      externalId: 'u1', email: 'u1@example.com', firstName: 'A', lastName: 'B', type: 'staff', status: 'active',
+      fields: { x: value }, enrollments: {},
+    };
+    let t = performance.now();
+    predicate(user, now); // the first evaluation builds the DFA's first states
+    worstSingleUs = Math.max(worstSingleUs, (performance.now() - t) * 1000);
+    t = performance.now();
+    for (let i = 0; i < MATCH_EVALUATIONS; i++) predicate(user, now);
+    worstMeanUs = Math.max(worstMeanUs, ((performance.now() - t) * 1000) / MATCH_EVALUATIONS);
+  }
+  return { worstMeanUs, worstSingleUs };
+}
+
 export async function run(): Promise<BenchResult[]> {
   const { users, rules, now } = data();
 
@@ -84,6 +118,7 @@ export async function run(): Promise<BenchResult[]> {
   const perEvaluationSeconds = (performance.now() - t) / 1000;
   const perEvaluationRate = ENGINE_PAIRS / perEvaluationSeconds;
   if (disagreements > 0) throw new Error(`compiled predicates disagreed with json-rules-engine ${disagreements} times`);
+  const matchTimes = matchesTiming(now);
 
   return [
     { name: 'rules: compile, per rule (200 rules)', value: Math.round((compileMs / RULES) * 1000) / 1000, unit: 'ms' },
@@ -102,6 +137,12 @@ export async function run(): Promise<BenchResult[]> {
     },
     { name: 'rules: speed-up, compiled vs json-rules-engine engine per user', value: Math.round(compiledRate / perUserRate), unit: '×' },
     { name: 'rules: speed-up, compiled vs json-rules-engine engine per evaluation', value: Math.round(compiledRate / perEvaluationRate), unit: '×' },
+    {
+      name: `rules: matches on a 1,000-character adversarial value, worst mean per evaluation (${MATCH_CASES.length} patterns incl. (a+)+$, (.*a){20}$)`,
+      value: Math.round(matchTimes.worstMeanUs * 10) / 10,
+      unit: 'µs',
+    },
+    { name: 'rules: matches on a 1,000-character adversarial value, slowest first evaluation', value: Math.round(matchTimes.worstSingleUs), unit: 'µs' },
     {
       name: 'rules: json-rules-engine extrapolated to 10,000 × 200 (engine per user)',
       value: Math.round((USERS * RULES) / perUserRate),

@@ -245,7 +245,11 @@ function baseLeaf(leaf: LeafCondition, base: string, now: number): Bounds {
       return { sup: stringDateRange(field, interval.from, interval.to), sub: false };
     }
     default:
-      return UNKNOWN; // contains, doesNotContain (stored values are never lists), matches
+      // contains, doesNotContain: stored values are never lists. matches: its RE2 pattern is not pushed down, since
+      // MongoDB reads a $regex as PCRE (other syntax, other case folding: \z, \pL and (?i) differ or fail there)
+      // and neither database bounds the text to its first 1,000 characters, so a $regex could drop a user the
+      // predicate accepts.
+      return UNKNOWN;
   }
 }
 

@@ -3,7 +3,8 @@
 // 7.3.1's own definitions (dist/engine-default-operators.js, engine-default-operator-decorators.js) expression for
 // expression, including their fact-value validators, so that the predicate means exactly what the engine means.
 import { DAY_MS, parseDate } from './dates.js';
-import { compileSafeRegex } from './safe-regex.js';
+import type { RE2JS } from 're2js';
+import { compilePattern } from './regex.js';
 
 /** An operator: `validator(a) && cb(a, b)`, as json-rules-engine's Operator.evaluate. `now` is ms since the epoch. */
 export type Evaluate = (factValue: unknown, value: unknown, now: number) => boolean;
@@ -77,17 +78,18 @@ function includesText(): Pick<OperatorDef, 'cb' | 'prepare'> {
   };
 }
 
-function regexTest(re: RegExp, a: unknown): boolean {
+function regexTest(re: RE2JS, a: unknown): boolean {
   if (typeof a !== 'string') return false;
+  // RE2's test() searches anywhere in the text, as RegExp.prototype.test does: anchor with ^ and $ (or \z).
   return re.test(a.length > MATCH_INPUT_LIMIT ? a.slice(0, MATCH_INPUT_LIMIT) : a);
 }
 
 /** Compiled patterns of the engine path, where the pattern arrives with every evaluation. Bounded. */
-const regexCache = new Map<string, RegExp | null>();
-function cachedRegex(pattern: string): RegExp | null {
+const regexCache = new Map<string, RE2JS | null>();
+function cachedRegex(pattern: string): RE2JS | null {
   let re = regexCache.get(pattern);
   if (re === undefined) {
-    const compiled = compileSafeRegex(pattern);
+    const compiled = compilePattern(pattern);
     re = compiled.ok ? compiled.regex : null;
     if (regexCache.size >= 500) regexCache.clear();
     regexCache.set(pattern, re);
@@ -97,7 +99,7 @@ function cachedRegex(pattern: string): RegExp | null {
 
 function matches(): Pick<OperatorDef, 'cb' | 'prepare'> {
   return {
-    // A pattern that is not safe never runs: it is false, as if it matched nothing (validation refuses it first).
+    // A pattern RE2 refuses never runs: it is false, as if it matched nothing (validation refuses it first).
     cb: (a, b) => {
       if (typeof b !== 'string') return false;
       const re = cachedRegex(b);

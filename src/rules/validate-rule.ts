@@ -1,7 +1,7 @@
 // Validation of a rule document, in two layers:
 //  - structure (no context needed): the document is a json-rules-engine rule this service can evaluate without
 //    any runtime error — known facts, params, paths and operators; values of the shape each operator (and each
-//    decorator around it) needs; safe regular expressions; size limits. compileRule refuses anything else.
+//    decorator around it) needs; regular expressions RE2 accepts; size limits. compileRule refuses anything else.
 //  - meaning (needs field definitions and courses): the field exists, the operator suits the fact's type, enum
 //    values exist, and so on. Unknown courses are warnings: a course may be created after the rule.
 // Every issue names its place, e.g. `conditions.all[2].value` or `conditions.any[0].not.all[1].operator`.
@@ -30,7 +30,7 @@ import {
   MAX_STRING_LENGTH,
 } from './limits.js';
 import { DECORATOR_MAP, OPERATORS, splitOperator } from './operators.js';
-import { checkPattern } from './safe-regex.js';
+import { checkPattern } from './regex.js';
 import type { RuleDocument, RuleIssue, RuleValidationResult, RuleValue, ValidationContext } from './rule.types.js';
 
 const FIELD_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
@@ -406,7 +406,7 @@ class RuleChecker {
         let ok = true;
         for (const { v, path } of values) {
           if (typeof v !== 'string') {
-            this.error(path, 'must be a regular expression, as a string');
+            this.error(path, 'must be a regular expression (RE2 syntax), as a string');
             ok = false;
             continue;
           }

@@ -70,6 +70,14 @@ describe('rules: catalogues in rules/', () => {
       }
     });
 
+    it('then "matches" says it takes RE2 syntax, with its limits, inline (?i) and what RE2 lacks', () => {
+      const m = operatorCatalogue().operators.find((o) => o.name === 'matches')!;
+      for (const words of ['RE2 syntax', 'https://github.com/google/re2/wiki/Syntax', '1,000 characters', '500 compiled instructions', '(?i)', 'no backreferences or lookaround']) {
+        expect(m.value, words).to.contain(words);
+      }
+      expect(m.description).to.contain('first 1,000 characters');
+    });
+
     it('then the catalogues are frozen: a caller cannot change them for the next one', () => {
       expect(Object.isFrozen(operatorCatalogue().operators[0])).to.equal(true);
       expect(Object.isFrozen(ruleTemplates()[0]!.rule)).to.equal(true);

@@ -45,7 +45,18 @@ const table: Record<string, Row[]> = {
   includesText: [['Senior Manager', 'manager', true], ['Senior Manager', 'MANAGER', true], ['Dev', 'manager', false], [MISSING, 'a', false], [12, '1', false]],
   startsWith: [['EMP-1', 'EMP-', true], ['emp-1', 'EMP-', false], [MISSING, 'E', false]],
   endsWith: [['a@acme.com', '@acme.com', true], ['a@ACME.com', '@acme.com', false]],
-  matches: [['AB-123', '^[A-Z]{2}-\\d{3}$', true], ['AB-1234', '^[A-Z]{2}-\\d{3}$', false], [MISSING, '.', false], [123, '\\d', false], ['x'.repeat(1000) + 'AB', 'AB', false]],
+  matches: [
+    ['AB-123', '^[A-Z]{2}-\\d{3}$', true], ['AB-1234', '^[A-Z]{2}-\\d{3}$', false], [MISSING, '.', false], [123, '\\d', false],
+    ['x'.repeat(1000) + 'AB', 'AB', false],
+    // RE2 syntax: anywhere unless anchored, inline flags, whole-text \z.
+    ['ana@contractor.example', '.*@contractor\\..*', true], ['ana@contractors.example', '.*@contractor\\..*', false],
+    ['xaybzc', 'a.*b.*c', true], ['xacb', 'a.*b.*c', false],
+    ['ana@CONTRACTOR.io', '(?i)@contractor\\.', true], ['ana@Contractor.io', '@contractor\\.', false], ['ana@contractor-io', '(?i)@CONTRACTOR\\.', false],
+    ['end\n', 'end$', false], ['end', 'end\\z', true], ['Straße', '(?i)STRASSE', false], ['Σ', '(?i)σ', true],
+    // The backtracking classics, on values built to make a backtracking engine explore every split.
+    ['a'.repeat(999) + '!', '(a+)+$', false], ['a'.repeat(999) + '!', '(a|a)*b', false], ['a'.repeat(999) + '!', '(.*a){20}$', false],
+    ['a'.repeat(999) + '!', '(.*a){20}', true], ['a'.repeat(100_000) + '!', '^(a|aa)+$', true],
+  ],
   exists: [['a', true, true], [MISSING, true, false], [MISSING, false, true], [null, false, true], ['', true, true], [0, true, true]],
   before: [['2024-12-31', '2025-01-01', true], ['2025-01-01', '2025-01-01', false], ['2024-12-31T23:59:59Z', '2025-01-01', true], ['2025-01-01T00:30:00+01:00', '2025-01-01', true], ['not a date', '2025-01-01', false], [MISSING, '2025-01-01', false]],
   after: [['2025-01-02', '2025-01-01', true], ['2025-01-01T00:00:00.001Z', '2025-01-01', true], ['2025-01-01T00:00:00Z', '2025-01-01', false]],

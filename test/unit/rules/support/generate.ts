@@ -63,7 +63,12 @@ const STRINGS = [
 ];
 const EMAILS = ['ana@acme.com', 'BOB@Example.COM', 'contractor.x@acme.co.uk', 'ann@example.com', '', 'İlker@ACME.COM'];
 const NUMBERS = [0, 1, 7, 12, 3.5, -2, 100, 1e9, 30];
-const PATTERNS = ['^[A-Z]{2}-\\d{3}$', '@(acme|example)\\.com$', 'sales', '^\\d+$', '[İi]stanbul', '\\|THU\\|', '^$', '^(?:Mr|Ms)\\.?', '123$', '^[^@]+@acme\\.com$', '\\d'];
+const PATTERNS = [
+  '^[A-Z]{2}-\\d{3}$', '@(acme|example)\\.com$', 'sales', '^\\d+$', '[İi]stanbul', '\\|THU\\|', '^$', '^(?:Mr|Ms)\\.?', '123$',
+  '^[^@]+@acme\\.com$', '\\d',
+  // RE2 syntax and patterns a backtracking engine could not be trusted with.
+  '.*@acme\\..*', 'a.*c.*e', '(?i)@ACME\\.', '(?i)^sales$', '(?i)istanbul', '\\pL+$', '(a+)+$', '(.*a){3}', '(?s)^.{2,}$',
+];
 const DAYS = [0, 1, 7, 30, 365, 0.5];
 
 // --- users ---
