@@ -23,7 +23,7 @@ export const authenticate: RequestHandler = async (req, _res, next) => {
     throw new UnauthorizedError('Send an API key as `Authorization: Bearer <key>`.');
   }
   const key = await findKeyBySecret(match[1]!);
-  if (!key) throw new UnauthorizedError('The API key is not known or has been revoked.');
+  if (!key) throw new UnauthorizedError('The API key is not known or has been revoked.', { invalidToken: true });
   req.principal = { keyId: key.id, name: key.name, role: key.role };
   next();
 };
