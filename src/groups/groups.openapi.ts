@@ -70,14 +70,20 @@ export const groupsOpenApi: Record<string, unknown> = {
         'Planned from the directory snapshot: every user and membership as of every write that has answered, held in ' +
         "memory (at 100,000 users on the embedded database: about 0.2 s once held, 3 s for a process's first preview). " +
         'Samples are the 10 smallest externalIds. A change made directly in the database, behind the API, is seen after ' +
-        'the snapshot rebuild that follows the next full sync.',
+        'the snapshot rebuild that follows the next full sync. Needs groups:read and users:read (it shows who a rule ' +
+        'selects, so it is a way to read users): the integration role gets 403.',
       requestBody: { required: false, content: json({ type: 'object', additionalProperties: false, properties: { rule: ref('RuleDocument') } }) },
       responses: { 200: { description: 'Counts and samples', content: json(ref('Preview')) }, 404: problem, 409: problem, ...errors },
     },
   },
   '/api/v1/groups/{id}/explain/{externalId}': {
     parameters: [idParam, userParam],
-    get: { tags, summary: "Why a user is or is not a member: the rule tree with each condition's fact value and result", responses: { 200: { description: 'The explanation', content: json(ref('Explanation')) }, 404: problem, ...errors } },
+    get: {
+      tags,
+      summary: "Why a user is or is not a member: the rule tree with each condition's fact value and result",
+      description: "Needs members:read and users:read (it shows the user's field values): the integration role gets 403.",
+      responses: { 200: { description: 'The explanation', content: json(ref('Explanation')) }, 404: problem, ...errors },
+    },
   },
   '/api/v1/groups/{id}/sync': {
     parameters: [idParam],

@@ -107,7 +107,8 @@ export function groupsRoutes(deps: RouteDeps): Router {
     res.json(await listRuleVersions(req.params.id as string, pageRequest(res.locals.query)));
   });
 
-  router.post('/groups/:id/preview', requirePermission('groups:read'), validate({ params: idParams, body: previewBodySchema }), async (req, res) => {
+  // Preview and explain show users' data (who a rule selects, each condition's field value): users:read besides.
+  router.post('/groups/:id/preview', requirePermission('groups:read', 'users:read'), validate({ params: idParams, body: previewBodySchema }), async (req, res) => {
     const group = await requireGroup(req.params.id as string);
     if (group.type !== 'automatic') throw new ConflictError('A manual group has no rule to preview.');
     const proposed = (req.body as { rule?: unknown }).rule;
@@ -120,7 +121,7 @@ export function groupsRoutes(deps: RouteDeps): Router {
     res.json(await previewGroup(group, proposed as RuleDocument | undefined, new Date()));
   });
 
-  router.get('/groups/:id/explain/:externalId', requirePermission('members:read'), validate({ params: memberParams }), async (req, res) => {
+  router.get('/groups/:id/explain/:externalId', requirePermission('members:read', 'users:read'), validate({ params: memberParams }), async (req, res) => {
     const group = await requireGroup(req.params.id as string);
     res.json(await explainMembership(group, req.params.externalId as string));
   });

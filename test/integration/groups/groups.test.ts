@@ -105,6 +105,30 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
     await t.api.get('/api/v1/groups').expect(401);
   });
 
+  it("when a role may not read users, then explain and preview (which show users' data) are 403 to it; the others may", async () => {
+    const team = uniq('team');
+    const u = await putUser(t, hr, userBody({ fields: { team } }));
+    const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
+    const probe = { rule: rules.field('team', team) };
+    const integration = await t.auth('integration');
+    const explain = await t.api.get(`/api/v1/groups/${group.id}/explain/${u}`).set(integration).expect(403);
+    expect(explain.body.detail).to.contain('users:read');
+    expect(explain.body).to.not.have.property('conditions');
+    const preview = await t.api.post(`/api/v1/groups/${group.id}/preview`).set(integration).send(probe).expect(403);
+    expect(preview.body.detail).to.contain('users:read');
+    expect(preview.body).to.not.have.property('sampleAdd');
+    // The same key cannot read the user directly either: the two answers agree.
+    await t.api.get(`/api/v1/users/${u}`).set(integration).expect(403);
+    // It still reads the group and its members.
+    await t.api.get(`/api/v1/groups/${group.id}`).set(integration).expect(200);
+    expect((await t.api.get(`/api/v1/groups/${group.id}/members`).set(integration).expect(200)).body.items.map((m: { externalId: string }) => m.externalId)).to.deep.equal([u]);
+    for (const role of ['admin', 'support', 'viewer'] as const) {
+      await t.api.get(`/api/v1/groups/${group.id}/explain/${u}`).set(await t.auth(role)).expect(200);
+      await t.api.post(`/api/v1/groups/${group.id}/preview`).set(await t.auth(role)).send(probe).expect(200);
+    }
+    await t.api.get(`/api/v1/groups/${group.id}/explain/${u}`).set(hr).expect(403);
+  });
+
   it('when groups are listed, then pages follow the cursor and can be filtered by type', async () => {
     for (let i = 0; i < 3; i++) await createGroup(t, admin, { type: 'manual' });
     const all = await t.api.get('/api/v1/groups').query({ limit: 1000 }).set(admin).expect(200);
@@ -185,7 +209,7 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
     const group = await createGroup(t, admin, { type: 'automatic', rule });
     const u = await putUser(t, hr, userBody({ fields: { team } }));
     await enrol(t, hr, 'DRV-101', u, { status: 'in_progress' });
-    const no = await t.api.get(`/api/v1/groups/${group.id}/explain/${u}`).set(await t.auth('integration')).expect(200);
+    const no = await t.api.get(`/api/v1/groups/${group.id}/explain/${u}`).set(await t.auth('viewer')).expect(200);
     expect(no.body).to.include({ member: false, matches: false, excluded: false, pending: null });
     expect(no.body.reason).to.equal('does not match rule v1');
     expect(no.body.conditions.result).to.equal(false);
