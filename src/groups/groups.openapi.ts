@@ -35,7 +35,14 @@ export const groupsOpenApi: Record<string, unknown> = {
   },
   '/api/v1/groups/{id}': {
     parameters: [idParam],
-    get: { tags, summary: 'One group (ETag: the rule version)', responses: { 200: { description: 'The group', content: json(ref('Group')) }, 404: problem, ...errors } },
+    get: {
+      tags,
+      summary: 'One group',
+      description:
+        'The ETag is a strong tag of this representation: it changes whenever anything shown changes (name, members, sync state, rule…). ' +
+        '`If-None-Match` with it answers 304 while nothing has. PUT /groups/{id}/rule accepts it in `If-Match`.',
+      responses: { 200: { description: 'The group', headers: { ETag: { description: 'Strong tag of this representation', schema: { type: 'string' } } }, content: json(ref('Group')) }, 304: { description: 'Not modified (If-None-Match matched)' }, 404: problem, ...errors },
+    },
     patch: {
       tags,
       summary: 'Change what the body names',
@@ -52,7 +59,16 @@ export const groupsOpenApi: Record<string, unknown> = {
     put: {
       tags,
       summary: 'Store a new rule version and sync the group',
-      parameters: [{ name: 'If-Match', in: 'header', description: 'The version the change is based on, e.g. "3"; 412 when the rule has moved on', schema: { type: 'string' } }],
+      parameters: [
+        {
+          name: 'If-Match',
+          in: 'header',
+          description:
+            'The rule version the change is based on as an entity tag, e.g. `"3"` (the ETag of GET /groups/{id}/rule), or the ETag of GET /groups/{id}; ' +
+            'compared strongly (`W/"3"` never matches). `*` matches any rule. Any other value, stale or not an entity tag, is a 412.',
+          schema: { type: 'string' },
+        },
+      ],
       requestBody: { required: true, content: json({ type: 'object', additionalProperties: false, required: ['rule'], properties: { rule: ref('RuleDocument') } }) },
       responses: { 200: { description: 'The group at its new version, with the sync `jobId`', content: json(ref('Group')) }, 404: problem, 409: problem, 412: problem, ...errors },
     },

@@ -40,6 +40,7 @@ import {
   createGroup,
   deleteGroup,
   getGroup,
+  groupEtag,
   listGroups,
   listRuleVersions,
   putRule,
@@ -62,8 +63,8 @@ export function groupsRoutes(deps: RouteDeps): Router {
 
   router.post('/groups', requirePermission('groups:write'), validate({ body: createGroupSchema }), async (req, res) => {
     const { group, jobId, warnings } = await createGroup(req.body as GroupInput, actorOf(req.principal), scheduler);
-    res.status(201).location(`/api/v1/groups/${group.id}`);
-    if (group.ruleVersion !== undefined) res.set('ETag', ruleEtag(group.ruleVersion));
+    // The ETag of the created group, as GET /groups/{id} would send it now (jobId and warnings are not part of it).
+    res.status(201).location(`/api/v1/groups/${group.id}`).set('ETag', groupEtag(group));
     res.json({ ...group, ...(jobId ? { jobId } : {}), ...(warnings.length ? { warnings } : {}) });
   });
 
@@ -78,13 +79,13 @@ export function groupsRoutes(deps: RouteDeps): Router {
 
   router.get('/groups/:id', requirePermission('groups:read'), validate({ params: idParams }), async (req, res) => {
     const group = await getGroup(req.params.id as string);
-    if (group.ruleVersion !== undefined) res.set('ETag', ruleEtag(group.ruleVersion));
-    res.json(group);
+    // A strong tag of this very representation: If-None-Match answers 304 only while nothing in it changed.
+    res.set('ETag', groupEtag(group)).json(group);
   });
 
   router.patch('/groups/:id', requirePermission('groups:write'), validate({ params: idParams, body: patchGroupSchema }), async (req, res) => {
     const { group, jobId } = await updateGroup(req.params.id as string, req.body as GroupPatch, actorOf(req.principal), scheduler);
-    res.json({ ...group, ...(jobId ? { jobId } : {}) });
+    res.set('ETag', groupEtag(group)).json({ ...group, ...(jobId ? { jobId } : {}) });
   });
 
   router.delete('/groups/:id', requirePermission('groups:write'), validate({ params: idParams }), async (req, res) => {

@@ -2,6 +2,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldError } from '../platform/errors.js';
+import { ifMatchHolds, representationEtag } from '../platform/conditional.js';
 import { encodeCursor, type Page, type PageRequest } from '../platform/pagination.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import { SYNC_GROUP_JOB, type SyncGroupJobData } from '../jobs/sync-group.job.js';
@@ -240,17 +241,21 @@ export async function deleteGroup(id: string): Promise<void> {
   await recordChanges({ deletedGroups: [id] });
 }
 
-/** `"3"`, `W/"3"`, `3` → 3; `*` → undefined (any version). */
-function parseIfMatch(header: string): number | undefined | null {
-  const value = header.trim();
-  if (value === '*') return undefined;
-  const m = /^(?:W\/)?"?(\d{1,9})"?$/.exec(value);
-  return m ? Number(m[1]) : null;
-}
-
+/** The entity tag of the rule (GET /groups/{id}/rule): its version, which names the rule it holds. */
 export const ruleEtag = (version: number): string => `"${version}"`;
 
-/** PUT the group's rule: a new version (If-Match honoured), then a sync of the group. */
+/** The entity tag of GET /groups/{id}: a hash of that representation, so any change to it changes the tag. */
+export const groupEtag = (view: GroupView): string => representationEtag(view);
+
+/**
+ * PUT the group's rule: a new version (If-Match honoured), then a sync of the group.
+ *
+ * What If-Match compares to: the target is the rule, whose entity tag is `"<version>"` (the ETag of GET and PUT
+ * /groups/{id}/rule, the `ruleVersion` of the group, the `version` of GET rule/versions), as API.md writes it.
+ * The group's own current ETag (GET /groups/{id}) is accepted as well: the rule is part of that representation,
+ * so a client that read the group may base the change on what it read. Comparison is strong; `*` means "the
+ * group has a rule"; any other tag (stale, weak, or not an entity tag at all) is a 412.
+ */
 export async function putRule(
   id: string,
   rule: unknown,
@@ -260,10 +265,15 @@ export async function putRule(
 ): Promise<{ group: GroupView; version: number; jobId?: string; warnings: RuleIssue[] }> {
   const existing = await requireGroup(id);
   if (existing.type !== 'automatic') throw new ConflictError('A manual group has no rule.');
-  const expected = ifMatch === undefined ? undefined : parseIfMatch(ifMatch);
-  if (expected === null) throw new ValidationError('If-Match must be the rule version as an entity tag, e.g. "3".', [{ path: 'If-Match', message: 'is not a rule version' }]);
-  if (expected !== undefined && expected !== existing.ruleVersion) {
-    throw new PreconditionFailedError(`The rule is at version ${existing.ruleVersion}, not ${expected}; read it again and retry.`, undefined, { currentVersion: existing.ruleVersion });
+  if (ifMatch !== undefined) {
+    const current = [ruleEtag(existing.ruleVersion), groupEtag(groupView(existing, (await readGroupStates([id])).get(id)))];
+    if (!ifMatchHolds(ifMatch, current)) {
+      throw new PreconditionFailedError(
+        `If-Match names neither the current rule version ("${existing.ruleVersion}") nor the group's current ETag; read the group again and retry.`,
+        undefined,
+        { currentVersion: existing.ruleVersion },
+      );
+    }
   }
   const checked = await checkRule(rule);
   const version = existing.ruleVersion + 1;

@@ -17,6 +17,9 @@ import {
   type Auth,
 } from '../membership/membership-helpers.js';
 
+/** The ETag of GET /groups/{id}: a strong tag, a hash of the representation. */
+const STRONG_TAG = /^"[A-Za-z0-9_-]{27}"$/;
+
 describe('Groups: create, read, change, delete; rule versions; explain and preview', () => {
   let t: TestService;
   let admin: Auth;
@@ -43,13 +46,13 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
     expect(res.body).to.include({ name, type: 'automatic', ruleVersion: 1, manualMembers: 'remove', includeInactive: false, paused: false, isDefault: false, memberCount: 0 });
     expect(res.body.courses).to.deep.equal(['DRV-101']);
     expect(res.body).to.not.have.property('_id');
-    expect(res.headers.etag).to.equal('"1"');
+    expect(res.headers.etag).to.match(STRONG_TAG);
     expect(res.headers.location).to.equal(`/api/v1/groups/${res.body.id}`);
     expect(res.body.jobId).to.be.a('string');
     await waitForJob(t, admin, res.body.jobId as string);
     const got = await t.api.get(`/api/v1/groups/${res.body.id}`).set(await t.auth('viewer')).expect(200);
     expect(got.body.sync).to.include({ state: 'idle' });
-    expect(got.headers.etag).to.equal('"1"');
+    expect(got.headers.etag).to.match(STRONG_TAG);
     const stored = await db().collection('groups').findOne({ _id: res.body.id });
     expect(stored).to.include({ name, nameLower: name.toLowerCase(), scope: '', ruleVersion: 1 });
     const versions = await db().collection('rule_versions').find({ group: res.body.id }).toArray();
@@ -129,6 +132,59 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
     await t.api.get(`/api/v1/groups/${group.id}/explain/${u}`).set(hr).expect(403);
   });
 
+  it('when the name or the members of a group change, then its ETag changes and the old one no longer answers 304', async () => {
+    const team = uniq('team');
+    const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
+    const read = () => t.api.get(`/api/v1/groups/${group.id}`).set(admin);
+    const first = await read().expect(200);
+    const e1 = first.headers.etag as string;
+    expect(e1).to.match(STRONG_TAG);
+    await read().set('If-None-Match', e1).expect(304);
+    await read().set('If-None-Match', `W/${e1}`).expect(304); // If-None-Match compares weakly
+
+    const name = uniq('Renamed ');
+    const patched = await t.api.patch(`/api/v1/groups/${group.id}`).set(admin).send({ name }).expect(200);
+    const afterName = await read().set('If-None-Match', e1).expect(200);
+    expect(afterName.body.name).to.equal(name);
+    const e2 = afterName.headers.etag as string;
+    expect(e2).to.match(STRONG_TAG).and.not.equal(e1);
+    expect(patched.headers.etag).to.equal(e2);
+
+    const u = await putUser(t, hr, userBody({ fields: { team: `${team}-other` } }));
+    await t.api.put(`/api/v1/groups/${group.id}/members/${u}`).set(admin).expect(201);
+    const afterMember = await read().set('If-None-Match', e2).expect(200);
+    expect(afterMember.body.memberCount).to.equal(1);
+    const e3 = afterMember.headers.etag as string;
+    expect(e3).to.match(STRONG_TAG).and.not.equal(e2);
+    await read().set('If-None-Match', `"x", ${e3}`).expect(304);
+  });
+
+  it('when a rule is PUT with If-Match, then only a current strong tag passes (the rule version or the group ETag), * passes, anything else is 412 and stores nothing', async () => {
+    const team = uniq('team');
+    const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
+    const put = (ifMatch: string) => t.api.put(`/api/v1/groups/${group.id}/rule`).set(admin).set('If-Match', ifMatch).send({ rule: rules.field('team', `${team}-next`) });
+    const versions = async () => (await db().collection('rule_versions').find({ group: group.id }).toArray()).length;
+    const stale = (await t.api.get(`/api/v1/groups/${group.id}`).set(admin).expect(200)).headers.etag as string;
+    await t.api.patch(`/api/v1/groups/${group.id}`).set(admin).send({ description: 'changed since read' }).expect(200);
+
+    for (const refused of ['W/"1"', '"stale-version"', 'stale-version', '"2"', '"1" "2"', '', stale]) {
+      const res = await put(refused).expect(412);
+      expect(res.body, refused).to.include({ status: 412, currentVersion: 1 });
+      expect(res.headers['content-type']).to.match(/^application\/problem\+json/);
+    }
+    expect(await versions()).to.equal(1);
+    expect((await db().collection('groups').findOne({ _id: group.id as never }))!.ruleVersion).to.equal(1);
+
+    const current = (await t.api.get(`/api/v1/groups/${group.id}`).set(admin).expect(200)).headers.etag as string;
+    expect((await put(current).expect(200)).body.ruleVersion).to.equal(2);
+    expect((await put('"nope", W/"2", "2"').expect(200)).body.ruleVersion).to.equal(3);
+    expect((await put('*').expect(200)).body.ruleVersion).to.equal(4);
+    const ruleTag = (await t.api.get(`/api/v1/groups/${group.id}/rule`).set(admin).expect(200)).headers.etag as string;
+    expect(ruleTag).to.equal('"4"');
+    expect((await put(ruleTag).expect(200)).headers.etag).to.equal('"5"');
+    expect(await versions()).to.equal(5);
+  });
+
   it('when groups are listed, then pages follow the cursor and can be filtered by type', async () => {
     for (let i = 0; i < 3; i++) await createGroup(t, admin, { type: 'manual' });
     const all = await t.api.get('/api/v1/groups').query({ limit: 1000 }).set(admin).expect(200);
@@ -161,7 +217,7 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
 
     const stale = await t.api.put(`/api/v1/groups/${group.id}/rule`).set(admin).set('If-Match', '"1"').send({ rule: rules.field('team', team) }).expect(412);
     expect(stale.body).to.include({ status: 412, currentVersion: 2 });
-    await t.api.put(`/api/v1/groups/${group.id}/rule`).set(admin).set('If-Match', 'garbage').send({ rule: rules.field('team', team) }).expect(400);
+    await t.api.put(`/api/v1/groups/${group.id}/rule`).set(admin).set('If-Match', 'garbage').send({ rule: rules.field('team', team) }).expect(412);
     const bad = await t.api.put(`/api/v1/groups/${group.id}/rule`).set(admin).send({ rule: { conditions: { all: [{ fact: 'email', operator: 'nope', value: 1 }] } } }).expect(400);
     expect(bad.body.errors[0].path).to.match(/^rule\./);
 
