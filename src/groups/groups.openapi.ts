@@ -4,6 +4,7 @@ import { MEMBERSHIP_SOURCES } from '../membership/membership.model.js';
 import { SYNC_STATES } from '../membership/group-state.model.js';
 import { GROUP_ID_PATTERN } from './groups.schema.js';
 import { GROUP_TYPES, MANUAL_MEMBER_POLICIES } from './group.model.js';
+import { MEMBERS_CSV_COLUMNS } from '../membership/members-csv.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: unknown) => ({ 'application/json': { schema } });
@@ -132,7 +133,16 @@ export const groupsOpenApi: Record<string, unknown> = {
   },
   '/api/v1/groups/{id}/members.csv': {
     parameters: [idParam],
-    get: { tags, summary: 'Every member as CSV (externalId,source,addedAt)', responses: { 200: { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } }, 404: problem, ...errors } },
+    get: {
+      tags,
+      summary: `Every member as CSV (${MEMBERS_CSV_COLUMNS.join(',')})`,
+      description:
+        'One row per member in externalId order, after a header row; streamed as the database is read. RFC 4180: CRLF line ends, ' +
+        'a value holding a comma, a double quote or a line break is quoted (quotes doubled). Against formula injection, a cell ' +
+        "that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'` (spreadsheets then show it as text): " +
+        "strip that quote if you re-import names. A member whose user was deleted meanwhile has empty user cells.",
+      responses: { 200: { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } }, 404: problem, ...errors },
+    },
   },
   '/api/v1/groups/{id}/members/{externalId}': {
     parameters: [idParam, userParam],

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import {
   createGroup,
@@ -331,16 +332,57 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
     expect(res.body.groups).to.deep.equal([name]);
   });
 
-  it('when members are exported as CSV, then every member is a line', async () => {
-    const team = uniq('team');
-    const ids = [await putUser(t, hr, userBody({ fields: { team } })), await putUser(t, hr, userBody({ fields: { team } }))].sort();
-    const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
-    const res = await t.api.get(`/api/v1/groups/${group.id}/members.csv`).set(admin).expect(200);
+  it('when members are exported as CSV, then each row carries the email and names, RFC 4180 quoted (CRLF), and formula-like cells are neutralised', async () => {
+    const tricky = [
+      { firstName: 'Ana, María', lastName: 'O"Brien\r\nSecond line' },
+      { firstName: '=HYPERLINK("http://evil.example","x")', lastName: '@SUM(1)' },
+      { firstName: '-2+3', lastName: 'Lee\nBare LF' },
+      { firstName: '+Plus', lastName: '"quoted"' },
+    ];
+    const ids: string[] = [];
+    for (const names of tricky) ids.push(await putUser(t, hr, userBody(names)));
+    const group = await createGroup(t, admin, { type: 'manual' });
+    for (const id of ids) await t.api.put(`/api/v1/groups/${group.id}/members/${id}`).set(admin).expect(201);
+
+    const res = await t.api.get(`/api/v1/groups/${group.id}/members.csv`).set(await t.auth('integration')).expect(200);
     expect(res.headers['content-type']).to.match(/^text\/csv/);
-    const lines = res.text.trim().split('\n');
-    expect(lines[0]).to.equal('externalId,source,addedAt');
-    expect(lines.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).to.deep.equal(ids.map((id) => `${id},rule`));
+    expect(res.headers['content-disposition']).to.match(/^attachment; filename="grp_[0-9a-f]{16}-members\.csv"$/);
+    expect(res.text.startsWith('externalId,email,firstName,lastName,source,addedAt\r\n')).to.equal(true);
+    const rows = parseCsv(res.text, { columns: true }) as Array<Record<string, string>>;
+    const stored = await db().collection('memberships').find({ group: group.id }).toArray();
+    const addedAt = new Map(stored.map((m) => [m.externalId as string, (m.addedAt as Date).toISOString()]));
+    const users = new Map((await db().collection('users').find({ _id: { $in: ids as never[] } }).toArray()).map((u) => [u._id as unknown as string, u]));
+    const neutral = (v: string) => (/^[=+\-@]/.test(v) ? `'${v}` : v);
+    expect(rows).to.deep.equal(
+      [...ids].sort().map((id) => ({
+        externalId: id,
+        email: users.get(id)!.email,
+        firstName: neutral(users.get(id)!.firstName as string),
+        lastName: neutral(users.get(id)!.lastName as string),
+        source: 'manual',
+        addedAt: addedAt.get(id),
+      })),
+    );
+    // Spelled out, so the test does not only agree with itself: commas, quotes and line breaks come back as they
+    // were stored; cells a spreadsheet would evaluate come back prefixed with a quote.
+    const byId = new Map(rows.map((r) => [r.externalId, r]));
+    expect(byId.get(ids[0]!)).to.include({ firstName: 'Ana, María', lastName: 'O"Brien\r\nSecond line' });
+    expect(byId.get(ids[1]!)).to.include({ firstName: `'=HYPERLINK("http://evil.example","x")`, lastName: "'@SUM(1)" });
+    expect(byId.get(ids[2]!)).to.include({ firstName: "'-2+3", lastName: 'Lee\nBare LF' });
+    expect(byId.get(ids[3]!)).to.include({ firstName: "'+Plus", lastName: '"quoted"' });
   });
+
+  it('when a group has more members than one user batch, then the CSV lists every one in externalId order with its email', async () => {
+    const team = uniq('big');
+    const users = Array.from({ length: 700 }, (_, i) => userBody({ externalId: `${team}-${String(i).padStart(4, '0')}`, fields: { team } }));
+    const batch = await t.api.post('/api/v1/users/batch').set(hr).send({ users }).expect(200);
+    expect(batch.body).to.include({ created: users.length, failed: 0 });
+    const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
+    expect((await getGroup(t, admin, group.id)).memberCount).to.equal(users.length);
+    const res = await t.api.get(`/api/v1/groups/${group.id}/members.csv`).set(admin).expect(200);
+    const rows = parseCsv(res.text, { columns: true }) as Array<Record<string, string>>;
+    expect(rows.map((r) => [r.externalId, r.email, r.source])).to.deep.equal(users.map((u) => [u.externalId, u.email, 'rule']));
+  }).timeout(60_000);
 
   it('when the OpenAPI document is read, then the group paths are described', async () => {
     const res = await t.api.get('/openapi.json').expect(200);
