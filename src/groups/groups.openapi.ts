@@ -16,6 +16,12 @@ const userParam = { name: 'externalId', in: 'path', required: true, description:
 const accepted = { 202: { description: 'Queued; follow it at GET /api/v1/jobs/{jobId}', content: json(ref('JobAccepted')) } };
 const pageOf = (item: string) => ({ type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref(item) }, nextCursor: { type: ['string', 'null'] } } });
 const tags = ['groups'];
+const groupIfMatch = {
+  name: 'If-Match',
+  in: 'header',
+  description: 'Optional: the ETag of GET /groups/{id} the change is based on, compared strongly; `*` matches any group. Any other value is a 412.',
+  schema: { type: 'string' },
+};
 
 export const groupsOpenApi: Record<string, unknown> = {
   '/api/v1/groups': {
@@ -49,10 +55,16 @@ export const groupsOpenApi: Record<string, unknown> = {
       summary: 'Change what the body names',
       description:
         'The type cannot change, and the rule changes through PUT /rule. Changing manualMembers or includeInactive, or resuming a paused group, queues a sync (`jobId`).',
+      parameters: [groupIfMatch],
       requestBody: { required: true, content: json(ref('GroupPatch')) },
-      responses: { 200: { description: 'The group', content: json(ref('Group')) }, 404: problem, 409: problem, ...errors },
+      responses: { 200: { description: 'The group', content: json(ref('Group')) }, 404: problem, 409: problem, 412: problem, ...errors },
     },
-    delete: { tags, summary: 'Delete the group with its members, exclusions, rule versions and history', responses: { 204: { description: 'Deleted' }, 404: problem, ...errors } },
+    delete: {
+      tags,
+      summary: 'Delete the group with its members, exclusions, rule versions and history',
+      parameters: [groupIfMatch],
+      responses: { 204: { description: 'Deleted' }, 404: problem, 412: problem, ...errors },
+    },
   },
   '/api/v1/groups/{id}/rule': {
     parameters: [idParam],

@@ -84,12 +84,12 @@ export function groupsRoutes(deps: RouteDeps): Router {
   });
 
   router.patch('/groups/:id', requirePermission('groups:write'), validate({ params: idParams, body: patchGroupSchema }), async (req, res) => {
-    const { group, jobId } = await updateGroup(req.params.id as string, req.body as GroupPatch, actorOf(req.principal), scheduler);
+    const { group, jobId } = await updateGroup(req.params.id as string, req.body as GroupPatch, actorOf(req.principal), scheduler, req.get('if-match'));
     res.set('ETag', groupEtag(group)).json({ ...group, ...(jobId ? { jobId } : {}) });
   });
 
   router.delete('/groups/:id', requirePermission('groups:write'), validate({ params: idParams }), async (req, res) => {
-    await deleteGroup(req.params.id as string);
+    await deleteGroup(req.params.id as string, req.get('if-match'));
     res.status(204).end();
   });
 

@@ -193,10 +193,30 @@ export async function createGroup(
   return { group: await getGroup(id), ...(jobId ? { jobId } : {}), warnings: checked?.warnings ?? [] };
 }
 
-export async function updateGroup(id: string, patch: GroupPatch, actor: string, scheduler: Scheduler): Promise<{ group: GroupView; jobId?: string }> {
+/**
+ * If-Match on PATCH or DELETE /groups/{id}: the target is the group, whose one entity tag is the ETag of GET
+ * /groups/{id} (see putRule for the rule's). Called under the group's lock, so no write of this process slips
+ * between the comparison and the change.
+ */
+async function checkGroupPrecondition(existing: GroupDoc, ifMatch: string | undefined): Promise<void> {
+  if (ifMatch === undefined) return;
+  const current = groupEtag(groupView(existing, (await readGroupStates([existing._id])).get(existing._id)));
+  if (!ifMatchHolds(ifMatch, [current])) {
+    throw new PreconditionFailedError("If-Match does not name the group's current ETag; read the group again and retry.", undefined, { currentEtag: current });
+  }
+}
+
+export async function updateGroup(
+  id: string,
+  patch: GroupPatch,
+  actor: string,
+  scheduler: Scheduler,
+  ifMatch?: string,
+): Promise<{ group: GroupView; jobId?: string }> {
   if (patch.courses) await checkCourses(patch.courses);
   const { before, after } = await withLocks([groupLock(id)], async () => {
     const existing = await requireGroup(id);
+    await checkGroupPrecondition(existing, ifMatch);
     const set: Record<string, unknown> = { updatedAt: new Date() };
     const unset: Record<string, ''> = {};
     if (patch.name !== undefined) {
@@ -226,8 +246,9 @@ export async function updateGroup(id: string, patch: GroupPatch, actor: string, 
 }
 
 /** The group and everything about it: members, exclusions, rule versions, history. */
-export async function deleteGroup(id: string): Promise<void> {
+export async function deleteGroup(id: string, ifMatch?: string): Promise<void> {
   await withLocks([groupLock(id)], async () => {
+    if (ifMatch !== undefined) await checkGroupPrecondition(await requireGroup(id), ifMatch);
     const { deletedCount } = await GroupModel.collection.deleteOne({ _id: id } as never);
     if (deletedCount === 0) throw new NotFoundError(`No group with id ${id}.`);
   });

@@ -186,6 +186,26 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
     expect(await versions()).to.equal(5);
   });
 
+  it('when a group is PATCHed or DELETEd with If-Match, then only its current ETag (or *) lets the change through; any other tag is 412 and changes nothing', async () => {
+    const group = await createGroup(t, admin, { type: 'manual' });
+    const read = async () => (await t.api.get(`/api/v1/groups/${group.id}`).set(admin).expect(200)).headers.etag as string;
+    const stale = await read();
+    const patched = await t.api.patch(`/api/v1/groups/${group.id}`).set(admin).set('If-Match', stale).send({ description: 'first' }).expect(200);
+    const current = patched.headers.etag as string;
+    expect(current).to.equal(await read());
+    for (const refused of [stale, `W/${current}`, '"1"', 'garbage']) {
+      const res = await t.api.patch(`/api/v1/groups/${group.id}`).set(admin).set('If-Match', refused).send({ description: 'lost update' }).expect(412);
+      expect(res.body, refused).to.include({ status: 412, currentEtag: current });
+      await t.api.delete(`/api/v1/groups/${group.id}`).set(admin).set('If-Match', refused).expect(412);
+    }
+    const stored = await db().collection('groups').findOne({ _id: group.id as never });
+    expect(stored).to.include({ description: 'first' });
+    await t.api.patch(`/api/v1/groups/${group.id}`).set(admin).set('If-Match', '*').send({ description: 'second' }).expect(200);
+    await t.api.delete(`/api/v1/groups/${group.id}`).set(admin).set('If-Match', await read()).expect(204);
+    expect(await db().collection('groups').findOne({ _id: group.id as never })).to.equal(null);
+    await t.api.delete(`/api/v1/groups/${group.id}`).set(admin).set('If-Match', '*').expect(404);
+  });
+
   it('when groups are listed, then pages follow the cursor and can be filtered by type', async () => {
     for (let i = 0; i < 3; i++) await createGroup(t, admin, { type: 'manual' });
     const all = await t.api.get('/api/v1/groups').query({ limit: 1000 }).set(admin).expect(200);
