@@ -200,7 +200,7 @@ export async function createGroup(
  */
 async function checkGroupPrecondition(existing: GroupDoc, ifMatch: string | undefined): Promise<void> {
   if (ifMatch === undefined) return;
-  const current = groupEtag(groupView(existing, (await readGroupStates([existing._id])).get(existing._id)));
+  const current = await currentGroupEtag(existing);
   if (!ifMatchHolds(ifMatch, [current])) {
     throw new PreconditionFailedError("If-Match does not name the group's current ETag; read the group again and retry.", undefined, { currentEtag: current });
   }
@@ -268,6 +268,11 @@ export const ruleEtag = (version: number): string => `"${version}"`;
 /** The entity tag of GET /groups/{id}: a hash of that representation, so any change to it changes the tag. */
 export const groupEtag = (view: GroupView): string => representationEtag(view);
 
+/** The ETag GET /groups/{id} would send now for this stored group. */
+async function currentGroupEtag(doc: GroupDoc): Promise<string> {
+  return groupEtag(groupView(doc, (await readGroupStates([doc._id])).get(doc._id)));
+}
+
 /**
  * PUT the group's rule: a new version (If-Match honoured), then a sync of the group.
  *
@@ -287,7 +292,7 @@ export async function putRule(
   const existing = await requireGroup(id);
   if (existing.type !== 'automatic') throw new ConflictError('A manual group has no rule.');
   if (ifMatch !== undefined) {
-    const current = [ruleEtag(existing.ruleVersion), groupEtag(groupView(existing, (await readGroupStates([id])).get(id)))];
+    const current = [ruleEtag(existing.ruleVersion), await currentGroupEtag(existing)];
     if (!ifMatchHolds(ifMatch, current)) {
       throw new PreconditionFailedError(
         `If-Match names neither the current rule version ("${existing.ruleVersion}") nor the group's current ETag; read the group again and retry.`,
