@@ -24,7 +24,14 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     security: [{ bearer: [] }],
     paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...rulesOpenApi, ...groupsOpenApi },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key, e.g. agk_…' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'An API key, e.g. agk_…. Every 401 carries `WWW-Authenticate: Bearer realm="autogroups"`, with `error="invalid_token"` when the key sent is not known (or revoked).',
+        },
+      },
       parameters: {
         limit: { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
         cursor: { name: 'cursor', in: 'query', description: 'Opaque; the nextCursor of the previous page', schema: { type: 'string' } },

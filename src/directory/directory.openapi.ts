@@ -92,7 +92,7 @@ export const directoryOpenApi: Record<string, unknown> = {
     post: {
       tags: ['directory'],
       summary: 'Import users from CSV (at most 3 MB)',
-      description: `A header row of columns: ${STANDARD_COLUMNS.join(', ')} (the first five but status and branch required) and fields.<key>. Quoted values, UTF-8 with or without BOM, CRLF or LF; an empty cell is no value; each row is a whole user, as in the batch. Rows are indexed from 0 (the first row after the header). An unknown column is a 400.`,
+      description: `A header row of columns: ${STANDARD_COLUMNS.join(', ')} (the first five but status and branch required) and fields.<key>. Quoted values, UTF-8 with or without BOM, CRLF or LF; an empty cell is no value; each row is a whole user, as in the batch. Errors name each row by line (the line of the file where the row starts, header = 1; a quoted value spanning lines counts each of its lines), not by index. An unknown column is a 400.`,
       requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
       responses: { ...batchAnswer, 413: problem, 415: problem, ...errors },
     },
@@ -216,9 +216,10 @@ export const directorySchemas: Record<string, unknown> = {
         type: 'array',
         items: {
           type: 'object',
-          required: ['index', 'errors'],
+          required: ['errors'],
           properties: {
-            index: { type: 'integer', description: 'Position of the record in the batch (CSV: 0 = first row after the header)' },
+            index: { type: 'integer', description: 'JSON batches: position of the record in the array, from 0' },
+            line: { type: 'integer', description: 'CSV imports (instead of index): the line of the file where the row starts, header = 1' },
             externalId: { type: 'string' },
             errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string', description: 'Relative to the record, e.g. fields.hireDate' }, message: { type: 'string' } } } },
           },

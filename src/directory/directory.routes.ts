@@ -101,8 +101,8 @@ export function directoryRoutes(deps: RouteDeps): Router {
   });
   router.post('/users/import', requirePermission('users:write'), csvOnly, csvText, async (req, res) => {
     const defs = await loadFieldDefinitions();
-    const { records, rejected } = parseUsersCsv(typeof req.body === 'string' ? req.body : '', defs);
-    res.json(await applyUserBatch(records, ctx(req), rejected, defs));
+    const { records, rejected, lines } = parseUsersCsv(typeof req.body === 'string' ? req.body : '', defs);
+    res.json(await applyUserBatch(records, ctx(req), { rejected, definitions: defs, lines }));
   });
   router.get('/users', requirePermission('users:read'), validate({ query: usersQuery }), async (_req, res) => {
     const { email, branch, limit, cursor, ...rest } = res.locals.query as Record<string, string | number | undefined>;

@@ -1,6 +1,7 @@
 // POST /users/batch and CSV import: up to 10,000 whole users, each upserted by externalId. Every valid record is
-// applied; every invalid one is reported by index and changes nothing; a record equal to what is stored counts
-// as unchanged and writes nothing, so the same batch sent twice leaves the data (and updatedAt) as it was.
+// applied; every invalid one is reported (by index; a CSV import by line) and changes nothing; a record equal to
+// what is stored counts as unchanged and writes nothing, so the same batch sent twice leaves the data (and
+// updatedAt) as it was.
 //
 // Built for the embedded database, where only `{ _id: value }` filters use an index and every update is a read
 // and a rewrite: the batch's stored users are read at once (readUsersByIds: `$in` on MongoDB; point reads or
@@ -36,14 +37,18 @@ export interface RejectedRecord {
   errors: FieldError[];
 }
 
-export async function applyUserBatch(
-  records: readonly unknown[],
-  ctx: WriteContext,
-  rejected: ReadonlyMap<number, RejectedRecord> = new Map(),
-  definitions?: FieldDefinitions,
-): Promise<BatchResult> {
-  const defs = definitions ?? (await loadFieldDefinitions());
-  const outcome = new BatchOutcome();
+export interface UserBatchOptions {
+  /** Records refused before the batch (e.g. ragged CSV rows), by index. */
+  rejected?: ReadonlyMap<number, RejectedRecord>;
+  definitions?: FieldDefinitions;
+  /** For a CSV: the line where each record starts; the answer then names records by `line` instead of `index`. */
+  lines?: readonly number[];
+}
+
+export async function applyUserBatch(records: readonly unknown[], ctx: WriteContext, opts: UserBatchOptions = {}): Promise<BatchResult> {
+  const defs = opts.definitions ?? (await loadFieldDefinitions());
+  const rejected = opts.rejected ?? new Map<number, RejectedRecord>();
+  const outcome = new BatchOutcome(opts.lines);
   let candidates: Candidate[] = [];
   records.forEach((raw, index) => {
     const refused = rejected.get(index);

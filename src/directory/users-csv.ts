@@ -4,8 +4,8 @@
 // Cells of number and boolean fields are converted by the field's type (a cell that does not convert is
 // reported with the type's message). Problems of the file as a whole (a header naming an unknown column, a
 // missing required column, broken quoting) are a 400; a row with the wrong number of values is reported as
-// that row's error, by index (0 = the first row after the header).
-import { parse } from 'csv-parse/sync';
+// that row's error. Rows are named by the line where they start (header = 1; see platform/csv.ts).
+import { parseCsvRows } from '../platform/csv.js';
 import { PayloadTooLargeError, ValidationError, type FieldError } from '../platform/errors.js';
 import { fieldValueFromText, type FieldDefinitions } from './user-values.js';
 import { MAX_BATCH_RECORDS } from './identifiers.js';
@@ -16,7 +16,10 @@ export const REQUIRED_COLUMNS = ['externalId', 'email', 'firstName', 'lastName',
 
 export interface ParsedCsv {
   records: unknown[];
+  /** Records refused before validation, by index in `records`. */
   rejected: Map<number, RejectedRecord>;
+  /** The line of the file where each record's row starts (header = 1), by index in `records`. */
+  lines: number[];
 }
 
 type Column = { kind: 'standard'; name: string } | { kind: 'field'; key: string };
@@ -52,33 +55,25 @@ function readHeader(header: string[], defs: FieldDefinitions): Column[] {
   return columns;
 }
 
-function parseRows(text: string): Array<{ record: string[]; info: { lines: number } }> {
-  try {
-    return parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, info: true }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
-  } catch (err) {
-    const e = err as { message?: string; lines?: number };
-    throw invalid([{ path: 'body', message: `is not valid CSV${e.lines ? ` (line ${e.lines})` : ''}: ${e.message ?? 'unreadable'}` }]);
-  }
-}
-
 export function parseUsersCsv(text: string, defs: FieldDefinitions): ParsedCsv {
-  const rows = parseRows(text.replace(/^\uFEFF/, ''));
+  const rows = parseCsvRows(text);
   if (rows.length === 0) throw invalid([{ path: 'body', message: 'is empty: send a header row and one row per user' }]);
   const [header, ...data] = rows;
   if (data.length > MAX_BATCH_RECORDS) {
     throw new PayloadTooLargeError(`The CSV has ${data.length} rows; at most ${MAX_BATCH_RECORDS} are taken at once.`);
   }
-  const columns = readHeader(header!.record, defs);
+  const columns = readHeader(header!.cells, defs);
   const idColumn = columns.findIndex((c) => c.kind === 'standard' && c.name === 'externalId');
 
   const records: unknown[] = [];
   const rejected = new Map<number, RejectedRecord>();
-  data.forEach(({ record: cells, info }, index) => {
+  const lines = data.map((row) => row.line);
+  data.forEach(({ cells }, index) => {
     if (cells.length !== columns.length) {
       const id = cells[idColumn];
       rejected.set(index, {
         ...(id ? { externalId: id } : {}),
-        errors: [{ path: 'row', message: `line ${info.lines} has ${cells.length} value${cells.length === 1 ? '' : 's'}; the header has ${columns.length}` }],
+        errors: [{ path: 'row', message: `has ${cells.length} value${cells.length === 1 ? '' : 's'}; the header has ${columns.length}` }],
       });
       records.push(null);
       return;
@@ -94,5 +89,5 @@ export function parseUsersCsv(text: string, defs: FieldDefinitions): ParsedCsv {
     user.fields = fields;
     records.push(user);
   });
-  return { records, rejected };
+  return { records, rejected, lines };
 }

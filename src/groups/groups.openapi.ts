@@ -4,6 +4,7 @@ import { MEMBERSHIP_SOURCES } from '../membership/membership.model.js';
 import { SYNC_STATES } from '../membership/group-state.model.js';
 import { GROUP_ID_PATTERN } from './groups.schema.js';
 import { GROUP_TYPES, MANUAL_MEMBER_POLICIES } from './group.model.js';
+import { MEMBERS_CSV_COLUMNS } from '../membership/members-csv.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: unknown) => ({ 'application/json': { schema } });
@@ -15,6 +16,12 @@ const userParam = { name: 'externalId', in: 'path', required: true, description:
 const accepted = { 202: { description: 'Queued; follow it at GET /api/v1/jobs/{jobId}', content: json(ref('JobAccepted')) } };
 const pageOf = (item: string) => ({ type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref(item) }, nextCursor: { type: ['string', 'null'] } } });
 const tags = ['groups'];
+const groupIfMatch = {
+  name: 'If-Match',
+  in: 'header',
+  description: 'Optional: the ETag of GET /groups/{id} the change is based on, compared strongly; `*` matches any group. Any other value is a 412.',
+  schema: { type: 'string' },
+};
 
 export const groupsOpenApi: Record<string, unknown> = {
   '/api/v1/groups': {
@@ -35,16 +42,29 @@ export const groupsOpenApi: Record<string, unknown> = {
   },
   '/api/v1/groups/{id}': {
     parameters: [idParam],
-    get: { tags, summary: 'One group (ETag: the rule version)', responses: { 200: { description: 'The group', content: json(ref('Group')) }, 404: problem, ...errors } },
+    get: {
+      tags,
+      summary: 'One group',
+      description:
+        'The ETag is a strong tag of this representation: it changes whenever anything shown changes (name, members, sync state, rule…). ' +
+        '`If-None-Match` with it answers 304 while nothing has. PUT /groups/{id}/rule accepts it in `If-Match`.',
+      responses: { 200: { description: 'The group', headers: { ETag: { description: 'Strong tag of this representation', schema: { type: 'string' } } }, content: json(ref('Group')) }, 304: { description: 'Not modified (If-None-Match matched)' }, 404: problem, ...errors },
+    },
     patch: {
       tags,
       summary: 'Change what the body names',
       description:
         'The type cannot change, and the rule changes through PUT /rule. Changing manualMembers or includeInactive, or resuming a paused group, queues a sync (`jobId`).',
+      parameters: [groupIfMatch],
       requestBody: { required: true, content: json(ref('GroupPatch')) },
-      responses: { 200: { description: 'The group', content: json(ref('Group')) }, 404: problem, 409: problem, ...errors },
+      responses: { 200: { description: 'The group', content: json(ref('Group')) }, 404: problem, 409: problem, 412: problem, ...errors },
     },
-    delete: { tags, summary: 'Delete the group with its members, exclusions, rule versions and history', responses: { 204: { description: 'Deleted' }, 404: problem, ...errors } },
+    delete: {
+      tags,
+      summary: 'Delete the group with its members, exclusions, rule versions and history',
+      parameters: [groupIfMatch],
+      responses: { 204: { description: 'Deleted' }, 404: problem, 412: problem, ...errors },
+    },
   },
   '/api/v1/groups/{id}/rule': {
     parameters: [idParam],
@@ -52,7 +72,16 @@ export const groupsOpenApi: Record<string, unknown> = {
     put: {
       tags,
       summary: 'Store a new rule version and sync the group',
-      parameters: [{ name: 'If-Match', in: 'header', description: 'The version the change is based on, e.g. "3"; 412 when the rule has moved on', schema: { type: 'string' } }],
+      parameters: [
+        {
+          name: 'If-Match',
+          in: 'header',
+          description:
+            'The rule version the change is based on as an entity tag, e.g. `"3"` (the ETag of GET /groups/{id}/rule), or the ETag of GET /groups/{id}; ' +
+            'compared strongly (`W/"3"` never matches). `*` matches any rule. Any other value, stale or not an entity tag, is a 412.',
+          schema: { type: 'string' },
+        },
+      ],
       requestBody: { required: true, content: json({ type: 'object', additionalProperties: false, required: ['rule'], properties: { rule: ref('RuleDocument') } }) },
       responses: { 200: { description: 'The group at its new version, with the sync `jobId`', content: json(ref('Group')) }, 404: problem, 409: problem, 412: problem, ...errors },
     },
@@ -70,14 +99,20 @@ export const groupsOpenApi: Record<string, unknown> = {
         'Planned from the directory snapshot: every user and membership as of every write that has answered, held in ' +
         "memory (at 100,000 users on the embedded database: about 0.2 s once held, 3 s for a process's first preview). " +
         'Samples are the 10 smallest externalIds. A change made directly in the database, behind the API, is seen after ' +
-        'the snapshot rebuild that follows the next full sync.',
+        'the snapshot rebuild that follows the next full sync. Needs groups:read and users:read (it shows who a rule ' +
+        'selects, so it is a way to read users): the integration role gets 403.',
       requestBody: { required: false, content: json({ type: 'object', additionalProperties: false, properties: { rule: ref('RuleDocument') } }) },
       responses: { 200: { description: 'Counts and samples', content: json(ref('Preview')) }, 404: problem, 409: problem, ...errors },
     },
   },
   '/api/v1/groups/{id}/explain/{externalId}': {
     parameters: [idParam, userParam],
-    get: { tags, summary: "Why a user is or is not a member: the rule tree with each condition's fact value and result", responses: { 200: { description: 'The explanation', content: json(ref('Explanation')) }, 404: problem, ...errors } },
+    get: {
+      tags,
+      summary: "Why a user is or is not a member: the rule tree with each condition's fact value and result",
+      description: "Needs members:read and users:read (it shows the user's field values): the integration role gets 403.",
+      responses: { 200: { description: 'The explanation', content: json(ref('Explanation')) }, 404: problem, ...errors },
+    },
   },
   '/api/v1/groups/{id}/sync': {
     parameters: [idParam],
@@ -110,7 +145,16 @@ export const groupsOpenApi: Record<string, unknown> = {
   },
   '/api/v1/groups/{id}/members.csv': {
     parameters: [idParam],
-    get: { tags, summary: 'Every member as CSV (externalId,source,addedAt)', responses: { 200: { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } }, 404: problem, ...errors } },
+    get: {
+      tags,
+      summary: `Every member as CSV (${MEMBERS_CSV_COLUMNS.join(',')})`,
+      description:
+        'One row per member in externalId order, after a header row; streamed as the database is read. RFC 4180: CRLF line ends, ' +
+        'a value holding a comma, a double quote or a line break is quoted (quotes doubled). Against formula injection, a cell ' +
+        "that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'` (spreadsheets then show it as text): " +
+        "strip that quote if you re-import names. A member whose user was deleted meanwhile has empty user cells.",
+      responses: { 200: { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } }, 404: problem, ...errors },
+    },
   },
   '/api/v1/groups/{id}/members/{externalId}': {
     parameters: [idParam, userParam],

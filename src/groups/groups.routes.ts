@@ -21,8 +21,8 @@ import {
   listMembers,
   removeExclusion,
   removeMember,
-  streamMembers,
 } from '../membership/members.service.js';
+import { writeMembersCsv } from '../membership/members-csv.js';
 import { previewGroup } from '../membership/group-sync.js';
 import type { RuleDocument } from '../rules/index.js';
 import {
@@ -40,6 +40,7 @@ import {
   createGroup,
   deleteGroup,
   getGroup,
+  groupEtag,
   listGroups,
   listRuleVersions,
   putRule,
@@ -58,12 +59,12 @@ const pageQuery = Joi.object(pageSchema);
 
 export function groupsRoutes(deps: RouteDeps): Router {
   const router = Router();
-  const { scheduler, metrics } = deps;
+  const { scheduler, metrics, logger } = deps;
 
   router.post('/groups', requirePermission('groups:write'), validate({ body: createGroupSchema }), async (req, res) => {
     const { group, jobId, warnings } = await createGroup(req.body as GroupInput, actorOf(req.principal), scheduler);
-    res.status(201).location(`/api/v1/groups/${group.id}`);
-    if (group.ruleVersion !== undefined) res.set('ETag', ruleEtag(group.ruleVersion));
+    // The ETag of the created group, as GET /groups/{id} would send it now (jobId and warnings are not part of it).
+    res.status(201).location(`/api/v1/groups/${group.id}`).set('ETag', groupEtag(group));
     res.json({ ...group, ...(jobId ? { jobId } : {}), ...(warnings.length ? { warnings } : {}) });
   });
 
@@ -78,17 +79,17 @@ export function groupsRoutes(deps: RouteDeps): Router {
 
   router.get('/groups/:id', requirePermission('groups:read'), validate({ params: idParams }), async (req, res) => {
     const group = await getGroup(req.params.id as string);
-    if (group.ruleVersion !== undefined) res.set('ETag', ruleEtag(group.ruleVersion));
-    res.json(group);
+    // A strong tag of this very representation: If-None-Match answers 304 only while nothing in it changed.
+    res.set('ETag', groupEtag(group)).json(group);
   });
 
   router.patch('/groups/:id', requirePermission('groups:write'), validate({ params: idParams, body: patchGroupSchema }), async (req, res) => {
-    const { group, jobId } = await updateGroup(req.params.id as string, req.body as GroupPatch, actorOf(req.principal), scheduler);
-    res.json({ ...group, ...(jobId ? { jobId } : {}) });
+    const { group, jobId } = await updateGroup(req.params.id as string, req.body as GroupPatch, actorOf(req.principal), scheduler, req.get('if-match'));
+    res.set('ETag', groupEtag(group)).json({ ...group, ...(jobId ? { jobId } : {}) });
   });
 
   router.delete('/groups/:id', requirePermission('groups:write'), validate({ params: idParams }), async (req, res) => {
-    await deleteGroup(req.params.id as string);
+    await deleteGroup(req.params.id as string, req.get('if-match'));
     res.status(204).end();
   });
 
@@ -107,7 +108,8 @@ export function groupsRoutes(deps: RouteDeps): Router {
     res.json(await listRuleVersions(req.params.id as string, pageRequest(res.locals.query)));
   });
 
-  router.post('/groups/:id/preview', requirePermission('groups:read'), validate({ params: idParams, body: previewBodySchema }), async (req, res) => {
+  // Preview and explain show users' data (who a rule selects, each condition's field value): users:read besides.
+  router.post('/groups/:id/preview', requirePermission('groups:read', 'users:read'), validate({ params: idParams, body: previewBodySchema }), async (req, res) => {
     const group = await requireGroup(req.params.id as string);
     if (group.type !== 'automatic') throw new ConflictError('A manual group has no rule to preview.');
     const proposed = (req.body as { rule?: unknown }).rule;
@@ -120,7 +122,7 @@ export function groupsRoutes(deps: RouteDeps): Router {
     res.json(await previewGroup(group, proposed as RuleDocument | undefined, new Date()));
   });
 
-  router.get('/groups/:id/explain/:externalId', requirePermission('members:read'), validate({ params: memberParams }), async (req, res) => {
+  router.get('/groups/:id/explain/:externalId', requirePermission('members:read', 'users:read'), validate({ params: memberParams }), async (req, res) => {
     const group = await requireGroup(req.params.id as string);
     res.json(await explainMembership(group, req.params.externalId as string));
   });
@@ -151,10 +153,14 @@ export function groupsRoutes(deps: RouteDeps): Router {
   router.get('/groups/:id/members.csv', requirePermission('members:read'), validate({ params: idParams }), async (req, res) => {
     const group = await requireGroup(req.params.id as string);
     res.type('text/csv; charset=utf-8').attachment(`${group._id}-members.csv`);
-    res.write('externalId,source,addedAt\n');
-    // externalIds and sources never hold a comma, quote or line break: no quoting needed.
-    for await (const m of streamMembers(group._id)) res.write(`${m.externalId},${m.source},${m.addedAt.toISOString()}\n`);
-    res.end();
+    try {
+      await writeMembersCsv(group._id, res);
+    } catch (err) {
+      // The chain has destroyed the response: the client sees a cut-off download, never a short file that looks
+      // whole. A client that went away is routine; anything else (the database) is logged as an error.
+      const clientLeft = (err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE';
+      logger[clientLeft ? 'info' : 'error']({ err, reqId: req.id, groupId: group._id }, 'members.csv export stopped part-way');
+    }
   });
 
   router.put('/groups/:id/members/:externalId', requirePermission('members:write'), validate({ params: memberParams }), async (req, res) => {

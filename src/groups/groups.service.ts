@@ -2,6 +2,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type FieldError } from '../platform/errors.js';
+import { ifMatchHolds, representationEtag } from '../platform/conditional.js';
 import { encodeCursor, type Page, type PageRequest } from '../platform/pagination.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import { SYNC_GROUP_JOB, type SyncGroupJobData } from '../jobs/sync-group.job.js';
@@ -192,10 +193,30 @@ export async function createGroup(
   return { group: await getGroup(id), ...(jobId ? { jobId } : {}), warnings: checked?.warnings ?? [] };
 }
 
-export async function updateGroup(id: string, patch: GroupPatch, actor: string, scheduler: Scheduler): Promise<{ group: GroupView; jobId?: string }> {
+/**
+ * If-Match on PATCH or DELETE /groups/{id}: the target is the group, whose one entity tag is the ETag of GET
+ * /groups/{id} (see putRule for the rule's). Called under the group's lock, so no write of this process slips
+ * between the comparison and the change.
+ */
+async function checkGroupPrecondition(existing: GroupDoc, ifMatch: string | undefined): Promise<void> {
+  if (ifMatch === undefined) return;
+  const current = await currentGroupEtag(existing);
+  if (!ifMatchHolds(ifMatch, [current])) {
+    throw new PreconditionFailedError("If-Match does not name the group's current ETag; read the group again and retry.", undefined, { currentEtag: current });
+  }
+}
+
+export async function updateGroup(
+  id: string,
+  patch: GroupPatch,
+  actor: string,
+  scheduler: Scheduler,
+  ifMatch?: string,
+): Promise<{ group: GroupView; jobId?: string }> {
   if (patch.courses) await checkCourses(patch.courses);
   const { before, after } = await withLocks([groupLock(id)], async () => {
     const existing = await requireGroup(id);
+    await checkGroupPrecondition(existing, ifMatch);
     const set: Record<string, unknown> = { updatedAt: new Date() };
     const unset: Record<string, ''> = {};
     if (patch.name !== undefined) {
@@ -225,8 +246,9 @@ export async function updateGroup(id: string, patch: GroupPatch, actor: string, 
 }
 
 /** The group and everything about it: members, exclusions, rule versions, history. */
-export async function deleteGroup(id: string): Promise<void> {
+export async function deleteGroup(id: string, ifMatch?: string): Promise<void> {
   await withLocks([groupLock(id)], async () => {
+    if (ifMatch !== undefined) await checkGroupPrecondition(await requireGroup(id), ifMatch);
     const { deletedCount } = await GroupModel.collection.deleteOne({ _id: id } as never);
     if (deletedCount === 0) throw new NotFoundError(`No group with id ${id}.`);
   });
@@ -240,17 +262,26 @@ export async function deleteGroup(id: string): Promise<void> {
   await recordChanges({ deletedGroups: [id] });
 }
 
-/** `"3"`, `W/"3"`, `3` → 3; `*` → undefined (any version). */
-function parseIfMatch(header: string): number | undefined | null {
-  const value = header.trim();
-  if (value === '*') return undefined;
-  const m = /^(?:W\/)?"?(\d{1,9})"?$/.exec(value);
-  return m ? Number(m[1]) : null;
-}
-
+/** The entity tag of the rule (GET /groups/{id}/rule): its version, which names the rule it holds. */
 export const ruleEtag = (version: number): string => `"${version}"`;
 
-/** PUT the group's rule: a new version (If-Match honoured), then a sync of the group. */
+/** The entity tag of GET /groups/{id}: a hash of that representation, so any change to it changes the tag. */
+export const groupEtag = (view: GroupView): string => representationEtag(view);
+
+/** The ETag GET /groups/{id} would send now for this stored group. */
+async function currentGroupEtag(doc: GroupDoc): Promise<string> {
+  return groupEtag(groupView(doc, (await readGroupStates([doc._id])).get(doc._id)));
+}
+
+/**
+ * PUT the group's rule: a new version (If-Match honoured), then a sync of the group.
+ *
+ * What If-Match compares to: the target is the rule, whose entity tag is `"<version>"` (the ETag of GET and PUT
+ * /groups/{id}/rule, the `ruleVersion` of the group, the `version` of GET rule/versions), as API.md writes it.
+ * The group's own current ETag (GET /groups/{id}) is accepted as well: the rule is part of that representation,
+ * so a client that read the group may base the change on what it read. Comparison is strong; `*` means "the
+ * group has a rule"; any other tag (stale, weak, or not an entity tag at all) is a 412.
+ */
 export async function putRule(
   id: string,
   rule: unknown,
@@ -260,10 +291,15 @@ export async function putRule(
 ): Promise<{ group: GroupView; version: number; jobId?: string; warnings: RuleIssue[] }> {
   const existing = await requireGroup(id);
   if (existing.type !== 'automatic') throw new ConflictError('A manual group has no rule.');
-  const expected = ifMatch === undefined ? undefined : parseIfMatch(ifMatch);
-  if (expected === null) throw new ValidationError('If-Match must be the rule version as an entity tag, e.g. "3".', [{ path: 'If-Match', message: 'is not a rule version' }]);
-  if (expected !== undefined && expected !== existing.ruleVersion) {
-    throw new PreconditionFailedError(`The rule is at version ${existing.ruleVersion}, not ${expected}; read it again and retry.`, undefined, { currentVersion: existing.ruleVersion });
+  if (ifMatch !== undefined) {
+    const current = [ruleEtag(existing.ruleVersion), await currentGroupEtag(existing)];
+    if (!ifMatchHolds(ifMatch, current)) {
+      throw new PreconditionFailedError(
+        `If-Match names neither the current rule version ("${existing.ruleVersion}") nor the group's current ETag; read the group again and retry.`,
+        undefined,
+        { currentVersion: existing.ruleVersion },
+      );
+    }
   }
   const checked = await checkRule(rule);
   const version = existing.ruleVersion + 1;

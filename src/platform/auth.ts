@@ -23,17 +23,23 @@ export const authenticate: RequestHandler = async (req, _res, next) => {
     throw new UnauthorizedError('Send an API key as `Authorization: Bearer <key>`.');
   }
   const key = await findKeyBySecret(match[1]!);
-  if (!key) throw new UnauthorizedError('The API key is not known or has been revoked.');
+  if (!key) throw new UnauthorizedError('The API key is not known or has been revoked.', { invalidToken: true });
   req.principal = { keyId: key.id, name: key.name, role: key.role };
   next();
 };
 
-export function requirePermission(permission: Permission): RequestHandler {
+/**
+ * The key's role must hold every permission named. Routes that show users' data through a group (explain,
+ * preview) name `users:read` besides their group permission, so a role that may not read users through
+ * /users cannot read them that way either.
+ */
+export function requirePermission(...permissions: [Permission, ...Permission[]]): RequestHandler {
   return (req, _res, next) => {
     const principal = req.principal;
     if (!principal) throw new UnauthorizedError('Send an API key as `Authorization: Bearer <key>`.');
-    if (!roleAllows(principal.role, permission)) {
-      throw new ForbiddenError(`The ${principal.role} role may not do this (needs ${permission}).`);
+    const missing = permissions.filter((p) => !roleAllows(principal.role, p));
+    if (missing.length) {
+      throw new ForbiddenError(`The ${principal.role} role may not do this (needs ${missing.join(' and ')}).`);
     }
     next();
   };

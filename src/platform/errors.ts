@@ -23,6 +23,11 @@ export abstract class AppError extends Error {
     this.extra = extra;
   }
 
+  /** Response headers this kind of error calls for (e.g. `WWW-Authenticate` on a 401); none by default. */
+  get headers(): Record<string, string> | undefined {
+    return undefined;
+  }
+
   /** The problem `type` URI: stable, one per kind of error. */
   get type(): string {
     return `https://autogroups.dev/problems/${this.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
@@ -33,9 +38,24 @@ export class ValidationError extends AppError {
   readonly status = 400;
   readonly title = 'Invalid request';
 }
+/**
+ * A 401. RFC 9110 requires a challenge on every 401, and API.md promises `WWW-Authenticate: Bearer`: credentials
+ * that are absent (or not Bearer) get the bare challenge, a key that is not known gets `error="invalid_token"`
+ * (RFC 6750 §3: no error code when the request carried no token).
+ */
 export class UnauthorizedError extends AppError {
   readonly status = 401;
   readonly title = 'Unauthorized';
+  readonly invalidToken: boolean;
+
+  constructor(detail: string, opts: { invalidToken?: boolean } = {}) {
+    super(detail);
+    this.invalidToken = opts.invalidToken ?? false;
+  }
+
+  override get headers(): Record<string, string> {
+    return { 'WWW-Authenticate': `Bearer realm="autogroups"${this.invalidToken ? ', error="invalid_token"' : ''}` };
+  }
 }
 export class ForbiddenError extends AppError {
   readonly status = 403;
@@ -72,6 +92,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export const BODY_NOT_UTF8 = 'entity.not.utf8';
 
 export function sendProblem(res: Response, error: AppError): void {
+  if (error.headers) res.set(error.headers);
   res
     .status(error.status)
     .type(PROBLEM_CONTENT_TYPE)

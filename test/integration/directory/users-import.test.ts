@@ -44,7 +44,7 @@ describe('Directory: CSV import (POST /users/import)', () => {
     expect(await users().find({ _id: { $in: ['D1', 'D2'] as never[] } }).sort({ _id: 1 }).toArray()).to.deep.equal(stored);
   });
 
-  it('when rows are ragged or hold bad values, then each such row is reported by index and the good rows apply', async () => {
+  it('when rows are ragged or hold bad values, then each such row is reported by its CSV line (header = 1) and the good rows apply', async () => {
     const csv = [
       'externalId,email,firstName,lastName,type,fields.employeeNumber,fields.hireDate,fields.department',
       'R1,r1@example.com,Ria,Das,learner,5,2020-01-01,Sales',
@@ -55,15 +55,44 @@ describe('Directory: CSV import (POST /users/import)', () => {
     ].join('\n');
     const res = await upload(csv).expect(200);
     expect(res.body).to.include({ created: 1, failed: 4 });
-    const byIndex = Object.fromEntries(res.body.errors.map((e: { index: number }) => [e.index, e]));
-    expect(pathsOf(byIndex[1])).to.deep.equal(['row']);
-    expect(byIndex[1].externalId).to.equal('R2');
-    expect(byIndex[1].errors[0].message).to.match(/line 3 has 5 values; the header has 8/);
-    expect(pathsOf(byIndex[2])).to.deep.equal(['row']);
-    expect(pathsOf(byIndex[3])).to.have.members(['fields.employeeNumber', 'fields.hireDate', 'fields.department']);
-    expect(pathsOf(byIndex[4])).to.have.members(['email', 'type']);
+    expect(res.body.errors.map((e: { line: number }) => e.line)).to.deep.equal([3, 4, 5, 6]);
+    for (const e of res.body.errors) expect(e).to.not.have.property('index');
+    const byLine = Object.fromEntries(res.body.errors.map((e: { line: number }) => [e.line, e]));
+    expect(pathsOf(byLine[3])).to.deep.equal(['row']);
+    expect(byLine[3].externalId).to.equal('R2');
+    expect(byLine[3].errors[0].message).to.equal('has 5 values; the header has 8');
+    expect(pathsOf(byLine[4])).to.deep.equal(['row']);
+    expect(pathsOf(byLine[5])).to.have.members(['fields.employeeNumber', 'fields.hireDate', 'fields.department']);
+    expect(pathsOf(byLine[6])).to.have.members(['email', 'type']);
     expect(await users().countDocuments({ _id: { $in: ['R2', 'R3', 'R4', 'R5'] as never[] } })).to.equal(0);
     expect(await users().countDocuments({ _id: 'R1' as never })).to.equal(1);
+  });
+
+  it('when rows span lines (quoted CRLF line breaks) or blank lines are skipped, then errors name the line where the row starts, and duplicates name each other by line', async () => {
+    const csv = [
+      'externalId,email,firstName,lastName,type', // line 1
+      'L1,l1@example.com,Lia,"Two\r\nLines",learner', // lines 2-3
+      '', // line 4, skipped
+      'L2,l2@example.com,Leo,"Three\r\nWhole\r\nLines",alien', // lines 5-7: bad type
+      'L3,bad-email,Lou,Ng,learner', // line 8
+      'L4,l4@example.com,Lu,Ng,learner', // line 9
+      'L4,l4b@example.com,Lu,Ng,learner', // line 10: same externalId as line 9
+    ].join('\r\n') + '\r\n';
+    const res = await upload(csv).expect(200);
+    expect(res.body).to.include({ created: 1, failed: 4 });
+    expect(res.body.errors.map((e: { line: number; externalId: string }) => [e.line, e.externalId])).to.deep.equal([[5, 'L2'], [8, 'L3'], [9, 'L4'], [10, 'L4']]);
+    expect(pathsOf(res.body.errors[0])).to.deep.equal(['type']);
+    expect(res.body.errors[2].errors[0].message).to.equal('this externalId is also in line 10 of this CSV; none of them was applied');
+    expect(res.body.errors[3].errors[0].message).to.equal('this externalId is also in line 9 of this CSV; none of them was applied');
+    expect(await users().findOne({ _id: 'L1' as never })).to.include({ lastName: 'Two\r\nLines' });
+    expect(await users().countDocuments({ _id: { $in: ['L2', 'L3', 'L4'] as never[] } })).to.equal(0);
+  });
+
+  it('when a JSON batch has duplicates, then it still names records by index', async () => {
+    const user = (email: string) => ({ externalId: 'J1', email, firstName: 'J', lastName: 'K', type: 'learner' });
+    const res = await t.api.post('/api/v1/users/batch').set(hr).send({ users: [user('j1@example.com'), user('j2@example.com')] }).expect(200);
+    expect(res.body.errors.map((e: { index: number }) => e.index)).to.deep.equal([0, 1]);
+    expect(res.body.errors[0].errors[0].message).to.equal('this externalId is also in record 1 of this batch; none of them was applied');
   });
 
   it('when the header names an unknown column, an undefined field or lacks a required column, then 400 names each and nothing is written', async () => {

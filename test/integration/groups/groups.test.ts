@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import {
   createGroup,
@@ -16,6 +17,9 @@ import {
   waitForJob,
   type Auth,
 } from '../membership/membership-helpers.js';
+
+/** The ETag of GET /groups/{id}: a strong tag, a hash of the representation. */
+const STRONG_TAG = /^"[A-Za-z0-9_-]{27}"$/;
 
 describe('Groups: create, read, change, delete; rule versions; explain and preview', () => {
   let t: TestService;
@@ -43,13 +47,13 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
     expect(res.body).to.include({ name, type: 'automatic', ruleVersion: 1, manualMembers: 'remove', includeInactive: false, paused: false, isDefault: false, memberCount: 0 });
     expect(res.body.courses).to.deep.equal(['DRV-101']);
     expect(res.body).to.not.have.property('_id');
-    expect(res.headers.etag).to.equal('"1"');
+    expect(res.headers.etag).to.match(STRONG_TAG);
     expect(res.headers.location).to.equal(`/api/v1/groups/${res.body.id}`);
     expect(res.body.jobId).to.be.a('string');
     await waitForJob(t, admin, res.body.jobId as string);
     const got = await t.api.get(`/api/v1/groups/${res.body.id}`).set(await t.auth('viewer')).expect(200);
     expect(got.body.sync).to.include({ state: 'idle' });
-    expect(got.headers.etag).to.equal('"1"');
+    expect(got.headers.etag).to.match(STRONG_TAG);
     const stored = await db().collection('groups').findOne({ _id: res.body.id });
     expect(stored).to.include({ name, nameLower: name.toLowerCase(), scope: '', ruleVersion: 1 });
     const versions = await db().collection('rule_versions').find({ group: res.body.id }).toArray();
@@ -105,6 +109,103 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
     await t.api.get('/api/v1/groups').expect(401);
   });
 
+  it("when a role may not read users, then explain and preview (which show users' data) are 403 to it; the others may", async () => {
+    const team = uniq('team');
+    const u = await putUser(t, hr, userBody({ fields: { team } }));
+    const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
+    const probe = { rule: rules.field('team', team) };
+    const integration = await t.auth('integration');
+    const explain = await t.api.get(`/api/v1/groups/${group.id}/explain/${u}`).set(integration).expect(403);
+    expect(explain.body.detail).to.contain('users:read');
+    expect(explain.body).to.not.have.property('conditions');
+    const preview = await t.api.post(`/api/v1/groups/${group.id}/preview`).set(integration).send(probe).expect(403);
+    expect(preview.body.detail).to.contain('users:read');
+    expect(preview.body).to.not.have.property('sampleAdd');
+    // The same key cannot read the user directly either: the two answers agree.
+    await t.api.get(`/api/v1/users/${u}`).set(integration).expect(403);
+    // It still reads the group and its members.
+    await t.api.get(`/api/v1/groups/${group.id}`).set(integration).expect(200);
+    expect((await t.api.get(`/api/v1/groups/${group.id}/members`).set(integration).expect(200)).body.items.map((m: { externalId: string }) => m.externalId)).to.deep.equal([u]);
+    for (const role of ['admin', 'support', 'viewer'] as const) {
+      await t.api.get(`/api/v1/groups/${group.id}/explain/${u}`).set(await t.auth(role)).expect(200);
+      await t.api.post(`/api/v1/groups/${group.id}/preview`).set(await t.auth(role)).send(probe).expect(200);
+    }
+    await t.api.get(`/api/v1/groups/${group.id}/explain/${u}`).set(hr).expect(403);
+  });
+
+  it('when the name or the members of a group change, then its ETag changes and the old one no longer answers 304', async () => {
+    const team = uniq('team');
+    const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
+    const read = () => t.api.get(`/api/v1/groups/${group.id}`).set(admin);
+    const first = await read().expect(200);
+    const e1 = first.headers.etag as string;
+    expect(e1).to.match(STRONG_TAG);
+    await read().set('If-None-Match', e1).expect(304);
+    await read().set('If-None-Match', `W/${e1}`).expect(304); // If-None-Match compares weakly
+
+    const name = uniq('Renamed ');
+    const patched = await t.api.patch(`/api/v1/groups/${group.id}`).set(admin).send({ name }).expect(200);
+    const afterName = await read().set('If-None-Match', e1).expect(200);
+    expect(afterName.body.name).to.equal(name);
+    const e2 = afterName.headers.etag as string;
+    expect(e2).to.match(STRONG_TAG).and.not.equal(e1);
+    expect(patched.headers.etag).to.equal(e2);
+
+    const u = await putUser(t, hr, userBody({ fields: { team: `${team}-other` } }));
+    await t.api.put(`/api/v1/groups/${group.id}/members/${u}`).set(admin).expect(201);
+    const afterMember = await read().set('If-None-Match', e2).expect(200);
+    expect(afterMember.body.memberCount).to.equal(1);
+    const e3 = afterMember.headers.etag as string;
+    expect(e3).to.match(STRONG_TAG).and.not.equal(e2);
+    await read().set('If-None-Match', `"x", ${e3}`).expect(304);
+  });
+
+  it('when a rule is PUT with If-Match, then only a current strong tag passes (the rule version or the group ETag), * passes, anything else is 412 and stores nothing', async () => {
+    const team = uniq('team');
+    const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
+    const put = (ifMatch: string) => t.api.put(`/api/v1/groups/${group.id}/rule`).set(admin).set('If-Match', ifMatch).send({ rule: rules.field('team', `${team}-next`) });
+    const versions = async () => (await db().collection('rule_versions').find({ group: group.id }).toArray()).length;
+    const stale = (await t.api.get(`/api/v1/groups/${group.id}`).set(admin).expect(200)).headers.etag as string;
+    await t.api.patch(`/api/v1/groups/${group.id}`).set(admin).send({ description: 'changed since read' }).expect(200);
+
+    for (const refused of ['W/"1"', '"stale-version"', 'stale-version', '"2"', '"1" "2"', '', stale]) {
+      const res = await put(refused).expect(412);
+      expect(res.body, refused).to.include({ status: 412, currentVersion: 1 });
+      expect(res.headers['content-type']).to.match(/^application\/problem\+json/);
+    }
+    expect(await versions()).to.equal(1);
+    expect((await db().collection('groups').findOne({ _id: group.id as never }))!.ruleVersion).to.equal(1);
+
+    const current = (await t.api.get(`/api/v1/groups/${group.id}`).set(admin).expect(200)).headers.etag as string;
+    expect((await put(current).expect(200)).body.ruleVersion).to.equal(2);
+    expect((await put('"nope", W/"2", "2"').expect(200)).body.ruleVersion).to.equal(3);
+    expect((await put('*').expect(200)).body.ruleVersion).to.equal(4);
+    const ruleTag = (await t.api.get(`/api/v1/groups/${group.id}/rule`).set(admin).expect(200)).headers.etag as string;
+    expect(ruleTag).to.equal('"4"');
+    expect((await put(ruleTag).expect(200)).headers.etag).to.equal('"5"');
+    expect(await versions()).to.equal(5);
+  });
+
+  it('when a group is PATCHed or DELETEd with If-Match, then only its current ETag (or *) lets the change through; any other tag is 412 and changes nothing', async () => {
+    const group = await createGroup(t, admin, { type: 'manual' });
+    const read = async () => (await t.api.get(`/api/v1/groups/${group.id}`).set(admin).expect(200)).headers.etag as string;
+    const stale = await read();
+    const patched = await t.api.patch(`/api/v1/groups/${group.id}`).set(admin).set('If-Match', stale).send({ description: 'first' }).expect(200);
+    const current = patched.headers.etag as string;
+    expect(current).to.equal(await read());
+    for (const refused of [stale, `W/${current}`, '"1"', 'garbage']) {
+      const res = await t.api.patch(`/api/v1/groups/${group.id}`).set(admin).set('If-Match', refused).send({ description: 'lost update' }).expect(412);
+      expect(res.body, refused).to.include({ status: 412, currentEtag: current });
+      await t.api.delete(`/api/v1/groups/${group.id}`).set(admin).set('If-Match', refused).expect(412);
+    }
+    const stored = await db().collection('groups').findOne({ _id: group.id as never });
+    expect(stored).to.include({ description: 'first' });
+    await t.api.patch(`/api/v1/groups/${group.id}`).set(admin).set('If-Match', '*').send({ description: 'second' }).expect(200);
+    await t.api.delete(`/api/v1/groups/${group.id}`).set(admin).set('If-Match', await read()).expect(204);
+    expect(await db().collection('groups').findOne({ _id: group.id as never })).to.equal(null);
+    await t.api.delete(`/api/v1/groups/${group.id}`).set(admin).set('If-Match', '*').expect(404);
+  });
+
   it('when groups are listed, then pages follow the cursor and can be filtered by type', async () => {
     for (let i = 0; i < 3; i++) await createGroup(t, admin, { type: 'manual' });
     const all = await t.api.get('/api/v1/groups').query({ limit: 1000 }).set(admin).expect(200);
@@ -137,7 +238,7 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
 
     const stale = await t.api.put(`/api/v1/groups/${group.id}/rule`).set(admin).set('If-Match', '"1"').send({ rule: rules.field('team', team) }).expect(412);
     expect(stale.body).to.include({ status: 412, currentVersion: 2 });
-    await t.api.put(`/api/v1/groups/${group.id}/rule`).set(admin).set('If-Match', 'garbage').send({ rule: rules.field('team', team) }).expect(400);
+    await t.api.put(`/api/v1/groups/${group.id}/rule`).set(admin).set('If-Match', 'garbage').send({ rule: rules.field('team', team) }).expect(412);
     const bad = await t.api.put(`/api/v1/groups/${group.id}/rule`).set(admin).send({ rule: { conditions: { all: [{ fact: 'email', operator: 'nope', value: 1 }] } } }).expect(400);
     expect(bad.body.errors[0].path).to.match(/^rule\./);
 
@@ -185,7 +286,7 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
     const group = await createGroup(t, admin, { type: 'automatic', rule });
     const u = await putUser(t, hr, userBody({ fields: { team } }));
     await enrol(t, hr, 'DRV-101', u, { status: 'in_progress' });
-    const no = await t.api.get(`/api/v1/groups/${group.id}/explain/${u}`).set(await t.auth('integration')).expect(200);
+    const no = await t.api.get(`/api/v1/groups/${group.id}/explain/${u}`).set(await t.auth('viewer')).expect(200);
     expect(no.body).to.include({ member: false, matches: false, excluded: false, pending: null });
     expect(no.body.reason).to.equal('does not match rule v1');
     expect(no.body.conditions.result).to.equal(false);
@@ -251,16 +352,57 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
     expect(res.body.groups).to.deep.equal([name]);
   });
 
-  it('when members are exported as CSV, then every member is a line', async () => {
-    const team = uniq('team');
-    const ids = [await putUser(t, hr, userBody({ fields: { team } })), await putUser(t, hr, userBody({ fields: { team } }))].sort();
-    const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
-    const res = await t.api.get(`/api/v1/groups/${group.id}/members.csv`).set(admin).expect(200);
+  it('when members are exported as CSV, then each row carries the email and names, RFC 4180 quoted (CRLF), and formula-like cells are neutralised', async () => {
+    const tricky = [
+      { firstName: 'Ana, María', lastName: 'O"Brien\r\nSecond line' },
+      { firstName: '=HYPERLINK("http://evil.example","x")', lastName: '@SUM(1)' },
+      { firstName: '-2+3', lastName: 'Lee\nBare LF' },
+      { firstName: '+Plus', lastName: '"quoted"' },
+    ];
+    const ids: string[] = [];
+    for (const names of tricky) ids.push(await putUser(t, hr, userBody(names)));
+    const group = await createGroup(t, admin, { type: 'manual' });
+    for (const id of ids) await t.api.put(`/api/v1/groups/${group.id}/members/${id}`).set(admin).expect(201);
+
+    const res = await t.api.get(`/api/v1/groups/${group.id}/members.csv`).set(await t.auth('integration')).expect(200);
     expect(res.headers['content-type']).to.match(/^text\/csv/);
-    const lines = res.text.trim().split('\n');
-    expect(lines[0]).to.equal('externalId,source,addedAt');
-    expect(lines.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).to.deep.equal(ids.map((id) => `${id},rule`));
+    expect(res.headers['content-disposition']).to.match(/^attachment; filename="grp_[0-9a-f]{16}-members\.csv"$/);
+    expect(res.text.startsWith('externalId,email,firstName,lastName,source,addedAt\r\n')).to.equal(true);
+    const rows = parseCsv(res.text, { columns: true }) as Array<Record<string, string>>;
+    const stored = await db().collection('memberships').find({ group: group.id }).toArray();
+    const addedAt = new Map(stored.map((m) => [m.externalId as string, (m.addedAt as Date).toISOString()]));
+    const users = new Map((await db().collection('users').find({ _id: { $in: ids as never[] } }).toArray()).map((u) => [u._id as unknown as string, u]));
+    const neutral = (v: string) => (/^[=+\-@]/.test(v) ? `'${v}` : v);
+    expect(rows).to.deep.equal(
+      [...ids].sort().map((id) => ({
+        externalId: id,
+        email: users.get(id)!.email,
+        firstName: neutral(users.get(id)!.firstName as string),
+        lastName: neutral(users.get(id)!.lastName as string),
+        source: 'manual',
+        addedAt: addedAt.get(id),
+      })),
+    );
+    // Spelled out, so the test does not only agree with itself: commas, quotes and line breaks come back as they
+    // were stored; cells a spreadsheet would evaluate come back prefixed with a quote.
+    const byId = new Map(rows.map((r) => [r.externalId, r]));
+    expect(byId.get(ids[0]!)).to.include({ firstName: 'Ana, María', lastName: 'O"Brien\r\nSecond line' });
+    expect(byId.get(ids[1]!)).to.include({ firstName: `'=HYPERLINK("http://evil.example","x")`, lastName: "'@SUM(1)" });
+    expect(byId.get(ids[2]!)).to.include({ firstName: "'-2+3", lastName: 'Lee\nBare LF' });
+    expect(byId.get(ids[3]!)).to.include({ firstName: "'+Plus", lastName: '"quoted"' });
   });
+
+  it('when a group has more members than one user batch, then the CSV lists every one in externalId order with its email', async () => {
+    const team = uniq('big');
+    const users = Array.from({ length: 700 }, (_, i) => userBody({ externalId: `${team}-${String(i).padStart(4, '0')}`, fields: { team } }));
+    const batch = await t.api.post('/api/v1/users/batch').set(hr).send({ users }).expect(200);
+    expect(batch.body).to.include({ created: users.length, failed: 0 });
+    const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
+    expect((await getGroup(t, admin, group.id)).memberCount).to.equal(users.length);
+    const res = await t.api.get(`/api/v1/groups/${group.id}/members.csv`).set(admin).expect(200);
+    const rows = parseCsv(res.text, { columns: true }) as Array<Record<string, string>>;
+    expect(rows.map((r) => [r.externalId, r.email, r.source])).to.deep.equal(users.map((u) => [u.externalId, u.email, 'rule']));
+  }).timeout(60_000);
 
   it('when the OpenAPI document is read, then the group paths are described', async () => {
     const res = await t.api.get('/openapi.json').expect(200);

@@ -22,6 +22,19 @@ describe('API keys and roles', () => {
     await t.api.get('/api/v1/keys').set('Authorization', 'Bearer').expect(401);
   });
 
+  it('when a call is 401, then it carries a Bearer challenge: invalid_token for an unknown key, none when no token was sent', async () => {
+    const challenge = 'Bearer realm="autogroups"';
+    for (const path of ['/api/v1/keys', '/api/v1/groups', '/api/v1/users/u1', '/api/v1/no-such-route']) {
+      expect((await t.api.get(path).expect(401)).headers['www-authenticate'], path).to.equal(challenge);
+    }
+    expect((await t.api.post('/api/v1/groups').send({}).expect(401)).headers['www-authenticate']).to.equal(challenge);
+    expect((await t.api.get('/api/v1/keys').set('Authorization', 'Basic dXNlcjpwYXNz').expect(401)).headers['www-authenticate']).to.equal(challenge);
+    const unknown = await t.api.get('/api/v1/keys').set('Authorization', 'Bearer agk_not_a_real_key').expect(401);
+    expect(unknown.headers['www-authenticate']).to.equal(`${challenge}, error="invalid_token"`);
+    // A 403 is not a challenge: the key is known.
+    expect((await t.api.get('/api/v1/keys').set(await t.auth('viewer')).expect(403)).headers).to.not.have.property('www-authenticate');
+  });
+
   it('when a key of each role lists keys, then only admin gets 200 and the others 403', async () => {
     for (const role of ROLES) {
       const res = await t.api.get('/api/v1/keys').set(await t.auth(role));

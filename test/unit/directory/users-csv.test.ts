@@ -16,11 +16,12 @@ describe('users CSV parsing', () => {
     expect(records).to.deep.equal([{ externalId: 'u1', email: 'a@b.co', firstName: 'A, B', lastName: 'x"y', type: 'learner', fields: { n: 7, b: true } }]);
   });
 
-  it('when a row is ragged, then it is rejected by index with its line, keeping its place', () => {
-    const { records, rejected } = parseUsersCsv(`${header}\nu1,a@b.co,A\nu2,b@b.co,A,B,staff\n`, defs);
-    expect(records).to.have.length(2);
+  it('when a row is ragged, then it is rejected keeping its place, and every record knows the line where its row starts', () => {
+    const { records, rejected, lines } = parseUsersCsv(`${header}\nu1,a@b.co,A\n\nu2,b@b.co,A,"B\nB",staff\nu3,c@b.co,C,D,staff\n`, defs);
+    expect(records).to.have.length(3);
     expect(records[0]).to.equal(null);
-    expect(rejected.get(0)).to.deep.equal({ externalId: 'u1', errors: [{ path: 'row', message: 'line 2 has 3 values; the header has 5' }] });
+    expect(rejected.get(0)).to.deep.equal({ externalId: 'u1', errors: [{ path: 'row', message: 'has 3 values; the header has 5' }] });
+    expect(lines).to.deep.equal([2, 4, 6]);
   });
 
   it('when the header is wrong, the file empty or too long, then the whole file is refused', () => {
