@@ -59,8 +59,8 @@ export interface EmbeddedDb {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-export async function startEmbeddedDb(opts: { dataDir: string; port: number; logLevel?: string }): Promise<EmbeddedDb> {
-  await ensureDevdbBinary();
+export async function startEmbeddedDb(opts: { dataDir: string; port: number; logLevel?: string; log?: (msg: string) => void }): Promise<EmbeddedDb> {
+  await ensureDevdbBinary(opts.log);
   const dataDir = path.resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true });
   const child = spawn(
