@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig } from '../src/config.js';
 import { createLogger, type Logger } from '../src/platform/logger.js';
 import { commandDatabase } from '../src/platform/command-database.js';
 import { start, type Service } from '../src/lifecycle.js';
@@ -216,7 +216,8 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    console.error(err instanceof SeedDataError ? err.message : err);
-    process.exit(1);
+    if (err instanceof ConfigError) console.error(`invalid configuration: ${err.problems.join('; ')}`);
+    else console.error(err instanceof SeedDataError ? err.message : err);
+    process.exit(err instanceof ConfigError ? 2 : 1);
   },
 );
