@@ -36,6 +36,24 @@ const TITLES: Record<string, string[]> = {
   'Customer Care': ['Support Agent', 'Support Team Lead', 'Customer Success Manager'],
 };
 const BRANCHES = ['north', 'south', 'east', 'west'];
+// Every office has a manager in each department, as a company of this size has; remote staff report to them. Without
+// them, a group on location and job title together ("Lisbon engineering managers") holds whoever the random draw
+// happens to put there, which was nobody. Users 21 to 48 are these managers (1 to 20 are the recent hires).
+const OFFICES = LOCATIONS.filter((l) => l !== 'Remote');
+const MANAGER_TITLE: Record<string, string> = {
+  Sales: 'Sales Manager',
+  Operations: 'Operations Manager',
+  Engineering: 'Engineering Manager',
+  Finance: 'Controller',
+  People: 'People Manager',
+  Logistics: 'Warehouse Lead',
+  'Customer Care': 'Support Team Lead',
+};
+const FIRST_SITE_MANAGER = 21;
+const siteManagerSlot = (i: number): number | undefined => {
+  const slot = i - FIRST_SITE_MANAGER;
+  return slot >= 0 && slot < DEPARTMENTS.length * OFFICES.length ? slot : undefined;
+};
 
 const fields = [
   { key: 'department', label: 'Department', type: 'select', options: DEPARTMENTS },
@@ -76,7 +94,8 @@ for (let i = 1; i <= USERS; i++) {
   let email = `${slug(firstName)}.${slug(lastName)}@${domain}`;
   for (let n = 2; emails.has(email); n++) email = `${slug(firstName)}.${slug(lastName)}${n}@${domain}`;
   emails.add(email);
-  const department = pick(DEPARTMENTS);
+  const slot = siteManagerSlot(i);
+  const department = slot === undefined ? pick(DEPARTMENTS) : DEPARTMENTS[slot % DEPARTMENTS.length]!;
   const hire = TODAY - Math.floor(rand() * 6 * 365) * DAY;
   const staff = chance(0.15);
   const externalId = `E${String(10000 + i)}`;
@@ -86,15 +105,15 @@ for (let i = 1; i <= USERS; i++) {
     firstName,
     lastName,
     type: staff ? 'staff' : 'learner',
-    status: chance(0.06) ? 'inactive' : 'active',
+    status: slot === undefined && chance(0.06) ? 'inactive' : 'active',
     branch: pick(BRANCHES),
     fields: {
       department,
-      jobTitle: pick(TITLES[department]!),
-      location: pick(LOCATIONS),
+      jobTitle: slot === undefined ? pick(TITLES[department]!) : MANAGER_TITLE[department]!,
+      location: slot === undefined ? pick(LOCATIONS) : OFFICES[Math.floor(slot / DEPARTMENTS.length)]!,
       hireDate: isoDay(i <= 20 ? TODAY - Math.floor(rand() * 80) * DAY : hire),
       employeeNumber: 40000 + i,
-      isManager: chance(0.12),
+      isManager: slot !== undefined || chance(0.12),
       costCenter: `CC-${department.slice(0, 3).toUpperCase()}-${1 + Math.floor(rand() * 3)}`,
       contractType: contractor ? 'contractor' : chance(0.15) ? 'fixed-term' : 'permanent',
     },
@@ -168,8 +187,14 @@ const groups = [
     type: 'automatic',
     rule: { conditions: { not: { fact: 'enrollment', params: { course: 'DATA-150' }, operator: 'exists', value: true } } },
   },
-  { name: 'Fire wardens', description: 'Named by each site; maintained by hand.', type: 'manual' },
+  // `members` is not part of a group's body: the loader adds them by hand, as each site would.
+  { name: 'Fire wardens', description: 'Named by each site; maintained by hand.', type: 'manual', members: fireWardens(users) },
 ];
+
+/** One warden per office: its first active employee who is not a contractor. */
+function fireWardens(people: ReadonlyArray<{ externalId: string; status: string; fields: { location: string; contractType: string } }>): string[] {
+  return OFFICES.map((office) => people.find((u) => u.fields.location === office && u.status === 'active' && u.fields.contractType !== 'contractor')!.externalId);
+}
 
 await mkdir(OUT, { recursive: true });
 const write = (name: string, data: unknown) => writeFile(path.join(OUT, name), JSON.stringify(data, null, 2) + '\n');

@@ -38,7 +38,8 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
     let uri = config.mongodbUri;
     let embedded: EmbeddedDb | undefined;
     if (!uri) {
-      embedded = await startEmbeddedDb({ dataDir: path.join(config.dataDir, 'ferretdb'), port: config.embeddedDbPort });
+      // Its first start builds it (minutes): the build says what it is doing every few seconds.
+      embedded = await startEmbeddedDb({ dataDir: path.join(config.dataDir, 'ferretdb'), port: config.embeddedDbPort, log: (msg) => logger.info(msg) });
       undo.push(() => embedded!.stop());
       uri = embedded.uri;
       logger.info({ uri, dataDir: config.dataDir }, 'embedded database started');

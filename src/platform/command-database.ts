@@ -8,6 +8,8 @@ import { embeddedUri, startEmbeddedDb } from './embedded-db.js';
 
 export interface CommandDatabase {
   uri: string;
+  /** Which database this is, in words, for the command to say where it works. */
+  where: string;
   /** Stops the embedded database if this command started it. */
   release(): Promise<void>;
 }
@@ -23,11 +25,13 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-export async function commandDatabase(config: Config): Promise<CommandDatabase> {
-  if (config.mongodbUri) return { uri: config.mongodbUri, release: async () => {} };
+/** `log` hears what starting the embedded database does (its first build takes minutes). */
+export async function commandDatabase(config: Config, log?: (msg: string) => void): Promise<CommandDatabase> {
+  if (config.mongodbUri) return { uri: config.mongodbUri, where: 'the server MONGODB_URI names', release: async () => {} };
   if (await portOpen(config.embeddedDbPort)) {
-    return { uri: embeddedUri(config.embeddedDbPort), release: async () => {} };
+    return { uri: embeddedUri(config.embeddedDbPort), where: `the running service's embedded database (port ${config.embeddedDbPort})`, release: async () => {} };
   }
-  const embedded = await startEmbeddedDb({ dataDir: path.join(config.dataDir, 'ferretdb'), port: config.embeddedDbPort });
-  return { uri: embedded.uri, release: () => embedded.stop() };
+  const dataDir = path.join(config.dataDir, 'ferretdb');
+  const embedded = await startEmbeddedDb({ dataDir, port: config.embeddedDbPort, ...(log ? { log } : {}) });
+  return { uri: embedded.uri, where: `the embedded database in ${dataDir} (started for this command)`, release: () => embedded.stop() };
 }

@@ -1,40 +1,43 @@
 // The embedded database: FerretDB v1 (SQLite backend) inside tools/devdb, a Go program built here with the
 // machine's Go toolchain. It is what `npm start` and the tests use when MONGODB_URI is not set.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rename, stat, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { PROJECT_ROOT } from './paths.js';
-
-const execFileAsync = promisify(execFile);
+import { goBuild, GoToolchainMissingError } from './go-build.js';
 
 const DEVDB_DIR = path.join(PROJECT_ROOT, 'tools', 'devdb');
 export const DEVDB_BINARY = path.join(DEVDB_DIR, 'bin', 'devdb');
 const SOURCES = ['main.go', 'go.mod', 'go.sum'];
 
-/** Builds tools/devdb/bin/devdb when it is missing or older than its sources. Returns true if it built. */
+/**
+ * Builds tools/devdb/bin/devdb when it is missing or older than its sources. Returns true if it built. `log` hears
+ * what the build is doing every few seconds: the first one takes minutes.
+ */
 export async function ensureDevdbBinary(log: (msg: string) => void = () => {}): Promise<boolean> {
   const binaryTime = await stat(DEVDB_BINARY).then((s) => s.mtimeMs, () => 0);
   const sourceTimes = await Promise.all(SOURCES.map((f) => stat(path.join(DEVDB_DIR, f)).then((s) => s.mtimeMs)));
   if (binaryTime > 0 && sourceTimes.every((t) => t <= binaryTime)) return false;
 
-  log('building the embedded database (tools/devdb, FerretDB v1.24) with the Go toolchain; the first build takes a few minutes');
+  log('building the embedded database (tools/devdb, FerretDB v1.24) with the Go toolchain; the first build takes one to several minutes');
   await mkdir(path.dirname(DEVDB_BINARY), { recursive: true });
   // Build to a private name and rename: two processes building at once each produce a whole binary.
   const tmp = `${DEVDB_BINARY}.${process.pid}.tmp`;
   try {
-    await execFileAsync('go', ['build', '-trimpath', '-o', tmp, '.'], {
-      cwd: DEVDB_DIR,
+    await goBuild({
+      dir: DEVDB_DIR,
+      output: tmp,
+      what: 'building the embedded database',
+      log,
       env: { ...process.env, CGO_ENABLED: '0' },
-      maxBuffer: 16 * 1024 * 1024,
+      flags: ['-trimpath'],
     });
     await rename(tmp, DEVDB_BINARY);
   } catch (err) {
     await rm(tmp, { force: true });
-    const e = err as { code?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new Error('the embedded database needs the Go toolchain (`go`) on PATH, or set MONGODB_URI');
-    throw new Error(`building tools/devdb failed: ${e.stderr?.trim() || e.message}`);
+    if (err instanceof GoToolchainMissingError) throw new Error('the embedded database needs the Go toolchain (`go`) on PATH, or set MONGODB_URI');
+    throw new Error(`building tools/devdb failed: ${(err as Error).message}`);
   }
   return true;
 }
@@ -59,8 +62,8 @@ export interface EmbeddedDb {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-export async function startEmbeddedDb(opts: { dataDir: string; port: number; logLevel?: string }): Promise<EmbeddedDb> {
-  await ensureDevdbBinary();
+export async function startEmbeddedDb(opts: { dataDir: string; port: number; logLevel?: string; log?: (msg: string) => void }): Promise<EmbeddedDb> {
+  await ensureDevdbBinary(opts.log);
   const dataDir = path.resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true });
   const child = spawn(

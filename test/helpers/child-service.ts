@@ -17,8 +17,11 @@ export interface ChildService {
   exited: Promise<number | string>;
 }
 
-export async function spawnService(env: Record<string, string>, readyTimeoutMs = 60_000): Promise<ChildService> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/** The service as `npm start` runs it, minus npm. */
+const NODE_MAIN = [process.execPath, '--import', 'tsx', 'src/main.ts'];
+
+export async function spawnService(env: Record<string, string>, readyTimeoutMs = 60_000, command: readonly string[] = NODE_MAIN): Promise<ChildService> {
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -86,6 +86,31 @@ describe('process lifecycle', function () {
     }
   });
 
+  it('when `npm start` gets SIGTERM (at npm\'s pid only), then the service stops gracefully and its embedded database with it', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'autogroups-npm-start-'));
+    let tree: Array<{ pid: number; cmdline: string }> = [];
+    try {
+      const svc = await spawnService({ DATA_DIR: dataDir, EMBEDDED_DB_PORT: String(await freePort()) }, 60_000, ['npm', 'start']);
+      expect((await get(svc.port, '/ready')).status).to.equal(200);
+      tree = await descendantsOf(svc.child.pid!);
+      const node = tree.find((p) => p.cmdline.includes('src/main.ts') && !p.cmdline.startsWith('sh'));
+      expect(node, `node under npm in ${JSON.stringify(tree)}`).to.not.equal(undefined);
+      const devdb = await devdbPidUnder(dataDir);
+      expect(devdb, 'devdb process').to.be.a('number');
+
+      process.kill(svc.child.pid!, 'SIGTERM');
+      expect(await svc.exited).to.equal(0);
+      const text = svc.output.join('\n');
+      expect(text).to.contain('"msg":"stopped"');
+      expect(await gone(node!.pid), 'node still running after npm exited').to.equal(true);
+      expect(await gone(devdb!), 'devdb still running after npm exited').to.equal(true);
+    } finally {
+      // Whatever the signal left running (the node process did, before the start script exec'd it) ends here.
+      for (const p of tree) if (processAlive(p.pid)) process.kill(p.pid, 'SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('when a setting is bad, then the start stops with a message naming it and exit code 2', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { PATH: process.env.PATH ?? '', ROLE: 'manager', SYNC_CRON: 'nightly' },
@@ -108,4 +133,33 @@ async function devdbPidUnder(dataDir: string): Promise<number | undefined> {
     if (cmdline.includes('devdb') && cmdline.includes(dataDir)) return Number(entry);
   }
   return undefined;
+}
+
+/** Every process below pid, with its command line (Linux /proc). */
+async function descendantsOf(pid: number): Promise<Array<{ pid: number; cmdline: string }>> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const procs: Array<{ pid: number; ppid: number; cmdline: string }> = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // The command name (field 2) is in parentheses and may hold spaces; the parent pid is the 2nd field after it.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ').trim();
+    procs.push({ pid: Number(entry), ppid, cmdline });
+  }
+  const found: Array<{ pid: number; cmdline: string }> = [];
+  const walk = (parent: number) => {
+    for (const p of procs.filter((q) => q.ppid === parent)) {
+      found.push({ pid: p.pid, cmdline: p.cmdline });
+      walk(p.pid);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/** Whether the process has ended within a few seconds. */
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 50 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  return !processAlive(pid);
 }
