@@ -58,8 +58,20 @@ function hasBody(req: Parameters<RequestHandler>[0]): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
+const REQUEST_SCHEMAS = Symbol('request schemas');
+
+/** Marks a middleware with the schemas it checks, so that the OpenAPI description can be compared with them. */
+export function withRequestSchemas<T extends RequestHandler>(handler: T, schemas: RequestSchemas): T {
+  return Object.assign(handler, { [REQUEST_SCHEMAS]: schemas });
+}
+
+/** The schemas a middleware made by validate() (or marked by withRequestSchemas) checks; undefined for others. */
+export function requestSchemasOf(handler: unknown): RequestSchemas | undefined {
+  return typeof handler === 'function' ? (handler as { [REQUEST_SCHEMAS]?: RequestSchemas })[REQUEST_SCHEMAS] : undefined;
+}
+
 export function validate(schemas: RequestSchemas): RequestHandler {
-  return (req, res, next) => {
+  return withRequestSchemas((req, res, next) => {
     const errors: FieldError[] = [];
     if (schemas.params) {
       const r = schemas.params.validate(req.params, { abortEarly: false, convert: true });
@@ -87,5 +99,5 @@ export function validate(schemas: RequestSchemas): RequestHandler {
     }
     if (errors.length) throw new ValidationError(`The request has ${errors.length} invalid field${errors.length > 1 ? 's' : ''}.`, errors);
     next();
-  };
+  }, schemas);
 }
