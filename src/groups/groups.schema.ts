@@ -44,8 +44,8 @@ export const createGroupSchema = Joi.object({
 export const patchGroupSchema = Joi.object({
   name,
   description: description.allow(null),
-  type: Joi.forbidden().messages({ 'any.unknown': 'cannot change; create another group' }),
-  rule: Joi.forbidden().messages({ 'any.unknown': 'changes through PUT /api/v1/groups/{id}/rule (versioned)' }),
+  type: Joi.forbidden().description('Fixed at creation').messages({ 'any.unknown': 'cannot change; create another group' }),
+  rule: Joi.forbidden().description('Changes through PUT /api/v1/groups/{id}/rule (versioned)').messages({ 'any.unknown': 'changes through PUT /api/v1/groups/{id}/rule (versioned)' }),
   manualMembers: Joi.string().valid(...MANUAL_MEMBER_POLICIES),
   includeInactive: Joi.boolean(),
   courses,

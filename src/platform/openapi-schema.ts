@@ -59,7 +59,7 @@ const isNever = (v: unknown) => isPlainObject(v) && Object.keys(v).length === 1 
  * Rewrites joi-to-json's output into the equivalent schema a reader expects: `type` listing every JSON type is
  * dropped; `oneOf: [X, {not: {}}]` (how it renders a field that another field's value makes allowed or
  * forbidden) becomes X, the condition being said in the joi schema's description; `x-schema-ref` becomes the $ref;
- * the `/regex/` property it adds next to patternProperties is removed.
+ * the `/regex/` property it adds next to patternProperties, and an empty `properties`, are removed.
  */
 function tidy(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(tidy);
@@ -80,10 +80,9 @@ function tidy(node: unknown): unknown {
     }
   }
   if (isPlainObject(out.properties) && isPlainObject(out.patternProperties)) {
-    const props = Object.entries(out.properties).filter(([k]) => !/^\/.*\/[a-z]*$/.test(k));
-    if (props.length) out.properties = Object.fromEntries(props);
-    else delete out.properties;
+    out.properties = Object.fromEntries(Object.entries(out.properties).filter(([k]) => !/^\/.*\/[a-z]*$/.test(k)));
   }
+  if (isPlainObject(out.properties) && Object.keys(out.properties).length === 0) delete out.properties;
   return out;
 }
 
