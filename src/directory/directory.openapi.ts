@@ -14,8 +14,10 @@ const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: unknown) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const page = queryParameters(pageQuerySchema);
-// The examples make one walk-through: the field `department`, the course `DRV-101`, the user `u-1001`.
+// The examples make one walk-through: the field `department`, the course `DRV-101`, the user `u-1001`. The field
+// and the course are the demo data's (npm run seed), so trying their examples there changes nothing.
 const examples = { key: 'department', code: 'DRV-101', externalId: 'u-1001' };
+const departments = ['Sales', 'Operations', 'Engineering', 'Finance', 'People', 'Logistics', 'Customer Care'];
 const keyParam = pathParameters(fieldKeyParams, examples);
 const userParam = pathParameters(userParams, examples);
 const codeParam = pathParameters(courseParams, examples);
@@ -28,11 +30,11 @@ const upsert = (schema: string) => ({
 const batchAnswer = { 200: { description: 'Every valid record applied, every invalid one reported', content: json(ref('BatchResult')) } };
 const tags = ['directory'];
 
-const userExample = { email: 'ada.lovelace@example.com', firstName: 'Ada', lastName: 'Lovelace', type: 'learner', status: 'active', branch: 'London', fields: { department: 'Sales' } };
+const userExample = { email: 'ada.lovelace@example.org', firstName: 'Ada', lastName: 'Lovelace', type: 'learner', status: 'active', branch: 'London', fields: { department: 'Sales' } };
 const userBatchExample = {
   users: [
-    { externalId: 'u-1002', email: 'grace.hopper@example.com', firstName: 'Grace', lastName: 'Hopper', type: 'staff', branch: 'Paris', fields: { department: 'Support' } },
-    { externalId: 'u-1003', email: 'alan.turing@example.com', firstName: 'Alan', lastName: 'Turing', type: 'learner', status: 'inactive', fields: {} },
+    { externalId: 'u-1002', email: 'grace.hopper@example.org', firstName: 'Grace', lastName: 'Hopper', type: 'staff', branch: 'Paris', fields: { department: 'Customer Care' } },
+    { externalId: 'u-1003', email: 'alan.turing@example.org', firstName: 'Alan', lastName: 'Turing', type: 'learner', status: 'inactive', fields: {} },
   ],
 };
 
@@ -49,7 +51,7 @@ export const directoryOpenApi: Record<string, unknown> = {
       summary: 'Create or change a field definition',
       description:
         'Values are never converted. A change that stored values would no longer fit (another type, a select losing an option in use) is refused with 409 naming how many users hold such values; a change they still fit (e.g. select → text) is accepted.',
-      requestBody: requestBody(fieldDefinitionBodySchema, { component: 'FieldDefinitionInput', example: { label: 'Department', type: 'select', options: ['Sales', 'Support', 'Engineering'] } }),
+      requestBody: requestBody(fieldDefinitionBodySchema, { component: 'FieldDefinitionInput', example: { label: 'Department', type: 'select', options: departments } }),
       responses: { ...upsert('FieldDefinition'), 409: problem, ...errors },
     },
     delete: {
@@ -85,7 +87,7 @@ export const directoryOpenApi: Record<string, unknown> = {
       operationId: 'patchUser',
       summary: 'Change only what the body names',
       description: '`null` clears `branch` or a field; fields not named are kept.',
-      requestBody: requestBody(userPatchBody, { component: 'UserPatch', example: { branch: 'Paris', fields: { department: 'Support' } } }),
+      requestBody: requestBody(userPatchBody, { component: 'UserPatch', example: { branch: 'Paris', fields: { department: 'Customer Care' } } }),
       responses: { 200: { description: 'The user after the change', content: json(ref('User')) }, 404: problem, 409: problem, 415: problem, ...errors },
     },
     delete: { tags, operationId: 'deleteUser', summary: 'Delete a user (and their enrolments); they leave every group', responses: { 204: { description: 'Deleted' }, 404: problem, ...errors } },
@@ -113,7 +115,7 @@ export const directoryOpenApi: Record<string, unknown> = {
       description: `A header row of columns: ${STANDARD_COLUMNS.join(', ')} (the first five but status and branch required) and fields.<key>. Quoted values, UTF-8 with or without BOM, CRLF or LF; an empty cell is no value; each row is a whole user, as in the batch. Rows are indexed from 0 (the first row after the header). An unknown column is a 400.`,
       requestBody: {
         required: true,
-        content: { 'text/csv': { schema: { type: 'string' }, example: 'externalId,email,firstName,lastName,type,fields.department\nu-1004,edsger.dijkstra@example.com,Edsger,Dijkstra,learner,Engineering\n' } },
+        content: { 'text/csv': { schema: { type: 'string' }, example: 'externalId,email,firstName,lastName,type,fields.department\nu-1004,edsger.dijkstra@example.org,Edsger,Dijkstra,learner,Engineering\n' } },
       },
       responses: { ...batchAnswer, 413: problem, 415: problem, ...errors },
     },
@@ -128,7 +130,7 @@ export const directoryOpenApi: Record<string, unknown> = {
       tags,
       operationId: 'putCourse',
       summary: 'Create or rename a course',
-      requestBody: requestBody(courseBodySchema, { component: 'CourseInput', example: { title: 'Defensive driving' } }), responses: { ...upsert('Course'), 415: problem, ...errors } },
+      requestBody: requestBody(courseBodySchema, { component: 'CourseInput', example: { title: 'Driver Safety' } }), responses: { ...upsert('Course'), 415: problem, ...errors } },
   },
   '/api/v1/courses/{code}/enrollments': {
     parameters: codeParam,

@@ -30,14 +30,13 @@ const accepted = { 202: { description: 'Queued; follow it at GET /api/v1/jobs/{j
 const pageOf = (item: string) => ({ type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref(item) }, nextCursor: { type: ['string', 'null'] } } });
 const tags = ['groups'];
 
-/** A group that the other examples make valid: the field `department` and the course `DRV-101` exist. */
+/** Valid on any directory, even an empty one: "Try it out" works first time. */
 const groupExample = {
-  name: 'Sales and support learners',
-  description: 'Learners of the sales and support departments',
+  name: 'Driver safety to do',
+  description: 'Learners, not contractors, who have not completed DRV-101',
   type: 'automatic',
   rule: ruleExample,
   manualMembers: 'keep-staff',
-  courses: ['DRV-101'],
 };
 
 export const groupsOpenApi: Record<string, unknown> = {
@@ -68,7 +67,7 @@ export const groupsOpenApi: Record<string, unknown> = {
       summary: 'Change what the body names',
       description:
         'The type cannot change, and the rule changes through PUT /rule. Changing manualMembers or includeInactive, or resuming a paused group, queues a sync (`jobId`).',
-      requestBody: requestBody(patchGroupSchema, { component: 'GroupPatch', example: { description: 'Learners of the sales and support departments, staff kept', paused: false } }),
+      requestBody: requestBody(patchGroupSchema, { component: 'GroupPatch', example: { description: 'Learners who have not completed DRV-101; staff added by hand stay', paused: false } }),
       responses: { 200: { description: 'The group', content: json(ref('Group')) }, 404: problem, 409: problem, ...errors },
     },
     delete: { tags, operationId: 'deleteGroup', summary: 'Delete the group with its members, exclusions, rule versions and history', responses: { 204: { description: 'Deleted' }, 404: problem, ...errors } },

@@ -4,13 +4,16 @@ import { openApiSchema, requestBody, type JsonSchema } from '../platform/openapi
 import { ruleSchema } from './catalogue.js';
 import { ruleBodySchema } from './rule-body.schema.js';
 
-/** A rule that validates once the example field (`department`) and course (`DRV-101`) of the other examples exist. */
+/**
+ * A rule that is valid on any directory, even an empty one (a course that does not exist yet is only a warning),
+ * so that "Try it out" works first time: learners, not contractors, who have not completed DRV-101.
+ */
 export const ruleExample = {
   conditions: {
     all: [
       { fact: 'user', path: '$.type', operator: 'equal', value: 'learner' },
-      { fact: 'field', params: { key: 'department' }, operator: 'in', value: ['Sales', 'Support'] },
-      { any: [{ fact: 'enrollment', params: { course: 'DRV-101' }, path: '$.status', operator: 'notEqual', value: 'completed' }, { not: { fact: 'email', operator: 'endsWith', value: '@contractor.example.com' } }] },
+      { not: { fact: 'email', operator: 'endsWith', value: '@contractor.example.com' } },
+      { any: [{ fact: 'enrollment', params: { course: 'DRV-101' }, operator: 'exists', value: false }, { fact: 'enrollment', params: { course: 'DRV-101' }, path: '$.status', operator: 'notEqual', value: 'completed' }] },
     ],
   },
 };
