@@ -68,7 +68,7 @@ async function loadInBatches(name: string, records: readonly unknown[], apply: (
     sum.updated += r.updated;
     sum.unchanged += r.unchanged;
     sum.failed += r.failed;
-    errors.push(...r.errors.map((e) => ({ ...e, index: e.index + i })));
+    errors.push(...r.errors.map((e) => ('index' in e ? { ...e, index: e.index + i } : e)));
     progress.advance(Math.min(i + BATCH, records.length));
   }
   progress.finish(`${sum.created} created, ${sum.updated} updated, ${sum.unchanged} unchanged, ${sum.failed} failed`);

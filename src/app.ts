@@ -53,7 +53,11 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestLog(deps.logger, deps.metrics));
-  app.use(helmet());
+  // helmet's default CSP, without upgrade-insecure-requests: that directive makes a browser fetch /docs' assets
+  // over https even when the service is reached over plain http by any host but localhost, which left the page
+  // blank. The rest stays strict: swagger-ui-express loads its init code from a file (swagger-ui-init.js), so
+  // script-src 'self' suffices.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });

@@ -7,9 +7,9 @@ import { groupsOpenApi, groupsSchemas } from './groups/groups.routes.js';
 import { rulesOpenApi, rulesSchemas } from './rules/rules.routes.js';
 
 const operations = {
-  '/health': { get: { tags: ['operations'], security: [], summary: 'The process is up', responses: { 200: { description: 'Up' } } } },
-  '/ready': { get: { tags: ['operations'], security: [], summary: 'Database and job scheduler reachable', responses: { 200: { description: 'Ready' }, 503: { $ref: '#/components/responses/Problem' } } } },
-  '/metrics': { get: { tags: ['operations'], security: [], summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': {} } } } } },
+  '/health': { get: { tags: ['operations'], operationId: 'health', security: [], summary: 'The process is up', responses: { 200: { description: 'Up' } } } },
+  '/ready': { get: { tags: ['operations'], operationId: 'ready', security: [], summary: 'Database and job scheduler reachable', responses: { 200: { description: 'Ready' }, 503: { $ref: '#/components/responses/Problem' } } } },
+  '/metrics': { get: { tags: ['operations'], operationId: 'metrics', security: [], summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': {} } } } } },
 };
 
 export function buildOpenApiDocument(): Record<string, unknown> {
@@ -19,6 +19,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       title: 'Autogroups API',
       version: '1.0.0',
       description: 'Automatic groups for learning platforms and user directories. Contract: shared/API.md.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
@@ -31,10 +32,6 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           description:
             'An API key, e.g. agk_…. Every 401 carries `WWW-Authenticate: Bearer realm="autogroups"`, with `error="invalid_token"` when the key sent is not known (or revoked).',
         },
-      },
-      parameters: {
-        limit: { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
-        cursor: { name: 'cursor', in: 'query', description: 'Opaque; the nextCursor of the previous page', schema: { type: 'string' } },
       },
       responses: {
         Problem: { description: 'An RFC 9457 problem document', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },

@@ -1,15 +1,25 @@
 // The directory's HTTP surface: field definitions, users (one at a time, batch, CSV), courses and enrolments.
 // Each route reads as permission → validation → service → response.
 import express, { Router, type Request, type RequestHandler } from 'express';
-import Joi from 'joi';
 import type { RouteDeps } from '../app.js';
 import { actorOf, requirePermission } from '../platform/auth.js';
-import { alongsideScreen, hasBody, joiErrors, screenInput, validate } from '../platform/validate.js';
+import { alongsideScreen, hasBody, joiErrors, screenInput, validate, withRequestSchemas } from '../platform/validate.js';
 import { requireUtf8 } from '../platform/body-encoding.js';
-import { pageRequest, pageSchema } from '../platform/pagination.js';
+import { pageQuerySchema, pageRequest } from '../platform/pagination.js';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, type FieldError } from '../platform/errors.js';
 import type { WriteContext } from './directory-announce.js';
-import { courseCodeSchema, externalIdSchema, fieldKeySchema, MAX_BATCH_RECORDS } from './identifiers.js';
+import { MAX_BATCH_RECORDS } from './identifiers.js';
+import {
+  courseParams,
+  enrollmentBatchBody,
+  enrollmentParams,
+  fieldKeyParams,
+  userBatchBody,
+  userParams,
+  userPatchBody,
+  userReplaceBody,
+  usersQuery,
+} from './directory.schema.js';
 import { fieldDefinitionBodySchema, type FieldDefinitionInput } from './field-definition.schema.js';
 import { courseBodySchema, type CourseInput } from './course.schema.js';
 import { enrollmentBodySchema, type EnrollmentInput } from './enrollment.schema.js';
@@ -31,23 +41,15 @@ export { directoryOpenApi, directorySchemas } from './directory.openapi.js';
 
 const CSV_LIMIT = '3mb';
 
-const keyParams = Joi.object({ key: fieldKeySchema.required() });
-const userParams = Joi.object({ externalId: externalIdSchema.required() });
-const courseParams = Joi.object({ code: courseCodeSchema.required() });
-const enrollmentParams = Joi.object({ code: courseCodeSchema.required(), externalId: externalIdSchema.required() });
-const pageQuerySchema = Joi.object(pageSchema);
-const FIELD_FILTER = /^field\.[A-Za-z][A-Za-z0-9_]{0,63}$/;
-const usersQuery = Joi.object({ ...pageSchema, email: Joi.string().min(1).max(254), branch: Joi.string().min(1).max(200) })
-  .pattern(FIELD_FILTER, Joi.string().max(1000))
-  .messages({ 'object.unknown': 'is not a filter of this list (email, branch, field.<key>, limit, cursor)' });
+const keyParams = fieldKeyParams;
 
 /**
  * The body of a batch: `{ "<list>": [ ...records ] }`. Only the envelope is checked here; each record is checked
  * on its own by the service, so that one bad record fails alone. More than 10,000 records is a 413.
  */
 function batchBody(list: 'users' | 'enrollments'): RequestHandler {
-  const envelope = Joi.object({ [list]: Joi.array().required() }).messages({ 'object.unknown': `is not allowed (send only the "${list}" array)` });
-  return (req, _res, next) => {
+  const envelope = list === 'users' ? userBatchBody : enrollmentBatchBody;
+  return withRequestSchemas((req, _res, next) => {
     if (hasBody(req) && !req.is('application/json')) throw new UnsupportedMediaTypeError('Send the batch as application/json.');
     const body: unknown = req.body ?? {};
     const records = (body as Record<string, unknown>)[list];
@@ -62,7 +64,7 @@ function batchBody(list: 'users' | 'enrollments'): RequestHandler {
     const errors: FieldError[] = alongsideScreen(screened.errors, error ? joiErrors(error) : []);
     if (errors.length) throw new ValidationError(`The batch envelope is not valid.`, errors);
     next();
-  };
+  }, { body: envelope });
 }
 
 /** text/csv up to 3 MB, on the import route only (the API's JSON parser leaves other types alone). */
@@ -117,13 +119,13 @@ export function directoryRoutes(deps: RouteDeps): Router {
   router.get('/users/:externalId', requirePermission('users:read'), validate({ params: userParams }), async (_req, res) => {
     res.json(await getUser(params<{ externalId: string }>(res).externalId));
   });
-  router.put('/users/:externalId', requirePermission('users:write'), validate({ params: userParams, body: 'object' }), async (req, res) => {
+  router.put('/users/:externalId', requirePermission('users:write'), validate({ params: userParams, body: userReplaceBody }), async (req, res) => {
     const { externalId } = params<{ externalId: string }>(res);
     const { user, created } = await putUser(externalId, req.body, ctx(req));
     if (created) res.location(`/api/v1/users/${encodeURIComponent(externalId)}`);
     res.status(created ? 201 : 200).json(user);
   });
-  router.patch('/users/:externalId', requirePermission('users:write'), validate({ params: userParams, body: 'object' }), async (req, res) => {
+  router.patch('/users/:externalId', requirePermission('users:write'), validate({ params: userParams, body: userPatchBody }), async (req, res) => {
     res.json(await patchUser(params<{ externalId: string }>(res).externalId, req.body, ctx(req)));
   });
   router.delete('/users/:externalId', requirePermission('users:write'), validate({ params: userParams }), async (req, res) => {

@@ -3,6 +3,7 @@
 import Joi from 'joi';
 import type { FieldError } from '../platform/errors.js';
 import { alongsideScreen, joiErrors, screenInput } from '../platform/validate.js';
+import { readOnlyAttribute } from '../platform/openapi-schema.js';
 import { courseCodeSchema, externalIdSchema } from './identifiers.js';
 import type { EnrollmentDoc } from './user.model.js';
 
@@ -18,10 +19,15 @@ const attributes = {
   mode: Joi.string().valid(...ENROLLMENT_MODES).allow(null),
 };
 /** Kept by the service, shown in the representation: accepted and ignored so that a GET can be sent back. */
-const readOnly = { enrolledAt: Joi.any().strip(), completedAt: Joi.any().strip(), updatedAt: Joi.any().strip() };
+const readOnly = { enrolledAt: readOnlyAttribute(), completedAt: readOnlyAttribute(), updatedAt: readOnlyAttribute() };
 
 /** PUT body; `course` and `externalId` may repeat the path (checked to match). */
-export const enrollmentBodySchema = Joi.object({ ...attributes, course: courseCodeSchema, externalId: externalIdSchema, ...readOnly });
+export const enrollmentBodySchema = Joi.object({
+  ...attributes,
+  course: courseCodeSchema.description('Optional; must match the path'),
+  externalId: externalIdSchema.description('Optional; must match the path'),
+  ...readOnly,
+});
 
 /** One record of POST /enrollments/batch. */
 export const enrollmentRecordSchema = Joi.object({

@@ -3,6 +3,7 @@
 import Joi from 'joi';
 import type { FieldError } from '../platform/errors.js';
 import { alongsideScreen, joiErrors, screenInput } from '../platform/validate.js';
+import { readOnlyAttribute } from '../platform/openapi-schema.js';
 import { externalIdSchema } from './identifiers.js';
 import { checkFieldValues, type FieldDefinitions, type FieldValue } from './user-values.js';
 
@@ -20,14 +21,16 @@ const attributes = {
   status: Joi.string().valid(...USER_STATUSES),
   branch: Joi.string().min(1).max(200).allow(null),
   // Keys and values are checked against the field definitions (user-values.ts), which joi does not know.
-  fields: Joi.object().pattern(/^/, Joi.any()),
+  fields: Joi.object()
+    .unknown(true)
+    .description('Additional fields by key, each checked against its definition (GET /api/v1/fields): text and select a string, number a number, boolean true or false, date YYYY-MM-DD'),
 };
 /** Read-only attributes of the representation: accepted and ignored, so that a GET can be sent back. */
-const readOnly = { createdAt: Joi.any().strip(), updatedAt: Joi.any().strip() };
+const readOnly = { createdAt: readOnlyAttribute(), updatedAt: readOnlyAttribute() };
 
 /** PUT /users/{externalId}: the whole user. `externalId` may be repeated from the path (checked to match). */
 export const userReplaceSchema = Joi.object({
-  externalId: externalIdSchema,
+  externalId: externalIdSchema.description('Optional; must match the path'),
   email: attributes.email.required(),
   firstName: attributes.firstName.required(),
   lastName: attributes.lastName.required(),
@@ -43,8 +46,9 @@ export const userRecordSchema = userReplaceSchema.keys({ externalId: externalIdS
 
 /** PATCH /users/{externalId}: only what it names; `null` clears `branch` or a field. */
 export const userPatchSchema = Joi.object({
-  externalId: externalIdSchema,
+  externalId: externalIdSchema.description('Optional; must match the path'),
   ...attributes,
+  fields: attributes.fields.description('Merged into the stored fields; null clears one. Each value checked against its definition (GET /api/v1/fields)'),
   ...readOnly,
 });
 

@@ -1,18 +1,32 @@
-// The groups' part of the OpenAPI description (merged by src/openapi.ts).
-import { EXTERNAL_ID_PATTERN } from '../directory/identifiers.js';
+// The groups' part of the OpenAPI description (merged by src/openapi.ts). Parameters and request bodies are
+// generated from the joi schemas the routes validate with (groups.schema.ts).
 import { MEMBERSHIP_SOURCES } from '../membership/membership.model.js';
 import { SYNC_STATES } from '../membership/group-state.model.js';
-import { GROUP_ID_PATTERN } from './groups.schema.js';
-import { GROUP_TYPES, MANUAL_MEMBER_POLICIES } from './group.model.js';
 import { MEMBERS_CSV_COLUMNS } from '../membership/members-csv.js';
+import { pageQuerySchema } from '../platform/pagination.js';
+import { openApiSchema, pathParameters, queryParameters, requestBody, type JsonSchema } from '../platform/openapi-schema.js';
+import { ruleExample } from '../rules/rules.openapi.js';
+import {
+  createGroupSchema,
+  fullSyncBodySchema,
+  groupListQuery,
+  groupMemberParams,
+  groupParams,
+  groupSyncBodySchema,
+  historyQuery,
+  memberListQuery,
+  patchGroupSchema,
+  previewBodySchema,
+  ruleBodySchema,
+} from './groups.schema.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: unknown) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const page = [{ $ref: '#/components/parameters/limit' }, { $ref: '#/components/parameters/cursor' }];
+const page = queryParameters(pageQuerySchema);
 const errors = { 400: problem, 401: problem, 403: problem };
-const idParam = { name: 'id', in: 'path', required: true, description: 'The group id', schema: { type: 'string', pattern: GROUP_ID_PATTERN.source } };
-const userParam = { name: 'externalId', in: 'path', required: true, description: "The user's externalId", schema: { type: 'string', pattern: EXTERNAL_ID_PATTERN.source } };
+const idParam = pathParameters(groupParams);
+const memberParam = pathParameters(groupMemberParams, { externalId: 'u-1001' });
 const accepted = { 202: { description: 'Queued; follow it at GET /api/v1/jobs/{jobId}', content: json(ref('JobAccepted')) } };
 const pageOf = (item: string) => ({ type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref(item) }, nextCursor: { type: ['string', 'null'] } } });
 const tags = ['groups'];
@@ -23,27 +37,39 @@ const groupIfMatch = {
   schema: { type: 'string' },
 };
 
+/** Valid on any directory, even an empty one: "Try it out" works first time. */
+const groupExample = {
+  name: 'Driver safety to do',
+  description: 'Learners, not contractors, who have not completed DRV-101',
+  type: 'automatic',
+  rule: ruleExample,
+  manualMembers: 'keep-staff',
+};
+
 export const groupsOpenApi: Record<string, unknown> = {
   '/api/v1/groups': {
     post: {
       tags,
+      operationId: 'createGroup',
       summary: 'Create a group',
       description:
         'An automatic group needs a rule (checked like POST /rules/validate; errors are placed under `rule.`); it starts at rule version 1 and a sync of the group is queued (`jobId`). Names are unique (case-insensitive).',
-      requestBody: { required: true, content: json(ref('GroupInput')) },
+      requestBody: requestBody(createGroupSchema, { component: 'GroupInput', example: groupExample }),
       responses: { 201: { description: 'Created (with `jobId` of its first sync, and `warnings` about the rule, if any)', content: json(ref('Group')) }, 409: problem, ...errors },
     },
     get: {
       tags,
+      operationId: 'listGroups',
       summary: 'List groups, by id',
-      parameters: [{ name: 'type', in: 'query', schema: { type: 'string', enum: [...GROUP_TYPES] } }, ...page],
+      parameters: queryParameters(groupListQuery),
       responses: { 200: { description: 'A page of groups', content: json(pageOf('Group')) }, ...errors },
     },
   },
   '/api/v1/groups/{id}': {
-    parameters: [idParam],
+    parameters: idParam,
     get: {
       tags,
+      operationId: 'getGroup',
       summary: 'One group',
       description:
         'The ETag is a strong tag of this representation: it changes whenever anything shown changes (name, members, sync state, rule…). ' +
@@ -52,25 +78,28 @@ export const groupsOpenApi: Record<string, unknown> = {
     },
     patch: {
       tags,
+      operationId: 'updateGroup',
       summary: 'Change what the body names',
       description:
         'The type cannot change, and the rule changes through PUT /rule. Changing manualMembers or includeInactive, or resuming a paused group, queues a sync (`jobId`).',
       parameters: [groupIfMatch],
-      requestBody: { required: true, content: json(ref('GroupPatch')) },
+      requestBody: requestBody(patchGroupSchema, { component: 'GroupPatch', example: { description: 'Learners who have not completed DRV-101; staff added by hand stay', paused: false } }),
       responses: { 200: { description: 'The group', content: json(ref('Group')) }, 404: problem, 409: problem, 412: problem, ...errors },
     },
     delete: {
       tags,
+      operationId: 'deleteGroup',
       summary: 'Delete the group with its members, exclusions, rule versions and history',
       parameters: [groupIfMatch],
       responses: { 204: { description: 'Deleted' }, 404: problem, 412: problem, ...errors },
     },
   },
   '/api/v1/groups/{id}/rule': {
-    parameters: [idParam],
-    get: { tags, summary: 'The current rule and its version (ETag)', responses: { 200: { description: 'The rule', content: json({ type: 'object', properties: { version: { type: 'integer' }, rule: ref('RuleDocument') } }) }, 404: problem, 409: problem, ...errors } },
+    parameters: idParam,
+    get: { tags, operationId: 'getGroupRule', summary: 'The current rule and its version (ETag)', responses: { 200: { description: 'The rule', content: json({ type: 'object', properties: { version: { type: 'integer' }, rule: ref('RuleDocument') } }) }, 404: problem, 409: problem, ...errors } },
     put: {
       tags,
+      operationId: 'putGroupRule',
       summary: 'Store a new rule version and sync the group',
       parameters: [
         {
@@ -82,18 +111,19 @@ export const groupsOpenApi: Record<string, unknown> = {
           schema: { type: 'string' },
         },
       ],
-      requestBody: { required: true, content: json({ type: 'object', additionalProperties: false, required: ['rule'], properties: { rule: ref('RuleDocument') } }) },
+      requestBody: requestBody(ruleBodySchema, { component: 'RuleBody', example: { rule: ruleExample } }),
       responses: { 200: { description: 'The group at its new version, with the sync `jobId`', content: json(ref('Group')) }, 404: problem, 409: problem, 412: problem, ...errors },
     },
   },
   '/api/v1/groups/{id}/rule/versions': {
-    parameters: [idParam],
-    get: { tags, summary: 'Every rule version, newest first', parameters: page, responses: { 200: { description: 'A page of versions', content: json(pageOf('RuleVersion')) }, 404: problem, ...errors } },
+    parameters: idParam,
+    get: { tags, operationId: 'listGroupRuleVersions', summary: 'Every rule version, newest first', parameters: page, responses: { 200: { description: 'A page of versions', content: json(pageOf('RuleVersion')) }, 404: problem, ...errors } },
   },
   '/api/v1/groups/{id}/preview': {
-    parameters: [idParam],
+    parameters: idParam,
     post: {
       tags,
+      operationId: 'previewGroup',
       summary: 'What a sync would change, for the stored or a proposed rule, changing nothing',
       description:
         'Planned from the directory snapshot: every user and membership as of every write that has answered, held in ' +
@@ -101,52 +131,57 @@ export const groupsOpenApi: Record<string, unknown> = {
         'Samples are the 10 smallest externalIds. A change made directly in the database, behind the API, is seen after ' +
         'the snapshot rebuild that follows the next full sync. Needs groups:read and users:read (it shows who a rule ' +
         'selects, so it is a way to read users): the integration role gets 403.',
-      requestBody: { required: false, content: json({ type: 'object', additionalProperties: false, properties: { rule: ref('RuleDocument') } }) },
+      requestBody: requestBody(previewBodySchema, { example: { rule: ruleExample } }),
       responses: { 200: { description: 'Counts and samples', content: json(ref('Preview')) }, 404: problem, 409: problem, ...errors },
     },
   },
   '/api/v1/groups/{id}/explain/{externalId}': {
-    parameters: [idParam, userParam],
+    parameters: memberParam,
     get: {
       tags,
+      operationId: 'explainMembership',
       summary: "Why a user is or is not a member: the rule tree with each condition's fact value and result",
       description: "Needs members:read and users:read (it shows the user's field values): the integration role gets 403.",
       responses: { 200: { description: 'The explanation', content: json(ref('Explanation')) }, 404: problem, ...errors },
     },
   },
   '/api/v1/groups/{id}/sync': {
-    parameters: [idParam],
+    parameters: idParam,
     post: {
       tags,
+      operationId: 'syncGroup',
       summary: 'Sync the group now',
       description:
         'A sync that would remove more than the allowed share of members at once (REMOVAL_SAFETY_SHARE, default 50%, for groups above REMOVAL_SAFETY_MIN_MEMBERS) applies its additions, holds the removals and sets the sync state to failed; `{"confirmRemovals": true}` releases them.',
-      requestBody: { required: false, content: json({ type: 'object', additionalProperties: false, properties: { confirmRemovals: { type: 'boolean', default: false } } }) },
+      requestBody: requestBody(groupSyncBodySchema, { example: { confirmRemovals: false } }),
       responses: { ...accepted, 404: problem, 409: problem, ...errors },
     },
   },
   '/api/v1/sync': {
     post: {
       tags,
+      operationId: 'syncAllGroups',
       summary: 'Sync every automatic group (the nightly reconciliation, now)',
       description: 'The directory is split into partitions (by default one per 20,000 users) that workers take independently; the job shows their combined progress.',
-      requestBody: { required: false, content: json({ type: 'object', additionalProperties: false, properties: { partitions: { type: 'integer', minimum: 1, maximum: 64 } } }) },
+      requestBody: requestBody(fullSyncBodySchema, { example: { partitions: 2 } }),
       responses: { ...accepted, ...errors },
     },
   },
   '/api/v1/groups/{id}/members': {
-    parameters: [idParam],
+    parameters: idParam,
     get: {
       tags,
+      operationId: 'listGroupMembers',
       summary: 'Members, by externalId',
-      parameters: [{ name: 'source', in: 'query', schema: { type: 'string', enum: [...MEMBERSHIP_SOURCES] } }, ...page],
+      parameters: queryParameters(memberListQuery),
       responses: { 200: { description: 'A page of members', content: json(pageOf('Member')) }, 404: problem, ...errors },
     },
   },
   '/api/v1/groups/{id}/members.csv': {
-    parameters: [idParam],
+    parameters: idParam,
     get: {
       tags,
+      operationId: 'exportGroupMembers',
       summary: `Every member as CSV (${MEMBERS_CSV_COLUMNS.join(',')})`,
       description:
         'One row per member in externalId order, after a header row; streamed as the database is read. RFC 4180: CRLF line ends, ' +
@@ -157,72 +192,63 @@ export const groupsOpenApi: Record<string, unknown> = {
     },
   },
   '/api/v1/groups/{id}/members/{externalId}': {
-    parameters: [idParam, userParam],
+    parameters: memberParam,
     put: {
       tags,
+      operationId: 'addGroupMember',
       summary: 'Add a member by hand (source manual)',
       description: '409 when the user is excluded, or inactive in an automatic group that does not include inactive users.',
       responses: { 200: { description: 'Already a member', content: json(ref('Member')) }, 201: { description: 'Added', content: json(ref('Member')) }, 404: problem, 409: problem, ...errors },
     },
     delete: {
       tags,
+      operationId: 'removeGroupMember',
       summary: 'Remove a member',
       description: "409 for a member by an active automatic group's rule (the next sync would add them again): exclude them instead.",
       responses: { 204: { description: 'Removed' }, 404: problem, 409: problem, ...errors },
     },
   },
   '/api/v1/groups/{id}/exclusions': {
-    parameters: [idParam],
-    get: { tags, summary: 'Excluded users', parameters: page, responses: { 200: { description: 'A page of exclusions', content: json(pageOf('Exclusion')) }, 404: problem, ...errors } },
+    parameters: idParam,
+    get: { tags, operationId: 'listGroupExclusions', summary: 'Excluded users', parameters: page, responses: { 200: { description: 'A page of exclusions', content: json(pageOf('Exclusion')) }, 404: problem, ...errors } },
   },
   '/api/v1/groups/{id}/exclusions/{externalId}': {
-    parameters: [idParam, userParam],
-    put: { tags, summary: 'Exclude a user: they leave now and never join while excluded', responses: { 200: { description: 'Already excluded', content: json(ref('Exclusion')) }, 201: { description: 'Excluded', content: json(ref('Exclusion')) }, 404: problem, ...errors } },
-    delete: { tags, summary: 'Lift an exclusion; the user is evaluated again at once', responses: { 204: { description: 'Lifted' }, 404: problem, ...errors } },
+    parameters: memberParam,
+    put: { tags, operationId: 'excludeGroupUser', summary: 'Exclude a user: they leave now and never join while excluded', responses: { 200: { description: 'Already excluded', content: json(ref('Exclusion')) }, 201: { description: 'Excluded', content: json(ref('Exclusion')) }, 404: problem, ...errors } },
+    delete: { tags, operationId: 'liftGroupExclusion', summary: 'Lift an exclusion; the user is evaluated again at once', responses: { 204: { description: 'Lifted' }, 404: problem, ...errors } },
   },
   '/api/v1/groups/{id}/history': {
-    parameters: [idParam],
+    parameters: idParam,
     get: {
       tags,
+      operationId: 'listGroupHistory',
       summary: 'Every membership change, newest first',
-      parameters: [{ name: 'externalId', in: 'query', schema: { type: 'string' } }, { name: 'action', in: 'query', schema: { type: 'string', enum: ['added', 'removed'] } }, ...page],
+      parameters: queryParameters(historyQuery),
       responses: { 200: { description: 'A page of entries', content: json(pageOf('HistoryEntry')) }, 404: problem, ...errors },
     },
   },
 };
 
-const keySchema = { type: 'object', additionalProperties: false, required: ['enabled'], properties: { enabled: { type: 'boolean' }, maxUses: { type: 'integer', minimum: 1 } } };
-const groupFields = {
-  name: { type: 'string', minLength: 1, maxLength: 200 },
-  description: { type: 'string', maxLength: 2000 },
-  manualMembers: { type: 'string', enum: [...MANUAL_MEMBER_POLICIES], default: 'remove', description: 'What syncs do with members added by hand who do not match the rule: remove, keep, or keep staff only' },
-  includeInactive: { type: 'boolean', default: false },
-  courses: { type: 'array', items: { type: 'string' } },
-  isDefault: { type: 'boolean', default: false },
-  key: keySchema,
-  price: { type: 'number', minimum: 0 },
-  paused: { type: 'boolean', default: false, description: 'A paused group does not change' },
-};
+const groupInput = openApiSchema(createGroupSchema);
+const inputProperties = groupInput.properties as Record<string, JsonSchema>;
 
 export const groupsSchemas: Record<string, unknown> = {
-  GroupInput: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['name', 'type'],
-    properties: { ...groupFields, type: { type: 'string', enum: [...GROUP_TYPES] }, rule: { ...ref('RuleDocument'), description: 'Required for automatic groups, refused for manual ones' } },
-  },
-  GroupPatch: { type: 'object', additionalProperties: false, minProperties: 1, properties: groupFields },
+  GroupInput: groupInput,
+  GroupPatch: openApiSchema(patchGroupSchema),
   Group: {
     type: 'object',
     required: ['id', 'name', 'type', 'memberCount', 'createdAt', 'updatedAt'],
     properties: {
       id: { type: 'string' },
-      ...groupFields,
-      type: { type: 'string', enum: [...GROUP_TYPES] },
+      ...inputProperties,
       course: { type: 'string', description: 'The course this group belongs to (class groups); absent for global groups' },
       rule: ref('RuleDocument'),
       ruleVersion: { type: 'integer' },
       memberCount: { type: 'integer' },
+      key: {
+        type: 'object',
+        properties: { enabled: { type: 'boolean' }, maxUses: { type: 'integer' }, uses: { type: 'integer' }, key: { type: 'string', description: 'Shown to admin and support keys only' } },
+      },
       sync: {
         type: 'object',
         description: 'Automatic groups only',
@@ -236,6 +262,7 @@ export const groupsSchemas: Record<string, unknown> = {
         },
       },
       jobId: { type: 'string', description: 'In answers that queued a sync' },
+      warnings: { type: 'array', items: ref('RuleIssue'), description: 'In answers that stored a rule: what may not be meant (e.g. a course that does not exist yet)' },
       createdAt: { type: 'string', format: 'date-time' },
       updatedAt: { type: 'string', format: 'date-time' },
     },

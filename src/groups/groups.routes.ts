@@ -1,17 +1,15 @@
 // The groups' HTTP surface: groups, rules and their versions, syncs, members, exclusions, history, explain and
 // preview. Each route reads as permission → validation → service → response.
 import { Router } from 'express';
-import Joi from 'joi';
 import type { RouteDeps } from '../app.js';
 import { actorOf, requirePermission } from '../platform/auth.js';
 import { validate } from '../platform/validate.js';
-import { pageRequest, pageSchema } from '../platform/pagination.js';
+import { pageQuerySchema, pageRequest } from '../platform/pagination.js';
 import { ConflictError } from '../platform/errors.js';
-import { externalIdSchema } from '../directory/identifiers.js';
 import { validateRule } from '../rules/index.js';
 import { loadRuleValidationContext } from '../directory/rule-context.js';
 import { ValidationError } from '../platform/errors.js';
-import { MEMBERSHIP_SOURCES, type MembershipSource } from '../membership/membership.model.js';
+import type { MembershipSource } from '../membership/membership.model.js';
 import {
   addExclusion,
   addMember,
@@ -28,8 +26,12 @@ import type { RuleDocument } from '../rules/index.js';
 import {
   createGroupSchema,
   fullSyncBodySchema,
-  groupIdSchema,
+  groupListQuery,
+  groupMemberParams,
+  groupParams,
   groupSyncBodySchema,
+  historyQuery,
+  memberListQuery,
   patchGroupSchema,
   previewBodySchema,
   ruleBodySchema,
@@ -53,9 +55,9 @@ import {
 
 export { groupsOpenApi, groupsSchemas } from './groups.openapi.js';
 
-const idParams = Joi.object({ id: groupIdSchema.required() });
-const memberParams = Joi.object({ id: groupIdSchema.required(), externalId: externalIdSchema.required() });
-const pageQuery = Joi.object(pageSchema);
+const idParams = groupParams;
+const memberParams = groupMemberParams;
+const pageQuery = pageQuerySchema;
 
 export function groupsRoutes(deps: RouteDeps): Router {
   const router = Router();
@@ -71,7 +73,7 @@ export function groupsRoutes(deps: RouteDeps): Router {
   router.get(
     '/groups',
     requirePermission('groups:read'),
-    validate({ query: Joi.object({ ...pageSchema, type: Joi.string().valid('manual', 'automatic') }) }),
+    validate({ query: groupListQuery }),
     async (_req, res) => {
       res.json(await listGroups(pageRequest(res.locals.query), { type: res.locals.query.type }));
     },
@@ -143,7 +145,7 @@ export function groupsRoutes(deps: RouteDeps): Router {
   router.get(
     '/groups/:id/members',
     requirePermission('members:read'),
-    validate({ params: idParams, query: Joi.object({ ...pageSchema, source: Joi.string().valid(...MEMBERSHIP_SOURCES) }) }),
+    validate({ params: idParams, query: memberListQuery }),
     async (req, res) => {
       const group = await requireGroup(req.params.id as string);
       res.json(await listMembers(group._id, pageRequest(res.locals.query), res.locals.query.source as MembershipSource | undefined));
@@ -195,7 +197,7 @@ export function groupsRoutes(deps: RouteDeps): Router {
   router.get(
     '/groups/:id/history',
     requirePermission('members:read'),
-    validate({ params: idParams, query: Joi.object({ ...pageSchema, externalId: externalIdSchema, action: Joi.string().valid('added', 'removed') }) }),
+    validate({ params: idParams, query: historyQuery }),
     async (req, res) => {
       const group = await requireGroup(req.params.id as string);
       const { externalId, action } = res.locals.query as { externalId?: string; action?: string };

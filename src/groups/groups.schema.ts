@@ -1,15 +1,24 @@
 // The one definition of a group's input, used by the routes (and by anything else that creates groups).
 import Joi from 'joi';
-import { courseCodeSchema } from '../directory/identifiers.js';
+import { courseCodeSchema, externalIdSchema } from '../directory/identifiers.js';
+import { pageSchema } from '../platform/pagination.js';
+import { MEMBERSHIP_SOURCES } from '../membership/membership.model.js';
+import { ruleBodySchema, ruleDocumentSchema } from '../rules/rule-body.schema.js';
 import { GROUP_TYPES, MANUAL_MEMBER_POLICIES } from './group.model.js';
 
 export const GROUP_ID_PATTERN = /^grp_[0-9a-f]{16}$/;
 export const groupIdSchema = Joi.string().pattern(GROUP_ID_PATTERN).messages({ 'string.pattern.base': 'is not a group id (grp_ and 16 hex digits)' });
 
+export const groupParams = Joi.object({ id: groupIdSchema.required().description('The group id') });
+export const groupMemberParams = Joi.object({ id: groupIdSchema.required().description('The group id'), externalId: externalIdSchema.required().description("The user's externalId") });
+export const groupListQuery = Joi.object({ ...pageSchema, type: Joi.string().valid(...GROUP_TYPES) });
+export const memberListQuery = Joi.object({ ...pageSchema, source: Joi.string().valid(...MEMBERSHIP_SOURCES) });
+export const historyQuery = Joi.object({ ...pageSchema, externalId: externalIdSchema, action: Joi.string().valid('added', 'removed') });
+
 const name = Joi.string().trim().min(1).max(200);
 const description = Joi.string().max(2000).allow('');
 const courses = Joi.array().items(courseCodeSchema).max(200).unique();
-const key = Joi.object({ enabled: Joi.boolean().required(), maxUses: Joi.number().integer().min(1).max(1_000_000_000) });
+const key = Joi.object({ enabled: Joi.boolean().required(), maxUses: Joi.number().integer().min(1).max(1_000_000_000) }).description('The group key users join with (POST /join)');
 const price = Joi.number().min(0).max(1e12);
 
 /** POST /groups. The rule's own shape is checked by the rule engine, which names each bad place inside it. */
@@ -17,26 +26,26 @@ export const createGroupSchema = Joi.object({
   name: name.required(),
   description,
   type: Joi.string().valid(...GROUP_TYPES).required(),
-  rule: Joi.any().when('type', {
+  rule: ruleDocumentSchema.description('Required for an automatic group, refused for a manual one').when('type', {
     is: 'automatic',
     then: Joi.required().messages({ 'any.required': 'is required for an automatic group' }),
     otherwise: Joi.forbidden().messages({ 'any.unknown': 'is only allowed for an automatic group' }),
   }),
-  manualMembers: Joi.string().valid(...MANUAL_MEMBER_POLICIES).default('remove'),
+  manualMembers: Joi.string().valid(...MANUAL_MEMBER_POLICIES).default('remove').description('What syncs do with members added by hand who do not match the rule: remove, keep, or keep staff only'),
   includeInactive: Joi.boolean().default(false),
   courses: courses.default([]),
-  isDefault: Joi.boolean().default(false),
+  isDefault: Joi.boolean().default(false).description('Every user created from then on becomes a member (at most one group is the default)'),
   key,
   price,
-  paused: Joi.boolean().default(false),
+  paused: Joi.boolean().default(false).description('A paused group does not change'),
 });
 
 /** PATCH /groups/{id}: what it names changes. The type is fixed; the rule changes through PUT /rule. */
 export const patchGroupSchema = Joi.object({
   name,
   description: description.allow(null),
-  type: Joi.forbidden().messages({ 'any.unknown': 'cannot change; create another group' }),
-  rule: Joi.forbidden().messages({ 'any.unknown': 'changes through PUT /api/v1/groups/{id}/rule (versioned)' }),
+  type: Joi.forbidden().description('Fixed at creation').messages({ 'any.unknown': 'cannot change; create another group' }),
+  rule: Joi.forbidden().description('Changes through PUT /api/v1/groups/{id}/rule (versioned)').messages({ 'any.unknown': 'changes through PUT /api/v1/groups/{id}/rule (versioned)' }),
   manualMembers: Joi.string().valid(...MANUAL_MEMBER_POLICIES),
   includeInactive: Joi.boolean(),
   courses,
@@ -48,10 +57,10 @@ export const patchGroupSchema = Joi.object({
   .min(1)
   .messages({ 'object.min': 'names nothing to change' });
 
-export const ruleBodySchema = Joi.object({ rule: Joi.any().required() });
-export const previewBodySchema = Joi.object({ rule: Joi.any() });
-export const groupSyncBodySchema = Joi.object({ confirmRemovals: Joi.boolean().default(false) });
-export const fullSyncBodySchema = Joi.object({ partitions: Joi.number().integer().min(1).max(64) });
+export { ruleBodySchema };
+export const previewBodySchema = Joi.object({ rule: ruleDocumentSchema.description('A proposed rule; absent: the stored one') });
+export const groupSyncBodySchema = Joi.object({ confirmRemovals: Joi.boolean().default(false).description('Apply the removals the safety valve holds') });
+export const fullSyncBodySchema = Joi.object({ partitions: Joi.number().integer().min(1).max(64).description('How many partitions the directory is split into (default: one per 20,000 users)') });
 
 export interface GroupInput {
   name: string;

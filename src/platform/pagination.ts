@@ -14,9 +14,12 @@ export interface Page<T> {
 }
 
 export const pageSchema = {
-  limit: Joi.number().integer().min(1).max(1000).default(50),
-  cursor: Joi.string().max(512),
+  limit: Joi.number().integer().min(1).max(1000).default(50).description('How many items a page holds'),
+  cursor: Joi.string().max(512).description('Opaque: the nextCursor of the previous page'),
 };
+
+/** The query of a list that takes nothing but the page. */
+export const pageQuerySchema = Joi.object(pageSchema);
 
 export function pageRequest(query: { limit?: number; cursor?: string }): PageRequest {
   const limit = query.limit ?? 50;

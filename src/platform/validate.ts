@@ -4,17 +4,19 @@
 import Joi from 'joi';
 import type { RequestHandler } from 'express';
 import { UnsupportedMediaTypeError, ValidationError, type FieldError } from './errors.js';
+import { isCheckedByService } from './openapi-schema.js';
 
 export interface RequestSchemas {
   params?: Joi.ObjectSchema;
   query?: Joi.ObjectSchema;
   /**
    * The body the operation takes. Without one the operation takes no body, and a request that sends one (even
-   * `{}`) is a 400: a body the service ignored would let the caller believe it had been applied. `'object'`: any
-   * JSON object, handed on unscreened to a service that screens and checks it in one pass with data the route
-   * does not have (a user's fields against their definitions), so that one answer names every error.
+   * `{}`) is a 400: a body the service ignored would let the caller believe it had been applied. A schema marked
+   * `checkedByService` (openapi-schema.ts) only asks for a JSON object here, handed on unscreened to a service
+   * that screens and checks it in one pass with data the route does not have (a user's fields against their
+   * definitions), so that one answer names every error.
    */
-  body?: Joi.Schema | 'object';
+  body?: Joi.Schema;
 }
 
 /** Joi path array → `users[3].fields.hireDate`. */
@@ -107,8 +109,21 @@ export function hasBody(req: Parameters<RequestHandler>[0]): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
+const REQUEST_SCHEMAS = Symbol('request schemas');
+
+/** Marks a middleware with the schemas it checks, so that the OpenAPI description can be compared with them. */
+export function withRequestSchemas<T extends RequestHandler>(handler: T, schemas: RequestSchemas): T {
+  return Object.assign(handler, { [REQUEST_SCHEMAS]: schemas });
+}
+
+/** The schemas a middleware made by validate() (or marked by withRequestSchemas) checks; undefined for others. */
+export function requestSchemasOf(handler: unknown): RequestSchemas | undefined {
+  return typeof handler === 'function' ? (handler as { [REQUEST_SCHEMAS]?: RequestSchemas })[REQUEST_SCHEMAS] : undefined;
+}
+
 export function validate(schemas: RequestSchemas): RequestHandler {
-  return (req, res, next) => {
+  const handedOn = schemas.body !== undefined && isCheckedByService(schemas.body);
+  return withRequestSchemas((req, res, next) => {
     const errors: FieldError[] = [];
     if (schemas.params) {
       const r = schemas.params.validate(req.params, { abortEarly: false, convert: true });
@@ -127,7 +142,7 @@ export function validate(schemas: RequestSchemas): RequestHandler {
         throw new UnsupportedMediaTypeError('Send the body as application/json.');
       }
       const body: unknown = req.body ?? {};
-      if (schemas.body === 'object') {
+      if (handedOn) {
         if (body === null || typeof body !== 'object' || Array.isArray(body)) errors.push({ path: 'body', message: 'must be of type object' });
       } else {
         const screened = screenInput(body);
@@ -139,5 +154,5 @@ export function validate(schemas: RequestSchemas): RequestHandler {
     }
     if (errors.length) throw new ValidationError(`The request has ${errors.length} invalid field${errors.length > 1 ? 's' : ''}.`, errors);
     next();
-  };
+  }, schemas);
 }

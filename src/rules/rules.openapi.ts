@@ -1,0 +1,82 @@
+// The rules' part of the OpenAPI description (merged by src/openapi.ts), and the rule document's schema placed
+// where an OpenAPI document can reference it.
+import { openApiSchema, requestBody, type JsonSchema } from '../platform/openapi-schema.js';
+import { ruleSchema } from './catalogue.js';
+import { ruleBodySchema } from './rule-body.schema.js';
+
+/**
+ * A rule that is valid on any directory, even an empty one (a course that does not exist yet is only a warning),
+ * so that "Try it out" works first time: learners, not contractors, who have not completed DRV-101.
+ */
+export const ruleExample = {
+  conditions: {
+    all: [
+      { fact: 'user', path: '$.type', operator: 'equal', value: 'learner' },
+      { not: { fact: 'email', operator: 'endsWith', value: '@contractor.example.com' } },
+      { any: [{ fact: 'enrollment', params: { course: 'DRV-101' }, operator: 'exists', value: false }, { fact: 'enrollment', params: { course: 'DRV-101' }, path: '$.status', operator: 'notEqual', value: 'completed' }] },
+    ],
+  },
+};
+
+const componentName = (definition: string) => `Rule${definition[0]!.toUpperCase()}${definition.slice(1)}`;
+
+/**
+ * rules/rule.schema.json is a draft-07 document whose parts live under `definitions` and refer to each other as
+ * `#/definitions/<name>`. Inside an OpenAPI document those pointers resolve against the document's root, so each
+ * definition becomes a component of its own (`Rule<Name>`) and each reference is rewritten to it. `$schema` and
+ * `$id` go: the components are JSON Schema 2020-12, OpenAPI 3.1's dialect, and resolve against the document.
+ */
+export function ruleComponents(): Record<string, JsonSchema> {
+  const { $schema: _schema, $id: _id, definitions, ...root } = ruleSchema() as JsonSchema & { definitions?: Record<string, unknown> };
+  const rewrite = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(rewrite);
+    if (node === null || typeof node !== 'object') return node;
+    return Object.fromEntries(
+      Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/definitions/') ? `#/components/schemas/${componentName(v.slice('#/definitions/'.length))}` : rewrite(v)]),
+    );
+  };
+  return {
+    RuleDocument: { ...(rewrite(root) as JsonSchema), example: ruleExample },
+    ...Object.fromEntries(Object.entries(definitions ?? {}).map(([name, s]) => [componentName(name), rewrite(s) as JsonSchema])),
+  };
+}
+
+const issue = { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string', example: 'conditions.all[2].value' }, message: { type: 'string' } } };
+
+export const rulesSchemas = {
+  ...ruleComponents(),
+  RuleIssue: issue,
+  RuleValidation: {
+    type: 'object',
+    required: ['valid'],
+    properties: {
+      valid: { type: 'boolean' },
+      errors: { type: 'array', items: { $ref: '#/components/schemas/RuleIssue' } },
+      warnings: { type: 'array', items: { $ref: '#/components/schemas/RuleIssue' }, description: 'e.g. a course that does not exist (yet)' },
+    },
+  },
+  RuleBody: openApiSchema(ruleBodySchema),
+};
+
+const problem = { $ref: '#/components/responses/Problem' };
+const errors = { 400: problem, 401: problem, 403: problem };
+const list = (description: string) => ({
+  200: { description, content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } } } } },
+  401: problem,
+  403: problem,
+});
+
+export const rulesOpenApi = {
+  '/api/v1/rules/validate': {
+    post: {
+      tags: ['rules'],
+      operationId: 'validateRule',
+      summary: 'Check a rule against the current field definitions and courses, changing nothing',
+      requestBody: requestBody(ruleBodySchema, { component: 'RuleBody', example: { rule: ruleExample } }),
+      responses: { 200: { description: 'Whether the rule is valid, with each error placed in the rule', content: { 'application/json': { schema: { $ref: '#/components/schemas/RuleValidation' } } } }, ...errors },
+    },
+  },
+  '/api/v1/rules/operators': { get: { tags: ['rules'], operationId: 'listRuleOperators', summary: 'The operator catalogue (and decorators)', responses: list('Operators: name, the facts they apply to, value shape, description, example') } },
+  '/api/v1/rules/facts': { get: { tags: ['rules'], operationId: 'listRuleFacts', summary: 'The facts a rule can read', responses: list('Facts with their params and paths') } },
+  '/api/v1/rules/templates': { get: { tags: ['rules'], operationId: 'listRuleTemplates', summary: 'Rules to start from', responses: list('Templates with placeholders') } },
+};

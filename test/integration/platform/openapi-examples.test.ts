@@ -1,0 +1,103 @@
+// Swagger UI's "Try it out" starts from each operation's example: every documented request body has one, and the
+// real route accepts it. A rule and a group come first, on an empty directory; then the directory's examples, in
+// the order they build on each other (field, course, users, enrolments).
+import { expect } from 'chai';
+import { startTestService, type TestService } from '../../helpers/service.js';
+
+type Json = Record<string, unknown>;
+interface MediaType {
+  example?: unknown;
+}
+interface Operation {
+  parameters?: Array<{ name: string; in: string; example?: unknown }>;
+  requestBody?: { content: Record<string, MediaType> };
+}
+interface Doc {
+  paths: Record<string, Record<string, Operation> & { parameters?: Operation['parameters'] }>;
+}
+
+/** Every operation with a request body, with its content type and example. */
+function operationsWithBodies(doc: Doc): Array<{ op: string; type: string; example: unknown }> {
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method, o]) => method !== 'parameters' && (o as Operation).requestBody)
+      .flatMap(([method, o]) => Object.entries((o as Operation).requestBody!.content).map(([type, m]) => ({ op: `${method.toUpperCase()} ${path}`, type, example: m.example }))),
+  );
+}
+
+describe('OpenAPI description: request body examples', () => {
+  let t: TestService;
+  let doc: Doc;
+  before(async () => {
+    t = await startTestService('openapiexamples');
+    doc = (await t.api.get('/openapi.json').expect(200)).body as Doc;
+  });
+  after(async () => t.stop());
+
+  /** The path with its parameters filled from the documented examples, and from `values` for the rest. */
+  const fill = (op: string, values: Record<string, string> = {}): string => {
+    const [method, path] = op.split(' ') as [string, string];
+    const item = doc.paths[path]!;
+    const params = [...(item.parameters ?? []), ...(item[method.toLowerCase()]!.parameters ?? [])];
+    return path.replace(/\{(\w+)\}/g, (_m, name: string) => {
+      const value = values[name] ?? params.find((p) => p.name === name && p.in === 'path')?.example;
+      expect(value, `${op}: an example for {${name}}`).to.be.a('string');
+      return encodeURIComponent(value as string);
+    });
+  };
+
+  it('when every documented request body is read, then each has an example', () => {
+    const bodies = operationsWithBodies(doc);
+    expect(bodies.length).to.be.greaterThan(15);
+    expect(bodies.filter((b) => b.example === undefined).map((b) => `${b.op} (${b.type})`)).to.deep.equal([]);
+  });
+
+  it("when each example is sent to its route as Swagger UI's Try it out would, then each is accepted and stored", async () => {
+    const auth = await t.auth('admin');
+    const tried = new Set<string>();
+    const send = async (op: string, values: Record<string, string> = {}, type = 'application/json') => {
+      const example = operationsWithBodies(doc).find((b) => b.op === op && b.type === type)?.example;
+      expect(example, `${op}: example`).to.not.equal(undefined);
+      const [method] = op.split(' ') as [string];
+      const url = fill(op, values);
+      const req = t.api[method.toLowerCase() as 'put' | 'post' | 'patch'](url).set(auth).set('Content-Type', type);
+      const res = await req.send(type === 'application/json' ? JSON.stringify(example) : (example as string));
+      expect(res.status, `${op}: ${JSON.stringify(res.body)}`).to.be.within(200, 299);
+      tried.add(`${op} ${type}`);
+      return { example: example as Json, body: res.body as Json };
+    };
+
+    const validation = await send('POST /api/v1/rules/validate');
+    expect(validation.body, 'the rule example is valid on an empty directory').to.include({ valid: true });
+    const group = await send('POST /api/v1/groups');
+    const id = group.body.id as string;
+    expect(await t.service.database.db.collection('groups').countDocuments({ _id: id as never })).to.equal(1);
+
+    const field = await send('PUT /api/v1/fields/{key}');
+    expect(field.body).to.include({ key: 'department', type: field.example.type });
+    await send('PUT /api/v1/courses/{code}');
+    const user = await send('PUT /api/v1/users/{externalId}');
+    const stored = await t.service.database.db.collection('users').findOne({ _id: 'u-1001' as never });
+    expect(stored, 'the user example is stored').to.include({ email: user.example.email, firstName: user.example.firstName });
+    expect(stored!.fields).to.deep.equal(user.example.fields);
+    await send('PATCH /api/v1/users/{externalId}');
+    const batch = await send('POST /api/v1/users/batch');
+    expect(batch.body).to.include({ failed: 0, created: (batch.example.users as unknown[]).length });
+    const csv = await send('POST /api/v1/users/import', {}, 'text/csv');
+    expect(csv.body).to.include({ failed: 0, created: 1 });
+    await send('PUT /api/v1/courses/{code}/enrollments/{externalId}');
+    const enrolments = await send('POST /api/v1/enrollments/batch');
+    expect(enrolments.body).to.include({ failed: 0 });
+
+    await send('PATCH /api/v1/groups/{id}', { id });
+    await send('PUT /api/v1/groups/{id}/rule', { id });
+    await send('POST /api/v1/groups/{id}/preview', { id });
+    await send('POST /api/v1/groups/{id}/sync', { id });
+    await send('POST /api/v1/sync');
+    const key = await send('POST /api/v1/keys');
+    expect(key.body).to.include({ name: key.example.name, role: key.example.role });
+
+    // Every documented body was tried: a new operation with a body needs its example tried here too.
+    expect(operationsWithBodies(doc).map((b) => `${b.op} ${b.type}`).filter((op) => !tried.has(op))).to.deep.equal([]);
+  });
+});
