@@ -4,7 +4,8 @@
 // - publish() is called only for real changes (a write that changes nothing publishes nothing), after the change
 //   is stored, with every change of one request in one call (a batch of 10,000 is one publish).
 // - publish() awaits every listener: when a write request answers, its consequences (membership) are applied.
-//   A listener that throws is logged by the publisher's caller; it never undoes the stored change.
+//   A listener that throws never undoes the stored change: the caller (directory-announce.ts) journals every
+//   publish and a job replays it, so listeners must be idempotent (they may hear a change again).
 export type DirectoryChangeKind = 'user.created' | 'user.changed' | 'user.deleted';
 
 export interface DirectoryChange {
@@ -23,6 +24,11 @@ const listeners = new Set<DirectoryListener>();
 export function subscribeDirectoryChanges(listener: DirectoryListener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
+}
+
+/** Whether anything listens: a replay of journaled changes with no listener wired would drop them unheard. */
+export function hasDirectoryListeners(): boolean {
+  return listeners.size > 0;
 }
 
 export async function publishDirectoryChanges(changes: readonly DirectoryChange[]): Promise<void> {

@@ -80,7 +80,17 @@ async function readExclusions(users: readonly string[]): Promise<Set<string>> {
 }
 
 
+/**
+ * A fault to inject, for tests only: the next `failures` reactions throw before writing anything, as a database
+ * that fails mid-request would make them. Nothing in the service sets it.
+ */
+export const reactionFaults = { failures: 0 };
+
 export async function applyDirectoryChanges(changes: readonly DirectoryChange[], deps: ChangeDeps): Promise<ChangeOutcome> {
+  if (reactionFaults.failures > 0) {
+    reactionFaults.failures--;
+    throw new Error('injected fault: the membership reaction failed');
+  }
   const byUser = collapse(changes);
   const outcome: ChangeOutcome = { users: byUser.size, added: 0, removed: 0, held: {}, failed: {} };
   if (byUser.size === 0) return outcome;
