@@ -16,6 +16,7 @@ import { createMetrics } from './platform/metrics.js';
 import { ensureBootstrapKey } from './keys/api-keys.service.js';
 import { defineJobs, scheduleRecurringJobs } from './jobs/index.js';
 import { wireReactions } from './reactions.js';
+import { gaugeSources } from './gauges.js';
 import { forgetSnapshot } from './snapshot/directory-snapshot.js';
 
 export interface Service {
@@ -53,6 +54,7 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
     }
 
     const metrics = createMetrics();
+    metrics.setGaugeSources(gaugeSources(database.db));
     const scheduler = await createScheduler({
       db: database.db,
       logger,

@@ -37,9 +37,10 @@ export function createMetrics(): Metrics {
     labelNames: ['job'],
     registers: [registry],
     async collect() {
-      if (!sources) return;
+      const waiting = await sources?.jobsWaiting().catch(() => undefined);
+      if (!waiting) return; // keeps the last values while the database does not answer
       this.reset();
-      for (const [job, n] of await sources.jobsWaiting()) this.set({ job }, n);
+      for (const [job, n] of waiting) this.set({ job }, n);
     },
   });
   new Gauge({
@@ -48,9 +49,10 @@ export function createMetrics(): Metrics {
     labelNames: ['group'],
     registers: [registry],
     async collect() {
-      if (!sources) return;
+      const held = await sources?.heldRemovals().catch(() => undefined);
+      if (!held) return;
       this.reset();
-      for (const [group, n] of await sources.heldRemovals()) this.set({ group }, n);
+      for (const [group, n] of held) this.set({ group }, n);
     },
   });
   new Gauge({
@@ -59,8 +61,9 @@ export function createMetrics(): Metrics {
     labelNames: ['unit'],
     registers: [registry],
     async collect() {
-      if (!sources) return;
-      const { writes, users } = await sources.reactionsOwed();
+      const counts = await sources?.reactionsOwed().catch(() => undefined);
+      if (!counts) return;
+      const { writes, users } = counts;
       this.set({ unit: 'writes' }, writes);
       this.set({ unit: 'users' }, users);
     },
