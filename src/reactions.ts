@@ -23,12 +23,14 @@ export interface ReactionDeps {
 export function wireReactions(deps: ReactionDeps): () => void {
   const valve = { share: deps.config.removalSafetyShare, minMembers: deps.config.removalSafetyMinMembers };
   // Membership follows every directory change before the write answers (publish awaits its listeners).
-  const unsubscribe = subscribeDirectoryChanges(async (changes) => {
+  // The journal entry names the writer: a replay writes as the first reaction would have (same run key and
+  // instant), so a membership that a failed reaction inserted before failing gets its history entry, once.
+  const unsubscribe = subscribeDirectoryChanges(async (changes, meta) => {
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     let outcome;
     try {
-      outcome = await applyDirectoryChanges(changes, { valve, metrics: deps.metrics });
+      outcome = await applyDirectoryChanges(changes, { valve, metrics: deps.metrics, ...(meta ? { runKey: `change:${meta.id}`, at: meta.at } : {}) });
     } catch (err) {
       deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'failed' }, seconds());
       throw err;

@@ -17,7 +17,16 @@ export interface DirectoryChange {
   actor: string;
 }
 
-export type DirectoryListener = (changes: readonly DirectoryChange[]) => Promise<void>;
+/**
+ * Which publish this is: the reaction journal's entry and the instant of the write. A replay of the entry carries
+ * the same, so a listener can write what the first delivery would have (deterministic ids and timestamps).
+ */
+export interface PublishMeta {
+  id: string;
+  at: Date;
+}
+
+export type DirectoryListener = (changes: readonly DirectoryChange[], meta?: PublishMeta) => Promise<void>;
 
 const listeners = new Set<DirectoryListener>();
 
@@ -31,9 +40,9 @@ export function hasDirectoryListeners(): boolean {
   return listeners.size > 0;
 }
 
-export async function publishDirectoryChanges(changes: readonly DirectoryChange[]): Promise<void> {
+export async function publishDirectoryChanges(changes: readonly DirectoryChange[], meta?: PublishMeta): Promise<void> {
   if (changes.length === 0) return;
-  const results = await Promise.allSettled([...listeners].map((l) => l(changes)));
+  const results = await Promise.allSettled([...listeners].map((l) => l(changes, meta)));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 }

@@ -120,7 +120,7 @@ export async function publishJournaled(changes: readonly DirectoryChange[]): Pro
     journalError = asError(err);
   }
   try {
-    await publishDirectoryChanges(changes);
+    await publishDirectoryChanges(changes, { id: entry._id, at: entry.at });
   } catch (err) {
     const error = asError(err);
     if (!journaled) throw new AggregateError([journalError, error], 'a directory change could neither be journaled nor applied');
@@ -219,7 +219,7 @@ export async function replayDue(opts: ReplayOptions = {}): Promise<ReplayResult>
   let done = 0;
   for (const entry of due) {
     try {
-      await publishDirectoryChanges(entry.changes);
+      await publishDirectoryChanges(entry.changes, { id: entry._id, at: entry.at });
       await journal().deleteOne({ _id: entry._id });
       result.replayed++;
       result.users += entry.users;

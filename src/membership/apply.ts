@@ -139,16 +139,19 @@ export async function writeAdds(adds: readonly PlannedAdd[], ctx: WriteContext):
     ? await findByIds(memberships(), [...duplicates].map((i) => docs[i]!._id))
     : new Map<string, MembershipDoc>();
   const entries: HistoryDoc[] = [];
+  const written: string[] = [];
   docs.forEach((doc, i) => {
     const mine = !duplicates.has(i);
     if (mine) count(created, doc.group);
     const stored = mine ? doc : own.get(doc._id);
     if (mine || (stored && stored.run === ctx.runKey && stored.addedAt.getTime() === ctx.at.getTime())) {
       entries.push(addedEntry(doc, adds[i]!.reason, adds[i]!.actor));
+      written.push(doc._id);
     }
   });
   await insertIgnoringDuplicates(history(), entries);
-  await recordChanges({ memberships: docs.filter((_, i) => !duplicates.has(i)).map((d) => d._id) });
+  // This writer's inserts, including those of its interrupted earlier run, which may have missed the feed too.
+  await recordChanges({ memberships: written });
   for (const [, n] of created) if (n > 0) ctx.metrics?.membershipChanges.inc({ action: 'added', source: 'rule' }, n);
   return created;
 }

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { reactionFaults } from '../../../src/membership/on-change.js';
 import { REACTION_REPLAY_JOB } from '../../../src/jobs/reaction-replay.job.js';
+import { replayDue, UNCONFIRMED_GRACE_MS } from '../../../src/directory/reaction-journal.js';
 import { createGroup, defineField, getGroup, historyOf, memberIds, rules, userBody, waitForJob, type Auth } from './membership-helpers.js';
 
 interface JournalDoc {
@@ -112,5 +113,59 @@ describe('Membership: a failed reaction to a directory write', function () {
     }
     expect(await memberIds(t, admin, sales)).to.deep.equal([user.externalId]);
     expect((await getGroup(t, admin, sales)).sync).to.include({ state: 'idle' });
+  });
+
+  it('when two replays of one failed write run at once, then the change is applied once: one membership, one history entry, the count exact', async () => {
+    const groupId = await quietGroup('Support');
+    const users = [userBody({ fields: { department: 'Support' } }), userBody({ fields: { department: 'Support' } })];
+    reactionFaults.failures = 1;
+    await t.api.post('/api/v1/users/batch').set(hr).send({ users }).expect(200);
+    const entry = (await journal()).find((e) => e.users === 2)!;
+    await Promise.all([replayDue({ only: entry._id }), replayDue({ only: entry._id })]);
+
+    const ids = users.map((u) => u.externalId).sort();
+    expect(await memberIds(t, admin, groupId)).to.deep.equal(ids);
+    const history = await historyOf(t, admin, groupId);
+    expect(history.map((h) => h.externalId).sort()).to.deep.equal(ids);
+    expect((await getGroup(t, admin, groupId)).memberCount).to.equal(2);
+    expect((await journal()).filter((e) => e._id === entry._id)).to.deep.equal([]);
+    // The immediate job queued by the failure finds nothing left to do.
+    await t.service.scheduler.startProcessing();
+    try {
+      const job = await waitForJob(t, admin, `${REACTION_REPLAY_JOB}:${entry._id}:1`);
+      expect(job.result).to.include({ replayed: 0, failed: 0 });
+    } finally {
+      await t.service.scheduler.stop();
+    }
+    expect(await historyOf(t, admin, groupId)).to.have.length(2);
+  });
+
+  it('when a write never confirmed its reaction (its process died while reacting), then after the grace period the group shows it and the sweep finishes it', async () => {
+    const groupId = await quietGroup('Finance');
+    const user = userBody({ fields: { department: 'Finance' } });
+    reactionFaults.failures = 1;
+    await t.api.put(`/api/v1/users/${user.externalId}`).set(hr).send(user).expect(201);
+    // What a dead process leaves: the entry as journaled before the listeners ran, never marked, and no job.
+    const [entry] = (await journal()).filter((e) => e.users === 1 && e.attempts === 1);
+    const at = new Date(Date.now() - UNCONFIRMED_GRACE_MS - 1000);
+    await db().collection('directory_reactions').updateOne({ _id: entry!._id as never }, { $set: { at, attempts: 0 }, $unset: { failedAt: '', lastError: '', nextAttemptAt: '' } });
+    await db().collection('jobs').deleteOne({ _id: `${REACTION_REPLAY_JOB}:${entry!._id}:1` as never });
+    await db().collection('agendaJobs').deleteMany({ name: REACTION_REPLAY_JOB });
+
+    const sync = (await getGroup(t, admin, groupId)).sync as Record<string, unknown>;
+    expect(sync).to.include({ state: 'queued', pendingUsers: 1 });
+    expect(sync.lastError).to.match(/did not finish/);
+
+    await t.service.scheduler.startProcessing();
+    try {
+      const sweep = await t.service.scheduler.enqueue(REACTION_REPLAY_JOB, {});
+      const job = await waitForJob(t, admin, sweep);
+      expect(job.result).to.include({ replayed: 1, failed: 0, users: 1 });
+    } finally {
+      await t.service.scheduler.stop();
+    }
+    expect(await memberIds(t, admin, groupId)).to.deep.equal([user.externalId]);
+    expect(await historyOf(t, admin, groupId)).to.have.length(1);
+    expect((await getGroup(t, admin, groupId)).sync).to.include({ state: 'idle' }).and.not.have.any.keys('pendingUsers', 'lastError');
   });
 });
