@@ -2,7 +2,7 @@
 //
 // Every announced write enters the journal before its listeners run and leaves it when all of them succeeded, so a
 // reaction that throws, or a process that dies while reacting, leaves a trace instead of stale membership until
-// the nightly sync. A replay job (enqueued at once on a failure, and swept every minute) publishes the journaled
+// the nightly sync. A replay job (enqueued at once on a failure, and swept every five minutes) publishes the journaled
 // changes again through the same listeners and removes the entry when they succeed; listeners are idempotent
 // (memberships and history have deterministic ids), so a replay that overlaps another, or the original, writes
 // each real change once.
@@ -56,7 +56,7 @@ const journal = (): Collection<JournalEntryDoc> => JournalEntryModel.collection 
  * long it is replayed as well (a replay of a write still in flight only repeats idempotent work).
  */
 export const UNCONFIRMED_GRACE_MS = 10 * 60_000;
-/** Replays back off: 1, 2, 4 … minutes after each failed replay, at most an hour apart. */
+/** Replays back off: 1, 2, 4 … minutes after each failed replay (then the next sweep), at most an hour apart. */
 const BACKOFF_BASE_MS = 60_000;
 const BACKOFF_MAX_MS = 60 * 60_000;
 
@@ -145,7 +145,7 @@ async function recordFailure(entry: JournalEntryDoc, error: Error): Promise<void
   try {
     await onFailure({ id: entry._id, attempts, users: entry.users, error });
   } catch {
-    // The minute sweep replays the entry when the immediate job cannot be enqueued.
+    // The sweep replays the entry when the immediate job cannot be enqueued.
   }
 }
 

@@ -1,13 +1,16 @@
 // Finishes the reactions of directory writes that failed (or whose process died while reacting): publishes the
 // journaled changes again through the same listeners (membership's on-change path, the change feed). Enqueued at
-// once for each failure, with the journal entry's id; swept every minute for every due entry (replays back off).
+// once for each failure, with the journal entry's id; swept every five minutes for every due entry (replays back off).
 // Idempotent: listeners write memberships and history with deterministic ids, and a replayed entry is removed.
 import type { JobsDeps } from './index.js';
 import { replayDue } from '../directory/reaction-journal.js';
 
 export const REACTION_REPLAY_JOB = 'reaction-replay';
-/** The sweep: every minute, so that a retry waits at most a minute beyond its backoff. */
-export const REACTION_SWEEP_CRON = '* * * * *';
+/**
+ * The sweep: every five minutes, so that a retry waits at most that beyond its backoff. Each run of a recurring job
+ * leaves a job record (GET /jobs), so it runs no more often than the snapshot refresh does.
+ */
+export const REACTION_SWEEP_CRON = '*/5 * * * *';
 
 export interface ReactionReplayJobData {
   /** The journal entry whose reaction failed; absent for the sweep of every due entry. */
