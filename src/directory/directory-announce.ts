@@ -21,6 +21,7 @@ export interface WriteContext {
 export async function announce(ctx: WriteContext, changes: readonly DirectoryChange[]): Promise<void> {
   if (changes.length === 0) return;
   const outcome = await publishJournaled(changes);
+  if (outcome.journalError) ctx.logger.warn({ err: outcome.journalError, changes: changes.length }, 'a directory change could not be journaled; its reactions ran');
   if (!outcome.complete) {
     ctx.logger.error(
       { err: outcome.error, changes: changes.length, first: changes[0]?.externalId },

@@ -100,6 +100,8 @@ export interface PublishOutcome {
   /** False when a listener failed: the journal keeps the changes and a job finishes them. */
   complete: boolean;
   error?: Error;
+  /** The journal could not be written (the listeners were still tried, and succeeded when `complete`). */
+  journalError?: Error;
 }
 
 /**
@@ -129,7 +131,7 @@ export async function publishJournaled(changes: readonly DirectoryChange[]): Pro
   }
   // Removing the entry may fail too: it is then replayed after the grace period, which repeats idempotent work.
   if (journaled) await journal().deleteOne({ _id: entry._id }).catch(() => undefined);
-  return { complete: true };
+  return { complete: true, ...(journalError ? { journalError } : {}) };
 }
 
 async function recordFailure(entry: JournalEntryDoc, error: Error): Promise<void> {
