@@ -88,7 +88,7 @@ describe('metrics for operators', function () {
 
   it('when a reaction and its replay fail, then the failures and the owed users show, and clear once a replay succeeds', async () => {
     const team = uniq('t');
-    await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
+    const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
     const before = await scrape();
     reactionFaults.failures = 2;
     const user = userBody({ fields: { team } });
@@ -105,12 +105,15 @@ describe('metrics for operators', function () {
     expect(sample(failed, 'autogroups_directory_reactions_owed', { unit: 'writes' })).to.equal(1);
     const failedChanges = (text: string) => sample(text, 'autogroups_sync_duration_seconds_count', { kind: 'change', outcome: 'failed' });
     expect(failedChanges(failed) - failedChanges(before)).to.equal(2);
+    // The replay failed too: the group says failed, not merely queued.
+    expect((await getGroup(t, admin, group.id)).sync).to.include({ state: 'failed', pendingUsers: 1 });
 
     const jobId = await t.service.scheduler.enqueue(REACTION_REPLAY_JOB, { entryId: entry!._id });
     await waitForJob(t, admin, jobId);
     const done = await scrape();
     expect(sample(done, 'autogroups_directory_reactions_owed', { unit: 'users' })).to.equal(0);
     expect(changes(done, 'added', 'rule') - changes(failed, 'added', 'rule')).to.equal(1);
+    expect((await getGroup(t, admin, group.id)).sync).to.include({ state: 'idle' });
   });
 
   it('when the safety valve holds removals, then the held removals show by group until they are confirmed', async () => {
