@@ -140,6 +140,29 @@ describe('Membership: a failed reaction to a directory write', function () {
     expect(await historyOf(t, admin, groupId)).to.have.length(2);
   });
 
+  it('when a reaction inserted a membership and failed before its history, then the replay writes that history entry once', async () => {
+    const groupId = await quietGroup('Audit');
+    const user = userBody({ fields: { department: 'Audit' } });
+    reactionFaults.failures = 1;
+    await t.api.put(`/api/v1/users/${user.externalId}`).set(hr).send(user).expect(201);
+    const entry = (await db().collection<JournalDoc & { at: Date }>('directory_reactions').find({ 'changes.externalId': user.externalId }).toArray())[0]!;
+    // What the failed reaction left behind: its insert (as that writer makes it), with no history entry.
+    await db().collection('memberships').insertOne({
+      _id: `${groupId}:${user.externalId}` as never,
+      group: groupId,
+      externalId: user.externalId,
+      source: 'rule',
+      addedAt: entry.at,
+      ruleVersion: 1,
+      run: `change:${entry._id}`,
+    });
+    await replayDue({ only: entry._id });
+    await replayDue({ only: entry._id });
+    const history = await historyOf(t, admin, groupId);
+    expect(history.map((h) => [h.externalId, h.action, h.at])).to.deep.equal([[user.externalId, 'added', entry.at.toISOString()]]);
+    expect(await memberIds(t, admin, groupId)).to.deep.equal([user.externalId]);
+  });
+
   it('when a write never confirmed its reaction (its process died while reacting), then after the grace period the group shows it and the sweep finishes it', async () => {
     const groupId = await quietGroup('Finance');
     const user = userBody({ fields: { department: 'Finance' } });
