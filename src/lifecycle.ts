@@ -16,6 +16,7 @@ import { createMetrics } from './platform/metrics.js';
 import { ensureBootstrapKey } from './keys/api-keys.service.js';
 import { defineJobs, scheduleRecurringJobs } from './jobs/index.js';
 import { wireReactions } from './reactions.js';
+import { gaugeSources } from './gauges.js';
 import { forgetSnapshot } from './snapshot/directory-snapshot.js';
 
 export interface Service {
@@ -53,25 +54,29 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
       logger.info('bootstrap admin key created');
     }
 
+    const metrics = createMetrics();
+    metrics.setGaugeSources(gaugeSources(database.db));
     const scheduler = await createScheduler({
       db: database.db,
       logger,
+      metrics,
       pollMs: config.jobPollMs,
       workerName: `${config.role}-${process.pid}`,
     });
     undo.push(() => scheduler.stop());
-    defineJobs({ scheduler, config, logger });
-    if (config.role !== 'api') {
-      await scheduleRecurringJobs({ scheduler, config, logger });
-      await scheduler.startProcessing();
-      logger.info({ pollMs: config.jobPollMs }, 'processing jobs');
-    }
-
-    const metrics = createMetrics();
+    defineJobs({ scheduler, config, logger, metrics });
+    // Reactions are wired before jobs are processed: a replay of journaled directory changes that ran with no
+    // listener would count as done and drop them.
     const unwire = wireReactions({ config, logger, metrics, scheduler });
     undo.push(async () => unwire());
     // Previews hold the directory snapshot in memory; a stopped service holds nothing.
     undo.push(() => forgetSnapshot());
+    if (config.role !== 'api') {
+      await scheduleRecurringJobs({ scheduler, config, logger, metrics });
+      await scheduler.startProcessing();
+      logger.info({ pollMs: config.jobPollMs }, 'processing jobs');
+    }
+
     const app = createApp({
       logger,
       metrics,

@@ -5,10 +5,12 @@ import type { Logger } from './platform/logger.js';
 import type { Metrics } from './platform/metrics.js';
 import type { Scheduler } from './jobs/scheduler.js';
 import { subscribeDirectoryChanges } from './directory/directory-events.js';
+import { setReactionFailureHook } from './directory/reaction-journal.js';
 import { setFieldUsageLookup } from './directory/field-usage.js';
 import { applyDirectoryChanges } from './membership/on-change.js';
 import { groupNamesUsingField } from './groups/groups.service.js';
 import { recordChanges } from './snapshot/change-feed.js';
+import { REACTION_REPLAY_JOB, reactionReplayJobId, type ReactionReplayJobData } from './jobs/reaction-replay.job.js';
 
 export interface ReactionDeps {
   config: Config;
@@ -21,21 +23,39 @@ export interface ReactionDeps {
 export function wireReactions(deps: ReactionDeps): () => void {
   const valve = { share: deps.config.removalSafetyShare, minMembers: deps.config.removalSafetyMinMembers };
   // Membership follows every directory change before the write answers (publish awaits its listeners).
-  const unsubscribe = subscribeDirectoryChanges(async (changes) => {
+  // The journal entry names the writer: a replay writes as the first reaction would have (same run key and
+  // instant), so a membership that a failed reaction inserted before failing gets its history entry, once.
+  const unsubscribe = subscribeDirectoryChanges(async (changes, meta) => {
     const started = performance.now();
-    const outcome = await applyDirectoryChanges(changes, { valve, metrics: deps.metrics });
+    const seconds = () => (performance.now() - started) / 1000;
+    let outcome;
+    try {
+      outcome = await applyDirectoryChanges(changes, { valve, metrics: deps.metrics, ...(meta ? { runKey: `change:${meta.id}`, at: meta.at } : {}) });
+    } catch (err) {
+      deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'failed' }, seconds());
+      throw err;
+    }
+    deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'completed' }, seconds());
     if (outcome.added || outcome.removed || Object.keys(outcome.failed).length || Object.keys(outcome.held).length) {
-      deps.logger.info({ ...outcome, ms: Math.round(performance.now() - started) }, 'membership follows directory changes');
+      deps.logger.info({ ...outcome, ms: Math.round(seconds() * 1000) }, 'membership follows directory changes');
     }
   });
   // Previews read the directory snapshot, which learns of changed users from the change feed.
   const unsubscribeFeed = subscribeDirectoryChanges(async (changes) => {
     await recordChanges({ users: changes.map((c) => c.externalId) });
   });
+  // A failed reaction is journaled (reaction-journal.ts); its replay starts at once. The id names the entry and
+  // the attempt, so two processes reporting the same failure enqueue one job.
+  const previousHook = setReactionFailureHook(async ({ id, attempts }) => {
+    deps.metrics.reactionFailures.inc();
+    const data: ReactionReplayJobData = { entryId: id };
+    await deps.scheduler.enqueue(REACTION_REPLAY_JOB, data, { jobId: reactionReplayJobId(id, attempts), actor: 'reaction-journal' });
+  });
   const previousLookup = setFieldUsageLookup(groupNamesUsingField);
   return () => {
     unsubscribe();
     unsubscribeFeed();
+    setReactionFailureHook(previousHook);
     setFieldUsageLookup(previousLookup);
   };
 }

@@ -258,6 +258,11 @@ export const groupsSchemas: Record<string, unknown> = {
           lastChangeAt: { type: ['string', 'null'], format: 'date-time' },
           lastError: { type: 'string' },
           heldRemovals: { type: 'integer', description: 'Removals the safety valve holds' },
+          pendingUsers: {
+            type: 'integer',
+            description:
+              'Users changed by directory writes whose membership reaction failed and may affect this group; a job re-applies them. While any are owed, an otherwise idle group shows state `queued` (retry not yet tried) or `failed` (a retry failed too), with the cause in `lastError`.',
+          },
           jobId: { type: 'string', description: 'The last sync job' },
         },
       },

@@ -19,6 +19,8 @@ import { ExclusionModel, HistoryModel, MembershipModel } from '../membership/mem
 import { recordChanges } from '../snapshot/change-feed.js';
 import { markQueued, readGroupStates, removeGroupState, setCount, type GroupState } from '../membership/group-state.js';
 import { fieldKeysRead } from '../membership/rule-reads.js';
+import { backlogMessage, backlogOf, type GroupBacklog } from '../membership/reaction-backlog.js';
+import { readBacklog, type BacklogEntry } from '../directory/reaction-journal.js';
 
 export interface GroupView {
   id: string;
@@ -37,7 +39,7 @@ export interface GroupView {
   key?: { enabled: boolean; maxUses?: number };
   price?: number;
   memberCount: number;
-  sync?: { state: string; lastSyncAt: string | null; lastChangeAt: string | null; lastError?: string; heldRemovals?: number; jobId?: string };
+  sync?: { state: string; lastSyncAt: string | null; lastChangeAt: string | null; lastError?: string; heldRemovals?: number; pendingUsers?: number; jobId?: string };
   createdAt: string;
   updatedAt: string;
 }
@@ -45,7 +47,28 @@ export interface GroupView {
 const groupLock = (id: string) => `group:${id}`;
 const iso = (d: Date | undefined | null) => (d ? d.toISOString() : null);
 
-export function groupView(doc: GroupDoc, state: GroupState | undefined): GroupView {
+/**
+ * The `sync` object. A group owed the reaction of a failed directory write (reaction-backlog.ts) is not idle: it
+ * shows `queued` while the replay job has not yet tried (the write's own reaction failed once), `failed` when a
+ * replay failed too, with the users owed in `pendingUsers` and the cause in `lastError`, until the job catches up.
+ * A sync of the group's own (queued, running or failed) shows first.
+ */
+function syncView(state: GroupState | undefined, backlog: GroupBacklog | undefined): NonNullable<GroupView['sync']> {
+  const own = state?.sync?.state ?? 'idle';
+  const owed = backlog && own === 'idle' ? (backlog.attempts > 1 ? 'failed' : 'queued') : own;
+  const lastError = state?.sync?.lastError ?? (backlog ? backlogMessage(backlog) : undefined);
+  return {
+    state: owed,
+    lastSyncAt: iso(state?.sync?.lastSyncAt),
+    lastChangeAt: iso(state?.counts?.lastChangeAt),
+    ...(lastError ? { lastError } : {}),
+    ...(state?.sync?.heldRemovals ? { heldRemovals: state.sync.heldRemovals } : {}),
+    ...(backlog ? { pendingUsers: backlog.users } : {}),
+    ...(state?.sync?.jobId ? { jobId: state.sync.jobId } : {}),
+  };
+}
+
+export function groupView(doc: GroupDoc, state: GroupState | undefined, backlog?: readonly BacklogEntry[]): GroupView {
   const auto = doc.type === 'automatic';
   return {
     id: doc._id,
@@ -62,18 +85,7 @@ export function groupView(doc: GroupDoc, state: GroupState | undefined): GroupVi
     ...(doc.key ? { key: { enabled: doc.key.enabled, ...(doc.key.maxUses !== undefined && doc.key.maxUses !== null ? { maxUses: doc.key.maxUses } : {}) } } : {}),
     ...(doc.price !== undefined && doc.price !== null ? { price: doc.price } : {}),
     memberCount: Math.max(0, state?.counts?.memberCount ?? 0),
-    ...(auto
-      ? {
-          sync: {
-            state: state?.sync?.state ?? 'idle',
-            lastSyncAt: iso(state?.sync?.lastSyncAt),
-            lastChangeAt: iso(state?.counts?.lastChangeAt),
-            ...(state?.sync?.lastError ? { lastError: state.sync.lastError } : {}),
-            ...(state?.sync?.heldRemovals ? { heldRemovals: state.sync.heldRemovals } : {}),
-            ...(state?.sync?.jobId ? { jobId: state.sync.jobId } : {}),
-          },
-        }
-      : {}),
+    ...(auto ? { sync: syncView(state, backlogOf(doc, backlog ?? [])) } : {}),
     createdAt: doc.createdAt.toISOString(),
     updatedAt: doc.updatedAt.toISOString(),
   };
@@ -87,7 +99,8 @@ export async function requireGroup(id: string): Promise<GroupDoc> {
 
 export async function getGroup(id: string): Promise<GroupView> {
   const doc = await requireGroup(id);
-  return groupView(doc, (await readGroupStates([id])).get(id));
+  const [states, backlog] = await Promise.all([readGroupStates([id]), readBacklog()]);
+  return groupView(doc, states.get(id), backlog);
 }
 
 export async function listGroups(page: PageRequest, filters: { type?: string }): Promise<Page<GroupView>> {
@@ -96,9 +109,9 @@ export async function listGroups(page: PageRequest, filters: { type?: string }):
   if (page.after !== undefined) filter._id = { $gt: page.after };
   const docs = await GroupModel.find(filter).sort({ _id: 1 }).limit(page.limit + 1).lean<GroupDoc[]>();
   const shown = docs.slice(0, page.limit);
-  const states = await readGroupStates(shown.map((d) => d._id));
+  const [states, backlog] = await Promise.all([readGroupStates(shown.map((d) => d._id)), readBacklog()]);
   return {
-    items: shown.map((d) => groupView(d, states.get(d._id))),
+    items: shown.map((d) => groupView(d, states.get(d._id), backlog)),
     nextCursor: docs.length > page.limit ? encodeCursor(shown[shown.length - 1]!._id) : null,
   };
 }

@@ -3,17 +3,20 @@
 import type { Scheduler } from './scheduler.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
 import { defineSyncGroupJob } from './sync-group.job.js';
 import { defineSyncAllJob } from './sync-all.job.js';
 import { defineSyncPartitionJob } from './sync-partition.job.js';
 import { defineNightlySyncJob, scheduleNightlySync } from './nightly-sync.job.js';
 import { defineSnapshotBuildJob } from './snapshot-build.job.js';
 import { defineSnapshotRefreshJob, scheduleSnapshotRefresh } from './snapshot-refresh.job.js';
+import { defineReactionReplayJob, scheduleReactionSweep } from './reaction-replay.job.js';
 
 export interface JobsDeps {
   scheduler: Scheduler;
   config: Config;
   logger: Logger;
+  metrics: Metrics;
 }
 
 export function defineJobs(deps: JobsDeps): void {
@@ -23,10 +26,12 @@ export function defineJobs(deps: JobsDeps): void {
   defineNightlySyncJob(deps);
   defineSnapshotBuildJob(deps);
   defineSnapshotRefreshJob(deps);
+  defineReactionReplayJob(deps);
 }
 
 /** Recurring schedules; created by processes that run jobs. */
 export async function scheduleRecurringJobs(deps: JobsDeps): Promise<void> {
   await scheduleNightlySync(deps);
   await scheduleSnapshotRefresh(deps);
+  await scheduleReactionSweep(deps);
 }

@@ -9,6 +9,7 @@ import { Agenda, type Job } from 'agenda';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import type { Db } from 'mongodb';
 import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
 import { JobRunModel } from './job-run.model.js';
 
 export interface JobContext {
@@ -54,6 +55,22 @@ export interface SchedulerOptions {
   logger: Logger;
   pollMs: number;
   workerName: string;
+  metrics?: Metrics;
+}
+
+/** Progress is logged at most this often per job (a sync reports it every thousand users). */
+const PROGRESS_LOG_MS = 10_000;
+
+/** What a job's log line shows of its result: the counts, not the per-group or per-partition detail. */
+export function resultCounts(result: unknown): Record<string, unknown> | undefined {
+  if (result === null || typeof result !== 'object') return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(result as Record<string, unknown>)) {
+    if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string') out[key] = value;
+    else if (Array.isArray(value)) out[key] = value.length;
+    else if (value && typeof value === 'object') out[key] = Object.keys(value).length;
+  }
+  return out;
 }
 
 export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler> {
@@ -110,12 +127,18 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
             { upsert: true },
           );
         }
+        jobLogger.info({ attempt: (run?.attempts ?? 0) + 1, data }, 'job started');
+        let progressLoggedAt = Date.now();
         const ctx: JobContext = {
           jobId,
           logger: jobLogger,
           enqueue,
           async progress(done, total) {
             await JobRunModel.updateOne({ _id: jobId }, { $set: { 'progress.done': done, 'progress.total': total } });
+            if (Date.now() - progressLoggedAt >= PROGRESS_LOG_MS) {
+              progressLoggedAt = Date.now();
+              jobLogger.info({ done, total, durationMs: Date.now() - startedAt.getTime() }, 'job progress');
+            }
             try {
               await job.touch();
             } catch (err) {
@@ -132,7 +155,8 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
             { _id: jobId },
             { $set: { status: 'completed', result: result ?? null, finishedAt: new Date() }, $unset: { error: 1 } },
           );
-          jobLogger.info({ durationMs: Date.now() - startedAt.getTime() }, 'job completed');
+          opts.metrics?.jobRuns.inc({ job: def.name, outcome: 'completed' });
+          jobLogger.info({ durationMs: Date.now() - startedAt.getTime(), result: resultCounts(result) }, 'job completed');
         } catch (err) {
           // A second run of the same job (the embedded database's lock is not atomic) fails when it extends a lock
           // whose document the first run's completion removed: the job is done, its record must stay completed.
@@ -142,7 +166,9 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
           }
           const message = err instanceof Error ? err.message : String(err);
           await JobRunModel.updateOne({ _id: jobId }, { $set: { status: 'failed', error: message, finishedAt: new Date() } });
-          jobLogger.error({ err }, 'job failed');
+          opts.metrics?.jobFailures.inc({ job: def.name });
+          opts.metrics?.jobRuns.inc({ job: def.name, outcome: 'failed' });
+          jobLogger.error({ err, durationMs: Date.now() - startedAt.getTime() }, 'job failed');
           throw err;
         }
       },

@@ -3,7 +3,7 @@
 import type { JobsDeps } from './index.js';
 import { JobRunModel } from './job-run.model.js';
 import { syncGroup } from '../membership/group-sync.js';
-import { syncLockLifetimeMs, valveOf } from './sync-settings.js';
+import { syncLockLifetimeMs, timedSync, valveOf } from './sync-settings.js';
 
 export const SYNC_GROUP_JOB = 'sync-group';
 
@@ -12,7 +12,7 @@ export interface SyncGroupJobData {
   confirmRemovals?: boolean;
 }
 
-export function defineSyncGroupJob({ scheduler, config }: JobsDeps): void {
+export function defineSyncGroupJob({ scheduler, config, metrics }: JobsDeps): void {
   scheduler.define<SyncGroupJobData>({
     name: SYNC_GROUP_JOB,
     concurrency: 2,
@@ -20,14 +20,17 @@ export function defineSyncGroupJob({ scheduler, config }: JobsDeps): void {
     async run(data, ctx) {
       // The instant the job was queued stamps its writes: a re-run of this job writes the very same documents.
       const record = await JobRunModel.findById(ctx.jobId, { createdAt: 1 }).lean<{ createdAt?: Date }>();
-      return syncGroup(data.groupId, {
-        jobId: ctx.jobId,
-        at: record?.createdAt ?? new Date(),
-        actor: `job:${SYNC_GROUP_JOB} (${ctx.jobId})`,
-        confirmRemovals: data.confirmRemovals === true,
-        valve: valveOf(config),
-        progress: ctx.progress,
-      });
+      return timedSync(metrics, 'group', () =>
+        syncGroup(data.groupId, {
+          jobId: ctx.jobId,
+          at: record?.createdAt ?? new Date(),
+          actor: `job:${SYNC_GROUP_JOB} (${ctx.jobId})`,
+          confirmRemovals: data.confirmRemovals === true,
+          valve: valveOf(config),
+          metrics,
+          progress: ctx.progress,
+        }),
+      );
     },
   });
 }

@@ -3,7 +3,7 @@
 import type { JobsDeps } from './index.js';
 import { SyncRunModel, type SyncRunDoc } from '../membership/group-state.model.js';
 import { syncPartition } from '../membership/full-sync.js';
-import { syncLockLifetimeMs, valveOf } from './sync-settings.js';
+import { syncLockLifetimeMs, timedSync, valveOf } from './sync-settings.js';
 
 export const SYNC_PARTITION_JOB = 'sync-partition';
 
@@ -12,7 +12,7 @@ export interface SyncPartitionJobData {
   index: number;
 }
 
-export function defineSyncPartitionJob({ scheduler, config }: JobsDeps): void {
+export function defineSyncPartitionJob({ scheduler, config, metrics }: JobsDeps): void {
   scheduler.define<SyncPartitionJobData>({
     name: SYNC_PARTITION_JOB,
     concurrency: 2,
@@ -20,12 +20,15 @@ export function defineSyncPartitionJob({ scheduler, config }: JobsDeps): void {
     async run(data, ctx) {
       const run = await SyncRunModel.findById(data.runId).lean<SyncRunDoc>();
       if (!run) throw new Error(`sync run ${data.runId} not found`);
-      return syncPartition(run, data.index, {
-        jobId: ctx.jobId,
-        actor: `job:${SYNC_PARTITION_JOB} (${ctx.jobId})`,
-        valve: valveOf(config),
-        progress: ctx.progress,
-      });
+      return timedSync(metrics, 'partition', () =>
+        syncPartition(run, data.index, {
+          jobId: ctx.jobId,
+          actor: `job:${SYNC_PARTITION_JOB} (${ctx.jobId})`,
+          valve: valveOf(config),
+          metrics,
+          progress: ctx.progress,
+        }),
+      );
     },
   });
 }

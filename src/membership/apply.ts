@@ -32,6 +32,7 @@ export interface WriteContext {
   runKey: string;
   /** The instant of this write (fixed for a job, so that its re-run writes identical documents). */
   at: Date;
+  /** Counts what this call wrote (autogroups_membership_changes_total). Every writer in the service passes it. */
   metrics?: Metrics;
 }
 
@@ -138,17 +139,20 @@ export async function writeAdds(adds: readonly PlannedAdd[], ctx: WriteContext):
     ? await findByIds(memberships(), [...duplicates].map((i) => docs[i]!._id))
     : new Map<string, MembershipDoc>();
   const entries: HistoryDoc[] = [];
+  const written: string[] = [];
   docs.forEach((doc, i) => {
     const mine = !duplicates.has(i);
     if (mine) count(created, doc.group);
     const stored = mine ? doc : own.get(doc._id);
     if (mine || (stored && stored.run === ctx.runKey && stored.addedAt.getTime() === ctx.at.getTime())) {
       entries.push(addedEntry(doc, adds[i]!.reason, adds[i]!.actor));
+      written.push(doc._id);
     }
   });
   await insertIgnoringDuplicates(history(), entries);
-  await recordChanges({ memberships: docs.filter((_, i) => !duplicates.has(i)).map((d) => d._id) });
-  for (const [, n] of created) ctx.metrics?.membershipChanges.inc({ action: 'added', source: 'rule' }, n);
+  // This writer's inserts, including those of its interrupted earlier run, which may have missed the feed too.
+  await recordChanges({ memberships: written });
+  for (const [, n] of created) if (n > 0) ctx.metrics?.membershipChanges.inc({ action: 'added', source: 'rule' }, n);
   return created;
 }
 
@@ -179,22 +183,25 @@ export async function writeRemovals(removes: readonly PlannedRemove[], ctx: Writ
       reason: r.reason,
     })),
   );
-  const byGroup = new Map<string, PlannedRemove[]>();
+  // Grouped by group and source, so that what is counted is what this call deleted (a concurrent writer's
+  // deletion of the same membership is counted once, by whoever deleted it).
+  const bySlice = new Map<string, { groupId: string; source: string; list: PlannedRemove[] }>();
   for (const r of removes) {
-    let list = byGroup.get(r.groupId);
-    if (!list) byGroup.set(r.groupId, (list = []));
-    list.push(r);
+    const key = `${r.groupId}\n${r.membership.source}`;
+    let slice = bySlice.get(key);
+    if (!slice) bySlice.set(key, (slice = { groupId: r.groupId, source: r.membership.source, list: [] }));
+    slice.list.push(r);
   }
-  for (const [groupId, list] of byGroup) {
+  for (const { groupId, source, list } of bySlice.values()) {
     for (let start = 0; start < list.length; start += CHUNK) {
       const ops: AnyBulkWriteOperation<MembershipDoc>[] = list
         .slice(start, start + CHUNK)
         .map((r) => ({ deleteOne: { filter: { _id: membershipId(r.groupId, r.externalId) } } }));
       const res = await memberships().bulkWrite(ops, { ordered: false });
       count(deleted, groupId, res.deletedCount);
+      if (res.deletedCount > 0) ctx.metrics?.membershipChanges.inc({ action: 'removed', source }, res.deletedCount);
     }
   }
   await recordChanges({ memberships: removes.map((r) => membershipId(r.groupId, r.externalId)) });
-  for (const r of removes) ctx.metrics?.membershipChanges.inc({ action: 'removed', source: r.membership.source });
   return deleted;
 }

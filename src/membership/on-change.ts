@@ -24,6 +24,9 @@ const MAX_MEMBERSHIP_LOOKUPS = 5000;
 export interface ChangeDeps {
   valve: SafetyValve;
   metrics?: Metrics;
+  /** The writer's key and instant; fixed per journaled write, so that its replay writes the same documents. */
+  runKey?: string;
+  at?: Date;
 }
 
 export interface ChangeOutcome {
@@ -80,11 +83,21 @@ async function readExclusions(users: readonly string[]): Promise<Set<string>> {
 }
 
 
+/**
+ * A fault to inject, for tests only: the next `failures` reactions throw before writing anything, as a database
+ * that fails mid-request would make them. Nothing in the service sets it.
+ */
+export const reactionFaults = { failures: 0 };
+
 export async function applyDirectoryChanges(changes: readonly DirectoryChange[], deps: ChangeDeps): Promise<ChangeOutcome> {
+  if (reactionFaults.failures > 0) {
+    reactionFaults.failures--;
+    throw new Error('injected fault: the membership reaction failed');
+  }
   const byUser = collapse(changes);
   const outcome: ChangeOutcome = { users: byUser.size, added: 0, removed: 0, held: {}, failed: {} };
   if (byUser.size === 0) return outcome;
-  const now = new Date();
+  const now = deps.at ?? new Date();
   const [{ active: groups, versions }, users] = await Promise.all([loadGroups(), readUsers([...byUser.keys()])]);
   const allGroups = [...versions.keys()].map((_id) => ({ _id }));
 
@@ -141,7 +154,7 @@ export async function applyDirectoryChanges(changes: readonly DirectoryChange[],
   }
 
   const removes = await holdExcessRemovals(planner.takeRemoves(), deps.valve, outcome);
-  const ctx = { runKey: `change:${randomUUID()}`, at: now, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
+  const ctx = { runKey: deps.runKey ?? `change:${randomUUID()}`, at: now, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
   const added = await writeAdds(planner.takeAdds(), ctx);
   const removed = await writeRemovals(removes, ctx);
   const deltas = new Map<string, number>();

@@ -83,4 +83,44 @@ describe('Directory: change events', () => {
       stopGood();
     }
   });
+
+  it('when a listener throws, then the changes stay journaled and the replay job delivers them again once it recovers', async () => {
+    const records = [aUser(), aUser()];
+    const ids = records.map((r) => r.externalId as string);
+    // This write's entry (the test above leaves entries of its own, owed to its listener).
+    const journal = () =>
+      t.service.database.db.collection<{ _id: string; attempts: number }>('directory_reactions').find({ 'changes.externalId': ids[0] }).toArray();
+    let failing = true;
+    const heard: string[][] = [];
+    const stop = subscribeDirectoryChanges(async (changes) => {
+      if (failing) throw new Error('listener is down');
+      heard.push(changes.map((c) => c.externalId));
+    });
+    try {
+      await t.api.post('/api/v1/users/batch').set(hr).send({ users: records }).expect(200);
+      const [entry, ...more] = await journal();
+      expect(more).to.have.length(0);
+      expect(entry!.attempts).to.equal(1);
+      // Its immediate replay fails too while the listener is down, and backs off.
+      const first = `reaction-replay:${entry!._id}:1`;
+      await waitFor(async () => (await t.api.get(`/api/v1/jobs/${first}`).set(await t.auth('admin'))).body.status === 'failed');
+      expect((await journal())[0]!.attempts).to.equal(2);
+
+      failing = false;
+      const again = await t.service.scheduler.enqueue('reaction-replay', { entryId: entry!._id });
+      await waitFor(async () => (await t.api.get(`/api/v1/jobs/${again}`).set(await t.auth('admin'))).body.status === 'completed');
+      expect(heard).to.deep.equal([ids]);
+      expect(await journal()).to.deep.equal([]);
+    } finally {
+      stop();
+    }
+  });
 });
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -4,13 +4,14 @@ import { SYNC_ALL_JOB } from '../../../src/jobs/sync-all.job.js';
 import type { JobContext, JobDefinition, Scheduler } from '../../../src/jobs/scheduler.js';
 import { loadConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/platform/logger.js';
+import { createMetrics } from '../../../src/platform/metrics.js';
 
 describe('the nightly sync job', () => {
   it('when it runs, then it starts one full sync named by the cron occurrence, so two workers running it start one', async () => {
     let definition: JobDefinition<Record<string, never>> | undefined;
     const scheduler = { define: (d: JobDefinition<Record<string, never>>) => (definition = d) } as unknown as Scheduler;
     const config = loadConfig({ SYNC_CRON: '0 2 * * *' });
-    defineNightlySyncJob({ scheduler, config, logger: createLogger('silent') });
+    defineNightlySyncJob({ scheduler, config, logger: createLogger('silent'), metrics: createMetrics() });
     expect(definition!.name).to.equal(NIGHTLY_SYNC_JOB);
 
     const enqueued: Array<{ name: string; jobId?: string }> = [];

@@ -1,0 +1,242 @@
+// The journal of directory changes whose reactions (membership, the change feed) are not known to be complete.
+//
+// Every announced write enters the journal before its listeners run and leaves it when all of them succeeded, so a
+// reaction that throws, or a process that dies while reacting, leaves a trace instead of stale membership until
+// the nightly sync. A replay job (enqueued at once on a failure, and swept every five minutes) publishes the journaled
+// changes again through the same listeners and removes the entry when they succeed; listeners are idempotent
+// (memberships and history have deterministic ids), so a replay that overlaps another, or the original, writes
+// each real change once.
+//
+// Entries are inserted with a unique random `_id` and removed by `_id`: no update ever races another writer's
+// (FerretDB has no transactions nor atomic updates). The collection holds only writes in flight and failures, so
+// reading it whole is cheap; nothing reads it by any other filter.
+import { randomUUID } from 'node:crypto';
+import mongoose, { Schema } from 'mongoose';
+import type { Collection } from 'mongodb';
+import { hasDirectoryListeners, publishDirectoryChanges, type DirectoryChange } from './directory-events.js';
+
+export interface JournalEntryDoc {
+  _id: string;
+  /** When the write was announced. */
+  at: Date;
+  changes: DirectoryChange[];
+  /** Summary of `changes`, so that readers of the backlog need not load them. */
+  users: number;
+  /** Every path the changes name; `whole` when a user was created or deleted (every group may be affected). */
+  paths: string[];
+  whole: boolean;
+  /** Reactions tried and failed so far (the write's own counts as the first). */
+  attempts: number;
+  failedAt?: Date;
+  lastError?: string;
+  /** A replay is due from then on. */
+  nextAttemptAt?: Date;
+}
+
+const journalSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    at: { type: Date, required: true },
+    changes: { type: [Schema.Types.Mixed], default: [] },
+    users: { type: Number, required: true },
+    paths: { type: [String], default: [] },
+    whole: { type: Boolean, required: true },
+    attempts: { type: Number, required: true },
+    failedAt: { type: Date },
+    lastError: { type: String },
+    nextAttemptAt: { type: Date },
+  },
+  { versionKey: false, collection: 'directory_reactions' },
+);
+export const JournalEntryModel = mongoose.model('DirectoryReaction', journalSchema);
+const journal = (): Collection<JournalEntryDoc> => JournalEntryModel.collection as unknown as Collection<JournalEntryDoc>;
+
+/**
+ * An entry nobody marked failed is a write still reacting, or one whose process died while reacting: after this
+ * long it is replayed as well (a replay of a write still in flight only repeats idempotent work).
+ */
+export const UNCONFIRMED_GRACE_MS = 10 * 60_000;
+/** Replays back off: 1, 2, 4 … minutes after each failed replay (then the next sweep), at most an hour apart. */
+const BACKOFF_BASE_MS = 60_000;
+const BACKOFF_MAX_MS = 60 * 60_000;
+
+export function backoffMs(attempts: number): number {
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 2));
+}
+
+/** What reacts to a failure: enqueue the replay job, count it. Installed by the reactions' wiring. */
+export type ReactionFailureHook = (entry: { id: string; attempts: number; users: number; error: Error }) => Promise<void>;
+let onFailure: ReactionFailureHook = async () => undefined;
+
+export function setReactionFailureHook(fn: ReactionFailureHook): ReactionFailureHook {
+  const previous = onFailure;
+  onFailure = fn;
+  return previous;
+}
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+function entryOf(changes: readonly DirectoryChange[], at: Date): JournalEntryDoc {
+  const paths = new Set<string>();
+  let whole = false;
+  const users = new Set<string>();
+  for (const c of changes) {
+    users.add(c.externalId);
+    if (c.kind !== 'user.changed') whole = true;
+    for (const p of c.changed) paths.add(p);
+  }
+  return {
+    _id: `${at.getTime()}:${randomUUID()}`,
+    at,
+    changes: changes.map(({ kind, externalId, changed, actor }) => ({ kind, externalId, changed, actor })),
+    users: users.size,
+    paths: [...paths].sort(),
+    whole,
+    attempts: 0,
+  };
+}
+
+export interface PublishOutcome {
+  /** False when a listener failed: the journal keeps the changes and a job finishes them. */
+  complete: boolean;
+  error?: Error;
+  /** The journal could not be written (the listeners were still tried, and succeeded when `complete`). */
+  journalError?: Error;
+}
+
+/**
+ * Publishes a write's changes durably: journaled first, removed once every listener succeeded. A failure is
+ * recorded on the entry (with when to replay it) and handed to the failure hook; it is not thrown, because the
+ * write is stored and its reaction is now owed by the replay job. Throws only when neither the journal nor the
+ * listeners could be reached, the one case where nothing would be left to finish the work.
+ */
+export async function publishJournaled(changes: readonly DirectoryChange[]): Promise<PublishOutcome> {
+  if (changes.length === 0) return { complete: true };
+  const entry = entryOf(changes, new Date());
+  let journaled = true;
+  let journalError: Error | undefined;
+  try {
+    await journal().insertOne(entry);
+  } catch (err) {
+    journaled = false;
+    journalError = asError(err);
+  }
+  try {
+    await publishDirectoryChanges(changes, { id: entry._id, at: entry.at });
+  } catch (err) {
+    const error = asError(err);
+    if (!journaled) throw new AggregateError([journalError, error], 'a directory change could neither be journaled nor applied');
+    await recordFailure(entry, error);
+    return { complete: false, error };
+  }
+  // Removing the entry may fail too: it is then replayed after the grace period, which repeats idempotent work.
+  if (journaled) await journal().deleteOne({ _id: entry._id }).catch(() => undefined);
+  return { complete: true, ...(journalError ? { journalError } : {}) };
+}
+
+async function recordFailure(entry: JournalEntryDoc, error: Error): Promise<void> {
+  const attempts = entry.attempts + 1;
+  const failedAt = new Date();
+  // The first retry is due at once (the hook enqueues it); later ones back off.
+  const nextAttemptAt = new Date(failedAt.getTime() + (attempts > 1 ? backoffMs(attempts) : 0));
+  try {
+    await journal().updateOne({ _id: entry._id }, { $set: { attempts, failedAt, lastError: error.message, nextAttemptAt } });
+  } catch {
+    // The unmarked entry is still there and is replayed after the grace period.
+  }
+  try {
+    await onFailure({ id: entry._id, attempts, users: entry.users, error });
+  } catch {
+    // The sweep replays the entry when the immediate job cannot be enqueued.
+  }
+}
+
+export interface BacklogEntry {
+  id: string;
+  at: Date;
+  users: number;
+  paths: string[];
+  whole: boolean;
+  attempts: number;
+  lastError?: string;
+  failedAt?: Date;
+}
+
+/**
+ * The entries that show a reaction owed: failed ones, and unconfirmed ones past the grace period. A write still
+ * reacting is not shown (it is not late yet).
+ */
+export async function readBacklog(now = new Date()): Promise<BacklogEntry[]> {
+  const out: BacklogEntry[] = [];
+  const cursor = journal().find({}, { projection: { changes: 0 } });
+  for await (const e of cursor) {
+    if (!e.failedAt && e.at.getTime() > now.getTime() - UNCONFIRMED_GRACE_MS) continue;
+    out.push({
+      id: e._id,
+      at: e.at,
+      users: e.users,
+      paths: e.paths ?? [],
+      whole: e.whole,
+      attempts: e.attempts,
+      ...(e.lastError ? { lastError: e.lastError } : {}),
+      ...(e.failedAt ? { failedAt: e.failedAt } : {}),
+    });
+  }
+  return out;
+}
+
+export interface ReplayResult {
+  /** Entries replayed and removed. */
+  replayed: number;
+  /** Entries whose replay failed again (left for a later attempt). */
+  failed: number;
+  /** Users the replayed entries named. */
+  users: number;
+  errors: string[];
+}
+
+export interface ReplayOptions {
+  /** Replay this entry now, due or not (the job enqueued by its failure). */
+  only?: string;
+  now?: Date;
+  progress?: (done: number, total: number) => Promise<void>;
+}
+
+/** Publishes due entries again through the same listeners; removes each that succeeds. */
+export async function replayDue(opts: ReplayOptions = {}): Promise<ReplayResult> {
+  if (!hasDirectoryListeners()) throw new Error('no directory listener is wired in this process (stopping?): nothing replayed');
+  const now = opts.now ?? new Date();
+  const due: JournalEntryDoc[] = [];
+  if (opts.only) {
+    const one = await journal().findOne({ _id: opts.only });
+    if (one) due.push(one);
+  } else {
+    for await (const e of journal().find({})) {
+      const dueAt = e.nextAttemptAt ?? (e.failedAt ? e.failedAt : new Date(e.at.getTime() + UNCONFIRMED_GRACE_MS));
+      if (dueAt.getTime() <= now.getTime()) due.push(e);
+    }
+  }
+  due.sort((a, b) => a.at.getTime() - b.at.getTime());
+  const result: ReplayResult = { replayed: 0, failed: 0, users: 0, errors: [] };
+  let done = 0;
+  for (const entry of due) {
+    try {
+      await publishDirectoryChanges(entry.changes, { id: entry._id, at: entry.at });
+      await journal().deleteOne({ _id: entry._id });
+      result.replayed++;
+      result.users += entry.users;
+    } catch (err) {
+      const error = asError(err);
+      const attempts = entry.attempts + 1;
+      const failedAt = new Date();
+      await journal().updateOne(
+        { _id: entry._id },
+        { $set: { attempts, failedAt, lastError: error.message, nextAttemptAt: new Date(failedAt.getTime() + backoffMs(attempts)) } },
+      );
+      result.failed++;
+      result.errors.push(`${entry._id}: ${error.message}`);
+    }
+    await opts.progress?.(++done, due.length);
+  }
+  return result;
+}
