@@ -73,7 +73,7 @@ func startPostgres(ctx context.Context, binDir, dataDir string, maxConnections i
 		return nil, err
 	}
 
-	socketDir, err := os.MkdirTemp("", "devdb-pg-")
+	socketDir, err := makeSocketDir(filepath.Join(filepath.Dir(dataDir), "socket"))
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +143,19 @@ func startPostgres(ctx context.Context, binDir, dataDir string, maxConnections i
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// makeSocketDir makes the private directory of PostgreSQL's unix socket: preferred beside the cluster, so that a
+// killed devdb leaves nothing elsewhere, but a socket path must fit in 107 bytes, so a deep DATA_DIR gets one in
+// the system's temporary directory.
+func makeSocketDir(preferred string) (string, error) {
+	if len(preferred)+len("/.s.PGSQL.5432.lock") < 100 {
+		if err := os.MkdirAll(preferred, 0o700); err != nil {
+			return "", err
+		}
+		return preferred, os.Chmod(preferred, 0o700)
+	}
+	return os.MkdirTemp("", "devdb-pg-")
 }
 
 // stop asks for a fast shutdown (open transactions roll back, a checkpoint is written) and waits for it.
