@@ -72,6 +72,9 @@ func startPostgres(ctx context.Context, binDir, dataDir string, maxConnections i
 	if err != nil {
 		return nil, err
 	}
+	if err := as.canReach(dataDir); err != nil {
+		return nil, err
+	}
 
 	socketDir, err := makeSocketDir(filepath.Join(filepath.Dir(dataDir), "socket"))
 	if err != nil {
@@ -266,6 +269,22 @@ func (r runAs) attrs() *syscall.SysProcAttr {
 		return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(r.uid), Gid: uint32(r.gid)}}
 	default:
 		return &syscall.SysProcAttr{}
+	}
+}
+
+// canReach fails early, with the remedy, when PostgreSQL running as nobody could not reach the data directory.
+func (r runAs) canReach(dataDir string) error {
+	if r.mode != "user" {
+		return nil
+	}
+	for dir := filepath.Dir(dataDir); ; dir = filepath.Dir(dir) {
+		if info, err := os.Stat(dir); err == nil && info.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("running as root where user namespaces are not allowed, PostgreSQL runs as nobody, "+
+				"which cannot enter %s: make it traversable (chmod o+x), choose another DATA_DIR, or run as another user", dir)
+		}
+		if dir == filepath.Dir(dir) {
+			return nil
+		}
 	}
 }
 

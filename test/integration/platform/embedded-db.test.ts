@@ -2,7 +2,7 @@
 // postgresql handler): its start on an empty directory, its process tree stopping as one, and the GIN indexes
 // that let PostgreSQL serve FerretDB's equality filters.
 import { expect } from 'chai';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient, type Document } from 'mongodb';
@@ -52,6 +52,7 @@ describe('embedded database', function () {
 
   it('when devdb is killed, then PostgreSQL stops by itself, and a restart on the directory finds the data', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'autogroups-devdb-'));
+    await chmod(dataDir, 0o711); // reachable by nobody (see global-hooks.ts)
     try {
       const first = await startEmbeddedDb({ dataDir, port: await freePort() });
       const client = await MongoClient.connect(first.uri);
