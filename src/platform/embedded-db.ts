@@ -55,6 +55,7 @@ export const EMBEDDED_MAX_UPDATES_PER_COMMAND = 25;
 export const EMBEDDED_UPDATE_COMMANDS_IN_FLIGHT = 4;
 export const FERRETDB_POOL_MAX_CONNS = 300;
 
+/** The URI clients use for an embedded database listening on this loopback port. */
 export function embeddedUri(port: number): string {
   return `mongodb://127.0.0.1:${port}/?maxPoolSize=${EMBEDDED_MAX_POOL_SIZE}`;
 }
