@@ -11,6 +11,7 @@
 -- devdb runs this file at every start. On your own PostgreSQL, run it once as a superuser in FerretDB's database
 -- (event triggers need one), e.g. `psql -d ferretdb -f gin-indexes.sql`; running it again is harmless.
 -- Nested fields (`a.b`) get none: FerretDB does not push filters on them down.
+-- A GIN index outlives a dropped FerretDB index (dropIndexes): it only costs writes, and goes with the collection.
 
 CREATE SCHEMA IF NOT EXISTS ferretdb_gin;
 

@@ -49,7 +49,7 @@ func settings(socketDir string, maxConnections int) []string {
 		"timezone":         "UTC",
 		"log_checkpoints":  "off",
 		"log_min_messages": "warning",
-		// FerretDB leaves an idle transaction open never; a client that does must not hold locks forever.
+		// FerretDB never leaves a transaction idle; should anything else do so, it must not hold locks forever.
 		"idle_in_transaction_session_timeout": "10min",
 	}
 	args := make([]string, 0, 2*len(s))
