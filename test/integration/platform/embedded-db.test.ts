@@ -6,7 +6,8 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient, type Document } from 'mongodb';
-import { startEmbeddedDb } from '../../../src/platform/embedded-db.js';
+import { EMBEDDED_MAX_POOL_SIZE, EMBEDDED_MAX_UPDATES_PER_COMMAND, EMBEDDED_UPDATE_COMMANDS_IN_FLIGHT, startEmbeddedDb } from '../../../src/platform/embedded-db.js';
+import { bulkUpdateById } from '../../../src/directory/user-store.js';
 import { freePort } from '../../helpers/ports.js';
 import { startTestService, testDatabaseUri, uniqueDatabaseName } from '../../helpers/service.js';
 
@@ -76,6 +77,31 @@ describe('embedded database', function () {
       expect(alive(restarted), 'PostgreSQL gone after a SIGTERM to devdb').to.equal(false);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('when bulk updates fill every update slot while every other connection updates too, then all answer and are stored', async () => {
+    // An update command holds a FerretDB pool connection per statement until it returns; a budget that does not
+    // fit makes the commands wait for each other forever (this test then times out).
+    const svc = await startTestService('budget');
+    try {
+      const coll = svc.service.database.db.collection<{ _id: string; v: number }>('budget');
+      const perBulk = EMBEDDED_MAX_UPDATES_PER_COMMAND * EMBEDDED_UPDATE_COMMANDS_IN_FLIGHT * 3;
+      const singles = EMBEDDED_MAX_POOL_SIZE - EMBEDDED_UPDATE_COMMANDS_IN_FLIGHT;
+      const ids = Array.from({ length: 2 * perBulk + singles * 10 }, (_, i) => `d${i}`);
+      await coll.insertMany(ids.map((_id) => ({ _id, v: 0 })), { ordered: false });
+      await Promise.all([
+        bulkUpdateById(coll, ids.slice(0, perBulk).map((_id) => ({ _id, update: { $set: { v: 1 } } }))),
+        bulkUpdateById(coll, ids.slice(perBulk, 2 * perBulk).map((_id) => ({ _id, update: { $set: { v: 1 } } }))),
+        ...Array.from({ length: singles }, async (_, k) => {
+          for (const _id of ids.slice(2 * perBulk + k * 10, 2 * perBulk + (k + 1) * 10)) await coll.updateOne({ _id }, { $set: { v: 1 } });
+        }),
+      ]);
+      const stored = await coll.find({}).toArray();
+      expect(stored).to.have.length(ids.length);
+      expect(stored.filter((d) => d.v !== 1).map((d) => d._id)).to.deep.equal([]);
+    } finally {
+      await svc.stop();
     }
   });
 
