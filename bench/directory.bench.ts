@@ -1,4 +1,4 @@
-// Directory benchmark: HR batch feeds on the embedded database (FerretDB v1, SQLite), through HTTP and the real
+// Directory benchmark: HR batch feeds on the embedded database (FerretDB v1 over PostgreSQL), through HTTP and the real
 // service. A batch of 10,000 new users with additional fields; the same batch again (all unchanged: one read,
 // no write); then the batch with one user in ten changed.
 //

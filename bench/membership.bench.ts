@@ -1,4 +1,4 @@
-// Membership benchmark on the embedded database (FerretDB v1, SQLite), each size in a database of its own:
+// Membership benchmark on the embedded database (FerretDB v1 over PostgreSQL), each size in a database of its own:
 // users with about 5 enrolments each × 100 automatic groups whose rules select 1-10% of users each.
 //
 // For every size: the first full sync (time, peak RSS of this process), a second full sync with nothing to change,

@@ -1,4 +1,4 @@
-// Preview benchmark on the embedded database (FerretDB v1, SQLite): what `POST /groups/{id}/preview` costs at
+// Preview benchmark on the embedded database (FerretDB v1 over PostgreSQL): what `POST /groups/{id}/preview` costs at
 // PREVIEW_BENCH_USERS users (default 100,000; the issue asks for "a few seconds at most" there), with the same data
 // as bench/membership.bench.ts (about 5 enrolments each, 100 automatic groups selecting 1-10% each, one full sync so
 // that memberships exist), in a database of its own.

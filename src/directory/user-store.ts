@@ -6,21 +6,14 @@ import type { AnyBulkWriteOperation, Collection, Document } from 'mongodb';
 import mongoose from 'mongoose';
 import { UserModel, type UserDoc } from './user.model.js';
 import { isEmbeddedDatabase } from '../platform/database.js';
+import { EMBEDDED_MAX_UPDATES_PER_COMMAND, EMBEDDED_UPDATE_COMMANDS_IN_FLIGHT } from '../platform/embedded-db.js';
 
 export function usersCollection(): Collection<UserDoc> {
   return UserModel.collection as unknown as Collection<UserDoc>;
 }
 
-/**
- * A unique-index violation. MongoDB answers code 11000 (with the key in the message); FerretDB v1 answers 11000
- * for inserts (without naming the key) but, for updates, a generic error whose message says
- * "UNIQUE constraint failed: index '<collection>_<hash>_emailLower_1'".
- */
-export function isDuplicateKeyError(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  const message = typeof e?.message === 'string' ? e.message : '';
-  return e?.code === 11000 || message.includes('E11000') || message.includes('UNIQUE constraint failed');
-}
+// A unique-index violation, as each backend reports it (the recognition lives with the backend checks).
+export { isDuplicateKeyError } from '../platform/database.js';
 
 // Costs measured on FerretDB v1.24 (SQLite): a point read by _id ~0.5 ms at 16-32 in flight; a scan ~0.1-0.2 ms
 // per document whatever the filter (only `{ _id: value }` uses an index); `{ _id: { $in: ids } }` is a scan that
@@ -101,24 +94,42 @@ export async function findEmailHolders(emailLowers: readonly string[]): Promise<
 }
 
 /**
- * FerretDB v1.24 never answers once about 100 statements of multi-statement `update` commands are in flight:
- * one command of 100 updates hangs, and so do four concurrent commands of 50, while one of 99 answers in
- * ~0.2 s and two of 50 in ~0.1 s (measured with and without devdb's _id-expression index). A bulkWrite's updates
- * go as one command, so updates are sent in commands of at most MAX_UPDATES_PER_COMMAND statements, one command
- * at a time in this process. MongoDB is indifferent to the split.
+ * FerretDB v1.24 keeps one pooled PostgreSQL connection per statement of an `update` command until the command
+ * returns, and never answers once its pool runs dry. A bulkWrite's updates go as one command, so updates are sent
+ * in commands of at most MAX_UPDATES_PER_COMMAND statements, at most EMBEDDED_UPDATE_COMMANDS_IN_FLIGHT at a time
+ * in this process whoever sends them; the budget is sized with the pools in src/platform/embedded-db.ts. MongoDB
+ * is indifferent to the split.
  */
-export const MAX_UPDATES_PER_COMMAND = 50;
-let updateQueue: Promise<unknown> = Promise.resolve();
+export const MAX_UPDATES_PER_COMMAND = EMBEDDED_MAX_UPDATES_PER_COMMAND;
+let updateCommandsInFlight = 0;
+const waitingForUpdateSlot: Array<() => void> = [];
 
-/** Unordered updateOne-by-_id writes, in commands the embedded database answers. */
+async function inUpdateSlot<T>(send: () => Promise<T>): Promise<T> {
+  if (updateCommandsInFlight < EMBEDDED_UPDATE_COMMANDS_IN_FLIGHT) updateCommandsInFlight++;
+  else await new Promise<void>((resolve) => waitingForUpdateSlot.push(resolve));
+  try {
+    return await send();
+  } finally {
+    // The slot passes straight to the next waiter, so the count never goes above the limit.
+    const next = waitingForUpdateSlot.shift();
+    if (next) next();
+    else updateCommandsInFlight--;
+  }
+}
+
+/**
+ * Unordered updateOne-by-_id writes, in commands the embedded database answers. Every command is sent and
+ * settles before the first failure is thrown, so a caller that falls back to single updates races none of them.
+ */
 export async function bulkUpdateById<T extends Document>(
   collection: Collection<T>,
   updates: ReadonlyArray<{ _id: unknown; update: Document }>,
 ): Promise<void> {
+  const sent: Array<Promise<unknown>> = [];
   for (let i = 0; i < updates.length; i += MAX_UPDATES_PER_COMMAND) {
     const ops = updates.slice(i, i + MAX_UPDATES_PER_COMMAND).map((u) => ({ updateOne: { filter: { _id: u._id }, update: u.update } }));
-    const sent = updateQueue.then(() => collection.bulkWrite(ops as AnyBulkWriteOperation<T>[], { ordered: false }));
-    updateQueue = sent.catch(() => undefined);
-    await sent;
+    sent.push(inUpdateSlot(() => collection.bulkWrite(ops as AnyBulkWriteOperation<T>[], { ordered: false })));
   }
+  const failed = (await Promise.allSettled(sent)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

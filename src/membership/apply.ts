@@ -60,7 +60,8 @@ export async function insertIgnoringDuplicates<T extends { _id: string }>(coll: 
 
 /**
  * About how many documents a collection holds. FerretDB answers `count` by reading every document (seconds at tens
- * of thousands) but `collStats` from SQLite's own count; MongoDB answers either from metadata.
+ * of thousands) but `collStats` from PostgreSQL's statistics (it runs ANALYZE first: a sampled estimate);
+ * MongoDB answers either from metadata.
  */
 export async function estimateDocuments<T extends Document>(coll: Collection<T>): Promise<number> {
   if (await isEmbeddedDatabase()) {

@@ -1,13 +1,11 @@
 import mongoose, { Schema } from 'mongoose';
-import { declareMongoOnlyIndex } from '../platform/database.js';
+import { declareIndex } from '../platform/database.js';
 
 // Membership and what surrounds it. Every document that a race must create exactly once has a deterministic `_id`:
 // inserting it is the mutual exclusion that works on both backends (FerretDB has no transactions, and its
 // compare-and-set updates are not atomic).
 //
-// Secondary indexes are not declared in the schemas: they are created on MongoDB only (declareMongoOnlyIndex below).
-// FerretDB answers every query but `{ _id: value }` by reading the whole collection, so there an index is never
-// read and only slows every insert (by about 40% with two on memberships).
+// Secondary indexes are declared below (declareIndex), where connectDatabase builds them on either backend.
 export const MEMBERSHIP_SOURCES = ['rule', 'manual', 'key', 'default', 'csv'] as const;
 export type MembershipSource = (typeof MEMBERSHIP_SOURCES)[number];
 
@@ -98,10 +96,10 @@ export const historyId = (groupId: string, externalId: string, addedAt: Date, ac
   `${membershipId(groupId, externalId)}:${addedAt.getTime()}:${action}`;
 export const HistoryModel = mongoose.model('MembershipHistory', historySchema);
 
-// The secondary indexes the membership queries use on MongoDB.
+// The secondary indexes the membership queries use (on FerretDB, through the GIN indexes derived from them).
 const asModel = (m: unknown) => m as mongoose.Model<never>;
-declareMongoOnlyIndex(asModel(MembershipModel), { group: 1, externalId: 1 });
-declareMongoOnlyIndex(asModel(MembershipModel), { externalId: 1 });
-declareMongoOnlyIndex(asModel(ExclusionModel), { group: 1, externalId: 1 });
-declareMongoOnlyIndex(asModel(ExclusionModel), { externalId: 1 });
-declareMongoOnlyIndex(asModel(HistoryModel), { group: 1, at: -1 });
+declareIndex(asModel(MembershipModel), { group: 1, externalId: 1 });
+declareIndex(asModel(MembershipModel), { externalId: 1 });
+declareIndex(asModel(ExclusionModel), { group: 1, externalId: 1 });
+declareIndex(asModel(ExclusionModel), { externalId: 1 });
+declareIndex(asModel(HistoryModel), { group: 1, at: -1 });

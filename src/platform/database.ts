@@ -18,14 +18,28 @@ mongoose.set('strictQuery', true);
 mongoose.set('autoIndex', false);
 
 /**
- * Indexes built on MongoDB only. FerretDB v1 answers every filter but `{_id: v}` by reading the whole collection,
- * so a secondary index there only slows inserts; and it accepts wildcard indexes, then fails every later write.
- * Modules declare such indexes when they load; connectDatabase builds them.
+ * Indexes declared outside the schemas; connectDatabase builds them. On FerretDB (PostgreSQL backend) an index
+ * serves its fields' top-level equality filters through the GIN indexes tools/devdb derives from it (README:
+ * "FerretDB over an existing PostgreSQL"). Wildcard indexes are built on MongoDB only: FerretDB accepts them,
+ * then fails every later write.
  */
-const mongoOnlyIndexes: Array<{ model: mongoose.Model<never>; keys: IndexSpecification }> = [];
+const declaredIndexes: Array<{ model: mongoose.Model<never>; keys: IndexSpecification }> = [];
 
-export function declareMongoOnlyIndex(model: mongoose.Model<never>, keys: IndexSpecification): void {
-  mongoOnlyIndexes.push({ model, keys });
+export function declareIndex(model: mongoose.Model<never>, keys: IndexSpecification): void {
+  declaredIndexes.push({ model, keys });
+}
+
+const isWildcard = (keys: IndexSpecification): boolean => Object.keys(keys as object).some((k) => k.endsWith('$**'));
+
+/**
+ * A unique-index violation. MongoDB answers code 11000 (with the key in the message); FerretDB v1 answers 11000
+ * for inserts (without naming the key) but, for updates, code 1 with PostgreSQL's own message:
+ * "duplicate key value violates unique constraint \"<table>_<index>_idx\" (SQLSTATE 23505)".
+ */
+export function isDuplicateKeyError(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return e?.code === 11000 || message.includes('E11000') || message.includes('(SQLSTATE 23505)');
 }
 
 async function serverKind(db: Db): Promise<{ kind: ServerKind; version: string }> {
@@ -62,8 +76,8 @@ export async function connectDatabase(uri: string, dbName: string): Promise<Data
   known = { db, embedded: Promise.resolve(kind === 'ferretdb') };
   // Indexes are declared next to the models; build them once here rather than lazily per model.
   await Promise.all(Object.values(mongoose.connection.models).map((m) => m.createIndexes()));
-  if (kind === 'mongodb') {
-    for (const { model, keys } of mongoOnlyIndexes) await model.collection.createIndex(keys);
+  for (const { model, keys } of declaredIndexes) {
+    if (kind === 'mongodb' || !isWildcard(keys)) await model.collection.createIndex(keys);
   }
   return {
     db,

@@ -1,7 +1,7 @@
 // Mocha global fixtures: one database server for the whole run. With MONGODB_URI set, tests use that server
 // (e.g. a real MongoDB 6+); otherwise an embedded FerretDB on a throwaway directory and a free port.
 // Each test file then works in a database of its own (see service.ts).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedDb, type EmbeddedDb } from '../../src/platform/embedded-db.js';
@@ -16,6 +16,8 @@ export async function mochaGlobalSetup(): Promise<void> {
     return;
   }
   dir = await mkdtemp(path.join(os.tmpdir(), 'autogroups-test-'));
+  // As root without user namespaces, PostgreSQL runs as nobody, which must be able to enter the directory.
+  await chmod(dir, 0o711);
   embedded = await startEmbeddedDb({ dataDir: dir, port: await freePort() });
   process.env.TEST_MONGODB_URI = embedded.uri;
 }

