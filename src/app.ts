@@ -91,7 +91,7 @@ export function createApp(deps: AppDeps): express.Express {
   if (deps.serveApi) {
     const api = express.Router();
     api.use(mountPath);
-    // A bearer key or a session cookie (read by authenticate itself: it is the one place that parses the cookie).
+    // A bearer key or a browser session (sessions/): the session module reads its one cookie, no general cookie parser.
     api.use(authenticate(deps.config));
     api.use(jsonBody());
     api.use(apiKeysRoutes());
