@@ -17,6 +17,8 @@ import type { Config } from './config.js';
 import { directoryRoutes } from './directory/directory.routes.js';
 import { groupsRoutes } from './groups/groups.routes.js';
 import { rulesRoutes } from './rules/rules.routes.js';
+import { requestsRoutes } from './requests/support-requests.routes.js';
+import { sessionsRoutes } from './sessions/sessions.routes.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -89,13 +91,16 @@ export function createApp(deps: AppDeps): express.Express {
   if (deps.serveApi) {
     const api = express.Router();
     api.use(mountPath);
-    api.use(authenticate);
+    // A bearer key or a browser session (sessions/): the session module reads its one cookie, no general cookie parser.
+    api.use(authenticate(deps.config));
     api.use(jsonBody());
     api.use(apiKeysRoutes());
     api.use(jobsRoutes());
     api.use(directoryRoutes(deps));
     api.use(rulesRoutes(deps));
     api.use(groupsRoutes(deps));
+    api.use(requestsRoutes(deps));
+    api.use(sessionsRoutes(deps));
     api.use(pathParamErrors(api));
     app.use('/api/v1', api);
   }

@@ -25,6 +25,15 @@ export interface Config {
   readonly removalSafetyShare: number;
   /** Groups at or below this many members are exempt from the removal safety valve. */
   readonly removalSafetyMinMembers: number;
+  /**
+   * The key browser sessions are signed with (HMAC-SHA256). Unset: one is generated at the first sign-in and kept
+   * in the database, so that every process serving the same database accepts the same sessions.
+   */
+  readonly sessionSecret: string | undefined;
+  /** How long a session lasts from its sign-in, in seconds (never past its key's revocation). */
+  readonly sessionTtlSeconds: number;
+  /** `auto`: the session cookie is `Secure` when the request came over HTTPS; `true`/`false` force it. */
+  readonly sessionCookieSecure: 'auto' | 'true' | 'false';
 }
 
 export class ConfigError extends Error {
@@ -43,6 +52,15 @@ const cron = Joi.string().custom((value: string, helpers) => {
   }
 }, 'cron expression');
 
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+/** `8h`, `30m`, `90s`, `1d`, or a number of seconds; between a minute and 30 days. */
+const duration = Joi.string().custom((value: string, helpers) => {
+  const m = /^(\d{1,7})([smhd]?)$/.exec(value.trim());
+  const seconds = m ? Number(m[1]) * DURATION_UNITS[m[2] || 's']! : NaN;
+  if (!(seconds >= 60 && seconds <= 30 * 86400)) return helpers.error('duration.invalid');
+  return seconds;
+}, 'duration');
+
 const schema = Joi.object({
   PORT: Joi.number().integer().min(0).max(65535).default(3000),
   MONGODB_URI: Joi.string().uri({ scheme: ['mongodb', 'mongodb+srv'] }).empty(''),
@@ -58,6 +76,9 @@ const schema = Joi.object({
   JOB_POLL_MS: Joi.number().integer().min(50).max(600000).default(1000),
   REMOVAL_SAFETY_SHARE: Joi.number().greater(0).max(1).default(0.5),
   REMOVAL_SAFETY_MIN_MEMBERS: Joi.number().integer().min(0).default(10),
+  SESSION_SECRET: Joi.string().min(32).max(512).empty(''),
+  SESSION_TTL: duration.default(8 * 3600),
+  SESSION_COOKIE_SECURE: Joi.string().valid('auto', 'true', 'false').default('auto'),
 }).unknown(true);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -80,17 +101,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobPollMs: value.JOB_POLL_MS,
     removalSafetyShare: value.REMOVAL_SAFETY_SHARE,
     removalSafetyMinMembers: value.REMOVAL_SAFETY_MIN_MEMBERS,
+    sessionSecret: value.SESSION_SECRET,
+    sessionTtlSeconds: value.SESSION_TTL,
+    sessionCookieSecure: value.SESSION_COOKIE_SECURE,
   });
 }
 
 function describe(detail: Joi.ValidationErrorItem): string {
   const got = detail.context?.value;
-  const shown = typeof got === 'string' && detail.context?.key !== 'BOOTSTRAP_ADMIN_KEY' ? ` (got "${got}")` : '';
+  const secret = detail.context?.key === 'BOOTSTRAP_ADMIN_KEY' || detail.context?.key === 'SESSION_SECRET';
+  const shown = typeof got === 'string' && !secret ? ` (got "${got}")` : '';
   switch (detail.type) {
     case 'any.only':
       return `must be one of ${(detail.context?.valids as unknown[]).join(', ')}${shown}`;
     case 'any.invalid':
       return `is not a valid cron expression${shown}`;
+    case 'duration.invalid':
+      return `must be a duration between 1 minute and 30 days, e.g. 8h, 30m or 3600 (seconds)${shown}`;
     default:
       return `${detail.message.replace(/^"[^"]+" /, '')}${shown}`;
   }

@@ -5,6 +5,9 @@ import { jobsOpenApi, jobsSchemas } from './jobs/jobs.routes.js';
 import { directoryOpenApi, directorySchemas } from './directory/directory.routes.js';
 import { groupsOpenApi, groupsSchemas } from './groups/groups.routes.js';
 import { rulesOpenApi, rulesSchemas } from './rules/rules.routes.js';
+import { requestsOpenApi, requestsSchemas } from './requests/support-requests.routes.js';
+import { sessionsOpenApi, sessionsSchemas } from './sessions/sessions.routes.js';
+import { SESSION_COOKIE } from './sessions/session-cookie.js';
 
 const operations = {
   '/health': { get: { tags: ['operations'], operationId: 'health', security: [], summary: 'The process is up', responses: { 200: { description: 'Up' } } } },
@@ -22,8 +25,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: '/' }],
-    security: [{ bearer: [] }],
-    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...rulesOpenApi, ...groupsOpenApi },
+    security: [{ bearer: [] }, { session: [] }],
+    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...rulesOpenApi, ...groupsOpenApi, ...requestsOpenApi, ...sessionsOpenApi },
     components: {
       securitySchemes: {
         bearer: {
@@ -31,6 +34,13 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           scheme: 'bearer',
           description:
             'An API key, e.g. agk_…. Every 401 carries `WWW-Authenticate: Bearer realm="autogroups"`, with `error="invalid_token"` when the key sent is not known (or revoked).',
+        },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: SESSION_COOKIE,
+          description:
+            'A browser session opened with POST /api/v1/session: it acts with its key\'s role while the key exists. State-changing calls made with it need the session\'s `X-CSRF-Token` header. An Authorization header, when sent, is used instead.',
         },
       },
       responses: {
@@ -53,6 +63,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         ...directorySchemas,
         ...rulesSchemas,
         ...groupsSchemas,
+        ...requestsSchemas,
+        ...sessionsSchemas,
       },
     },
   };

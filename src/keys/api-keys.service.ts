@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ApiKeyModel, type ApiKeyDoc } from './api-key.model.js';
 import type { Role } from '../platform/roles.js';
 import { ConflictError, NotFoundError } from '../platform/errors.js';
+import { SessionModel } from '../sessions/session.model.js';
 import { pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
 
 export interface ApiKeyView {
@@ -59,6 +60,12 @@ export async function findKeyBySecret(key: string): Promise<ApiKeyView | null> {
   return doc ? view(doc) : null;
 }
 
+/** A key by its id (not its secret): what a session re-reads on every request. */
+export async function findKeyById(id: string): Promise<ApiKeyView | null> {
+  const doc = await ApiKeyModel.findOne({ id }).lean<ApiKeyDoc>();
+  return doc ? view(doc) : null;
+}
+
 export async function listApiKeys(page: PageRequest): Promise<Page<ApiKeyView>> {
   const docs = await ApiKeyModel.find(pageQuery(page, 'id')).sort({ id: 1 }).limit(page.limit + 1).lean<ApiKeyDoc[]>();
   return toPage(docs.map(view), page.limit, (k) => k.id);
@@ -70,7 +77,10 @@ export async function getApiKey(id: string): Promise<ApiKeyView> {
   return view(doc);
 }
 
-/** Revokes a key at once. The last admin key cannot be revoked: nobody could manage keys after it. */
+/**
+ * Revokes a key at once, and its browser sessions with it. The last admin key cannot be revoked: nobody could
+ * manage keys after it.
+ */
 export async function revokeApiKey(id: string): Promise<void> {
   const doc = await ApiKeyModel.findOne({ id }).lean<ApiKeyDoc>();
   if (!doc) throw new NotFoundError(`No API key with id ${id}.`);
@@ -78,4 +88,6 @@ export async function revokeApiKey(id: string): Promise<void> {
     throw new ConflictError('This is the last admin key; create another admin key before revoking it.');
   }
   await ApiKeyModel.deleteOne({ _id: doc._id });
+  // Sessions re-read their key on every request and already fail without it; their records go too.
+  await SessionModel.deleteMany({ keyId: id });
 }

@@ -1,7 +1,13 @@
-// Bearer API keys on every /api/v1 call: 401 for a missing or unknown key, 403 for a known key whose role lacks
-// the route's permission (see roles.ts).
-import type { RequestHandler } from 'express';
+// Who is calling, on every /api/v1 call: a bearer API key, or a browser session opened with one (sessions/).
+// 401 for a missing, unknown or revoked key and for a session that is not (or no longer) valid; 403 for a known
+// key whose role lacks the route's permission (see roles.ts), and for a state-changing call made with a session
+// that does not prove it comes from this service's own pages.
+import type { Request, RequestHandler } from 'express';
+import type { Config } from '../config.js';
 import { findKeyBySecret } from '../keys/api-keys.service.js';
+import { resolveSession } from '../sessions/sessions.service.js';
+import { clearSessionCookie, readSessionCookie } from '../sessions/session-cookie.js';
+import { csrfTokenMatches } from '../sessions/session-token.js';
 import { ForbiddenError, UnauthorizedError } from './errors.js';
 import { roleAllows, type Permission, type Role } from './roles.js';
 
@@ -16,17 +22,59 @@ export function actorOf(principal: Principal | undefined): string {
   return principal ? `key:${principal.name} (${principal.keyId})` : 'system';
 }
 
-export const authenticate: RequestHandler = async (req, _res, next) => {
-  const header = req.get('authorization');
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!match) {
-    throw new UnauthorizedError('Send an API key as `Authorization: Bearer <key>`.');
+/** Operations that authenticate themselves: signing in takes the key in its body, signing out works with any cookie. */
+const SELF_AUTHENTICATED = new Set(['POST /session', 'DELETE /session']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+export const CSRF_HEADER = 'X-CSRF-Token';
+
+/**
+ * A state-changing call authenticated by the cookie must come from this service's own pages: a browser's
+ * `Sec-Fetch-Site`, when sent, must say `same-origin`, and `X-CSRF-Token` must hold the session's token. The
+ * cookie is SameSite=Strict already; these checks hold where that does not (older browsers, a sibling subdomain
+ * under attacker control counts as same-site), and a cross-site page can neither read the token nor send a
+ * custom header without a CORS grant.
+ */
+export function refuseCrossSite(req: Request, sessionId: string, secret: Buffer): void {
+  const site = req.get('sec-fetch-site');
+  if (site !== undefined && site !== 'same-origin') {
+    throw new ForbiddenError(`A state-changing call made with a session must come from this service's own pages (Sec-Fetch-Site: ${site}).`);
   }
-  const key = await findKeyBySecret(match[1]!);
-  if (!key) throw new UnauthorizedError('The API key is not known or has been revoked.', { invalidToken: true });
-  req.principal = { keyId: key.id, name: key.name, role: key.role };
-  next();
-};
+  const token = req.get(CSRF_HEADER);
+  if (!token || !csrfTokenMatches(token, sessionId, secret)) {
+    throw new ForbiddenError(`A state-changing call made with a session needs the session's ${CSRF_HEADER} header (given by POST and GET /api/v1/session).`);
+  }
+}
+
+export function authenticate(config: Config): RequestHandler {
+  return async (req, res, next) => {
+    if (SELF_AUTHENTICATED.has(`${req.method} ${req.path.replace(/(.)\/$/, '$1')}`)) return next();
+    const header = req.get('authorization');
+    // An Authorization header is the caller's explicit choice: it is used, right or wrong, whatever cookie comes along.
+    if (header !== undefined) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (!match) throw new UnauthorizedError('Send an API key as `Authorization: Bearer <key>`.');
+      const key = await findKeyBySecret(match[1]!);
+      if (!key) throw new UnauthorizedError('The API key is not known or has been revoked.', { invalidToken: true });
+      req.principal = { keyId: key.id, name: key.name, role: key.role };
+      req.authenticatedBy = 'key';
+      return next();
+    }
+    const cookie = readSessionCookie(req);
+    if (cookie === undefined) throw new UnauthorizedError('Send an API key as `Authorization: Bearer <key>`, or sign in (POST /api/v1/session).');
+    let session;
+    try {
+      session = await resolveSession(cookie, config);
+    } catch (err) {
+      if (err instanceof UnauthorizedError) clearSessionCookie(req, res, config); // a cookie that no longer works is not kept
+      throw err;
+    }
+    if (!SAFE_METHODS.has(req.method)) refuseCrossSite(req, session.sessionId, session.secret);
+    req.principal = session.principal;
+    req.authenticatedBy = 'session';
+    req.liveSession = session;
+    next();
+  };
+}
 
 /**
  * The key's role must hold every permission named. Routes that show users' data through a group (explain,

@@ -73,6 +73,11 @@ export class PreconditionFailedError extends AppError {
   readonly status = 412;
   readonly title = 'Precondition failed';
 }
+/** Well-formed input that names something that is not there (e.g. a group id no group has). */
+export class UnprocessableContentError extends AppError {
+  readonly status = 422;
+  readonly title = 'Unprocessable content';
+}
 export class PayloadTooLargeError extends AppError {
   readonly status = 413;
   readonly title = 'Payload too large';

@@ -1,4 +1,5 @@
 import type { Principal } from '../platform/auth.js';
+import type { LiveSession } from '../sessions/sessions.service.js';
 
 declare global {
   namespace Express {
@@ -7,6 +8,10 @@ declare global {
       id: string;
       /** The authenticated API key, set by the auth middleware on /api/v1. */
       principal?: Principal;
+      /** How the principal was established: a bearer key, or a browser session opened with one. */
+      authenticatedBy?: 'key' | 'session';
+      /** The session the call came with, when authenticatedBy is 'session'. */
+      liveSession?: LiveSession;
     }
   }
 }

@@ -56,6 +56,7 @@ const rows: Row[] = [
   { name: 'an explained user id with %ff', method: 'get', path: '/groups/{auto}/explain/%ff', status: 400, paths: ['externalId'] },
   { name: 'a key id with %ff', method: 'delete', path: '/keys/%ff', status: 400, paths: ['id'] },
   { name: 'a job id with %ff', method: 'get', path: '/jobs/%ff', status: 400, paths: ['jobId'] },
+  { name: 'a support request id with %ff', method: 'patch', path: '/requests/%ff', body: { note: 'x' }, status: 400, paths: ['id'] },
 
   // 6. Bodies whose Content-Encoding does not decode (and one the service does not know).
   { name: 'a gzip body that is not gzip', method: 'put', path: '/users/b1', raw: json(JSON.stringify(person()), 'gzip'), status: 400, paths: ['body'] },
@@ -80,6 +81,9 @@ const rows: Row[] = [
   { name: 'a rule with __proto__ inside its conditions', method: 'put', path: '/groups/{auto}/rule', raw: json(`{"rule":{"conditions":{"all":[${JSON.stringify(condition())}],"__proto__":{"any":[]}}}}`), status: 400, paths: ['rule.conditions.__proto__'] },
   { name: 'a rule to validate with __proto__ deep in params', method: 'post', path: '/rules/validate', raw: json(`{"rule":{"conditions":{"any":[${JSON.stringify(condition()).replace(/\}$/, ',"params":{"__proto__":{"a":1}}}')}]}}}`), status: 400, paths: ['rule.conditions.any[0].params.__proto__'] },
   { name: 'a preview with prototype', method: 'post', path: '/groups/{auto}/preview', raw: json(`{"rule":{"prototype":1,"conditions":{"all":[${JSON.stringify(condition())}]}}}`), status: 400, paths: ['rule.prototype'] },
+  { name: 'a support request with __proto__ raising its status', method: 'post', path: '/requests', raw: json('{"title":"t","description":"d","requestedBy":"r","__proto__":{"status":"done"}}'), status: 400, paths: ['__proto__'] },
+  { name: 'a support request whose draft rule holds constructor', method: 'post', path: '/requests', raw: json(`{"title":"t","description":"d","requestedBy":"r","draftRule":{"conditions":{"all":[${JSON.stringify(condition())}]},"constructor":{}}}`), status: 400, paths: ['draftRule.constructor'] },
+  { name: 'a sign-in with __proto__', method: 'post', path: '/session', raw: json('{"__proto__":{"key":"x"}}'), status: 400, paths: ['__proto__', 'key'] },
   { name: 'a batch envelope with __proto__', method: 'post', path: '/users/batch', raw: json('{"users":[],"__proto__":{"users":[]}}'), status: 400, paths: ['__proto__'] },
   { name: 'an enrolment batch envelope with constructor', method: 'post', path: '/enrollments/batch', raw: json('{"enrollments":[],"constructor":1}'), status: 400, paths: ['constructor'] },
   { name: 'a CSV with a fields.__proto__ column', method: 'post', path: '/users/import', raw: { bytes: `${CSV_HEADER},fields.__proto__\nc1,c1@e.co,A,B,learner,x\n`, type: 'text/csv' }, status: 400, paths: ['fields.__proto__'] },
@@ -95,6 +99,7 @@ const rows: Row[] = [
   { name: 'a $ key on a field definition of a bad type', method: 'put', path: '/fields/colour', body: { $a: 1, label: 'C', type: 'color' }, status: 400, paths: ['$a', 'type'] },
   { name: 'a $ key on a batch envelope with users not a list', method: 'post', path: '/users/batch', body: { $inc: 1, users: 'all' }, status: 400, paths: ['$inc', 'users'] },
   { name: 'a $ key on a sync with a bad flag', method: 'post', path: '/groups/{auto}/sync', body: { $x: 1, confirmRemovals: 'yes' }, status: 400, paths: ['$x', 'confirmRemovals'] },
+  { name: 'a $ key on a support request patch with a bad status', method: 'patch', path: '/requests/req_00000000000000000000', body: { $set: 1, status: 'closed' }, status: 400, paths: ['$set', 'status'] },
 
   // 9. A body sent where the operation takes none.
   { name: 'a body on PUT members', method: 'put', path: `/groups/{manual}/members/${OWNER}`, body: { source: 'rule' }, status: 400, paths: ['body'] },
@@ -102,6 +107,7 @@ const rows: Row[] = [
   { name: 'a body on DELETE members', method: 'delete', path: `/groups/{manual}/members/${OWNER}`, body: { reason: 'x' }, status: 400, paths: ['body'] },
   { name: 'a body on PUT exclusions', method: 'put', path: `/groups/{auto}/exclusions/${OWNER}`, body: { source: 'rule' }, status: 400, paths: ['body'] },
   { name: 'a body on DELETE exclusions', method: 'delete', path: `/groups/{auto}/exclusions/${OWNER}`, body: { a: 1 }, status: 400, paths: ['body'] },
+  { name: 'a body on sign-out', method: 'delete', path: '/session', body: { all: true }, status: 400, paths: ['body'] },
   { name: 'a text body on DELETE user', method: 'delete', path: `/users/${OWNER}`, raw: { bytes: 'really', type: 'text/plain' }, status: 400, paths: ['body'] },
   { name: 'a body on DELETE field', method: 'delete', path: '/fields/jobTitle', body: { force: true }, status: 400, paths: ['body'] },
   { name: 'a body on DELETE group', method: 'delete', path: '/groups/{manual}', body: { force: true }, status: 400, paths: ['body'] },

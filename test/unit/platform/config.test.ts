@@ -31,4 +31,31 @@ describe('config', () => {
     const c = loadConfig({ SYNC_CRON: '30 3 * * 1-5', ROLE: 'worker', PORT: '0' });
     expect(c).to.include({ syncCron: '30 3 * * 1-5', role: 'worker', port: 0 });
   });
+
+  it('when the session settings are unset, then sessions last 8 hours, the secret is generated and Secure follows the request', () => {
+    const c = loadConfig({});
+    expect(c).to.include({ sessionTtlSeconds: 8 * 3600, sessionCookieSecure: 'auto' });
+    expect(c.sessionSecret).to.equal(undefined);
+  });
+
+  it('when SESSION_TTL is a duration, then it is read in seconds; out of range or malformed, it is named', () => {
+    expect(loadConfig({ SESSION_TTL: '30m' }).sessionTtlSeconds).to.equal(1800);
+    expect(loadConfig({ SESSION_TTL: '2d' }).sessionTtlSeconds).to.equal(172_800);
+    expect(loadConfig({ SESSION_TTL: '900' }).sessionTtlSeconds).to.equal(900);
+    for (const bad of ['10s', '31d', '8 hours', '-1h', '']) {
+      expect(() => loadConfig({ SESSION_TTL: bad }), bad).to.throw(ConfigError, /SESSION_TTL/);
+    }
+  });
+
+  it('when SESSION_SECRET is too short or SESSION_COOKIE_SECURE unknown, then each is named and the secret not echoed', () => {
+    try {
+      loadConfig({ SESSION_SECRET: 'short-session-secret', SESSION_COOKIE_SECURE: 'maybe' });
+      expect.fail('expected a ConfigError');
+    } catch (err) {
+      const problems = (err as ConfigError).problems;
+      expect(problems.map((p) => p.split(':')[0])).to.have.members(['SESSION_SECRET', 'SESSION_COOKIE_SECURE']);
+      expect(problems.join(' ')).to.not.contain('short-session-secret');
+    }
+    expect(loadConfig({ SESSION_SECRET: 's'.repeat(32) }).sessionSecret).to.equal('s'.repeat(32));
+  });
 });

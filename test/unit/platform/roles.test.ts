@@ -30,4 +30,11 @@ describe('role table', () => {
     expect(roleAllows('integration', 'users:read')).to.equal(false);
     expect(roleAllows('viewer', 'join')).to.equal(false);
   });
+
+  it('when support requests are asked for, then support and admin write, viewer reads, hr-feed and integration neither', () => {
+    const expected: Record<string, [boolean, boolean]> = { admin: [true, true], support: [true, true], viewer: [true, false], 'hr-feed': [false, false], integration: [false, false] };
+    for (const role of ROLES) {
+      expect([roleAllows(role, 'requests:read'), roleAllows(role, 'requests:write')], role).to.deep.equal(expected[role]);
+    }
+  });
 });
