@@ -8,7 +8,7 @@
 // each real change once.
 //
 // Entries are inserted with a unique random `_id` and removed by `_id`: no update ever races another writer's
-// (FerretDB has no transactions nor atomic updates). The collection holds only writes in flight and failures, so
+// (the embedded database has no transactions nor atomic updates). The collection holds only writes in flight and failures, so
 // reading it whole is cheap; nothing reads it by any other filter.
 import { randomUUID } from 'node:crypto';
 import mongoose, { Schema } from 'mongoose';

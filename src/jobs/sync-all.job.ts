@@ -6,7 +6,7 @@ import { JobRunModel, type JobRunDoc } from './job-run.model.js';
 import { SYNC_PARTITION_JOB, type SyncPartitionJobData } from './sync-partition.job.js';
 import { finishRun, markRunStarted, partitionCount, prepareRun, type FullSyncResult, type PartitionResult } from '../membership/full-sync.js';
 import type { JobContext } from './scheduler.js';
-import { findByIds } from '../membership/apply.js';
+import { db } from '../platform/db/index.js';
 import { syncLockLifetimeMs, timedSync, valveOf } from './sync-settings.js';
 import { SNAPSHOT_BUILD_JOB } from './snapshot-build.job.js';
 import type { Collection } from 'mongodb';
@@ -42,7 +42,7 @@ export function defineSyncAllJob({ scheduler, config, metrics }: JobsDeps): void
     const jobs = JobRunModel.collection as unknown as Collection<JobRunDoc>;
     let records: Map<string, JobRunDoc>;
     for (;;) {
-      records = await findByIds(jobs, ids);
+      records = await db().readByIds(jobs, ids);
       const done = [...records.values()].reduce((sum, r) => sum + (r.status === 'completed' ? (r.result as PartitionResult | undefined)?.users ?? 0 : r.progress?.done ?? 0), 0);
       const finished = ids.every((id) => ['completed', 'failed'].includes(records.get(id)?.status ?? ''));
       await ctx.progress(Math.min(done, run.users), run.users);

@@ -7,26 +7,17 @@
 import type { Collection } from 'mongodb';
 import { usersCollection } from '../directory/user-store.js';
 import type { Metrics } from '../platform/metrics.js';
-import { isDuplicateKeyError } from '../directory/user-store.js';
 import { loadActiveAutomaticGroups, loadGroups } from './active-groups.js';
 import { Planner, type PlannedRemove } from './planner.js';
 import { ExclusionModel, membershipId, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
-import { recordChanges } from '../snapshot/change-feed.js';
-import { completeOwnHistory, eachLimited, estimateDocuments, memberships, writeAdds, writeRemovals } from './apply.js';
-import { isEmbeddedDatabase } from '../platform/database.js';
+import { addMemberships, completeOwnHistory, memberships, removeMemberships, removeOrphans } from './membership-store.js';
+import { db, isDuplicateKeyError } from '../platform/db/index.js';
+import { eachLimited } from '../platform/each-limited.js';
 import { readUsers } from './on-change.js';
 import { currentMembershipOf, heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
 import { SyncRunModel, type SyncRunDoc } from './group-state.model.js';
 import { bumpCounts, markRunning, markSynced, readGroupStates, setCount } from './group-state.js';
 
-/**
- * Users per partition when the caller does not say how many partitions. On MongoDB a partition reads its range of
- * users and memberships from indexes, so more partitions share the work among workers at no extra cost. FerretDB
- * reads a whole collection for any filter but `{ _id: value }`, so there every partition pays for a full read of
- * users and memberships: one partition per 100,000 users.
- */
-export const DEFAULT_PARTITION_USERS = 20_000;
-export const DEFAULT_PARTITION_USERS_EMBEDDED = 100_000;
 const STREAM_BATCH = 2000;
 export const MAX_PARTITIONS = 64;
 const SAMPLE_PER_PARTITION = 200;
@@ -40,9 +31,9 @@ export async function prepareRun(runId: string, requestedPartitions?: number): P
   if (existing) return existing;
   await SyncRunModel.collection.deleteMany({ at: { $lt: new Date(Date.now() - KEEP_RUNS_MS) } });
 
-  const estimate = await estimateDocuments(usersCollection());
-  const perPartition = (await isEmbeddedDatabase()) ? DEFAULT_PARTITION_USERS_EMBEDDED : DEFAULT_PARTITION_USERS;
-  const partitions = Math.max(1, Math.min(MAX_PARTITIONS, requestedPartitions ?? Math.ceil(estimate / perPartition)));
+  const estimate = await db().estimateCount(usersCollection());
+  // Users per partition, when the caller names no number, is the backend's (how a partition reads its range).
+  const partitions = Math.max(1, Math.min(MAX_PARTITIONS, requestedPartitions ?? Math.ceil(estimate / db().usersPerPartition)));
   // Reservoir sample of externalIds: quantiles of the sample are the partition bounds, in bounded memory. One
   // partition needs no bounds, and no reading of the users.
   const size = partitions * SAMPLE_PER_PARTITION;
@@ -148,10 +139,7 @@ export async function syncPartition(run: SyncRunDoc, index: number, opts: Partit
       mine.delete(groupId);
     }
   }
-  for (let i = 0; i < orphans.length; i += 1000) {
-    await memberships().bulkWrite(orphans.slice(i, i + 1000).map((_id) => ({ deleteOne: { filter: { _id } } })), { ordered: false });
-  }
-  await recordChanges({ memberships: orphans });
+  await removeOrphans(orphans);
 
   const excluded = new Set<string>();
   const exclusions = ExclusionModel.collection as unknown as Collection<ExclusionDoc>;
@@ -165,7 +153,7 @@ export async function syncPartition(run: SyncRunDoc, index: number, opts: Partit
     if (!force && planner.pendingAdds() < FLUSH_ADDS) return;
     const adds = planner.takeAdds();
     for (const a of adds) addedByGroup.set(a.groupId, (addedByGroup.get(a.groupId) ?? 0) + 1);
-    await writeAdds(adds, ctx);
+    await addMemberships(adds, ctx);
   };
   let users = 0;
   for await (const doc of usersCollection().find(byRange.externalId ? { _id: byRange.externalId } : {}).batchSize(STREAM_BATCH)) {
@@ -200,7 +188,7 @@ export async function syncPartition(run: SyncRunDoc, index: number, opts: Partit
     if (mustHoldRemovals(opts.valve, inGroup.get(groupId) ?? 0, size, n)) held.set(groupId, n);
   }
   const writable: PlannedRemove[] = held.size ? removes.filter((r) => r.reason === 'user deleted' || !held.has(r.groupId)) : removes;
-  await writeRemovals(writable, ctx);
+  await removeMemberships(writable, ctx);
   await completeOwnHistory(own, (m) => `matches rule v${m.ruleVersion ?? versions.get(m.group) ?? 0}`, opts.actor);
 
   const removedByGroup = new Map<string, number>();

@@ -11,7 +11,8 @@ import type { RuleDocument } from '../rules/index.js';
 import { toEvalGroup, type EvalGroup } from './active-groups.js';
 import { Planner, type PlannedAdd, type PlannedRemove } from './planner.js';
 import { ExclusionModel, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
-import { completeOwnHistory, estimateDocuments, memberships, writeAdds, writeRemovals } from './apply.js';
+import { completeOwnHistory, memberships, addMemberships, removeMemberships } from './membership-store.js';
+import { db } from '../platform/db/index.js';
 import { readUsers } from './on-change.js';
 import { currentMembershipOf, heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
 import { markRunning, markSynced, setCount } from './group-state.js';
@@ -141,7 +142,7 @@ export async function syncGroup(groupId: string, opts: GroupSyncOptions): Promis
     await markSynced(groupId, opts.at, { message: group.compileError ?? 'the rule cannot be evaluated' });
     return { groupId, error: group.compileError };
   }
-  const total = await estimateDocuments(usersCollection());
+  const total = await db().estimateCount(usersCollection());
   const ctx = { runKey: opts.jobId, at: opts.at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
   let created = 0;
   const plan = await planGroup(group, {
@@ -149,7 +150,7 @@ export async function syncGroup(groupId: string, opts: GroupSyncOptions): Promis
     actor: opts.actor,
     runKey: opts.jobId,
     onAdds: async (adds) => {
-      for (const n of (await writeAdds(adds, ctx)).values()) created += n;
+      for (const n of (await addMemberships(adds, ctx)).values()) created += n;
     },
     onProgress: async (done) => opts.progress?.(Math.min(done, total), total),
   });
@@ -161,7 +162,7 @@ export async function syncGroup(groupId: string, opts: GroupSyncOptions): Promis
     if (!opts.confirmRemovals && mustHoldRemovals(opts.valve, plan.members, plan.members, plan.removes.length)) {
       held = plan.removes.length;
     } else {
-      for (const n of (await writeRemovals(plan.removes, ctx)).values()) removed += n;
+      for (const n of (await removeMemberships(plan.removes, ctx)).values()) removed += n;
     }
   }
   const memberCount = plan.members + plan.addCount - (held ? 0 : plan.removes.length);

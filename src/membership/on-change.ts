@@ -1,25 +1,20 @@
 // Directory changes → membership, before the write request answers. Each changed user is re-evaluated only against
 // the active automatic groups the change can affect (what the rule reads, plus status and type for the policies);
-// a deleted user leaves every group. Reads are by `_id` (indexed on both backends) where the numbers are small,
-// and one scan where a batch makes them large.
+// a deleted user leaves every group. Reads are by `_id`, as the database adapter finds cheapest.
 import { randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import type { DirectoryChange } from '../directory/directory-events.js';
 import type { UserDoc } from '../directory/user.model.js';
 import { usersCollection } from '../directory/user-store.js';
-import { isEmbeddedDatabase } from '../platform/database.js';
+import { db } from '../platform/db/index.js';
 import type { Metrics } from '../platform/metrics.js';
 import { loadGroups, type EvalGroup } from './active-groups.js';
 import { Planner, type PlannedRemove } from './planner.js';
 import { changeAffects } from './rule-reads.js';
 import { ExclusionModel, membershipId, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
-import { findByIds, memberships, writeAdds, writeRemovals } from './apply.js';
+import { memberships, addMemberships, removeMemberships } from './membership-store.js';
 import { currentMembershipOf, heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
 import { bumpCounts, markFailed, readGroupStates } from './group-state.js';
-
-/** On FerretDB, above these numbers one scan of the collection costs less than that many lookups by `_id`. */
-const MAX_USER_LOOKUPS = 1000;
-const MAX_MEMBERSHIP_LOOKUPS = 5000;
 
 export interface ChangeDeps {
   valve: SafetyValve;
@@ -57,29 +52,17 @@ function collapse(changes: readonly DirectoryChange[]): Map<string, Changed> {
 }
 
 export async function readUsers(ids: readonly string[]): Promise<Map<string, UserDoc>> {
-  if (ids.length <= MAX_USER_LOOKUPS || !(await isEmbeddedDatabase())) return findByIds(usersCollection(), ids);
-  const found = new Map<string, UserDoc>();
-  for await (const doc of usersCollection().find({ _id: { $in: [...ids] } })) found.set(doc._id, doc);
-  return found;
+  return db().readByIds(usersCollection(), ids);
 }
 
-/** Current memberships for (group, user) pairs; or, when many, every membership of these users. */
-async function readMemberships(pairs: ReadonlyArray<[string, string]>, users: readonly string[]): Promise<Map<string, MembershipDoc>> {
-  if (pairs.length <= MAX_MEMBERSHIP_LOOKUPS || !(await isEmbeddedDatabase())) {
-    return findByIds(memberships(), pairs.map(([g, u]) => membershipId(g, u)));
-  }
-  const found = new Map<string, MembershipDoc>();
-  for await (const m of memberships().find({ externalId: { $in: [...users] } })) found.set(m._id, m);
-  return found;
+/** Current memberships for (group, user) pairs. */
+async function readMemberships(pairs: ReadonlyArray<[string, string]>): Promise<Map<string, MembershipDoc>> {
+  return db().readByIds(memberships(), pairs.map(([g, u]) => membershipId(g, u)));
 }
 
 async function readExclusions(users: readonly string[]): Promise<Set<string>> {
   const coll = ExclusionModel.collection as unknown as Collection<ExclusionDoc>;
-  const out = new Set<string>();
-  if (users.length === 0) return out;
-  const filter = users.length === 1 ? { externalId: users[0]! } : { externalId: { $in: [...users] } };
-  for await (const e of coll.find(filter, { projection: { _id: 1 } })) out.add(e._id);
-  return out;
+  return new Set((await db().readWhereIn(coll, 'externalId', users, { projection: { _id: 1 } })).map((e) => e._id));
 }
 
 
@@ -124,7 +107,7 @@ export async function applyDirectoryChanges(changes: readonly DirectoryChange[],
   }
   const evaluatedIds = [...affected.keys()].filter((id) => affected.get(id)!.size > 0);
   const [current, excluded] = await Promise.all([
-    readMemberships(pairs, [...byUser.keys()]),
+    readMemberships(pairs),
     evaluatedIds.length ? readExclusions(evaluatedIds) : Promise.resolve(new Set<string>()),
   ]);
 
@@ -155,8 +138,8 @@ export async function applyDirectoryChanges(changes: readonly DirectoryChange[],
 
   const removes = await holdExcessRemovals(planner.takeRemoves(), deps.valve, outcome);
   const ctx = { runKey: deps.runKey ?? `change:${randomUUID()}`, at: now, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
-  const added = await writeAdds(planner.takeAdds(), ctx);
-  const removed = await writeRemovals(removes, ctx);
+  const added = await addMemberships(planner.takeAdds(), ctx);
+  const removed = await removeMemberships(removes, ctx);
   const deltas = new Map<string, number>();
   for (const [g, n] of added) {
     if (n > 0) deltas.set(g, (deltas.get(g) ?? 0) + n);
