@@ -33,6 +33,11 @@ export async function readUsersByIds(ids: readonly string[], projection: Documen
   return { byId, ...(emailHolders ? { emailHolders } : {}) };
 }
 
+/** The stored users among `ids`, whole. */
+export async function readUsers(ids: readonly string[]): Promise<Map<string, UserDoc>> {
+  return db().readByIds(usersCollection(), ids);
+}
+
 /** Which users hold these lower-cased emails: emailLower → externalId. */
 export async function findEmailHolders(emailLowers: readonly string[]): Promise<Map<string, string>> {
   const holders = new Map<string, string>();
