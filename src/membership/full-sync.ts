@@ -14,7 +14,7 @@ import { db, isDuplicateKeyError } from '../platform/db/index.js';
 import { eachLimited } from '../platform/each-limited.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { SyncRunModel, type SyncRunDoc } from './group-state.model.js';
-import { bumpCounts, markRunning, markSynced, readGroupStates, setCount } from './group-state.js';
+import { markRunning, markSynced, readGroupStates, setCount } from './group-state.js';
 
 const STREAM_BATCH = 2000;
 export const MAX_PARTITIONS = 64;
@@ -216,9 +216,11 @@ export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<Partitio
     if (!r) out.failedPartitions.push(i);
     else out.users += r.users;
   });
-  const otherDeltas = new Map<string, number>();
-  for (const r of results) for (const [g, n] of Object.entries(r?.otherRemoved ?? {})) otherDeltas.set(g, (otherDeltas.get(g) ?? 0) - n);
-  if (otherDeltas.size) await bumpCounts(otherDeltas, run.at);
+  // Groups the run does not evaluate (manual, paused) that deleted users left: counted again, not adjusted, so that
+  // finishing the run twice (its last two partitions ending at once) leaves the same count.
+  const others = new Set<string>();
+  for (const r of results) for (const [g, n] of Object.entries(r?.otherRemoved ?? {})) if (n > 0) others.add(g);
+  await eachLimited([...others], 8, async (groupId) => setCount(groupId, await countMembers(groupId), run.at));
 
   // Each group's count and state are independent writes: a few at a time.
   await eachLimited(run.groups, 8, async (groupId) => {
@@ -255,6 +257,13 @@ export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<Partitio
     if (complete || failure) await markSynced(groupId, run.at, failure);
   });
   return out;
+}
+
+/** A group's members, counted by reading their `_id`s (a top-level equality: served by an index on every backend). */
+async function countMembers(groupId: string): Promise<number> {
+  let n = 0;
+  for await (const _ of memberships().find({ group: groupId }, { projection: { _id: 1 } }).batchSize(5000)) n++;
+  return n;
 }
 
 export async function markRunStarted(run: SyncRunDoc, jobId: string): Promise<void> {
