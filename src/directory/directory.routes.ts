@@ -1,7 +1,7 @@
 // The directory's HTTP surface: field definitions, users (one at a time, batch, CSV), courses and enrolments.
 // Each route reads as permission → validation → service → response.
 import express, { Router, type Request, type RequestHandler } from 'express';
-import type { RouteDeps } from '../app.js';
+import type { RouteDeps } from '../service-deps.js';
 import { actorOf, requirePermission } from '../platform/auth.js';
 import { alongsideScreen, hasBody, joiErrors, screenInput, validate, withRequestSchemas } from '../platform/validate.js';
 import { requireUtf8 } from '../platform/body-encoding.js';

@@ -1,7 +1,7 @@
 // The full sync of every automatic group (`POST /api/v1/sync`, and nightly): fixes the run's partitions, fans out
 // one partition job each (deterministic ids: a re-run of this job enqueues nothing twice) and hands its record off.
 // Nothing waits: the last partition to finish finishes the run (full-sync-run.ts).
-import type { JobsDeps } from './index.js';
+import type { JobsDeps } from '../service-deps.js';
 import { SYNC_PARTITION_JOB, type SyncPartitionJobData } from './sync-partition.job.js';
 import { markRunStarted, partitionCount, prepareRun } from '../membership/full-sync.js';
 import { FULL_SYNC_JOB, finishRunIfLast, partitionJobId } from './full-sync-run.js';

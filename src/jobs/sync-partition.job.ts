@@ -1,7 +1,7 @@
 // One partition of a full sync: a range of externalIds against every active automatic group. Safe to run twice,
 // or twice at once: the range is fixed by the run, and every write is idempotent. The last partition to finish
 // finishes the run (full-sync-run.ts).
-import type { JobsDeps } from './index.js';
+import type { JobsDeps } from '../service-deps.js';
 import { SyncRunModel, type SyncRunDoc } from '../membership/group-state.model.js';
 import { syncPartition } from '../membership/full-sync.js';
 import { syncLockLifetimeMs, timedSync, valveOf } from './sync-settings.js';
