@@ -7,7 +7,7 @@ import { alongsideScreen, hasBody, joiErrors, screenInput, validate, withRequest
 import { requireUtf8 } from '../platform/body-encoding.js';
 import { pageQuerySchema, pageRequest } from '../platform/pagination.js';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, type FieldError } from '../platform/errors.js';
-import type { WriteContext } from './directory-announce.js';
+import type { WriteContext } from './directory-events.js';
 import { MAX_BATCH_RECORDS } from './identifiers.js';
 import {
   courseParams,

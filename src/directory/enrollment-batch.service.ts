@@ -8,7 +8,7 @@ import { existingCourseCodes } from './courses.service.js';
 import { userLock } from './lock-keys.js';
 import { db, withLocks } from '../platform/db/index.js';
 import { readUsersByIds, usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-announce.js';
+import { announce, type WriteContext } from './directory-events.js';
 import type { DirectoryChange } from './directory-events.js';
 import { BatchOutcome, rejectDuplicates, type BatchResult } from './batch-outcome.js';
 

@@ -9,7 +9,7 @@ import { courseExists } from './courses.service.js';
 import { userLock } from './lock-keys.js';
 import { withLocks } from '../platform/db/index.js';
 import { usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-announce.js';
+import { announce, type WriteContext } from './directory-events.js';
 
 export interface EnrollmentView {
   course: string;

@@ -14,7 +14,7 @@ import { groupsUsingField } from './field-usage.js';
 import { fieldLock, userLock } from './lock-keys.js';
 import { db, withLocks } from '../platform/db/index.js';
 import { usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-announce.js';
+import { announce, type WriteContext } from './directory-events.js';
 import type { DirectoryChange } from './directory-events.js';
 
 export interface FieldDefinitionView extends FieldDefinition {

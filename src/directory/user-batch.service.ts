@@ -17,7 +17,7 @@ import type { FieldDefinitions } from './user-values.js';
 import { userLock } from './lock-keys.js';
 import { db, isDuplicateKeyError, withLocks } from '../platform/db/index.js';
 import { findEmailHolders, readUsersByIds, usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-announce.js';
+import { announce, type WriteContext } from './directory-events.js';
 import type { DirectoryChange } from './directory-events.js';
 import { BatchOutcome, rejectDuplicates, duplicateKeyIndexes, type BatchResult } from './batch-outcome.js';
 import { WITHOUT_ENROLLMENTS } from './users.service.js';

@@ -12,7 +12,7 @@ import { loadFieldDefinitions } from './field-definitions.service.js';
 import { userLock } from './lock-keys.js';
 import { isDuplicateKeyError, withLocks } from '../platform/db/index.js';
 import { findEmailHolders, usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-announce.js';
+import { announce, type WriteContext } from './directory-events.js';
 import type { DirectoryChange } from './directory-events.js';
 
 export interface UserView {

@@ -3,7 +3,7 @@
 // once for each failure, with the journal entry's id; swept every five minutes for every due entry (replays back off).
 // Idempotent: listeners write memberships and history with deterministic ids, and a replayed entry is removed.
 import type { JobsDeps } from '../service-deps.js';
-import { replayDue } from '../directory/reaction-journal.js';
+import { replayDue } from '../directory/directory-events.js';
 
 export const REACTION_REPLAY_JOB = 'reaction-replay';
 /**

@@ -2,7 +2,8 @@
 // the active automatic groups the change can affect (what the rule reads, plus status and type for the policies);
 // a deleted user leaves every group. Reads are by `_id`, as the database adapter finds cheapest.
 import { randomUUID } from 'node:crypto';
-import type { DirectoryChange } from '../directory/directory-events.js';
+import type { DirectoryChange, DirectoryListener } from '../directory/directory-events.js';
+import type { Logger } from '../platform/logger.js';
 import { readUsers } from '../directory/user-store.js';
 import { db } from '../platform/db/index.js';
 import type { Metrics } from '../platform/metrics.js';
@@ -64,6 +65,30 @@ async function readExclusions(users: readonly string[]): Promise<Set<string>> {
  * that fails mid-request would make them. Nothing in the service sets it.
  */
 export const reactionFaults = { failures: 0 };
+
+/**
+ * Membership's listener to directory writes (wired in src/reactions.ts): each announced write is applied before
+ * the request answers, timed (autogroups_sync_duration_seconds{kind="change"}) and logged when it moved anyone.
+ * The journal entry names the writer: a replay writes as the first reaction would have (same run key and instant),
+ * so a membership that a failed reaction inserted before failing gets its history entry, once.
+ */
+export function membershipListener(deps: { valve: SafetyValve; metrics: Metrics; logger: Logger }): DirectoryListener {
+  return async (changes, meta) => {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    let outcome;
+    try {
+      outcome = await applyDirectoryChanges(changes, { valve: deps.valve, metrics: deps.metrics, ...(meta ? { runKey: `change:${meta.id}`, at: meta.at } : {}) });
+    } catch (err) {
+      deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'failed' }, seconds());
+      throw err;
+    }
+    deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'completed' }, seconds());
+    if (outcome.added || outcome.removed || Object.keys(outcome.failed).length || Object.keys(outcome.held).length) {
+      deps.logger.info({ ...outcome, ms: Math.round(seconds() * 1000) }, 'membership follows directory changes');
+    }
+  };
+}
 
 export async function applyDirectoryChanges(changes: readonly DirectoryChange[], deps: ChangeDeps): Promise<ChangeOutcome> {
   if (reactionFaults.failures > 0) {
