@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/logger.js';
 import { start } from '../src/lifecycle.js';
-import { startEmbeddedDb } from '../src/platform/embedded-db.js';
+import { startEmbeddedDb } from '../src/platform/db/embedded-db.js';
 import { createApiKey } from '../src/keys/api-keys.service.js';
 import { freePort } from '../test/helpers/ports.js';
 

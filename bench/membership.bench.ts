@@ -19,7 +19,7 @@ import type { Db } from 'mongodb';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/logger.js';
 import { start, type Service } from '../src/lifecycle.js';
-import { startEmbeddedDb, type EmbeddedDb } from '../src/platform/embedded-db.js';
+import { startEmbeddedDb, type EmbeddedDb } from '../src/platform/db/embedded-db.js';
 import { createApiKey } from '../src/keys/api-keys.service.js';
 import { usersCollection } from '../src/directory/user-store.js';
 import type { UserDoc } from '../src/directory/user.model.js';

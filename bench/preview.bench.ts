@@ -38,7 +38,7 @@ import vm from 'node:vm';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/logger.js';
 import { start, type Service } from '../src/lifecycle.js';
-import { startEmbeddedDb, type EmbeddedDb } from '../src/platform/embedded-db.js';
+import { startEmbeddedDb, type EmbeddedDb } from '../src/platform/db/embedded-db.js';
 import { createApiKey } from '../src/keys/api-keys.service.js';
 import { usersCollection } from '../src/directory/user-store.js';
 import { GroupModel, type GroupDoc } from '../src/groups/group.model.js';

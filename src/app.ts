@@ -2,8 +2,6 @@
 import express, { type RequestHandler } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
-import type { Logger } from './platform/logger.js';
-import type { Metrics } from './platform/metrics.js';
 import { mountPath, requestLog } from './platform/request-log.js';
 import { authenticate } from './platform/auth.js';
 import { requireUtf8 } from './platform/body-encoding.js';
@@ -12,26 +10,19 @@ import { errorHandler, NotFoundError, ServiceUnavailableError } from './platform
 import { buildOpenApiDocument } from './openapi.js';
 import { apiKeysRoutes } from './keys/api-keys.routes.js';
 import { jobsRoutes } from './jobs/jobs.routes.js';
-import type { Scheduler } from './jobs/scheduler.js';
-import type { Config } from './config.js';
+import type { ServiceDeps } from './service-deps.js';
 import { directoryRoutes } from './directory/directory.routes.js';
 import { groupsRoutes } from './groups/groups.routes.js';
 import { rulesRoutes } from './rules/rules.routes.js';
 import { requestsRoutes } from './requests/support-requests.routes.js';
 import { sessionsRoutes } from './sessions/sessions.routes.js';
 
-export interface AppDeps {
-  logger: Logger;
-  metrics: Metrics;
-  scheduler: Scheduler;
-  config: Config;
+export interface AppDeps extends ServiceDeps {
   /** False for ROLE=worker: only the operations endpoints are served. */
   serveApi: boolean;
   /** What /ready checks: each entry is a named probe that throws when its dependency is not usable. */
   readiness: Record<string, () => Promise<void>>;
 }
-
-export type RouteDeps = Pick<AppDeps, 'logger' | 'metrics' | 'scheduler' | 'config'>;
 
 /** Bodies larger than the default are allowed only where the contract needs them (HR batch feeds). */
 const JSON_LIMITS: Array<[RegExp, string]> = [[/^(\/api\/v1)?\/(users|enrollments)\/batch$/, '32mb']]; // req.path is relative inside the /api/v1 router

@@ -3,7 +3,7 @@
 // if none is running, starts the embedded database on DATA_DIR for the moment it needs.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
-import { connectDatabase } from './platform/database.js';
+import { connectDatabase } from './platform/db/connection.js';
 import { commandDatabase } from './platform/command-database.js';
 import { ROLES, type Role } from './platform/roles.js';
 import { createApiKey } from './keys/api-keys.service.js';

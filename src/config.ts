@@ -7,7 +7,7 @@ export type ProcessRole = 'all' | 'api' | 'worker';
 
 export interface Config {
   readonly port: number;
-  /** Unset: start the embedded FerretDB under dataDir. */
+  /** Unset: start the embedded database under dataDir. */
   readonly mongodbUri: string | undefined;
   readonly databaseName: string;
   readonly dataDir: string;

@@ -1,5 +1,5 @@
 // What the operations gauges read on each scrape of /metrics (see platform/metrics.ts). Each reads one small
-// collection whole, never a large one: FerretDB's count() decodes every document, so counting memberships or
+// collection whole, never a large one: the embedded database's count() decodes every document, so counting memberships or
 // history on every scrape would cost seconds.
 // - jobs waiting: Agenda's own documents, which hold only scheduled, running and failed jobs (completed ones are
 //   removed), at most MAX_JOB_DOCUMENTS of them;

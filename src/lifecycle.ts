@@ -9,8 +9,9 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { Logger } from './platform/logger.js';
 import { createApp } from './app.js';
-import { connectDatabase, type Database } from './platform/database.js';
-import { startEmbeddedDb, type EmbeddedDb } from './platform/embedded-db.js';
+import { connectDatabase, type Database } from './platform/db/connection.js';
+import { createDbAdapter, useDbAdapter } from './platform/db/adapter.js';
+import { startEmbeddedDb, type EmbeddedDb } from './platform/db/embedded-db.js';
 import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import { createMetrics } from './platform/metrics.js';
 import { ensureBootstrapKey } from './keys/api-keys.service.js';
@@ -49,6 +50,9 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
     const database = await connectDatabase(uri, config.databaseName);
     undo.push(() => database.close());
     logger.info({ kind: database.kind, version: database.version, db: config.databaseName }, 'database connected');
+    // Every backend difference the domain meets goes through this adapter, made once the server is known.
+    useDbAdapter(createDbAdapter(database));
+    undo.push(async () => useDbAdapter(undefined));
 
     if (config.bootstrapAdminKey && (await ensureBootstrapKey(config.bootstrapAdminKey))) {
       logger.info('bootstrap admin key created');

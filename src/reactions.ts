@@ -7,7 +7,7 @@ import type { Scheduler } from './jobs/scheduler.js';
 import { subscribeDirectoryChanges } from './directory/directory-events.js';
 import { setReactionFailureHook } from './directory/reaction-journal.js';
 import { setFieldUsageLookup } from './directory/field-usage.js';
-import { applyDirectoryChanges } from './membership/on-change.js';
+import { membershipListener } from './membership/on-change.js';
 import { groupNamesUsingField } from './groups/groups.service.js';
 import { recordChanges } from './snapshot/change-feed.js';
 import { REACTION_REPLAY_JOB, reactionReplayJobId, type ReactionReplayJobData } from './jobs/reaction-replay.job.js';
@@ -23,23 +23,7 @@ export interface ReactionDeps {
 export function wireReactions(deps: ReactionDeps): () => void {
   const valve = { share: deps.config.removalSafetyShare, minMembers: deps.config.removalSafetyMinMembers };
   // Membership follows every directory change before the write answers (publish awaits its listeners).
-  // The journal entry names the writer: a replay writes as the first reaction would have (same run key and
-  // instant), so a membership that a failed reaction inserted before failing gets its history entry, once.
-  const unsubscribe = subscribeDirectoryChanges(async (changes, meta) => {
-    const started = performance.now();
-    const seconds = () => (performance.now() - started) / 1000;
-    let outcome;
-    try {
-      outcome = await applyDirectoryChanges(changes, { valve, metrics: deps.metrics, ...(meta ? { runKey: `change:${meta.id}`, at: meta.at } : {}) });
-    } catch (err) {
-      deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'failed' }, seconds());
-      throw err;
-    }
-    deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'completed' }, seconds());
-    if (outcome.added || outcome.removed || Object.keys(outcome.failed).length || Object.keys(outcome.held).length) {
-      deps.logger.info({ ...outcome, ms: Math.round(seconds() * 1000) }, 'membership follows directory changes');
-    }
-  });
+  const unsubscribe = subscribeDirectoryChanges(membershipListener({ valve, metrics: deps.metrics, logger: deps.logger }));
   // Previews read the directory snapshot, which learns of changed users from the change feed.
   const unsubscribeFeed = subscribeDirectoryChanges(async (changes) => {
     await recordChanges({ users: changes.map((c) => c.externalId) });

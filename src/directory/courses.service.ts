@@ -3,7 +3,8 @@ import { NotFoundError, ValidationError } from '../platform/errors.js';
 import { pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
 import { CourseModel, type CourseDoc } from './course.model.js';
 import type { CourseInput } from './course.schema.js';
-import { courseLock, withLocks } from './locks.js';
+import { courseLock } from './lock-keys.js';
+import { withLocks } from '../platform/db/index.js';
 
 export interface CourseView {
   code: string;

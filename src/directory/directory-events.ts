@@ -1,30 +1,17 @@
-// The single place where changes to users and enrolments are announced, so that membership can react.
+// The single place where changes to users and enrolments are announced, so that membership can react. Who
+// listens is wired in src/reactions.ts: membership (membership/on-change.ts) and the snapshot's change feed.
 //
 // Contract:
 // - publish() is called only for real changes (a write that changes nothing publishes nothing), after the change
 //   is stored, with every change of one request in one call (a batch of 10,000 is one publish).
 // - publish() awaits every listener: when a write request answers, its consequences (membership) are applied.
-//   A listener that throws never undoes the stored change: the caller (directory-announce.ts) journals every
-//   publish and a job replays it, so listeners must be idempotent (they may hear a change again).
-export type DirectoryChangeKind = 'user.created' | 'user.changed' | 'user.deleted';
+//   A listener that throws never undoes the stored change: announce() below journals every publish and a job
+//   replays it (replayDue), so listeners must be idempotent (they may hear a change again).
+import type { Logger } from '../platform/logger.js';
+import type { DirectoryChange, PublishMeta } from './directory-change.js';
+import { asError, closeEntry, dueEntries, failEntry, openEntry, replayFailed, type ReplayOptions, type ReplayResult } from './reaction-journal.js';
 
-export interface DirectoryChange {
-  kind: DirectoryChangeKind;
-  externalId: string;
-  /** What changed, as paths: 'email', 'status', 'fields.department', 'enrollments.DRV-101'. Empty for created/deleted. */
-  changed: string[];
-  /** Who made the change: the API key (see actorOf) or a job. */
-  actor: string;
-}
-
-/**
- * Which publish this is: the reaction journal's entry and the instant of the write. A replay of the entry carries
- * the same, so a listener can write what the first delivery would have (deterministic ids and timestamps).
- */
-export interface PublishMeta {
-  id: string;
-  at: Date;
-}
+export type { DirectoryChange, DirectoryChangeKind, PublishMeta } from './directory-change.js';
 
 export type DirectoryListener = (changes: readonly DirectoryChange[], meta?: PublishMeta) => Promise<void>;
 
@@ -45,4 +32,64 @@ export async function publishDirectoryChanges(changes: readonly DirectoryChange[
   const results = await Promise.allSettled([...listeners].map((l) => l(changes, meta)));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+// How a directory write announces what it stored: one publish per request, after the write, through the reaction
+// journal (reaction-journal.ts), so that a reaction that fails is finished by a job rather than lost.
+//
+// A failed reaction does not fail the request. The write is stored and cannot be undone; its reaction is now
+// journaled and owed by the replay job, the failure is logged at error level, counted
+// (autogroups_directory_reaction_failures_total), and every group it may affect shows it in its `sync` object
+// (`pendingUsers`, `lastError`) until the job has caught up. Answering 5xx instead would tell a client to retry a
+// write that succeeded (the retry changes nothing and announces nothing, so it would not help), and 202 is not
+// what the contract promises for PUT and batches. Only when the change could neither be journaled nor applied is
+// the request failed: then nothing would be left to finish the work.
+
+/** Who writes and where to log: what every directory write needs besides its input. */
+export interface WriteContext {
+  actor: string;
+  logger: Logger;
+}
+
+export async function announce(ctx: WriteContext, changes: readonly DirectoryChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  // Journaled first, removed once every listener succeeded.
+  const { entry, journalError } = await openEntry(changes);
+  if (journalError) ctx.logger.warn({ err: journalError, changes: changes.length }, 'a directory change could not be journaled; its reactions ran');
+  try {
+    await publishDirectoryChanges(changes, { id: entry._id, at: entry.at });
+  } catch (err) {
+    const error = asError(err);
+    if (journalError) throw new AggregateError([journalError, error], 'a directory change could neither be journaled nor applied');
+    await failEntry(entry, error);
+    ctx.logger.error(
+      { err: error, changes: changes.length, first: changes[0]?.externalId },
+      'a directory change listener failed; the change is stored and journaled, and a job replays its reactions',
+    );
+    return;
+  }
+  if (!journalError) await closeEntry(entry);
+}
+
+/** Publishes due journal entries again through the same listeners; removes each that succeeds. */
+export async function replayDue(opts: ReplayOptions = {}): Promise<ReplayResult> {
+  if (!hasDirectoryListeners()) throw new Error('no directory listener is wired in this process (stopping?): nothing replayed');
+  const due = await dueEntries(opts);
+  const result: ReplayResult = { replayed: 0, failed: 0, users: 0, errors: [] };
+  let done = 0;
+  for (const entry of due) {
+    try {
+      await publishDirectoryChanges(entry.changes, { id: entry._id, at: entry.at });
+      await closeEntry(entry);
+      result.replayed++;
+      result.users += entry.users;
+    } catch (err) {
+      const error = asError(err);
+      await replayFailed(entry, error);
+      result.failed++;
+      result.errors.push(`${entry._id}: ${error.message}`);
+    }
+    await opts.progress?.(++done, due.length);
+  }
+  return result;
 }

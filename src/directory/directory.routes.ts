@@ -1,13 +1,13 @@
 // The directory's HTTP surface: field definitions, users (one at a time, batch, CSV), courses and enrolments.
 // Each route reads as permission → validation → service → response.
 import express, { Router, type Request, type RequestHandler } from 'express';
-import type { RouteDeps } from '../app.js';
+import type { RouteDeps } from '../service-deps.js';
 import { actorOf, requirePermission } from '../platform/auth.js';
 import { alongsideScreen, hasBody, joiErrors, screenInput, validate, withRequestSchemas } from '../platform/validate.js';
 import { requireUtf8 } from '../platform/body-encoding.js';
 import { pageQuerySchema, pageRequest } from '../platform/pagination.js';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, type FieldError } from '../platform/errors.js';
-import type { WriteContext } from './directory-announce.js';
+import type { WriteContext } from './directory-events.js';
 import { MAX_BATCH_RECORDS } from './identifiers.js';
 import {
   courseParams,

@@ -5,9 +5,10 @@
 import { checkEnrollmentRecord, nextEnrollment, type EnrollmentInput } from './enrollment.schema.js';
 import type { EnrollmentDoc } from './user.model.js';
 import { existingCourseCodes } from './courses.service.js';
-import { userLock, withLocks } from './locks.js';
-import { bulkUpdateById, readUsersByIds, usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-announce.js';
+import { userLock } from './lock-keys.js';
+import { db, withLocks } from '../platform/db/index.js';
+import { readUsersByIds, usersCollection } from './user-store.js';
+import { announce, type WriteContext } from './directory-events.js';
 import type { DirectoryChange } from './directory-events.js';
 import { BatchOutcome, rejectDuplicates, type BatchResult } from './batch-outcome.js';
 
@@ -63,7 +64,7 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
       else entry.created++;
     }
     if (perUser.size === 0) return;
-    await bulkUpdateById(usersCollection(), [...perUser].map(([_id, e]) => ({ _id, update: { $set: e.set } })));
+    await db().bulkUpdateById(usersCollection(), [...perUser].map(([_id, e]) => ({ _id, update: { $set: e.set } })));
     for (const [externalId, e] of perUser) {
       outcome.created += e.created;
       outcome.updated += e.updated;

@@ -6,9 +6,10 @@ import { encodeCursor, pageQuery, toPage, type Page, type PageRequest } from '..
 import type { EnrollmentDoc, UserDoc } from './user.model.js';
 import { nextEnrollment, type EnrollmentInput } from './enrollment.schema.js';
 import { courseExists } from './courses.service.js';
-import { userLock, withLocks } from './locks.js';
+import { userLock } from './lock-keys.js';
+import { withLocks } from '../platform/db/index.js';
 import { usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-announce.js';
+import { announce, type WriteContext } from './directory-events.js';
 
 export interface EnrollmentView {
   course: string;

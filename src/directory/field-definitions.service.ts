@@ -11,9 +11,10 @@ import { FieldDefinitionModel, type FieldDefinitionDoc } from './field-definitio
 import type { FieldDefinitionInput, FieldType } from './field-definition.schema.js';
 import { fieldValueProblem, type FieldDefinition, type FieldDefinitions } from './user-values.js';
 import { groupsUsingField } from './field-usage.js';
-import { fieldLock, userLock, withLocks } from './locks.js';
-import { bulkUpdateById, usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-announce.js';
+import { fieldLock, userLock } from './lock-keys.js';
+import { db, withLocks } from '../platform/db/index.js';
+import { usersCollection } from './user-store.js';
+import { announce, type WriteContext } from './directory-events.js';
 import type { DirectoryChange } from './directory-events.js';
 
 export interface FieldDefinitionView extends FieldDefinition {
@@ -115,7 +116,7 @@ async function removeFieldValues(key: string, actor: string): Promise<DirectoryC
   if (holders.length === 0) return [];
   return withLocks(holders.map(userLock), async () => {
     const updatedAt = new Date();
-    await bulkUpdateById(usersCollection(), holders.map((_id) => ({ _id, update: { $unset: { [path]: '' }, $set: { updatedAt } } })));
+    await db().bulkUpdateById(usersCollection(), holders.map((_id) => ({ _id, update: { $unset: { [path]: '' }, $set: { updatedAt } } })));
     return holders.map((externalId) => ({ kind: 'user.changed' as const, externalId, changed: [path], actor }));
   });
 }

@@ -1,4 +1,5 @@
-// The journal of directory changes whose reactions (membership, the change feed) are not known to be complete.
+// The journal of directory changes whose reactions (membership, the change feed) are not known to be complete:
+// its entries, stored and read here; directory-events.ts opens one for each announced write and replays them.
 //
 // Every announced write enters the journal before its listeners run and leaves it when all of them succeeded, so a
 // reaction that throws, or a process that dies while reacting, leaves a trace instead of stale membership until
@@ -8,12 +9,12 @@
 // each real change once.
 //
 // Entries are inserted with a unique random `_id` and removed by `_id`: no update ever races another writer's
-// (FerretDB has no transactions nor atomic updates). The collection holds only writes in flight and failures, so
+// (the embedded database has no transactions nor atomic updates). The collection holds only writes in flight and failures, so
 // reading it whole is cheap; nothing reads it by any other filter.
 import { randomUUID } from 'node:crypto';
 import mongoose, { Schema } from 'mongoose';
 import type { Collection } from 'mongodb';
-import { hasDirectoryListeners, publishDirectoryChanges, type DirectoryChange } from './directory-events.js';
+import type { DirectoryChange } from './directory-change.js';
 
 export interface JournalEntryDoc {
   _id: string;
@@ -74,7 +75,7 @@ export function setReactionFailureHook(fn: ReactionFailureHook): ReactionFailure
   return previous;
 }
 
-const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+export const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 function entryOf(changes: readonly DirectoryChange[], at: Date): JournalEntryDoc {
   const paths = new Set<string>();
@@ -96,42 +97,25 @@ function entryOf(changes: readonly DirectoryChange[], at: Date): JournalEntryDoc
   };
 }
 
-export interface PublishOutcome {
-  /** False when a listener failed: the journal keeps the changes and a job finishes them. */
-  complete: boolean;
-  error?: Error;
-  /** The journal could not be written (the listeners were still tried, and succeeded when `complete`). */
-  journalError?: Error;
-}
-
-/**
- * Publishes a write's changes durably: journaled first, removed once every listener succeeded. A failure is
- * recorded on the entry (with when to replay it) and handed to the failure hook; it is not thrown, because the
- * write is stored and its reaction is now owed by the replay job. Throws only when neither the journal nor the
- * listeners could be reached, the one case where nothing would be left to finish the work.
- */
-export async function publishJournaled(changes: readonly DirectoryChange[]): Promise<PublishOutcome> {
-  if (changes.length === 0) return { complete: true };
+/** Enters a write's changes in the journal before its listeners run; returns the entry (not yet stored on failure). */
+export async function openEntry(changes: readonly DirectoryChange[]): Promise<{ entry: JournalEntryDoc; journalError?: Error }> {
   const entry = entryOf(changes, new Date());
-  let journaled = true;
-  let journalError: Error | undefined;
   try {
     await journal().insertOne(entry);
+    return { entry };
   } catch (err) {
-    journaled = false;
-    journalError = asError(err);
+    return { entry, journalError: asError(err) };
   }
-  try {
-    await publishDirectoryChanges(changes, { id: entry._id, at: entry.at });
-  } catch (err) {
-    const error = asError(err);
-    if (!journaled) throw new AggregateError([journalError, error], 'a directory change could neither be journaled nor applied');
-    await recordFailure(entry, error);
-    return { complete: false, error };
-  }
-  // Removing the entry may fail too: it is then replayed after the grace period, which repeats idempotent work.
-  if (journaled) await journal().deleteOne({ _id: entry._id }).catch(() => undefined);
-  return { complete: true, ...(journalError ? { journalError } : {}) };
+}
+
+/** Every listener succeeded: the entry leaves the journal (if that fails, it is replayed after the grace period). */
+export async function closeEntry(entry: JournalEntryDoc): Promise<void> {
+  await journal().deleteOne({ _id: entry._id }).catch(() => undefined);
+}
+
+/** A listener failed: the entry records when to replay it, and the failure hook hears of it. */
+export async function failEntry(entry: JournalEntryDoc, error: Error): Promise<void> {
+  await recordFailure(entry, error);
 }
 
 async function recordFailure(entry: JournalEntryDoc, error: Error): Promise<void> {
@@ -202,9 +186,8 @@ export interface ReplayOptions {
   progress?: (done: number, total: number) => Promise<void>;
 }
 
-/** Publishes due entries again through the same listeners; removes each that succeeds. */
-export async function replayDue(opts: ReplayOptions = {}): Promise<ReplayResult> {
-  if (!hasDirectoryListeners()) throw new Error('no directory listener is wired in this process (stopping?): nothing replayed');
+/** The entries due for a replay (or the one named), oldest first. */
+export async function dueEntries(opts: ReplayOptions = {}): Promise<JournalEntryDoc[]> {
   const now = opts.now ?? new Date();
   const due: JournalEntryDoc[] = [];
   if (opts.only) {
@@ -216,27 +199,16 @@ export async function replayDue(opts: ReplayOptions = {}): Promise<ReplayResult>
       if (dueAt.getTime() <= now.getTime()) due.push(e);
     }
   }
-  due.sort((a, b) => a.at.getTime() - b.at.getTime());
-  const result: ReplayResult = { replayed: 0, failed: 0, users: 0, errors: [] };
-  let done = 0;
-  for (const entry of due) {
-    try {
-      await publishDirectoryChanges(entry.changes, { id: entry._id, at: entry.at });
-      await journal().deleteOne({ _id: entry._id });
-      result.replayed++;
-      result.users += entry.users;
-    } catch (err) {
-      const error = asError(err);
-      const attempts = entry.attempts + 1;
-      const failedAt = new Date();
-      await journal().updateOne(
-        { _id: entry._id },
-        { $set: { attempts, failedAt, lastError: error.message, nextAttemptAt: new Date(failedAt.getTime() + backoffMs(attempts)) } },
-      );
-      result.failed++;
-      result.errors.push(`${entry._id}: ${error.message}`);
-    }
-    await opts.progress?.(++done, due.length);
-  }
-  return result;
+  return due.sort((a, b) => a.at.getTime() - b.at.getTime());
 }
+
+/** A replay failed again: the entry backs off. */
+export async function replayFailed(entry: JournalEntryDoc, error: Error): Promise<void> {
+  const attempts = entry.attempts + 1;
+  const failedAt = new Date();
+  await journal().updateOne(
+    { _id: entry._id },
+    { $set: { attempts, failedAt, lastError: error.message, nextAttemptAt: new Date(failedAt.getTime() + backoffMs(attempts)) } },
+  );
+}
+

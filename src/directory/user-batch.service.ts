@@ -5,8 +5,8 @@
 //
 // Built for the embedded database, where only `{ _id: value }` filters use an index and every update is a read
 // and a rewrite: the batch's stored users are read at once (readUsersByIds: `$in` on MongoDB; point reads or
-// one streamed scan on FerretDB), diffed in memory; new users are inserted in one unordered insertMany, changed
-// users are written by _id with `$set`/`$unset` of the changed paths only (bulkUpdateById), and unchanged users
+// one streamed scan on the embedded database), diffed in memory; new users are inserted in one unordered insertMany, changed
+// users are written by _id with `$set`/`$unset` of the changed paths only (the adapter's bulkUpdateById), and unchanged users
 // are not written at all. Email clashes are found before writing with one query (or from the scan that read
 // the batch); the unique index on emailLower catches the ones a concurrent writer creates meanwhile.
 import type { FieldError } from '../platform/errors.js';
@@ -14,9 +14,10 @@ import { checkUserRecord, type UserRecord } from './user.schema.js';
 import { diffUser, newUserDocument, updateOperators, type UserDiff } from './user-diff.js';
 import { loadFieldDefinitions } from './field-definitions.service.js';
 import type { FieldDefinitions } from './user-values.js';
-import { userLock, withLocks } from './locks.js';
-import { bulkUpdateById, findEmailHolders, isDuplicateKeyError, readUsersByIds, usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-announce.js';
+import { userLock } from './lock-keys.js';
+import { db, isDuplicateKeyError, withLocks } from '../platform/db/index.js';
+import { findEmailHolders, readUsersByIds, usersCollection } from './user-store.js';
+import { announce, type WriteContext } from './directory-events.js';
 import type { DirectoryChange } from './directory-events.js';
 import { BatchOutcome, rejectDuplicates, duplicateKeyIndexes, type BatchResult } from './batch-outcome.js';
 import { WITHOUT_ENROLLMENTS } from './users.service.js';
@@ -130,12 +131,12 @@ async function writeUpdates(updates: Update[], outcome: BatchOutcome): Promise<U
   if (updates.length === 0) return [];
   const now = new Date();
   try {
-    await bulkUpdateById(usersCollection(), updates.map((u) => ({ _id: u.externalId, update: updateOperators(u.diff, now) })));
+    await db().bulkUpdateById(usersCollection(), updates.map((u) => ({ _id: u.externalId, update: updateOperators(u.diff, now) })));
     return updates;
   } catch (err) {
     if (!isDuplicateKeyError(err) && duplicateKeyIndexes(err) === undefined) throw err;
   }
-  // Some update hit the email index. FerretDB stops an update command at its first failure even when unordered,
+  // Some update hit the email index. The embedded database stops an update command at its first failure even when unordered,
   // and does not say which, so each update is applied again on its own: they are idempotent `$set`/`$unset`s.
   const applied: Update[] = [];
   const failed: Update[] = [];

@@ -1,5 +1,5 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
-import { declareIndex } from '../platform/database.js';
+import { declareIndex } from '../platform/db/index.js';
 
 // A user of the directory. `_id` is the externalId: every lookup the API and membership evaluation make is by
 // _id, the one query the embedded database answers from an index.
@@ -61,7 +61,7 @@ export const UserModel = mongoose.model('User', userSchema);
 
 // `fields.<key>` and `enrollments.<course>` paths depend on the data (one per field definition, one per course):
 // on MongoDB one wildcard index serves each family, for the user list's `field.<key>=` filters and a course's
-// enrolment list. connectDatabase builds them on MongoDB only: FerretDB accepts a wildcard index, then fails every
+// enrolment list. connectDatabase builds them on MongoDB only: the embedded database accepts a wildcard index, then fails every
 // later write.
 declareIndex(UserModel as unknown as mongoose.Model<never>, { 'fields.$**': 1 });
 declareIndex(UserModel as unknown as mongoose.Model<never>, { 'enrollments.$**': 1 });

@@ -9,9 +9,10 @@ import { checkUserPatch, checkUserReplace, type UserRecord } from './user.schema
 import { fieldValueFromText, fieldValueProblem } from './user-values.js';
 import { diffUser, newUserDocument, patchedRecord, recordOf, updateOperators } from './user-diff.js';
 import { loadFieldDefinitions } from './field-definitions.service.js';
-import { userLock, withLocks } from './locks.js';
-import { findEmailHolders, isDuplicateKeyError, usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-announce.js';
+import { userLock } from './lock-keys.js';
+import { isDuplicateKeyError, withLocks } from '../platform/db/index.js';
+import { findEmailHolders, usersCollection } from './user-store.js';
+import { announce, type WriteContext } from './directory-events.js';
 import type { DirectoryChange } from './directory-events.js';
 
 export interface UserView {

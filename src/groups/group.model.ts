@@ -3,7 +3,7 @@ import type { RuleDocument } from '../rules/index.js';
 
 // A group: its configuration only. What changes with every sync (state, member count) lives in group_sync and
 // group_counts, so that a job recording its progress and an admin editing the group never rewrite each other's
-// fields (FerretDB rewrites the whole document on every update, with no transaction around the read).
+// fields (the embedded database rewrites the whole document on every update, with no transaction around the read).
 //
 // Names are unique within a scope: '' for global groups, a course code for the groups a course keeps. The unique
 // index on { scope, nameLower } is what makes that true under concurrent writes.

@@ -1,7 +1,7 @@
 // The groups' HTTP surface: groups, rules and their versions, syncs, members, exclusions, history, explain and
 // preview. Each route reads as permission → validation → service → response.
 import { Router } from 'express';
-import type { RouteDeps } from '../app.js';
+import type { RouteDeps } from '../service-deps.js';
 import { actorOf, requirePermission } from '../platform/auth.js';
 import { validate } from '../platform/validate.js';
 import { pageQuerySchema, pageRequest } from '../platform/pagination.js';

@@ -10,12 +10,11 @@ import { SYNC_ALL_JOB, type SyncAllJobData } from '../jobs/sync-all.job.js';
 import { validateRule, type RuleDocument, type RuleIssue } from '../rules/index.js';
 import { loadRuleValidationContext } from '../directory/rule-context.js';
 import { CourseModel } from '../directory/course.model.js';
-import { isDuplicateKeyError } from '../directory/user-store.js';
-import { withLocks } from '../directory/locks.js';
+import { isDuplicateKeyError, withLocks } from '../platform/db/index.js';
 import { GroupModel, type GroupDoc } from './group.model.js';
 import { RuleVersionModel, ruleVersionId, type RuleVersionDoc } from './rule-version.model.js';
 import type { GroupInput, GroupPatch } from './groups.schema.js';
-import { ExclusionModel, HistoryModel, MembershipModel } from '../membership/membership.model.js';
+import { forgetGroup } from '../membership/membership-store.js';
 import { recordChanges } from '../snapshot/change-feed.js';
 import { markQueued, readGroupStates, removeGroupState, setCount, type GroupState } from '../membership/group-state.js';
 import { fieldKeysRead } from '../membership/rule-reads.js';
@@ -265,13 +264,7 @@ export async function deleteGroup(id: string, ifMatch?: string): Promise<void> {
     const { deletedCount } = await GroupModel.collection.deleteOne({ _id: id } as never);
     if (deletedCount === 0) throw new NotFoundError(`No group with id ${id}.`);
   });
-  await Promise.all([
-    MembershipModel.collection.deleteMany({ group: id }),
-    ExclusionModel.collection.deleteMany({ group: id }),
-    RuleVersionModel.collection.deleteMany({ group: id }),
-    HistoryModel.collection.deleteMany({ group: id }),
-    removeGroupState(id),
-  ]);
+  await Promise.all([forgetGroup(id), RuleVersionModel.collection.deleteMany({ group: id }), removeGroupState(id)]);
   await recordChanges({ deletedGroups: [id] });
 }
 

@@ -1,9 +1,6 @@
 // Every job this service runs, defined in one place. Each job lives in its own file under jobs/ with a name
 // constant and an idempotent handler that calls services.
-import type { Scheduler } from './scheduler.js';
-import type { Config } from '../config.js';
-import type { Logger } from '../platform/logger.js';
-import type { Metrics } from '../platform/metrics.js';
+import type { JobsDeps } from '../service-deps.js';
 import { defineSyncGroupJob } from './sync-group.job.js';
 import { defineSyncAllJob } from './sync-all.job.js';
 import { defineSyncPartitionJob } from './sync-partition.job.js';
@@ -11,13 +8,6 @@ import { defineNightlySyncJob, scheduleNightlySync } from './nightly-sync.job.js
 import { defineSnapshotBuildJob } from './snapshot-build.job.js';
 import { defineSnapshotRefreshJob, scheduleSnapshotRefresh } from './snapshot-refresh.job.js';
 import { defineReactionReplayJob, scheduleReactionSweep } from './reaction-replay.job.js';
-
-export interface JobsDeps {
-  scheduler: Scheduler;
-  config: Config;
-  logger: Logger;
-  metrics: Metrics;
-}
 
 export function defineJobs(deps: JobsDeps): void {
   defineSyncGroupJob(deps);

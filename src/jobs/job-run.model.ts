@@ -1,6 +1,6 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
 
-// What `GET /api/v1/jobs/{id}` shows. Agenda's own documents are removed on completion (FerretDB scans them on
+// What `GET /api/v1/jobs/{id}` shows. Agenda's own documents are removed on completion (the embedded database scans them on
 // every poll, so that collection must stay small); this record is the lasting one.
 const jobRunSchema = new Schema(
   {

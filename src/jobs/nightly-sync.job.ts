@@ -2,7 +2,7 @@
 // the last 90 days") and any drift. The full sync's id is the cron occurrence, so two workers running the same
 // occurrence start one sync.
 import { CronExpressionParser } from 'cron-parser';
-import type { JobsDeps } from './index.js';
+import type { JobsDeps } from '../service-deps.js';
 import { SYNC_ALL_JOB, type SyncAllJobData } from './sync-all.job.js';
 
 export const NIGHTLY_SYNC_JOB = 'nightly-sync';

@@ -2,8 +2,8 @@
 // journaled changes again through the same listeners (membership's on-change path, the change feed). Enqueued at
 // once for each failure, with the journal entry's id; swept every five minutes for every due entry (replays back off).
 // Idempotent: listeners write memberships and history with deterministic ids, and a replayed entry is removed.
-import type { JobsDeps } from './index.js';
-import { replayDue } from '../directory/reaction-journal.js';
+import type { JobsDeps } from '../service-deps.js';
+import { replayDue } from '../directory/directory-events.js';
 
 export const REACTION_REPLAY_JOB = 'reaction-replay';
 /**

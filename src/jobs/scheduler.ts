@@ -19,6 +19,11 @@ export interface JobContext {
   progress(done: number, total: number): Promise<void>;
   /** Enqueue a follow-up job (fan-out). */
   enqueue: Scheduler['enqueue'];
+  /**
+   * The job's record stays running when the handler returns: the jobs it fanned out finish it (settleJobRun),
+   * the last of them when it ends. Nothing waits for them.
+   */
+  handOff(): void;
 }
 
 export interface JobDefinition<D = Record<string, unknown>> {
@@ -28,6 +33,12 @@ export interface JobDefinition<D = Record<string, unknown>> {
   /** After this long without progress the lock expires and another worker may take the job. */
   lockLifetimeMs?: number;
   run(data: D, ctx: JobContext): Promise<unknown>;
+  /**
+   * After the run's outcome is recorded (completed or failed), and again when a later run of the job finds it
+   * completed (its worker died after recording it): a fan-out's child checks here whether it was the last.
+   * Idempotent; a failure is logged and changes nothing about this job.
+   */
+  afterFinish?(data: D, ctx: JobContext): Promise<void>;
 }
 
 export interface EnqueueOptions {
@@ -56,6 +67,30 @@ export interface SchedulerOptions {
   pollMs: number;
   workerName: string;
   metrics?: Metrics;
+}
+
+/**
+ * Records a job's outcome: completed with its result, or failed with the reason, and counts it in `metrics`. The
+ * scheduler does it for every job but one handed off, which the last job of its fan-out settles. Returns false,
+ * writing nothing, when the job was settled already.
+ */
+export async function settleJobRun(
+  jobId: string,
+  name: string,
+  outcome: { result: unknown } | { error: string },
+  metrics?: Metrics,
+): Promise<boolean> {
+  const current = await JobRunModel.findById(jobId, { status: 1 }).lean();
+  if (current?.status === 'completed' || current?.status === 'failed') return false;
+  if ('error' in outcome) {
+    await JobRunModel.updateOne({ _id: jobId }, { $set: { status: 'failed', error: outcome.error, finishedAt: new Date() } });
+    metrics?.jobFailures.inc({ job: name });
+    metrics?.jobRuns.inc({ job: name, outcome: 'failed' });
+  } else {
+    await JobRunModel.updateOne({ _id: jobId }, { $set: { status: 'completed', result: outcome.result ?? null, finishedAt: new Date() }, $unset: { error: 1 } });
+    metrics?.jobRuns.inc({ job: name, outcome: 'completed' });
+  }
+  return true;
 }
 
 /** Progress is logged at most this often per job (a sync reports it every thousand users). */
@@ -100,6 +135,31 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
     return jobId;
   }
 
+  function contextFor(jobId: string, jobLogger: Logger, job: Job<AgendaData>, startedAt: Date, handOff: () => void): JobContext {
+    let progressLoggedAt = Date.now();
+    return {
+      jobId,
+      logger: jobLogger,
+      enqueue,
+      handOff,
+      async progress(done, total) {
+        await JobRunModel.updateOne({ _id: jobId }, { $set: { 'progress.done': done, 'progress.total': total } });
+        if (Date.now() - progressLoggedAt >= PROGRESS_LOG_MS) {
+          progressLoggedAt = Date.now();
+          jobLogger.info({ done, total, durationMs: Date.now() - startedAt.getTime() }, 'job progress');
+        }
+        try {
+          await job.touch();
+        } catch (err) {
+          // The job document is gone: another run of this job (two workers can lock it at once on the embedded
+          // database) completed it and Agenda removed it. Handlers are idempotent, so this run finishes its
+          // work rather than failing a job that is done; its own completion is written as usual.
+          jobLogger.warn({ err }, 'cannot extend the lock: another run completed this job; finishing anyway');
+        }
+      },
+    };
+  }
+
   function define<D>(def: JobDefinition<D>): void {
     agenda.define<AgendaData>(
       def.name,
@@ -111,9 +171,18 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
         const occurrence = job.attrs.repeatInterval && job.attrs.nextRunAt ? `:${job.attrs.nextRunAt.getTime()}` : '';
         const jobId = givenId ?? `agenda:${String(job.attrs._id)}${occurrence}`;
         const jobLogger = logger.child({ job: def.name, jobId });
+        let handedOff = false;
+        const afterFinish = async (ctx: JobContext) => {
+          try {
+            await def.afterFinish?.(data as D, ctx);
+          } catch (err) {
+            jobLogger.error({ err }, 'job finished, but what follows its end failed');
+          }
+        };
         const run = await JobRunModel.findById(jobId).lean();
         if (run?.status === 'completed') {
           jobLogger.info('job already completed by another run; nothing to do');
+          await afterFinish(contextFor(jobId, jobLogger, job, new Date(), () => (handedOff = true)));
           return;
         }
         const startedAt = new Date();
@@ -128,34 +197,14 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
           );
         }
         jobLogger.info({ attempt: (run?.attempts ?? 0) + 1, data }, 'job started');
-        let progressLoggedAt = Date.now();
-        const ctx: JobContext = {
-          jobId,
-          logger: jobLogger,
-          enqueue,
-          async progress(done, total) {
-            await JobRunModel.updateOne({ _id: jobId }, { $set: { 'progress.done': done, 'progress.total': total } });
-            if (Date.now() - progressLoggedAt >= PROGRESS_LOG_MS) {
-              progressLoggedAt = Date.now();
-              jobLogger.info({ done, total, durationMs: Date.now() - startedAt.getTime() }, 'job progress');
-            }
-            try {
-              await job.touch();
-            } catch (err) {
-              // The job document is gone: another run of this job (two workers can lock it at once on the embedded
-              // database) completed it and Agenda removed it. Handlers are idempotent, so this run finishes its
-              // work rather than failing a job that is done; its own completion is written as usual.
-              jobLogger.warn({ err }, 'cannot extend the lock: another run completed this job; finishing anyway');
-            }
-          },
-        };
+        const ctx = contextFor(jobId, jobLogger, job, startedAt, () => (handedOff = true));
         try {
           const result = await def.run(data as D, ctx);
-          await JobRunModel.updateOne(
-            { _id: jobId },
-            { $set: { status: 'completed', result: result ?? null, finishedAt: new Date() }, $unset: { error: 1 } },
-          );
-          opts.metrics?.jobRuns.inc({ job: def.name, outcome: 'completed' });
+          if (handedOff) {
+            jobLogger.info({ durationMs: Date.now() - startedAt.getTime() }, 'job handed off: the jobs it fanned out finish it');
+            return;
+          }
+          await settleJobRun(jobId, def.name, { result }, opts.metrics);
           jobLogger.info({ durationMs: Date.now() - startedAt.getTime(), result: resultCounts(result) }, 'job completed');
         } catch (err) {
           // A second run of the same job (the embedded database's lock is not atomic) fails when it extends a lock
@@ -165,12 +214,12 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
             return;
           }
           const message = err instanceof Error ? err.message : String(err);
-          await JobRunModel.updateOne({ _id: jobId }, { $set: { status: 'failed', error: message, finishedAt: new Date() } });
-          opts.metrics?.jobFailures.inc({ job: def.name });
-          opts.metrics?.jobRuns.inc({ job: def.name, outcome: 'failed' });
+          await settleJobRun(jobId, def.name, { error: message }, opts.metrics);
           jobLogger.error({ err, durationMs: Date.now() - startedAt.getTime() }, 'job failed');
+          await afterFinish(ctx);
           throw err;
         }
+        await afterFinish(ctx);
       },
       // lockLimit = concurrency: a worker locks only the jobs it can run now and leaves the rest to other workers
       // (Agenda's default, no limit, locks every due job of the name at each poll and runs them one after another).

@@ -2,7 +2,7 @@
 // sync: a full sync changes many memberships at once (cheaper to read again than to follow in the feed), and the
 // rebuild also repairs any change whose writer died before entering it in the change feed. Running it twice only
 // stores the same snapshot twice.
-import type { JobsDeps } from './index.js';
+import type { JobsDeps } from '../service-deps.js';
 import { buildSnapshotFromDatabase } from '../snapshot/directory-snapshot.js';
 import { syncLockLifetimeMs } from './sync-settings.js';
 

@@ -2,7 +2,7 @@
 // preview catches up by reading again every user and membership the feed names since the stored snapshot, so after a
 // busy day without previews that would be thousands of reads inside one request. This job does them in the
 // background instead, and stores the result. Idempotent: a second run finds nothing new and stores nothing.
-import type { JobsDeps } from './index.js';
+import type { JobsDeps } from '../service-deps.js';
 import { refreshStoredSnapshot } from '../snapshot/directory-snapshot.js';
 import { syncLockLifetimeMs } from './sync-settings.js';
 

@@ -1,6 +1,6 @@
 // Sync one automatic group against the whole directory: after a rule change, on creation, when its policy changes,
 // and when an admin asks (with `confirmRemovals` to release removals the safety valve held).
-import type { JobsDeps } from './index.js';
+import type { JobsDeps } from '../service-deps.js';
 import { JobRunModel } from './job-run.model.js';
 import { syncGroup } from '../membership/group-sync.js';
 import { syncLockLifetimeMs, timedSync, valveOf } from './sync-settings.js';

@@ -1,9 +1,11 @@
 // One partition of a full sync: a range of externalIds against every active automatic group. Safe to run twice,
-// or twice at once: the range is fixed by the run, and every write is idempotent.
-import type { JobsDeps } from './index.js';
+// or twice at once: the range is fixed by the run, and every write is idempotent. The last partition to finish
+// finishes the run (full-sync-run.ts).
+import type { JobsDeps } from '../service-deps.js';
 import { SyncRunModel, type SyncRunDoc } from '../membership/group-state.model.js';
 import { syncPartition } from '../membership/full-sync.js';
 import { syncLockLifetimeMs, timedSync, valveOf } from './sync-settings.js';
+import { finishRunIfLast } from './full-sync-run.js';
 
 export const SYNC_PARTITION_JOB = 'sync-partition';
 
@@ -29,6 +31,9 @@ export function defineSyncPartitionJob({ scheduler, config, metrics }: JobsDeps)
           progress: ctx.progress,
         }),
       );
+    },
+    async afterFinish(data, ctx) {
+      await finishRunIfLast(data.runId, { valve: valveOf(config), metrics, enqueue: ctx.enqueue, logger: ctx.logger });
     },
   });
 }

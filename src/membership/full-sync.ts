@@ -4,33 +4,21 @@
 // difference in bulk. Partitions are ranges of externalId, fixed once per run in `sync_runs` (the first run of the
 // parent job inserts them; a re-run reads them back), so a partition re-run, or run twice at once, covers exactly
 // the same users and — writes being idempotent — ends exactly right.
-import type { Collection } from 'mongodb';
-import { usersCollection } from '../directory/user-store.js';
+import { readUsers, usersCollection } from '../directory/user-store.js';
 import type { Metrics } from '../platform/metrics.js';
-import { isDuplicateKeyError } from '../directory/user-store.js';
 import { loadActiveAutomaticGroups, loadGroups } from './active-groups.js';
-import { Planner, type PlannedRemove } from './planner.js';
-import { ExclusionModel, membershipId, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
-import { recordChanges } from '../snapshot/change-feed.js';
-import { completeOwnHistory, eachLimited, estimateDocuments, memberships, writeAdds, writeRemovals } from './apply.js';
-import { isEmbeddedDatabase } from '../platform/database.js';
-import { readUsers } from './on-change.js';
-import { currentMembershipOf, heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
+import { reconcile, type Scope } from './reconcile.js';
+import { membershipId, type MembershipDoc } from './membership.model.js';
+import { exclusions, memberships, removeOrphans } from './membership-store.js';
+import { db, isDuplicateKeyError } from '../platform/db/index.js';
+import { eachLimited } from '../platform/each-limited.js';
+import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { SyncRunModel, type SyncRunDoc } from './group-state.model.js';
-import { bumpCounts, markRunning, markSynced, readGroupStates, setCount } from './group-state.js';
+import { markRunning, markSynced, readGroupStates, setCount } from './group-state.js';
 
-/**
- * Users per partition when the caller does not say how many partitions. On MongoDB a partition reads its range of
- * users and memberships from indexes, so more partitions share the work among workers at no extra cost. FerretDB
- * reads a whole collection for any filter but `{ _id: value }`, so there every partition pays for a full read of
- * users and memberships: one partition per 100,000 users.
- */
-export const DEFAULT_PARTITION_USERS = 20_000;
-export const DEFAULT_PARTITION_USERS_EMBEDDED = 100_000;
 const STREAM_BATCH = 2000;
 export const MAX_PARTITIONS = 64;
 const SAMPLE_PER_PARTITION = 200;
-const FLUSH_ADDS = 5000;
 const PROGRESS_EVERY = 1000;
 const KEEP_RUNS_MS = 7 * 86_400_000;
 
@@ -40,9 +28,9 @@ export async function prepareRun(runId: string, requestedPartitions?: number): P
   if (existing) return existing;
   await SyncRunModel.collection.deleteMany({ at: { $lt: new Date(Date.now() - KEEP_RUNS_MS) } });
 
-  const estimate = await estimateDocuments(usersCollection());
-  const perPartition = (await isEmbeddedDatabase()) ? DEFAULT_PARTITION_USERS_EMBEDDED : DEFAULT_PARTITION_USERS;
-  const partitions = Math.max(1, Math.min(MAX_PARTITIONS, requestedPartitions ?? Math.ceil(estimate / perPartition)));
+  const estimate = await db().estimateCount(usersCollection());
+  // Users per partition, when the caller names no number, is the backend's (how a partition reads its range).
+  const partitions = Math.max(1, Math.min(MAX_PARTITIONS, requestedPartitions ?? Math.ceil(estimate / db().usersPerPartition)));
   // Reservoir sample of externalIds: quantiles of the sample are the partition bounds, in bounded memory. One
   // partition needs no bounds, and no reading of the users.
   const size = partitions * SAMPLE_PER_PARTITION;
@@ -118,109 +106,96 @@ export interface PartitionOptions {
 }
 
 export async function syncPartition(run: SyncRunDoc, index: number, opts: PartitionOptions): Promise<PartitionResult> {
+  const ctx = { runKey: opts.jobId, at: run.at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
+  return reconcile(partitionScope(run, index, opts), { write: ctx, valve: opts.valve });
+}
+
+/**
+ * The partition scope: its memberships once, the groups (read after them: a membership whose group is gone is an
+ * orphan of a deleted group), its exclusions, then its users once against every active automatic group; members
+ * the stream did not meet were deleted and leave every group (a user created meanwhile waits for the next sync).
+ */
+function partitionScope(run: SyncRunDoc, index: number, opts: PartitionOptions): Scope<PartitionResult> {
   const range = rangeOf(run, index);
   const byRange = Object.keys(range).length ? { externalId: range } : {};
-  const at = run.at;
   const expected = Math.max(1, Math.round(run.users / partitionCount(run)));
-
-  // 1. The partition's memberships, once.
-  const current = new Map<string, Map<string, CurrentMembership>>();
   const inGroup = new Map<string, number>();
-  const own: MembershipDoc[] = [];
-  let streamed = 0;
-  for await (const m of memberships().find(byRange).batchSize(STREAM_BATCH)) {
-    // A long read is progress too: it keeps the job's lock.
-    if (opts.progress && ++streamed % 20_000 === 0) await opts.progress(0, expected);
-    let mine = current.get(m.externalId);
-    if (!mine) current.set(m.externalId, (mine = new Map()));
-    mine.set(m.group, currentMembershipOf(m));
-    inGroup.set(m.group, (inGroup.get(m.group) ?? 0) + 1);
-    if (m.run === opts.jobId) own.push(m);
-  }
-
-  // 2. Groups, read after the memberships: a membership whose group is gone now is an orphan of a deleted group.
-  const { active: groups, versions } = await loadGroups();
-  const orphans: string[] = [];
-  for (const [externalId, mine] of current) {
-    for (const groupId of mine.keys()) {
-      if (versions.has(groupId)) continue;
-      orphans.push(membershipId(groupId, externalId));
-      mine.delete(groupId);
-    }
-  }
-  for (let i = 0; i < orphans.length; i += 1000) {
-    await memberships().bulkWrite(orphans.slice(i, i + 1000).map((_id) => ({ deleteOne: { filter: { _id } } })), { ordered: false });
-  }
-  await recordChanges({ memberships: orphans });
-
-  const excluded = new Set<string>();
-  const exclusions = ExclusionModel.collection as unknown as Collection<ExclusionDoc>;
-  for await (const e of exclusions.find(byRange, { projection: { _id: 1 } })) excluded.add(e._id);
-
-  // 3. The partition's users, once, against every active automatic group.
-  const planner = new Planner(groups, at);
-  const ctx = { runKey: opts.jobId, at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
-  const addedByGroup = new Map<string, number>();
-  const flush = async (force: boolean) => {
-    if (!force && planner.pendingAdds() < FLUSH_ADDS) return;
-    const adds = planner.takeAdds();
-    for (const a of adds) addedByGroup.set(a.groupId, (addedByGroup.get(a.groupId) ?? 0) + 1);
-    await writeAdds(adds, ctx);
-  };
   let users = 0;
-  for await (const doc of usersCollection().find(byRange.externalId ? { _id: byRange.externalId } : {}).batchSize(STREAM_BATCH)) {
-    const mine = current.get(doc._id);
-    planner.user(doc, {
-      actor: opts.actor,
-      current: (g) => mine?.get(g),
-      excluded: (g) => excluded.has(`${g}:${doc._id}`),
-    });
-    current.delete(doc._id);
-    users++;
-    await flush(false);
-    if (opts.progress && users % PROGRESS_EVERY === 0) await opts.progress(Math.min(users, expected), Math.max(users, expected));
-  }
-  await flush(true);
-
-  // 4. Members the stream did not meet: deleted users leave every group (a user created meanwhile waits for the
-  //    next sync).
-  const rest = [...current.keys()];
-  const found = await readUsers(rest);
-  for (const id of rest) if (!found.has(id)) planner.deletedUser(id, current.get(id)!, opts.actor, versions);
-
-  // 5. Removals, weighed by the safety valve per group against the members this partition holds.
-  const active = new Set(groups.map((g) => g.id));
-  const removes = planner.takeRemoves();
-  const perGroup = new Map<string, number>();
-  for (const r of removes) if (r.reason !== 'user deleted' && active.has(r.groupId)) perGroup.set(r.groupId, (perGroup.get(r.groupId) ?? 0) + 1);
-  const sizes = perGroup.size ? await readGroupStates([...perGroup.keys()]) : new Map();
-  const held = new Map<string, number>();
-  for (const [groupId, n] of perGroup) {
-    const size = Math.max(sizes.get(groupId)?.counts?.memberCount ?? 0, inGroup.get(groupId) ?? 0);
-    if (mustHoldRemovals(opts.valve, inGroup.get(groupId) ?? 0, size, n)) held.set(groupId, n);
-  }
-  const writable: PlannedRemove[] = held.size ? removes.filter((r) => r.reason === 'user deleted' || !held.has(r.groupId)) : removes;
-  await writeRemovals(writable, ctx);
-  await completeOwnHistory(own, (m) => `matches rule v${m.ruleVersion ?? versions.get(m.group) ?? 0}`, opts.actor);
-
-  const removedByGroup = new Map<string, number>();
-  for (const r of writable) removedByGroup.set(r.groupId, (removedByGroup.get(r.groupId) ?? 0) + 1);
-  const failures = planner.failures();
-  const result: PartitionResult = { partition: index, users, groups: {}, otherRemoved: {}, orphansRemoved: orphans.length };
-  for (const g of groups) {
-    const added = addedByGroup.get(g.id) ?? 0;
-    const removed = removedByGroup.get(g.id) ?? 0;
-    const before = inGroup.get(g.id) ?? 0;
-    const entry: PartitionGroupResult = { before, members: before + added - removed, added, removed };
-    const n = held.get(g.id);
-    if (n) entry.held = n;
-    const failure = failures.get(g.id);
-    if (failure) entry.error = failure;
-    result.groups[g.id] = entry;
-  }
-  for (const [groupId, n] of removedByGroup) if (!active.has(groupId)) result.otherRemoved[groupId] = n;
-  await opts.progress?.(users, users);
-  return result;
+  let orphans: string[] = [];
+  return {
+    kind: 'partition',
+    now: run.at,
+    actor: opts.actor,
+    async read() {
+      const current = new Map<string, Map<string, CurrentMembership>>();
+      const own: MembershipDoc[] = [];
+      let streamed = 0;
+      for await (const m of memberships().find(byRange).batchSize(STREAM_BATCH)) {
+        // A long read is progress too: it keeps the job's lock.
+        if (opts.progress && ++streamed % 20_000 === 0) await opts.progress(0, expected);
+        let mine = current.get(m.externalId);
+        if (!mine) current.set(m.externalId, (mine = new Map()));
+        mine.set(m.group, currentMembershipOf(m));
+        inGroup.set(m.group, (inGroup.get(m.group) ?? 0) + 1);
+        if (m.run === opts.jobId) own.push(m);
+      }
+      const { active: groups, versions } = await loadGroups();
+      orphans = [];
+      for (const [externalId, mine] of current) {
+        for (const groupId of mine.keys()) {
+          if (versions.has(groupId)) continue;
+          orphans.push(membershipId(groupId, externalId));
+          mine.delete(groupId);
+        }
+      }
+      await removeOrphans(orphans);
+      const excluded = new Set<string>();
+      for await (const e of exclusions().find(byRange, { projection: { _id: 1 } })) excluded.add(e._id);
+      return {
+        groups,
+        own,
+        ownReason: (m) => `matches rule v${m.ruleVersion ?? versions.get(m.group) ?? 0}`,
+        async feed(planner, flush) {
+          for await (const doc of usersCollection().find(byRange.externalId ? { _id: byRange.externalId } : {}).batchSize(STREAM_BATCH)) {
+            const mine = current.get(doc._id);
+            planner.user(doc, { actor: opts.actor, current: (g) => mine?.get(g), excluded: (g) => excluded.has(`${g}:${doc._id}`) });
+            current.delete(doc._id);
+            users++;
+            await flush();
+            if (opts.progress && users % PROGRESS_EVERY === 0) await opts.progress(Math.min(users, expected), Math.max(users, expected));
+          }
+          const rest = [...current.keys()];
+          const found = await readUsers(rest);
+          for (const id of rest) if (!found.has(id)) planner.deletedUser(id, current.get(id)!, opts.actor, versions);
+        },
+      };
+    },
+    async valveSizes(groupIds) {
+      // Weighed against the members this partition holds, and the group's stored size where it is larger.
+      const sizes = await readGroupStates(groupIds);
+      return new Map(groupIds.map((g) => [g, { members: inGroup.get(g) ?? 0, size: Math.max(sizes.get(g)?.counts?.memberCount ?? 0, inGroup.get(g) ?? 0) }]));
+    },
+    async settle(outcome) {
+      const active = new Set(outcome.groups.map((g) => g.id));
+      const removedByGroup = new Map<string, number>();
+      for (const r of outcome.removes) removedByGroup.set(r.groupId, (removedByGroup.get(r.groupId) ?? 0) + 1);
+      const result: PartitionResult = { partition: index, users, groups: {}, otherRemoved: {}, orphansRemoved: orphans.length };
+      for (const g of outcome.groups) {
+        const added = outcome.planned.get(g.id) ?? 0;
+        const removed = removedByGroup.get(g.id) ?? 0;
+        const before = inGroup.get(g.id) ?? 0;
+        const entry: PartitionGroupResult = { before, members: before + added - removed, added, removed };
+        const n = outcome.held.get(g.id);
+        if (n) entry.held = n;
+        const failure = outcome.failures.get(g.id);
+        if (failure) entry.error = failure;
+        result.groups[g.id] = entry;
+      }
+      for (const [groupId, n] of removedByGroup) if (!active.has(groupId)) result.otherRemoved[groupId] = n;
+      await opts.progress?.(users, users);
+      return result;
+    },
+  };
 }
 
 export interface FullSyncResult {
@@ -241,9 +216,11 @@ export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<Partitio
     if (!r) out.failedPartitions.push(i);
     else out.users += r.users;
   });
-  const otherDeltas = new Map<string, number>();
-  for (const r of results) for (const [g, n] of Object.entries(r?.otherRemoved ?? {})) otherDeltas.set(g, (otherDeltas.get(g) ?? 0) - n);
-  if (otherDeltas.size) await bumpCounts(otherDeltas, run.at);
+  // Groups the run does not evaluate (manual, paused) that deleted users left: counted again, not adjusted, so that
+  // finishing the run twice (its last two partitions ending at once) leaves the same count.
+  const others = new Set<string>();
+  for (const r of results) for (const [g, n] of Object.entries(r?.otherRemoved ?? {})) if (n > 0) others.add(g);
+  await eachLimited([...others], 8, async (groupId) => setCount(groupId, await countMembers(groupId), run.at));
 
   // Each group's count and state are independent writes: a few at a time.
   await eachLimited(run.groups, 8, async (groupId) => {
@@ -280,6 +257,13 @@ export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<Partitio
     if (complete || failure) await markSynced(groupId, run.at, failure);
   });
   return out;
+}
+
+/** A group's members, counted by reading their `_id`s (a top-level equality: served by an index on every backend). */
+async function countMembers(groupId: string): Promise<number> {
+  let n = 0;
+  for await (const _ of memberships().find({ group: groupId }, { projection: { _id: 1 } }).batchSize(5000)) n++;
+  return n;
 }
 
 export async function markRunStarted(run: SyncRunDoc, jobId: string): Promise<void> {

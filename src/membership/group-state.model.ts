@@ -1,7 +1,7 @@
 import mongoose, { Schema } from 'mongoose';
 
 // What moves with syncs, kept apart from the group's configuration and from each other: a sync job writing its
-// state and a directory change counting a new member would otherwise rewrite each other's fields (FerretDB
+// state and a directory change counting a new member would otherwise rewrite each other's fields (the embedded database
 // updates read, change in Go and rewrite the whole document, with nothing in between).
 
 export const SYNC_STATES = ['idle', 'queued', 'running', 'failed'] as const;

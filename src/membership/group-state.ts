@@ -1,9 +1,8 @@
 // A group's sync state and member count: read for every group view, written by syncs and by directory changes.
 // Writes to one group's documents are serialized within the process (see withLocks); across processes a lost
 // update can only leave the count off until the next sync sets it exactly.
-import { withLocks } from '../directory/locks.js';
+import { db, withLocks } from '../platform/db/index.js';
 import { GroupCountsModel, GroupSyncModel, type GroupCountsDoc, type GroupSyncDoc } from './group-state.model.js';
-import { findByIds } from './apply.js';
 import type { Collection } from 'mongodb';
 
 const stateLock = (groupId: string) => `group-sync:${groupId}`;
@@ -14,20 +13,10 @@ export interface GroupState {
   counts?: GroupCountsDoc;
 }
 
-/** Above this many, one read of each (small) collection beats lookups by `_id`. */
-const MAX_STATE_LOOKUPS = 20;
-
-async function byIds<T extends { _id: string }>(coll: Collection<T>, ids: readonly string[]): Promise<Map<string, T>> {
-  if (ids.length <= MAX_STATE_LOOKUPS) return findByIds(coll, ids);
-  const out = new Map<string, T>();
-  for await (const doc of coll.find({ _id: { $in: [...ids] } } as never)) out.set((doc as T)._id, doc as T);
-  return out;
-}
-
 export async function readGroupStates(groupIds: readonly string[]): Promise<Map<string, GroupState>> {
   const [syncs, counts] = await Promise.all([
-    byIds(GroupSyncModel.collection as unknown as Collection<GroupSyncDoc>, groupIds),
-    byIds(GroupCountsModel.collection as unknown as Collection<GroupCountsDoc>, groupIds),
+    db().readByIds(GroupSyncModel.collection as unknown as Collection<GroupSyncDoc>, groupIds),
+    db().readByIds(GroupCountsModel.collection as unknown as Collection<GroupCountsDoc>, groupIds),
   ]);
   const out = new Map<string, GroupState>();
   for (const id of groupIds) {

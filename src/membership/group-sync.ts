@@ -1,32 +1,29 @@
-// One group against the whole directory: the sync a rule change starts, the one an admin asks for, and the preview
-// (the same plan, written nowhere). Candidates come from the rule's database filter (a superset of the users it
+// One group against the whole directory, as scopes of the reconcile sequence (reconcile.ts): the sync a rule change
+// starts, the one an admin asks for, and the preview (the same plan from the directory snapshot, written nowhere). Candidates come from the rule's database filter (a superset of the users it
 // selects), so the database hands over only users worth evaluating; members that are not candidates are read by
 // `_id` and evaluated like everyone else.
-import type { Collection } from 'mongodb';
 import type { UserDoc } from '../directory/user.model.js';
-import { usersCollection } from '../directory/user-store.js';
+import { readUsers, usersCollection } from '../directory/user-store.js';
 import type { Metrics } from '../platform/metrics.js';
 import { GroupModel, type GroupDoc } from '../groups/group.model.js';
 import type { RuleDocument } from '../rules/index.js';
 import { toEvalGroup, type EvalGroup } from './active-groups.js';
-import { Planner, type PlannedAdd, type PlannedRemove } from './planner.js';
-import { ExclusionModel, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
-import { completeOwnHistory, estimateDocuments, memberships, writeAdds, writeRemovals } from './apply.js';
-import { readUsers } from './on-change.js';
-import { currentMembershipOf, heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
+import type { PlannedAdd, PlannedRemove } from './planner.js';
+import type { MembershipDoc } from './membership.model.js';
+import { exclusions, memberships } from './membership-store.js';
+import { db } from '../platform/db/index.js';
+import { reconcile, type ReconcileOutcome, type Scope } from './reconcile.js';
+import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { markRunning, markSynced, setCount } from './group-state.js';
 import { currentSnapshot } from '../snapshot/directory-snapshot.js';
 
-const FLUSH_ADDS = 2000;
 const PROGRESS_EVERY = 1000;
 
 export interface GroupPlanOptions {
   now: Date;
   actor: string;
-  /** The writer's key: memberships it inserted in an interrupted earlier run are returned in `own`. */
+  /** The writer's key: memberships it inserted in an interrupted earlier run have their history completed. */
   runKey?: string;
-  /** Called with additions as they accumulate (a sync writes them as it goes); kept in the plan otherwise. */
-  onAdds?: (adds: PlannedAdd[]) => Promise<void>;
   onProgress?: (done: number) => Promise<void>;
 }
 
@@ -34,12 +31,11 @@ export interface GroupPlan {
   group: EvalGroup;
   /** Members before the plan. */
   members: number;
-  /** Additions not handed to onAdds. */
+  /** Additions (all of them when planning only). */
   adds: PlannedAdd[];
   addCount: number;
   removes: PlannedRemove[];
   failure?: string;
-  own: MembershipDoc[];
   evaluated: number;
 }
 
@@ -53,57 +49,70 @@ export function candidateFilter(group: EvalGroup, now: Date): Record<string, unk
   return parts.length === 1 ? parts[0]! : { $and: parts };
 }
 
-export async function planGroup(group: EvalGroup, opts: GroupPlanOptions): Promise<GroupPlan> {
-  const current = new Map<string, CurrentMembership>();
-  const own: MembershipDoc[] = [];
-  for await (const m of memberships().find({ group: group.id }).batchSize(2000)) {
-    current.set(m.externalId, currentMembershipOf(m));
-    if (opts.runKey && m.run === opts.runKey) own.push(m);
-  }
-  const excluded = await exclusionsOf(group.id);
-
-  const plan: GroupPlan = { group, members: current.size, adds: [], addCount: 0, removes: [], own, evaluated: 0 };
-  const planner = new Planner([group], opts.now);
-  const ctxFor = (doc: UserDoc) => ({
+/**
+ * The group scope: the group's memberships and exclusions, then its candidates from the rule's database filter,
+ * then the members the filter did not hand over (they no longer match, became inactive or were deleted).
+ */
+function groupScope<R>(group: EvalGroup, opts: GroupPlanOptions, settle: (outcome: ReconcileOutcome, plan: GroupPlan) => Promise<R>): Scope<R> {
+  const plan: GroupPlan = { group, members: 0, adds: [], addCount: 0, removes: [], evaluated: 0 };
+  return {
+    kind: 'group',
+    now: opts.now,
     actor: opts.actor,
-    current: () => current.get(doc._id),
-    excluded: () => excluded.has(doc._id),
-  });
-  const take = async (force: boolean) => {
-    if (!force && planner.pendingAdds() < FLUSH_ADDS) return;
-    const adds = planner.takeAdds();
-    plan.addCount += adds.length;
-    if (opts.onAdds) await opts.onAdds(adds);
-    else plan.adds.push(...adds);
+    keepFailedGroups: true,
+    async read() {
+      const current = new Map<string, CurrentMembership>();
+      const own: MembershipDoc[] = [];
+      for await (const m of memberships().find({ group: group.id }).batchSize(2000)) {
+        current.set(m.externalId, currentMembershipOf(m));
+        if (opts.runKey && m.run === opts.runKey) own.push(m);
+      }
+      const excluded = await exclusionsOf(group.id);
+      plan.members = current.size;
+      const ctxFor = (doc: UserDoc) => ({ actor: opts.actor, current: () => current.get(doc._id), excluded: () => excluded.has(doc._id) });
+      return {
+        groups: [group],
+        own,
+        ownReason: (m) => `matches rule v${m.ruleVersion ?? group.ruleVersion}`,
+        async feed(planner, flush) {
+          if (!group.compiled) return;
+          const unseen = new Set(current.keys());
+          for await (const doc of usersCollection().find(candidateFilter(group, opts.now)).batchSize(2000)) {
+            planner.user(doc, ctxFor(doc));
+            unseen.delete(doc._id);
+            plan.evaluated++;
+            await flush();
+            if (opts.onProgress && plan.evaluated % PROGRESS_EVERY === 0) await opts.onProgress(plan.evaluated);
+          }
+          const rest = [...unseen];
+          const found = await readUsers(rest);
+          for (const id of rest) {
+            const doc = found.get(id);
+            if (doc) planner.user(doc, ctxFor(doc));
+            else planner.deletedUser(id, new Map([[group.id, current.get(id)!]]), opts.actor, new Map([[group.id, group.ruleVersion]]));
+            plan.evaluated++;
+          }
+        },
+      };
+    },
+    valveSizes: async () => new Map([[group.id, { members: plan.members, size: plan.members }]]),
+    async settle(outcome) {
+      plan.addCount = outcome.planned.get(group.id) ?? 0;
+      plan.adds = outcome.adds;
+      plan.removes = outcome.removes;
+      const failure = outcome.failures.get(group.id);
+      if (failure) plan.failure = failure;
+      return settle(outcome, plan);
+    },
   };
+}
 
-  const unseen = new Set(current.keys());
-  if (group.compiled) {
-    for await (const doc of usersCollection().find(candidateFilter(group, opts.now)).batchSize(2000)) {
-      planner.user(doc, ctxFor(doc));
-      unseen.delete(doc._id);
-      plan.evaluated++;
-      await take(false);
-      if (opts.onProgress && plan.evaluated % PROGRESS_EVERY === 0) await opts.onProgress(plan.evaluated);
-    }
-    // Members the filter did not hand over: they no longer match, became inactive or were deleted.
-    const rest = [...unseen];
-    const found = await readUsers(rest);
-    for (const id of rest) {
-      const doc = found.get(id);
-      if (doc) planner.user(doc, ctxFor(doc));
-      else planner.deletedUser(id, new Map([[group.id, current.get(id)!]]), opts.actor, new Map([[group.id, group.ruleVersion]]));
-      plan.evaluated++;
-    }
-  }
-  await take(true);
-  plan.removes = planner.takeRemoves();
-  const failure = planner.failures().get(group.id);
-  if (failure) {
-    plan.failure = failure;
-    plan.removes = [];
-  }
-  return plan;
+/** What a sync of the group would do, from the collections, writing nothing. */
+export async function planGroup(group: EvalGroup, opts: GroupPlanOptions): Promise<GroupPlan> {
+  return reconcile(
+    groupScope(group, opts, async (_outcome, plan) => plan),
+    { write: null, valve: NO_VALVE },
+  );
 }
 
 export interface GroupSyncOptions {
@@ -141,47 +150,36 @@ export async function syncGroup(groupId: string, opts: GroupSyncOptions): Promis
     await markSynced(groupId, opts.at, { message: group.compileError ?? 'the rule cannot be evaluated' });
     return { groupId, error: group.compileError };
   }
-  const total = await estimateDocuments(usersCollection());
-  const ctx = { runKey: opts.jobId, at: opts.at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
-  let created = 0;
-  const plan = await planGroup(group, {
-    now: opts.at,
-    actor: opts.actor,
-    runKey: opts.jobId,
-    onAdds: async (adds) => {
-      for (const n of (await writeAdds(adds, ctx)).values()) created += n;
+  const total = await db().estimateCount(usersCollection());
+  const scope = groupScope(
+    group,
+    { now: opts.at, actor: opts.actor, runKey: opts.jobId, onProgress: async (done) => opts.progress?.(Math.min(done, total), total) },
+    async (outcome, plan) => {
+      // Counts and state: the group's exact size, and why it failed if it did.
+      const held = outcome.held.get(groupId) ?? 0;
+      const removes = plan.removes.length;
+      const memberCount = plan.members + plan.addCount - removes;
+      const changed = plan.addCount > 0 || removes > 0 || (outcome.created.get(groupId) ?? 0) > 0 || (outcome.deleted.get(groupId) ?? 0) > 0;
+      await setCount(groupId, memberCount, changed ? opts.at : undefined);
+      const failure = plan.failure
+        ? { message: plan.failure }
+        : held
+          ? { message: heldRemovalsMessage(opts.valve, held, plan.members), heldRemovals: held }
+          : undefined;
+      await markSynced(groupId, opts.at, failure);
+      await opts.progress?.(total, total);
+      return {
+        groupId,
+        added: plan.addCount,
+        removed: removes,
+        ...(held ? { heldRemovals: held } : {}),
+        memberCount,
+        ...(plan.failure ? { error: plan.failure } : {}),
+      };
     },
-    onProgress: async (done) => opts.progress?.(Math.min(done, total), total),
-  });
-  await completeOwnHistory(plan.own, (m) => `matches rule v${m.ruleVersion ?? group.ruleVersion}`, opts.actor);
-
-  let held = 0;
-  let removed = 0;
-  if (plan.removes.length > 0) {
-    if (!opts.confirmRemovals && mustHoldRemovals(opts.valve, plan.members, plan.members, plan.removes.length)) {
-      held = plan.removes.length;
-    } else {
-      for (const n of (await writeRemovals(plan.removes, ctx)).values()) removed += n;
-    }
-  }
-  const memberCount = plan.members + plan.addCount - (held ? 0 : plan.removes.length);
-  const changed = plan.addCount > 0 || (!held && plan.removes.length > 0) || created > 0 || removed > 0;
-  await setCount(groupId, memberCount, changed ? opts.at : undefined);
-  const failure = plan.failure
-    ? { message: plan.failure }
-    : held
-      ? { message: heldRemovalsMessage(opts.valve, held, plan.members), heldRemovals: held }
-      : undefined;
-  await markSynced(groupId, opts.at, failure);
-  await opts.progress?.(total, total);
-  return {
-    groupId,
-    added: plan.addCount,
-    removed: held ? 0 : plan.removes.length,
-    ...(held ? { heldRemovals: held } : {}),
-    memberCount,
-    ...(plan.failure ? { error: plan.failure } : {}),
-  };
+  );
+  const ctx = { runKey: opts.jobId, at: opts.at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
+  return reconcile(scope, { write: ctx, valve: opts.valve, confirmRemovals: opts.confirmRemovals });
 }
 
 export interface PreviewResult {
@@ -219,31 +217,47 @@ export interface SnapshotPlan {
  * about a minute at 100,000 users. The same planner decides, so the answer is the one planGroup gives.
  */
 export async function planFromSnapshot(group: EvalGroup, now: Date): Promise<SnapshotPlan> {
-  const [snap, excluded] = await Promise.all([currentSnapshot(), exclusionsOf(group.id)]);
-  const current = snap.members.get(group.id) ?? new Map<string, CurrentMembership>();
-  const planner = new Planner([group], now);
-  if (group.compiled) {
-    for (const [externalId, user] of snap.users) {
-      const membership = current.get(externalId);
-      const ctx = { actor: 'preview', current: () => membership, excluded: () => excluded.has(externalId) };
-      const facts = () => {
-        if ('unreadable' in user) throw new Error(user.unreadable);
-        return user;
+  const scope: Scope<SnapshotPlan> = {
+    kind: 'preview',
+    now,
+    actor: 'preview',
+    keepFailedGroups: true,
+    async read() {
+      const [snap, excluded] = await Promise.all([currentSnapshot(), exclusionsOf(group.id)]);
+      const current = snap.members.get(group.id) ?? new Map<string, CurrentMembership>();
+      return {
+        groups: [group],
+        async feed(planner) {
+          if (!group.compiled) return;
+          for (const [externalId, user] of snap.users) {
+            const membership = current.get(externalId);
+            const ctx = { actor: 'preview', current: () => membership, excluded: () => excluded.has(externalId) };
+            const facts = () => {
+              if ('unreadable' in user) throw new Error(user.unreadable);
+              return user;
+            };
+            planner.evaluate(externalId, { active: user.status === 'active', staff: user.type === 'staff' }, facts, ctx);
+          }
+          for (const [externalId, membership] of current) {
+            if (!snap.users.has(externalId)) planner.deletedUser(externalId, new Map([[group.id, membership]]), 'preview', new Map([[group.id, group.ruleVersion]]));
+          }
+        },
       };
-      planner.evaluate(externalId, { active: user.status === 'active', staff: user.type === 'staff' }, facts, ctx);
-    }
-    for (const [externalId, membership] of current) {
-      if (!snap.users.has(externalId)) planner.deletedUser(externalId, new Map([[group.id, membership]]), 'preview', new Map([[group.id, group.ruleVersion]]));
-    }
-  }
-  const adds = planner.takeAdds();
-  const failure = planner.failures().get(group.id);
-  return failure ? { adds, removes: [], failure } : { adds, removes: planner.takeRemoves() };
+    },
+    valveSizes: async () => new Map(),
+    async settle({ adds, removes, failures }) {
+      const failure = failures.get(group.id);
+      return failure ? { adds, removes: [], failure } : { adds, removes };
+    },
+  };
+  return reconcile(scope, { write: null, valve: NO_VALVE });
 }
+
+/** Planning only: the valve weighs nothing (a plan shows every removal a sync would consider). */
+const NO_VALVE: SafetyValve = { share: 1, minMembers: Number.MAX_SAFE_INTEGER };
 
 async function exclusionsOf(groupId: string): Promise<Set<string>> {
   const excluded = new Set<string>();
-  const exclusions = ExclusionModel.collection as unknown as Collection<ExclusionDoc>;
-  for await (const e of exclusions.find({ group: groupId }, { projection: { externalId: 1 } })) excluded.add(e.externalId);
+  for await (const e of exclusions().find({ group: groupId }, { projection: { externalId: 1 } })) excluded.add(e.externalId);
   return excluded;
 }

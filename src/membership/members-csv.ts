@@ -1,5 +1,5 @@
 // GET /groups/{id}/members.csv: every member with the user's email and names, as RFC 4180 CSV, streamed. The
-// memberships come from one database cursor; the users are read a batch at a time by _id (FerretDB has no
+// memberships come from one database cursor; the users are read a batch at a time by _id (the embedded database has no
 // $lookup), so the export holds one batch in memory whatever the size of the group, and the stream's
 // backpressure holds the cursor when the client reads slowly.
 import { Readable, type Writable } from 'node:stream';
@@ -11,7 +11,7 @@ import { streamMembers } from './members.service.js';
 
 export const MEMBERS_CSV_COLUMNS = ['externalId', 'email', 'firstName', 'lastName', 'source', 'addedAt'] as const;
 
-/** Memberships whose users are read in one go. Small enough for point reads on FerretDB (user-store.ts). */
+/** Memberships whose users are read in one go. Small enough for point reads on the embedded database (user-store.ts). */
 const USER_BATCH = 500;
 const USER_PROJECTION = { _id: 1, email: 1, firstName: 1, lastName: 1 };
 

@@ -1,7 +1,6 @@
 // Members, exclusions, history and explanations of one group: what the group endpoints read and the edits an
-// admin makes by hand. Writes go through the same deterministic-`_id` steps as the syncs (apply.ts).
+// admin makes by hand. Every write goes to the membership store, as the syncs' do.
 import { randomUUID } from 'node:crypto';
-import type { Collection } from 'mongodb';
 import { usersCollection } from '../directory/user-store.js';
 import { toUserFacts } from '../directory/user-facts.js';
 import { ConflictError, NotFoundError } from '../platform/errors.js';
@@ -9,18 +8,9 @@ import { encodeCursor, type Page, type PageRequest, toPage } from '../platform/p
 import type { Metrics } from '../platform/metrics.js';
 import { explainRule, type ExplainNode } from '../rules/index.js';
 import type { GroupDoc } from '../groups/group.model.js';
-import {
-  ExclusionModel,
-  HistoryModel,
-  historyId,
-  membershipId,
-  type ExclusionDoc,
-  type HistoryDoc,
-  type MembershipDoc,
-  type MembershipSource,
-} from './membership.model.js';
-import { insertIgnoringDuplicates, memberships, writeAdds, writeRemovals } from './apply.js';
-import { recordChanges } from '../snapshot/change-feed.js';
+import { membershipId, type ExclusionDoc, type MembershipDoc, type MembershipSource } from './membership.model.js';
+import * as store from './membership-store.js';
+import { exclusions, history, memberships } from './membership-store.js';
 import { toEvalGroup } from './active-groups.js';
 import { Planner } from './planner.js';
 import { currentMembershipOf, decide } from './policy.js';
@@ -33,8 +23,6 @@ export interface MemberView {
 }
 
 const memberView = (m: MembershipDoc): MemberView => ({ externalId: m.externalId, source: m.source, addedAt: m.addedAt.toISOString() });
-const exclusions = (): Collection<ExclusionDoc> => ExclusionModel.collection as unknown as Collection<ExclusionDoc>;
-const historyColl = (): Collection<HistoryDoc> => HistoryModel.collection as unknown as Collection<HistoryDoc>;
 
 export async function listMembers(groupId: string, page: PageRequest, source?: MembershipSource): Promise<Page<MemberView>> {
   const filter: Record<string, unknown> = { group: groupId };
@@ -67,19 +55,18 @@ export async function addMember(group: GroupDoc, externalId: string, actor: stri
   if (group.type === 'automatic' && user.status !== 'active' && !group.includeInactive) {
     throw new ConflictError(`User ${externalId} is inactive and this group does not include inactive users.`);
   }
-  const doc: MembershipDoc = { _id: id, group: group._id, externalId, source: 'manual', addedAt: new Date(), run: `manual:${randomUUID()}` };
-  const dup = await insertIgnoringDuplicates(memberships(), [doc]);
-  if (!dup.size) await recordChanges({ memberships: [id] });
-  if (dup.size) {
-    const now = await memberships().findOne({ _id: id });
-    return { created: false, member: memberView(now ?? doc) };
+  const at = new Date();
+  const created = await store.addMemberships(
+    [{ groupId: group._id, externalId, source: 'manual', ruleVersion: group.ruleVersion, reason: 'added by hand', actor }],
+    { runKey: `manual:${randomUUID()}`, at, ...(metrics ? { metrics } : {}) },
+  );
+  const mine: MembershipDoc = { _id: id, group: group._id, externalId, source: 'manual', addedAt: at };
+  if (!created.get(group._id)) {
+    // Another writer added them meanwhile: the membership as it stands.
+    return { created: false, member: memberView((await memberships().findOne({ _id: id })) ?? mine) };
   }
-  await insertIgnoringDuplicates(historyColl(), [
-    { _id: historyId(group._id, externalId, doc.addedAt, 'added'), at: doc.addedAt, group: group._id, externalId, action: 'added', source: 'manual', actor, reason: 'added by hand' },
-  ]);
-  metrics?.membershipChanges.inc({ action: 'added', source: 'manual' });
-  await bumpCounts(new Map([[group._id, 1]]), doc.addedAt);
-  return { created: true, member: memberView(doc) };
+  await bumpCounts(new Map([[group._id, 1]]), at);
+  return { created: true, member: memberView(mine) };
 }
 
 /** DELETE a member. A member the rule keeps would come back at the next sync: exclude them instead. */
@@ -94,7 +81,7 @@ export async function removeMember(group: GroupDoc, externalId: string, actor: s
 
 async function removeMemberships(group: GroupDoc, docs: readonly MembershipDoc[], actor: string, reason: string, metrics?: Metrics): Promise<number> {
   const at = new Date();
-  const removed = await writeRemovals(
+  const removed = await store.removeMemberships(
     docs.map((m) => ({
       groupId: group._id,
       externalId: m.externalId,
@@ -121,17 +108,15 @@ const exclusionView = (e: ExclusionDoc): ExclusionView => ({ externalId: e.exter
 export async function addExclusion(group: GroupDoc, externalId: string, actor: string, metrics?: Metrics): Promise<{ created: boolean; exclusion: ExclusionView }> {
   await requireUser(externalId);
   const doc: ExclusionDoc = { _id: membershipId(group._id, externalId), group: group._id, externalId, actor, createdAt: new Date() };
-  const dup = await insertIgnoringDuplicates(exclusions(), [doc]);
-  const stored = dup.size ? ((await exclusions().findOne({ _id: doc._id })) ?? doc) : doc;
+  const { created, stored } = await store.addExclusion(doc);
   const member = await memberships().findOne({ _id: doc._id });
   if (member) await removeMemberships(group, [member], actor, 'excluded from the group', metrics);
-  return { created: dup.size === 0, exclusion: exclusionView(stored) };
+  return { created, exclusion: exclusionView(stored) };
 }
 
 /** DELETE an exclusion: the user is evaluated again at once, and joins if the rule selects them. */
 export async function removeExclusion(group: GroupDoc, externalId: string, actor: string, metrics?: Metrics): Promise<void> {
-  const { deletedCount } = await exclusions().deleteOne({ _id: membershipId(group._id, externalId) });
-  if (deletedCount === 0) throw new NotFoundError(`User ${externalId} is not excluded from this group.`);
+  if (!(await store.removeExclusion(group._id, externalId))) throw new NotFoundError(`User ${externalId} is not excluded from this group.`);
   if (group.type !== 'automatic' || group.paused) return;
   const user = await usersCollection().findOne({ _id: externalId });
   if (!user) return;
@@ -144,7 +129,7 @@ export async function removeExclusion(group: GroupDoc, externalId: string, actor
     current: () => (current ? { source: current.source, addedAt: current.addedAt } : undefined),
     excluded: () => false,
   });
-  const added = await writeAdds(planner.takeAdds(), { runKey: `manual:${randomUUID()}`, at: now, ...(metrics ? { metrics } : {}) });
+  const added = await store.addMemberships(planner.takeAdds(), { runKey: `manual:${randomUUID()}`, at: now, ...(metrics ? { metrics } : {}) });
   const n = added.get(group._id) ?? 0;
   if (n) await bumpCounts(new Map([[group._id, n]]), now);
 }
@@ -177,7 +162,7 @@ export async function listHistory(groupId: string, page: PageRequest, filters: {
     const id = page.after.slice(cut + 1);
     filter.$or = [{ at: { $lt: when } }, { at: when, _id: { $lt: id } }];
   }
-  const docs = await historyColl().find(filter).sort({ at: -1, _id: -1 }).limit(page.limit + 1).toArray();
+  const docs = await history().find(filter).sort({ at: -1, _id: -1 }).limit(page.limit + 1).toArray();
   const items = docs.slice(0, page.limit).map((h) => ({
     view: {
       at: h.at.toISOString(),

@@ -1,8 +1,8 @@
 import mongoose, { Schema } from 'mongoose';
-import { declareIndex } from '../platform/database.js';
+import { declareIndex } from '../platform/db/index.js';
 
 // Membership and what surrounds it. Every document that a race must create exactly once has a deterministic `_id`:
-// inserting it is the mutual exclusion that works on both backends (FerretDB has no transactions, and its
+// inserting it is the mutual exclusion that works on both backends (the embedded database has no transactions, and its
 // compare-and-set updates are not atomic).
 //
 // Secondary indexes are declared below (declareIndex), where connectDatabase builds them on either backend.
@@ -96,7 +96,7 @@ export const historyId = (groupId: string, externalId: string, addedAt: Date, ac
   `${membershipId(groupId, externalId)}:${addedAt.getTime()}:${action}`;
 export const HistoryModel = mongoose.model('MembershipHistory', historySchema);
 
-// The secondary indexes the membership queries use (on FerretDB, through the GIN indexes derived from them).
+// The secondary indexes the membership queries use (on the embedded database, through the GIN indexes derived from them).
 const asModel = (m: unknown) => m as mongoose.Model<never>;
 declareIndex(asModel(MembershipModel), { group: 1, externalId: 1 });
 declareIndex(asModel(MembershipModel), { externalId: 1 });

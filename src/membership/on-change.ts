@@ -1,25 +1,19 @@
 // Directory changes → membership, before the write request answers. Each changed user is re-evaluated only against
 // the active automatic groups the change can affect (what the rule reads, plus status and type for the policies);
-// a deleted user leaves every group. Reads are by `_id` (indexed on both backends) where the numbers are small,
-// and one scan where a batch makes them large.
+// a deleted user leaves every group. Reads are by `_id`, as the database adapter finds cheapest.
 import { randomUUID } from 'node:crypto';
-import type { Collection } from 'mongodb';
-import type { DirectoryChange } from '../directory/directory-events.js';
-import type { UserDoc } from '../directory/user.model.js';
-import { usersCollection } from '../directory/user-store.js';
-import { isEmbeddedDatabase } from '../platform/database.js';
+import type { DirectoryChange, DirectoryListener } from '../directory/directory-events.js';
+import type { Logger } from '../platform/logger.js';
+import { readUsers } from '../directory/user-store.js';
+import { db } from '../platform/db/index.js';
 import type { Metrics } from '../platform/metrics.js';
 import { loadGroups, type EvalGroup } from './active-groups.js';
-import { Planner, type PlannedRemove } from './planner.js';
+import { reconcile, type Scope } from './reconcile.js';
 import { changeAffects } from './rule-reads.js';
-import { ExclusionModel, membershipId, type ExclusionDoc, type MembershipDoc } from './membership.model.js';
-import { findByIds, memberships, writeAdds, writeRemovals } from './apply.js';
-import { currentMembershipOf, heldRemovalsMessage, mustHoldRemovals, type CurrentMembership, type SafetyValve } from './policy.js';
+import { membershipId, type MembershipDoc } from './membership.model.js';
+import { exclusions, memberships } from './membership-store.js';
+import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { bumpCounts, markFailed, readGroupStates } from './group-state.js';
-
-/** On FerretDB, above these numbers one scan of the collection costs less than that many lookups by `_id`. */
-const MAX_USER_LOOKUPS = 1000;
-const MAX_MEMBERSHIP_LOOKUPS = 5000;
 
 export interface ChangeDeps {
   valve: SafetyValve;
@@ -56,30 +50,13 @@ function collapse(changes: readonly DirectoryChange[]): Map<string, Changed> {
   return byUser;
 }
 
-export async function readUsers(ids: readonly string[]): Promise<Map<string, UserDoc>> {
-  if (ids.length <= MAX_USER_LOOKUPS || !(await isEmbeddedDatabase())) return findByIds(usersCollection(), ids);
-  const found = new Map<string, UserDoc>();
-  for await (const doc of usersCollection().find({ _id: { $in: [...ids] } })) found.set(doc._id, doc);
-  return found;
-}
-
-/** Current memberships for (group, user) pairs; or, when many, every membership of these users. */
-async function readMemberships(pairs: ReadonlyArray<[string, string]>, users: readonly string[]): Promise<Map<string, MembershipDoc>> {
-  if (pairs.length <= MAX_MEMBERSHIP_LOOKUPS || !(await isEmbeddedDatabase())) {
-    return findByIds(memberships(), pairs.map(([g, u]) => membershipId(g, u)));
-  }
-  const found = new Map<string, MembershipDoc>();
-  for await (const m of memberships().find({ externalId: { $in: [...users] } })) found.set(m._id, m);
-  return found;
+/** Current memberships for (group, user) pairs. */
+async function readMemberships(pairs: ReadonlyArray<[string, string]>): Promise<Map<string, MembershipDoc>> {
+  return db().readByIds(memberships(), pairs.map(([g, u]) => membershipId(g, u)));
 }
 
 async function readExclusions(users: readonly string[]): Promise<Set<string>> {
-  const coll = ExclusionModel.collection as unknown as Collection<ExclusionDoc>;
-  const out = new Set<string>();
-  if (users.length === 0) return out;
-  const filter = users.length === 1 ? { externalId: users[0]! } : { externalId: { $in: [...users] } };
-  for await (const e of coll.find(filter, { projection: { _id: 1 } })) out.add(e._id);
-  return out;
+  return new Set((await db().readWhereIn(exclusions(), 'externalId', users, { projection: { _id: 1 } })).map((e) => e._id));
 }
 
 
@@ -89,112 +66,140 @@ async function readExclusions(users: readonly string[]): Promise<Set<string>> {
  */
 export const reactionFaults = { failures: 0 };
 
+/**
+ * Membership's listener to directory writes (wired in src/reactions.ts): each announced write is applied before
+ * the request answers, timed (autogroups_sync_duration_seconds{kind="change"}) and logged when it moved anyone.
+ * The journal entry names the writer: a replay writes as the first reaction would have (same run key and instant),
+ * so a membership that a failed reaction inserted before failing gets its history entry, once.
+ */
+export function membershipListener(deps: { valve: SafetyValve; metrics: Metrics; logger: Logger }): DirectoryListener {
+  return async (changes, meta) => {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    let outcome;
+    try {
+      outcome = await applyDirectoryChanges(changes, { valve: deps.valve, metrics: deps.metrics, ...(meta ? { runKey: `change:${meta.id}`, at: meta.at } : {}) });
+    } catch (err) {
+      deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'failed' }, seconds());
+      throw err;
+    }
+    deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'completed' }, seconds());
+    if (outcome.added || outcome.removed || Object.keys(outcome.failed).length || Object.keys(outcome.held).length) {
+      deps.logger.info({ ...outcome, ms: Math.round(seconds() * 1000) }, 'membership follows directory changes');
+    }
+  };
+}
+
 export async function applyDirectoryChanges(changes: readonly DirectoryChange[], deps: ChangeDeps): Promise<ChangeOutcome> {
   if (reactionFaults.failures > 0) {
     reactionFaults.failures--;
     throw new Error('injected fault: the membership reaction failed');
   }
   const byUser = collapse(changes);
-  const outcome: ChangeOutcome = { users: byUser.size, added: 0, removed: 0, held: {}, failed: {} };
-  if (byUser.size === 0) return outcome;
+  const result: ChangeOutcome = { users: byUser.size, added: 0, removed: 0, held: {}, failed: {} };
+  if (byUser.size === 0) return result;
   const now = deps.at ?? new Date();
-  const [{ active: groups, versions }, users] = await Promise.all([loadGroups(), readUsers([...byUser.keys()])]);
-  const allGroups = [...versions.keys()].map((_id) => ({ _id }));
-
-  // Which groups each user is evaluated against; which (group, user) pairs must be read.
-  const affected = new Map<string, Set<string>>();
-  const touched = new Set<string>();
-  const pairs: Array<[string, string]> = [];
-  for (const change of byUser.values()) {
-    const user = users.get(change.externalId);
-    if (!user) {
-      for (const g of allGroups) pairs.push([g._id, change.externalId]);
-      continue;
-    }
-    const set = new Set<string>();
-    for (const g of groups) {
-      if (change.created || changeAffects(g.reads, g, [...change.paths])) {
-        set.add(g.id);
-        touched.add(g.id);
-        // A new user has no memberships yet: nothing to read, an insert that finds one is a no-op.
-        if (!change.created) pairs.push([g.id, change.externalId]);
-      }
-    }
-    affected.set(change.externalId, set);
-  }
-  const evaluatedIds = [...affected.keys()].filter((id) => affected.get(id)!.size > 0);
-  const [current, excluded] = await Promise.all([
-    readMemberships(pairs, [...byUser.keys()]),
-    evaluatedIds.length ? readExclusions(evaluatedIds) : Promise.resolve(new Set<string>()),
-  ]);
-
-  const planner = new Planner(groups, now);
-  for (const change of byUser.values()) {
-    const user = users.get(change.externalId);
-    if (!user) {
-      const mine = new Map<string, CurrentMembership>();
-      for (const g of allGroups) {
-        const m = current.get(membershipId(g._id, change.externalId));
-        if (m) mine.set(g._id, currentMembershipOf(m));
-      }
-      planner.deletedUser(change.externalId, mine, change.actor, versions);
-      continue;
-    }
-    const only = affected.get(change.externalId)!;
-    if (only.size === 0) continue;
-    planner.user(user, {
-      actor: change.actor,
-      only: (g: EvalGroup) => only.has(g.id),
-      current: (g) => {
-        const m = current.get(membershipId(g, change.externalId));
-        return m ? currentMembershipOf(m) : undefined;
-      },
-      excluded: (g) => excluded.has(membershipId(g, change.externalId)),
-    });
-  }
-
-  const removes = await holdExcessRemovals(planner.takeRemoves(), deps.valve, outcome);
   const ctx = { runKey: deps.runKey ?? `change:${randomUUID()}`, at: now, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
-  const added = await writeAdds(planner.takeAdds(), ctx);
-  const removed = await writeRemovals(removes, ctx);
-  const deltas = new Map<string, number>();
-  for (const [g, n] of added) {
-    if (n > 0) deltas.set(g, (deltas.get(g) ?? 0) + n);
-    outcome.added += n;
-  }
-  for (const [g, n] of removed) {
-    if (n > 0) deltas.set(g, (deltas.get(g) ?? 0) - n);
-    outcome.removed += n;
-  }
-  await bumpCounts(deltas, now);
-
-  for (const [groupId, message] of planner.failures()) {
-    if (!touched.has(groupId)) continue;
-    outcome.failed[groupId] = message;
-    await markFailed(groupId, message);
-  }
-  return outcome;
+  return reconcile(changeScope(byUser, now, deps.valve, result), { write: ctx, valve: deps.valve });
 }
 
 /**
- * The safety valve, for a change as for a sync: a batch that would take more than the allowed share out of a
- * group at once (a truncated or emptied HR feed) leaves those members in and marks the group failed until an admin
- * confirms with a group sync. Users who were deleted leave regardless.
+ * The changed-users scope: each user against the active automatic groups the change can affect (a new user against
+ * all); a deleted user out of every group.
  */
-async function holdExcessRemovals(removes: PlannedRemove[], valve: SafetyValve, outcome: ChangeOutcome): Promise<PlannedRemove[]> {
-  const perGroup = new Map<string, number>();
-  for (const r of removes) if (r.reason !== 'user deleted') perGroup.set(r.groupId, (perGroup.get(r.groupId) ?? 0) + 1);
-  const candidates = [...perGroup].filter(([, n]) => n > 1);
-  if (candidates.length === 0) return removes;
-  const states = await readGroupStates(candidates.map(([g]) => g));
-  const held = new Set<string>();
-  for (const [groupId, n] of candidates) {
-    const members = states.get(groupId)?.counts?.memberCount ?? 0;
-    if (mustHoldRemovals(valve, members, members, n)) {
-      held.add(groupId);
-      outcome.held[groupId] = n;
-      await markFailed(groupId, heldRemovalsMessage(valve, n, members), n);
-    }
-  }
-  return held.size ? removes.filter((r) => r.reason === 'user deleted' || !held.has(r.groupId)) : removes;
+function changeScope(byUser: Map<string, Changed>, now: Date, valve: SafetyValve, result: ChangeOutcome): Scope<ChangeOutcome> {
+  /** Groups whose rule reads what changed for some user: only their failures are this change's to report. */
+  const touched = new Set<string>();
+  return {
+    kind: 'change',
+    now,
+    actor: [...byUser.values()][0]?.actor ?? 'directory',
+    // A single user's change never trips the valve; a batch that would take many out of a group at once may.
+    minRemovalsWeighed: 2,
+    async read() {
+      const [{ active: groups, versions }, users] = await Promise.all([loadGroups(), readUsers([...byUser.keys()])]);
+      const allGroups = [...versions.keys()];
+      // Which groups each user is evaluated against; which (group, user) pairs must be read.
+      const affected = new Map<string, Set<string>>();
+      const pairs: Array<[string, string]> = [];
+      for (const change of byUser.values()) {
+        if (!users.has(change.externalId)) {
+          for (const g of allGroups) pairs.push([g, change.externalId]);
+          continue;
+        }
+        const set = new Set<string>();
+        for (const g of groups) {
+          if (change.created || changeAffects(g.reads, g, [...change.paths])) {
+            set.add(g.id);
+            touched.add(g.id);
+            // A new user has no memberships yet: nothing to read, an insert that finds one is a no-op.
+            if (!change.created) pairs.push([g.id, change.externalId]);
+          }
+        }
+        affected.set(change.externalId, set);
+      }
+      const evaluatedIds = [...affected.keys()].filter((id) => affected.get(id)!.size > 0);
+      const [current, excluded] = await Promise.all([readMemberships(pairs), readExclusions(evaluatedIds)]);
+      return {
+        groups,
+        async feed(planner) {
+          for (const change of byUser.values()) {
+            const user = users.get(change.externalId);
+            if (!user) {
+              const mine = new Map<string, CurrentMembership>();
+              for (const g of allGroups) {
+                const m = current.get(membershipId(g, change.externalId));
+                if (m) mine.set(g, currentMembershipOf(m));
+              }
+              planner.deletedUser(change.externalId, mine, change.actor, versions);
+              continue;
+            }
+            const only = affected.get(change.externalId)!;
+            if (only.size === 0) continue;
+            planner.user(user, {
+              actor: change.actor,
+              only: (g: EvalGroup) => only.has(g.id),
+              current: (g) => {
+                const m = current.get(membershipId(g, change.externalId));
+                return m ? currentMembershipOf(m) : undefined;
+              },
+              excluded: (g) => excluded.has(membershipId(g, change.externalId)),
+            });
+          }
+        },
+      };
+    },
+    async valveSizes(groupIds) {
+      // The stored member count: a change does not read whole groups.
+      const states = await readGroupStates(groupIds);
+      return new Map(groupIds.map((g) => {
+        const members = states.get(g)?.counts?.memberCount ?? 0;
+        return [g, { members, size: members }];
+      }));
+    },
+    async settle(outcome) {
+      const deltas = new Map<string, number>();
+      for (const [g, n] of outcome.created) {
+        if (n > 0) deltas.set(g, (deltas.get(g) ?? 0) + n);
+        result.added += n;
+      }
+      for (const [g, n] of outcome.deleted) {
+        if (n > 0) deltas.set(g, (deltas.get(g) ?? 0) - n);
+        result.removed += n;
+      }
+      await bumpCounts(deltas, now);
+      // Held removals: those members stay, and the group says why until an admin confirms with a group sync.
+      for (const [groupId, n] of outcome.held) {
+        result.held[groupId] = n;
+        const members = outcome.sizes.get(groupId)?.members ?? 0;
+        await markFailed(groupId, heldRemovalsMessage(valve, n, members), n);
+      }
+      for (const [groupId, message] of outcome.failures) {
+        if (!touched.has(groupId)) continue;
+        result.failed[groupId] = message;
+        await markFailed(groupId, message);
+      }
+      return result;
+    },
+  };
 }

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { embeddedUri, startEmbeddedDb } from './embedded-db.js';
+import { embeddedUri, startEmbeddedDb } from './db/embedded-db.js';
 
 export interface CommandDatabase {
   uri: string;

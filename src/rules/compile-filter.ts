@@ -1,6 +1,6 @@
 // The database filter of a rule: a MongoDB query on the stored user document that selects a SUPERSET of the
 // users the predicate accepts, so the database can skip users that cannot match. Only operators both MongoDB 6
-// and FerretDB v1 run are emitted: $and/$or/$nor, $eq/$ne/$in/$nin, $lt/$lte/$gt/$gte, $exists, $type and
+// and the embedded database run are emitted: $and/$or/$nor, $eq/$ne/$in/$nin, $lt/$lte/$gt/$gte, $exists, $type and
 // $regex with patterns built here from escaped literals and character classes (no $expr, $where or $lookup).
 //
 // To negate soundly, every node is compiled into two filters: `sup` (matches at least the users the node is

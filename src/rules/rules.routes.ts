@@ -1,6 +1,6 @@
 // /api/v1/rules: validate a rule against the current directory, and the catalogues from the repository's rules/.
 import { Router } from 'express';
-import type { RouteDeps } from '../app.js';
+import type { RouteDeps } from '../service-deps.js';
 import { requirePermission } from '../platform/auth.js';
 import { validate } from '../platform/validate.js';
 import { loadRuleValidationContext } from '../directory/rule-context.js';

@@ -1,9 +1,9 @@
 // The change feed: one entry per write that changed users or memberships, numbered 1, 2, 3… with no gaps, so that a
-// reader catches up with point reads by `_id` (the only query FerretDB answers from an index; a range or `$gt`
+// reader catches up with point reads by `_id` (the only query the embedded database answers from an index; a range or `$gt`
 // would read the whole collection every time).
 //
 // Numbers are taken by inserting the entry with the chosen `_id`: the insert is the one mutual exclusion that works
-// on both backends (FerretDB's `$inc` and compare-and-set are not atomic). A writer tries the number after the
+// on both backends (the embedded database's `$inc` and compare-and-set are not atomic). A writer tries the number after the
 // highest it knows of and moves on at each duplicate, so an entry is written only after every lower number has
 // been taken: the taken numbers are always 1..head, and the first number a reader finds missing is the head.
 //
@@ -13,7 +13,7 @@
 // sync) puts it right.
 import mongoose, { Schema } from 'mongoose';
 import type { Collection } from 'mongodb';
-import { isDuplicateKeyError } from '../directory/user-store.js';
+import { isDuplicateKeyError } from '../platform/db/index.js';
 
 export interface FeedChange {
   /** Users created, changed or deleted (externalIds). */
@@ -106,7 +106,7 @@ async function append(body: Omit<FeedEntry, '_id'>): Promise<number> {
   try {
     await feedHead().updateOne({ _id: 'feed-head' }, { $max: { seq } }, { upsert: true });
   } catch (err) {
-    // Two first upserts at once on FerretDB: the other created the hint, which is all a hint needs.
+    // Two first upserts at once on the embedded database: the other created the hint, which is all a hint needs.
     if (!isDuplicateKeyError(err)) throw err;
   }
   return seq;

@@ -13,7 +13,8 @@ import mongoose from 'mongoose';
 import { currentMembershipOf, type CurrentMembership } from '../membership/policy.js';
 import { toUserFacts } from '../directory/user-facts.js';
 import { readUsersByIds, usersCollection } from '../directory/user-store.js';
-import { estimateDocuments, findByIds, memberships } from '../membership/apply.js';
+import { memberships } from '../membership/membership-store.js';
+import { db as database } from '../platform/db/index.js';
 import { feedHeadSeq, feedSeq, forgetFeed, readChangesAfter } from './change-feed.js';
 import { readHeader, readSnapshot, writeSnapshot, type SnapshotContent, type SnapshotUser } from './snapshot-store.js';
 
@@ -112,7 +113,7 @@ async function catchUp(snap: DirectorySnapshot): Promise<boolean> {
   if (users.size + membershipIds.size > Math.max(1000, size * REBUILD_SHARE)) return false;
   const [found, stored] = await Promise.all([
     users.size ? readUsersByIds([...users], {}) : undefined,
-    findByIds(memberships(), [...membershipIds]),
+    database().readByIds(memberships(), [...membershipIds]),
   ]);
   for (const id of users) {
     const doc = found?.byId.get(id);
@@ -152,7 +153,7 @@ const PROGRESS_EVERY = 5000;
 async function buildFromDatabase(db: string, progress?: Progress): Promise<Held> {
   // Every change entered after this number is applied by the readers, so it is taken before reading.
   const seq = await feedHeadSeq();
-  const total = progress ? (await estimateDocuments(usersCollection())) + (await estimateDocuments(memberships())) : 0;
+  const total = progress ? (await database().estimateCount(usersCollection())) + (await database().estimateCount(memberships())) : 0;
   let read = 0;
   const tick = async () => {
     if (progress && ++read % PROGRESS_EVERY === 0) await progress(Math.min(read, total), total);

@@ -1,6 +1,6 @@
 // The stored snapshot: every user's rule facts and every membership, as of a change-feed number, compressed into a
 // few hundred chunk documents. Reading 100,000 users this way takes well under a second on the embedded database,
-// where reading the users collection takes over half a minute (FerretDB decodes each document field by field; a
+// where reading the users collection takes over half a minute (the embedded database decodes each document field by field; a
 // compressed chunk is one binary value). It is a copy made for reading, never the truth: writes go to users and
 // memberships, and a reader brings the copy up to date from the change feed.
 //
@@ -14,9 +14,9 @@ import { Binary, type Collection } from 'mongodb';
 import type { UserFacts } from '../rules/index.js';
 import type { MembershipSource } from '../membership/membership.model.js';
 import type { CurrentMembership } from '../membership/policy.js';
-import { isDuplicateKeyError } from '../directory/user-store.js';
+import { isDuplicateKeyError } from '../platform/db/index.js';
 import { pruneFeed, setFeedFloor } from './change-feed.js';
-import { eachLimited } from '../membership/apply.js';
+import { eachLimited } from '../platform/each-limited.js';
 
 const deflate = promisify(zlib.deflateRaw);
 const inflate = promisify(zlib.inflateRaw);
@@ -143,7 +143,7 @@ async function replaceHeader(header: SnapshotHeader): Promise<void> {
   try {
     await headers().replaceOne({ _id: 'current' }, header, { upsert: true });
   } catch (err) {
-    // Two first snapshots at once on FerretDB: the upserts race; the loser replaces the winner's header.
+    // Two first snapshots at once on the embedded database: the upserts race; the loser replaces the winner's header.
     if (!isDuplicateKeyError(err)) throw err;
     await headers().replaceOne({ _id: 'current' }, header);
   }

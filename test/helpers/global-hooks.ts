@@ -4,7 +4,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmbeddedDb, type EmbeddedDb } from '../../src/platform/embedded-db.js';
+import { startEmbeddedDb, type EmbeddedDb } from '../../src/platform/db/embedded-db.js';
 import { freePort } from './ports.js';
 
 let embedded: EmbeddedDb | undefined;

@@ -41,7 +41,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27018", "TCP address to listen on (loopback only)")
 	dir := flag.String("dir", "data", "directory for the database (the PostgreSQL cluster is in <dir>/postgresql)")
 	pgBin := flag.String("pg-bin", "", "directory holding PostgreSQL's initdb and postgres binaries")
-	// The service sizes this together with its own pool and update commands (src/platform/embedded-db.ts): an
+	// The service sizes this together with its own pool and update commands (src/platform/db/embedded-db.ts): an
 	// `update` command holds one connection per statement until it returns, and waits forever for one more.
 	poolMaxConns := flag.Int("pool-max-conns", 50, "FerretDB's connection pool towards PostgreSQL")
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn or error")

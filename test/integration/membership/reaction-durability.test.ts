@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { reactionFaults } from '../../../src/membership/on-change.js';
 import { REACTION_REPLAY_JOB } from '../../../src/jobs/reaction-replay.job.js';
-import { replayDue, UNCONFIRMED_GRACE_MS } from '../../../src/directory/reaction-journal.js';
+import { replayDue } from '../../../src/directory/directory-events.js';
+import { UNCONFIRMED_GRACE_MS } from '../../../src/directory/reaction-journal.js';
 import { createGroup, defineField, getGroup, historyOf, memberIds, rules, userBody, waitForJob, type Auth } from './membership-helpers.js';
 
 interface JournalDoc {

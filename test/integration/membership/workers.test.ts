@@ -52,6 +52,9 @@ describe('Full sync across worker processes', function () {
 
   const expected = (team: string) => [...teamOf].filter(([, tm]) => tm === team).map(([id]) => id).sort();
   const count = (coll: string, filter: Record<string, unknown> = {}) => db().collection(coll).countDocuments(filter);
+  /** How many times the run was finished (by its last partition), in every worker's log. */
+  const finishedRuns = (runId: string): number =>
+    workers.flatMap((w) => w.output).filter((l) => l.includes('"msg":"full sync finished by its last partition"') && l.includes(`"runId":"${runId}"`)).length;
   /** The partition jobs a worker completed, from its log. */
   const completedBy = (w: ChildService): Set<string> =>
     new Set(
@@ -65,6 +68,8 @@ describe('Full sync across worker processes', function () {
     const job = await waitForJob(t, admin, started.body.jobId as string, { timeoutMs: 120_000 });
     expect(job.result).to.include({ partitions: 8, users: USERS, added: USERS, removed: 0 });
     expect(job.progress).to.deep.equal({ done: USERS, total: USERS });
+    // No parent waited for the partitions: the last one finished the run, once.
+    expect(finishedRuns(job.id)).to.equal(1);
     for (const team of TEAMS) expect(await memberIds(t, admin, groups[team]!), team).to.deep.equal(expected(team));
     expect(await count('memberships')).to.equal(USERS);
     expect(await count('membership_history', { action: 'added' })).to.equal(USERS);
@@ -108,6 +113,8 @@ describe('Full sync across worker processes', function () {
 
     const job = await waitForJob(t, admin, started.body.jobId as string, { timeoutMs: 120_000 });
     expect(job.result).to.include({ partitions: 4, users: USERS });
+    // The retried partition, or another that ended after it, finished the run: once.
+    expect(finishedRuns(job.id)).to.equal(1);
     for (const team of TEAMS) expect(await memberIds(t, admin, groups[team]!), team).to.deep.equal(expected(team));
     expect(await count('memberships')).to.equal(USERS);
     // One removal and one addition per move, whichever worker wrote them, however often a partition ran.

@@ -6,8 +6,8 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient, type Document } from 'mongodb';
-import { EMBEDDED_MAX_POOL_SIZE, EMBEDDED_MAX_UPDATES_PER_COMMAND, EMBEDDED_UPDATE_COMMANDS_IN_FLIGHT, startEmbeddedDb } from '../../../src/platform/embedded-db.js';
-import { bulkUpdateById } from '../../../src/directory/user-store.js';
+import { EMBEDDED_MAX_POOL_SIZE, EMBEDDED_MAX_UPDATES_PER_COMMAND, EMBEDDED_UPDATE_COMMANDS_IN_FLIGHT, startEmbeddedDb } from '../../../src/platform/db/embedded-db.js';
+import { db } from '../../../src/platform/db/index.js';
 import { freePort } from '../../helpers/ports.js';
 import { startTestService, testDatabaseUri, uniqueDatabaseName } from '../../helpers/service.js';
 
@@ -91,8 +91,8 @@ describe('embedded database', function () {
       const ids = Array.from({ length: 2 * perBulk + singles * 10 }, (_, i) => `d${i}`);
       await coll.insertMany(ids.map((_id) => ({ _id, v: 0 })), { ordered: false });
       await Promise.all([
-        bulkUpdateById(coll, ids.slice(0, perBulk).map((_id) => ({ _id, update: { $set: { v: 1 } } }))),
-        bulkUpdateById(coll, ids.slice(perBulk, 2 * perBulk).map((_id) => ({ _id, update: { $set: { v: 1 } } }))),
+        db().bulkUpdateById(coll, ids.slice(0, perBulk).map((_id) => ({ _id, update: { $set: { v: 1 } } }))),
+        db().bulkUpdateById(coll, ids.slice(perBulk, 2 * perBulk).map((_id) => ({ _id, update: { $set: { v: 1 } } }))),
         ...Array.from({ length: singles }, async (_, k) => {
           for (const _id of ids.slice(2 * perBulk + k * 10, 2 * perBulk + (k + 1) * 10)) await coll.updateOne({ _id }, { $set: { v: 1 } });
         }),

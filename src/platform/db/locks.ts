@@ -1,15 +1,11 @@
 // Serializes read-modify-write of one document within this process. FerretDB runs every update as read, change
-// in Go, rewrite by _id, with no transaction: two overlapping writes to one user would lose one of them. Every
-// directory write that reads a document and then writes it takes that document's lock first: users by
-// externalId (`userLock`), field definitions and courses by their key.
+// in Go, rewrite by _id, with no transaction: two overlapping writes to one document would lose one of them. Every
+// write that reads a document and then writes it takes that document's lock first (the keys are the domain's:
+// src/directory/lock-keys.ts, a group's state in group-state.ts).
 //
 // Many keys are taken at once and atomically (all queues are joined in one synchronous step), so two callers can
 // never each hold a key the other waits for: no deadlock, whatever the order of the keys.
 const tails = new Map<string, Promise<void>>();
-
-export const userLock = (externalId: string): string => `user:${externalId}`;
-export const fieldLock = (key: string): string => `field:${key}`;
-export const courseLock = (code: string): string => `course:${code}`;
 
 export async function withLocks<T>(lockKeys: Iterable<string>, work: () => Promise<T>): Promise<T> {
   const keys = [...new Set(lockKeys)];

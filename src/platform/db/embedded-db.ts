@@ -5,8 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rename, stat, rm, readFile, symlink } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
-import { PROJECT_ROOT } from './paths.js';
-import { goBuild, GoToolchainMissingError } from './go-build.js';
+import { PROJECT_ROOT } from '../paths.js';
+import { goBuild, GoToolchainMissingError } from '../go-build.js';
 
 const DEVDB_DIR = path.join(PROJECT_ROOT, 'tools', 'devdb');
 export const DEVDB_BINARY = path.join(DEVDB_DIR, 'bin', 'devdb');

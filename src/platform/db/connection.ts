@@ -1,4 +1,5 @@
-// The one database connection (mongoose's default connection; its driver Db is shared with Agenda).
+// The one database connection (mongoose's default connection; its driver Db is shared with Agenda), and which
+// server answers it: the adapter (adapter.ts) is made from what connectDatabase learns here.
 import mongoose from 'mongoose';
 import type { Db, IndexSpecification } from 'mongodb';
 
@@ -31,17 +32,6 @@ export function declareIndex(model: mongoose.Model<never>, keys: IndexSpecificat
 
 const isWildcard = (keys: IndexSpecification): boolean => Object.keys(keys as object).some((k) => k.endsWith('$**'));
 
-/**
- * A unique-index violation. MongoDB answers code 11000 (with the key in the message); FerretDB v1 answers 11000
- * for inserts (without naming the key) but, for updates, code 1 with PostgreSQL's own message:
- * "duplicate key value violates unique constraint \"<table>_<index>_idx\" (SQLSTATE 23505)".
- */
-export function isDuplicateKeyError(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  const message = typeof e?.message === 'string' ? e.message : '';
-  return e?.code === 11000 || message.includes('E11000') || message.includes('(SQLSTATE 23505)');
-}
-
 async function serverKind(db: Db): Promise<{ kind: ServerKind; version: string }> {
   const info = await db.admin().command({ buildInfo: 1 });
   return typeof info.ferretdbVersion === 'string'
@@ -49,31 +39,11 @@ async function serverKind(db: Db): Promise<{ kind: ServerKind; version: string }
     : { kind: 'mongodb', version: String(info.version) };
 }
 
-let known: { db: Db; embedded: Promise<boolean> } | undefined;
-
-/**
- * True on the embedded FerretDB. The few places where the best query differs between the two servers (see
- * FERRETDB.md) ask here. Known from connectDatabase; asked of the server only for a connection made otherwise.
- */
-export function isEmbeddedDatabase(): Promise<boolean> {
-  const db = mongoose.connection.db;
-  if (!db) return Promise.reject(new Error('database not connected'));
-  if (known?.db !== db) {
-    const embedded = serverKind(db).then((s) => s.kind === 'ferretdb');
-    embedded.catch(() => {
-      if (known?.embedded === embedded) known = undefined;
-    });
-    known = { db, embedded };
-  }
-  return known.embedded;
-}
-
 export async function connectDatabase(uri: string, dbName: string): Promise<Database> {
   await mongoose.connect(uri, { dbName, serverSelectionTimeoutMS: 10_000, autoIndex: false });
   const db = mongoose.connection.db;
   if (!db) throw new Error('database handle missing after connect');
   const { kind, version } = await serverKind(db);
-  known = { db, embedded: Promise.resolve(kind === 'ferretdb') };
   // Indexes are declared next to the models; build them once here rather than lazily per model.
   await Promise.all(Object.values(mongoose.connection.models).map((m) => m.createIndexes()));
   for (const { model, keys } of declaredIndexes) {

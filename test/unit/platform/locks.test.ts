@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { heldLockCount, withLocks } from '../../../src/directory/locks.js';
+import { heldLockCount, withLocks } from '../../../src/platform/db/locks.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 

@@ -1,0 +1,20 @@
+// What a directory write announces (directory-events.ts) and the reaction journal stores (reaction-journal.ts).
+export type DirectoryChangeKind = 'user.created' | 'user.changed' | 'user.deleted';
+
+export interface DirectoryChange {
+  kind: DirectoryChangeKind;
+  externalId: string;
+  /** What changed, as paths: 'email', 'status', 'fields.department', 'enrollments.DRV-101'. Empty for created/deleted. */
+  changed: string[];
+  /** Who made the change: the API key (see actorOf) or a job. */
+  actor: string;
+}
+
+/**
+ * Which publish this is: the reaction journal's entry and the instant of the write. A replay of the entry carries
+ * the same, so a listener can write what the first delivery would have (deterministic ids and timestamps).
+ */
+export interface PublishMeta {
+  id: string;
+  at: Date;
+}

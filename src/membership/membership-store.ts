@@ -1,0 +1,188 @@
+// The membership store: the only writer of memberships, their history and exclusions, whatever the source (rule,
+// manual, and the csv, copy, key and default sources). Nothing here decides membership: it writes what the
+// planner or a hand edit decided, so that any number of writers doing the same work at once (a job run twice, a
+// job and a directory change, two syncs of one group) end with the same documents and one history entry per real
+// change. Every write here is counted (autogroups_membership_changes_total) and entered in the snapshot's change
+// feed before it returns. Other modules read these collections (the accessors below) and never write them.
+//
+// - An addition is an insert with the deterministic `_id` `<group>:<user>`; a duplicate means another writer got
+//   there first. History is written by the writer whose insert won, or by a re-run of that same writer (same run
+//   key and instant, recognised on the stored document) completing what a crash interrupted.
+// - A removal writes its history entry first, with an `_id` derived from the removed membership (group, user and
+//   the instant it was added), then deletes by `_id`: two writers removing the same membership compute the same
+//   entry, so one is written, and a crash between the two steps is finished by the re-run.
+import type { Collection } from 'mongodb';
+import type { Metrics } from '../platform/metrics.js';
+import { db } from '../platform/db/index.js';
+import {
+  ExclusionModel,
+  HistoryModel,
+  MembershipModel,
+  historyId,
+  membershipId,
+  type ExclusionDoc,
+  type HistoryDoc,
+  type MembershipDoc,
+  type MembershipSource,
+} from './membership.model.js';
+import type { PlannedAdd, PlannedRemove } from './planner.js';
+import { recordChanges } from '../snapshot/change-feed.js';
+
+
+export interface WriteContext {
+  /** Identifies the writer: a job id, or `change:<uuid>` for a directory change. */
+  runKey: string;
+  /** The instant of this write (fixed for a job, so that its re-run writes identical documents). */
+  at: Date;
+  /** Counts what this call wrote (autogroups_membership_changes_total). Every writer in the service passes it. */
+  metrics?: Metrics;
+}
+
+/** For reading: only this module writes them (test/unit/membership/store-only-writer.test.ts checks). */
+export const memberships = (): Collection<MembershipDoc> => MembershipModel.collection as unknown as Collection<MembershipDoc>;
+export const history = (): Collection<HistoryDoc> => HistoryModel.collection as unknown as Collection<HistoryDoc>;
+export const exclusions = (): Collection<ExclusionDoc> => ExclusionModel.collection as unknown as Collection<ExclusionDoc>;
+
+/** A membership to add: what the planner plans (source rule), or a hand edit or import (another source). */
+export interface MembershipAdd extends PlannedAdd {
+  /** `rule` when absent. */
+  source?: MembershipSource;
+}
+
+function addedEntry(m: MembershipDoc, reason: string, actor: string): HistoryDoc {
+  return {
+    _id: historyId(m.group, m.externalId, m.addedAt, 'added'),
+    at: m.addedAt,
+    group: m.group,
+    externalId: m.externalId,
+    action: 'added',
+    source: m.source,
+    ...(m.ruleVersion !== undefined ? { ruleVersion: m.ruleVersion } : {}),
+    actor,
+    reason,
+  };
+}
+
+function count(map: Map<string, number>, key: string, by = 1): void {
+  map.set(key, (map.get(key) ?? 0) + by);
+}
+
+/**
+ * Adds memberships. Returns, per group, how many memberships this call created (a membership that exists already,
+ * whoever inserted it, is left as it is and not counted).
+ */
+export async function addMemberships(adds: readonly MembershipAdd[], ctx: WriteContext): Promise<Map<string, number>> {
+  const created = new Map<string, number>();
+  if (adds.length === 0) return created;
+  const docs: MembershipDoc[] = adds.map((a) => ({
+    _id: membershipId(a.groupId, a.externalId),
+    group: a.groupId,
+    externalId: a.externalId,
+    source: a.source ?? 'rule',
+    addedAt: ctx.at,
+    // Only the rule's additions carry the version that added them.
+    ...((a.source ?? 'rule') === 'rule' ? { ruleVersion: a.ruleVersion } : {}),
+    run: ctx.runKey,
+  }));
+  const duplicates = await db().insertIgnoringDuplicates(memberships(), docs);
+  // A duplicate is another writer's insert, or this writer's own from an interrupted earlier run.
+  const own = duplicates.size
+    ? await db().readByIds(memberships(), [...duplicates].map((i) => docs[i]!._id))
+    : new Map<string, MembershipDoc>();
+  const entries: HistoryDoc[] = [];
+  const written: string[] = [];
+  docs.forEach((doc, i) => {
+    const mine = !duplicates.has(i);
+    if (mine) count(created, doc.group);
+    const stored = mine ? doc : own.get(doc._id);
+    if (mine || (stored && stored.run === ctx.runKey && stored.addedAt.getTime() === ctx.at.getTime())) {
+      entries.push(addedEntry(doc, adds[i]!.reason, adds[i]!.actor));
+      written.push(doc._id);
+    }
+  });
+  await db().insertIgnoringDuplicates(history(), entries);
+  // This writer's inserts, including those of its interrupted earlier run, which may have missed the feed too.
+  await recordChanges({ memberships: written });
+  const bySource = new Map<string, number>();
+  docs.forEach((doc, i) => {
+    if (!duplicates.has(i)) count(bySource, doc.source);
+  });
+  for (const [source, n] of bySource) ctx.metrics?.membershipChanges.inc({ action: 'added', source }, n);
+  return created;
+}
+
+/**
+ * Memberships this writer inserted in an earlier, interrupted run: their history may be missing. Writing it again
+ * is harmless (the entry's `_id` is fixed), so every such membership gets its entry.
+ */
+export async function completeOwnHistory(own: readonly MembershipDoc[], reasonOf: (m: MembershipDoc) => string, actor: string): Promise<void> {
+  if (own.length === 0) return;
+  await db().insertIgnoringDuplicates(history(), own.map((m) => addedEntry(m, reasonOf(m), actor)));
+}
+
+/** Removes memberships, each with its history entry. Returns, per group, how many this call deleted. */
+export async function removeMemberships(removes: readonly PlannedRemove[], ctx: WriteContext): Promise<Map<string, number>> {
+  const deleted = new Map<string, number>();
+  if (removes.length === 0) return deleted;
+  await db().insertIgnoringDuplicates(
+    history(),
+    removes.map((r) => ({
+      _id: historyId(r.groupId, r.externalId, r.membership.addedAt, 'removed'),
+      at: ctx.at,
+      group: r.groupId,
+      externalId: r.externalId,
+      action: 'removed' as const,
+      source: r.membership.source,
+      ...(r.ruleVersion > 0 ? { ruleVersion: r.ruleVersion } : {}),
+      actor: r.actor,
+      reason: r.reason,
+    })),
+  );
+  // Grouped by group and source, so that what is counted is what this call deleted (a concurrent writer's
+  // deletion of the same membership is counted once, by whoever deleted it).
+  const bySlice = new Map<string, { groupId: string; source: string; list: PlannedRemove[] }>();
+  for (const r of removes) {
+    const key = `${r.groupId}\n${r.membership.source}`;
+    let slice = bySlice.get(key);
+    if (!slice) bySlice.set(key, (slice = { groupId: r.groupId, source: r.membership.source, list: [] }));
+    slice.list.push(r);
+  }
+  for (const { groupId, source, list } of bySlice.values()) {
+    const n = await db().deleteByIds(memberships(), list.map((r) => membershipId(r.groupId, r.externalId)));
+    count(deleted, groupId, n);
+    if (n > 0) ctx.metrics?.membershipChanges.inc({ action: 'removed', source }, n);
+  }
+  await recordChanges({ memberships: removes.map((r) => membershipId(r.groupId, r.externalId)) });
+  return deleted;
+}
+
+/**
+ * Memberships of groups that no longer exist (a group deleted behind the API, or whose deletion was interrupted):
+ * deleted without history, since their group's history went with it.
+ */
+export async function removeOrphans(ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db().deleteByIds(memberships(), ids);
+  await recordChanges({ memberships: ids });
+}
+
+/** A deleted group's memberships, exclusions and history. The snapshot learns of it from the group's deletion. */
+export async function forgetGroup(groupId: string): Promise<void> {
+  await Promise.all([
+    memberships().deleteMany({ group: groupId }),
+    exclusions().deleteMany({ group: groupId }),
+    history().deleteMany({ group: groupId }),
+  ]);
+}
+
+/** Excludes a user from a group. Returns the stored exclusion and whether this call created it. */
+export async function addExclusion(doc: ExclusionDoc): Promise<{ created: boolean; stored: ExclusionDoc }> {
+  const dup = await db().insertIgnoringDuplicates(exclusions(), [doc]);
+  if (dup.size === 0) return { created: true, stored: doc };
+  return { created: false, stored: (await exclusions().findOne({ _id: doc._id })) ?? doc };
+}
+
+/** Lifts an exclusion; false when there was none. */
+export async function removeExclusion(groupId: string, externalId: string): Promise<boolean> {
+  return (await db().deleteByIds(exclusions(), [membershipId(groupId, externalId)])) > 0;
+}

@@ -1,0 +1,135 @@
+// The one reconcile sequence: read → plan → safety valve → write → counts and state. Every way membership is
+// brought in line with the rules runs it; a scope only says what to read and how to settle:
+//   changed users (on-change.ts), one group (group-sync.ts), a partition of the full sync (full-sync.ts), and a
+//   preview (group-sync.ts: the group scope or the snapshot, with nothing written).
+// Writes go to the membership store; a scope with no writer (a preview) gets the plan back instead.
+import type { EvalGroup } from './active-groups.js';
+import type { MembershipDoc } from './membership.model.js';
+import { addMemberships, completeOwnHistory, removeMemberships, type WriteContext } from './membership-store.js';
+import { Planner, type PlannedAdd, type PlannedRemove } from './planner.js';
+import { mustHoldRemovals, type SafetyValve } from './policy.js';
+
+export type ScopeKind = 'change' | 'group' | 'partition' | 'preview';
+
+/** What a scope read, before any user is evaluated. */
+export interface ScopeInput {
+  /** The groups the planner evaluates. */
+  groups: readonly EvalGroup[];
+  /** Evaluates every user of the scope; calls `flush` as additions accumulate (a long pass writes as it goes). */
+  feed(planner: Planner, flush: () => Promise<void>): Promise<void>;
+  /** Memberships this writer inserted in an interrupted earlier run, whose history may be missing. */
+  own?: readonly MembershipDoc[];
+  /** The reason written with such a membership's completed history. */
+  ownReason?: (m: MembershipDoc) => string;
+}
+
+/** Members of a group as the safety valve weighs removals: in the scope, and in the whole group. */
+export interface ValveSize {
+  members: number;
+  size: number;
+}
+
+export interface Scope<R> {
+  readonly kind: ScopeKind;
+  /** The instant decisions are made at (time-based rules) and, when writing, the instant written. */
+  readonly now: Date;
+  readonly actor: string;
+  read(): Promise<ScopeInput>;
+  /** Sizes of the groups whose removals the valve weighs. */
+  valveSizes(groupIds: readonly string[]): Promise<Map<string, ValveSize>>;
+  /** Fewest removals from one group that the valve weighs (1 when absent). */
+  readonly minRemovalsWeighed?: number;
+  /** Drop every removal of a group whose rule failed, deleted users' too (one group's sync leaves it as it is). */
+  readonly keepFailedGroups?: boolean;
+  /** Counts and state from what was done; its result is the scope's answer. */
+  settle(outcome: ReconcileOutcome): Promise<R>;
+}
+
+export interface ReconcileOptions {
+  /** Where and as whom to write; null plans only (a preview). */
+  write: WriteContext | null;
+  valve: SafetyValve;
+  /** An admin confirmed: removals are written whatever the valve says. */
+  confirmRemovals?: boolean;
+}
+
+export interface ReconcileOutcome {
+  groups: readonly EvalGroup[];
+  /** Planned additions per group (written, unless planning only). */
+  planned: Map<string, number>;
+  /** Memberships this run inserted, per group. */
+  created: Map<string, number>;
+  /** The planned additions themselves, when planning only. */
+  adds: PlannedAdd[];
+  /** Removals that pass the valve (written, unless planning only). */
+  removes: PlannedRemove[];
+  /** Memberships this run deleted, per group. */
+  deleted: Map<string, number>;
+  /** Removals the valve held, per group. */
+  held: Map<string, number>;
+  /** Groups whose rule failed, with the reason. */
+  failures: Map<string, string>;
+  sizes: Map<string, ValveSize>;
+}
+
+/** Additions are written in batches of this many while users are still being evaluated. */
+const FLUSH_ADDS = 5000;
+
+const bump = (map: Map<string, number>, key: string, by = 1) => map.set(key, (map.get(key) ?? 0) + by);
+
+export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Promise<R> {
+  // 1. Read what the scope covers.
+  const input = await scope.read();
+  const planner = new Planner(input.groups, scope.now);
+  const outcome: ReconcileOutcome = {
+    groups: input.groups,
+    planned: new Map(),
+    created: new Map(),
+    adds: [],
+    removes: [],
+    deleted: new Map(),
+    held: new Map(),
+    failures: new Map(),
+    sizes: new Map(),
+  };
+
+  // 2. Plan, writing additions as they accumulate (they never wait for the valve).
+  const flush = async (force = false) => {
+    if (!force && planner.pendingAdds() < FLUSH_ADDS) return;
+    const adds = planner.takeAdds();
+    for (const a of adds) bump(outcome.planned, a.groupId);
+    if (!opts.write) outcome.adds.push(...adds);
+    else for (const [g, n] of await addMemberships(adds, opts.write)) bump(outcome.created, g, n);
+  };
+  await input.feed(planner, () => flush());
+  await flush(true);
+  outcome.failures = planner.failures();
+  let removes = planner.takeRemoves();
+  if (scope.keepFailedGroups) removes = removes.filter((r) => !outcome.failures.has(r.groupId));
+
+  // 3. The safety valve: a run that would take more than the allowed share out of a group at once (a truncated HR
+  //    feed, a broken rule) holds those removals until an admin confirms. Deleted users leave regardless.
+  if (opts.write) {
+    const perGroup = new Map<string, number>();
+    for (const r of removes) if (r.reason !== 'user deleted') bump(perGroup, r.groupId);
+    const weighed = [...perGroup].filter(([, n]) => n >= (scope.minRemovalsWeighed ?? 1));
+    if (weighed.length) outcome.sizes = await scope.valveSizes(weighed.map(([g]) => g));
+    if (!opts.confirmRemovals) {
+      for (const [groupId, n] of weighed) {
+        const size = outcome.sizes.get(groupId);
+        if (size && mustHoldRemovals(opts.valve, size.members, size.size, n)) outcome.held.set(groupId, n);
+      }
+    }
+    if (outcome.held.size) removes = removes.filter((r) => r.reason === 'user deleted' || !outcome.held.has(r.groupId));
+  }
+  outcome.removes = removes;
+
+  // 4. Write the removals, and the history an interrupted earlier run of this writer left out.
+  if (opts.write) {
+    outcome.deleted = await removeMemberships(removes, opts.write);
+    if (input.own?.length) await completeOwnHistory(input.own, input.ownReason ?? (() => 'matches the rule'), scope.actor);
+  }
+
+  // 5. Counts and state: the scope's.
+  return scope.settle(outcome);
+}
