@@ -1,6 +1,6 @@
 // /api/v1/requests: support requests. Each route reads as permission → validation → service → response.
 import { Router } from 'express';
-import type { RouteDeps } from '../app.js';
+import type { RouteDeps } from '../service-deps.js';
 import { actorOf, requirePermission } from '../platform/auth.js';
 import { validate } from '../platform/validate.js';
 import { pageRequest } from '../platform/pagination.js';

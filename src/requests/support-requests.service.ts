@@ -1,7 +1,7 @@
 // Support requests: created open, moved through REQUEST_TRANSITIONS by support staff, each change kept in the
 // request's timeline with who made it and when. See support-request.model.ts for how a change is claimed.
 import { randomBytes } from 'node:crypto';
-import { isDuplicateKeyError } from '../platform/database.js';
+import { isDuplicateKeyError } from '../platform/db/index.js';
 import { ConflictError, NotFoundError, UnprocessableContentError, ValidationError } from '../platform/errors.js';
 import { pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
 import { GroupModel } from '../groups/group.model.js';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { Db } from 'mongodb';
-import { isDuplicateKeyError } from '../platform/database.js';
+import { isDuplicateKeyError } from '../platform/db/index.js';
 
 const SECRET_ID = 'session-secret';
 const cached = new WeakMap<Db, Promise<Buffer>>();

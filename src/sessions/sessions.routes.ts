@@ -1,7 +1,7 @@
 // /api/v1/session: sign in with an API key (a session cookie), see the session, sign out. Signing in and out
 // authenticate themselves (auth.ts lets them through); GET needs a key or a session like any call.
 import { Router } from 'express';
-import type { RouteDeps } from '../app.js';
+import type { RouteDeps } from '../service-deps.js';
 import { refuseCrossSite } from '../platform/auth.js';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../platform/errors.js';
 import { validate } from '../platform/validate.js';
