@@ -9,13 +9,10 @@ import { resolveSession } from '../sessions/sessions.service.js';
 import { clearSessionCookie, readSessionCookie } from '../sessions/session-cookie.js';
 import { csrfTokenMatches } from '../sessions/session-token.js';
 import { ForbiddenError, UnauthorizedError } from './errors.js';
-import { roleAllows, type Permission, type Role } from './roles.js';
+import { roleAllows, type Permission } from './roles.js';
+import type { Principal } from './principal.js';
 
-export interface Principal {
-  keyId: string;
-  name: string;
-  role: Role;
-}
+export type { Principal } from './principal.js';
 
 /** Who did it, for history entries: the key's name and id. */
 export function actorOf(principal: Principal | undefined): string {

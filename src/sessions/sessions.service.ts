@@ -3,7 +3,7 @@
 // when the key is gone (revoked), was made again since, or no longer has the role the session was opened with.
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
-import type { Principal } from '../platform/auth.js';
+import type { Principal } from '../platform/principal.js';
 import { UnauthorizedError } from '../platform/errors.js';
 import { findKeyById, findKeyBySecret } from '../keys/api-keys.service.js';
 import { SessionModel, type SessionDoc } from './session.model.js';

@@ -1,4 +1,4 @@
-import type { Principal } from '../platform/auth.js';
+import type { Principal } from '../platform/principal.js';
 import type { LiveSession } from '../sessions/sessions.service.js';
 
 declare global {
