@@ -25,6 +25,12 @@ export interface Config {
   readonly removalSafetyShare: number;
   /** Groups at or below this many members are exempt from the removal safety valve. */
   readonly removalSafetyMinMembers: number;
+  /** Requests per minute per API key; 0: no limit. */
+  readonly rateLimitPerMinute: number;
+  /** Batches and CSV imports per minute per API key; 0: no limit. */
+  readonly rateLimitBatchesPerMinute: number;
+  /** Longest a request may take before it is answered 503 and its connection freed. */
+  readonly requestTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -58,6 +64,9 @@ const schema = Joi.object({
   JOB_POLL_MS: Joi.number().integer().min(50).max(600000).default(1000),
   REMOVAL_SAFETY_SHARE: Joi.number().greater(0).max(1).default(0.5),
   REMOVAL_SAFETY_MIN_MEMBERS: Joi.number().integer().min(0).default(10),
+  RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(0).default(12_000),
+  RATE_LIMIT_BATCHES_PER_MINUTE: Joi.number().integer().min(0).default(120),
+  REQUEST_TIMEOUT_MS: Joi.number().integer().min(100).max(3_600_000).default(120_000),
 }).unknown(true);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -80,6 +89,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobPollMs: value.JOB_POLL_MS,
     removalSafetyShare: value.REMOVAL_SAFETY_SHARE,
     removalSafetyMinMembers: value.REMOVAL_SAFETY_MIN_MEMBERS,
+    rateLimitPerMinute: value.RATE_LIMIT_PER_MINUTE,
+    rateLimitBatchesPerMinute: value.RATE_LIMIT_BATCHES_PER_MINUTE,
+    requestTimeoutMs: value.REQUEST_TIMEOUT_MS,
   });
 }
 

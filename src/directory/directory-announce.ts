@@ -10,7 +10,7 @@
 // the request failed: then nothing would be left to finish the work.
 import type { Logger } from '../platform/logger.js';
 import type { DirectoryChange } from './directory-events.js';
-import { publishJournaled } from './reaction-journal.js';
+import { publishJournaled, type JournaledIntent } from './reaction-journal.js';
 
 /** Who writes and where to log: what every directory write needs besides its input. */
 export interface WriteContext {
@@ -18,9 +18,10 @@ export interface WriteContext {
   logger: Logger;
 }
 
-export async function announce(ctx: WriteContext, changes: readonly DirectoryChange[]): Promise<void> {
-  if (changes.length === 0) return;
-  const outcome = await publishJournaled(changes);
+/** `intent`: the write journaled its changes before writing (journalAhead); this finishes that entry. */
+export async function announce(ctx: WriteContext, changes: readonly DirectoryChange[], intent?: JournaledIntent): Promise<void> {
+  if (changes.length === 0 && !intent) return;
+  const outcome = await publishJournaled(changes, intent);
   if (outcome.journalError) ctx.logger.warn({ err: outcome.journalError, changes: changes.length }, 'a directory change could not be journaled; its reactions ran');
   if (!outcome.complete) {
     ctx.logger.error(

@@ -1,8 +1,8 @@
 // The journal of directory changes whose reactions (membership, the change feed) are not known to be complete.
 //
-// Every announced write enters the journal before its listeners run and leaves it when all of them succeeded, so a
-// reaction that throws, or a process that dies while reacting, leaves a trace instead of stale membership until
-// the nightly sync. A replay job (enqueued at once on a failure, and swept every five minutes) publishes the journaled
+// Every announced write enters the journal before its listeners run (a batch's, before it writes: journalAhead)
+// and leaves it when all of them succeeded, so a reaction that throws, a write cut off half-way, or a process that
+// dies while reacting, leaves a trace instead of stale membership until the nightly sync. A replay job (enqueued at once on a failure, and swept every five minutes) publishes the journaled
 // changes again through the same listeners and removes the entry when they succeed; listeners are idempotent
 // (memberships and history have deterministic ids), so a replay that overlaps another, or the original, writes
 // each real change once.
@@ -104,22 +104,56 @@ export interface PublishOutcome {
   journalError?: Error;
 }
 
+/** A journal entry written before the write it describes (write-ahead); see journalAhead. */
+export interface JournaledIntent {
+  readonly entry: JournalEntryDoc;
+}
+
 /**
- * Publishes a write's changes durably: journaled first, removed once every listener succeeded. A failure is
- * recorded on the entry (with when to replay it) and handed to the failure hook; it is not thrown, because the
- * write is stored and its reaction is now owed by the replay job. Throws only when neither the journal nor the
- * listeners could be reached, the one case where nothing would be left to finish the work.
+ * Journals the changes a write is about to make, before it makes them. A write that then stops half-way (the
+ * database went away, the process died) leaves this entry: the part it stored is reacted to by the replay, even
+ * though a retry of the same request finds those records unchanged and announces nothing for them. Throws when
+ * the journal cannot be written: the write must not start then. The entry may name more than the write stores
+ * (a record refused on a clash); reacting to an unchanged user changes nothing.
  */
-export async function publishJournaled(changes: readonly DirectoryChange[]): Promise<PublishOutcome> {
-  if (changes.length === 0) return { complete: true };
+export async function journalAhead(changes: readonly DirectoryChange[]): Promise<JournaledIntent | undefined> {
+  if (changes.length === 0) return undefined;
   const entry = entryOf(changes, new Date());
+  await journal().insertOne(entry);
+  return { entry };
+}
+
+/**
+ * The write that journalAhead announced failed: its entry is marked failed and its replay enqueued, now or, while
+ * the database is away, as soon as it is back.
+ */
+export function abandonIntent(intent: JournaledIntent | undefined, error: unknown): void {
+  if (intent) void recordFailure(intent.entry, asError(error));
+}
+
+/**
+ * Publishes a write's changes durably: journaled first (or already, by journalAhead), removed once every listener
+ * succeeded. A failure is recorded on the entry (with when to replay it) and handed to the failure hook; it is
+ * not thrown, because the write is stored and its reaction is now owed by the replay job. Throws only when
+ * neither the journal nor the listeners could be reached, the one case where nothing would be left to finish
+ * the work.
+ */
+export async function publishJournaled(changes: readonly DirectoryChange[], intent?: JournaledIntent): Promise<PublishOutcome> {
+  if (changes.length === 0) {
+    // Nothing was stored after all (every record refused): the write-ahead entry has nothing to finish.
+    if (intent) await journal().deleteOne({ _id: intent.entry._id }).catch(() => undefined);
+    return { complete: true };
+  }
+  const entry = intent?.entry ?? entryOf(changes, new Date());
   let journaled = true;
   let journalError: Error | undefined;
-  try {
-    await journal().insertOne(entry);
-  } catch (err) {
-    journaled = false;
-    journalError = asError(err);
+  if (!intent) {
+    try {
+      await journal().insertOne(entry);
+    } catch (err) {
+      journaled = false;
+      journalError = asError(err);
+    }
   }
   try {
     await publishDirectoryChanges(changes, { id: entry._id, at: entry.at });
@@ -134,21 +168,37 @@ export async function publishJournaled(changes: readonly DirectoryChange[]): Pro
   return { complete: true, ...(journalError ? { journalError } : {}) };
 }
 
+/**
+ * While the database is away, marking a failure and enqueueing its replay fail too: they are tried again, 1 s
+ * apart doubling to 30 s, for as long as the grace period after which the sweep replays an unmarked entry anyway.
+ * Without this, a reaction cut off by a database restart waited for that grace period (10 minutes).
+ */
+const MARK_RETRY_FIRST_MS = 1000;
+const MARK_RETRY_MAX_MS = 30_000;
+
 async function recordFailure(entry: JournalEntryDoc, error: Error): Promise<void> {
   const attempts = entry.attempts + 1;
   const failedAt = new Date();
   // The first retry is due at once (the hook enqueues it); later ones back off.
   const nextAttemptAt = new Date(failedAt.getTime() + (attempts > 1 ? backoffMs(attempts) : 0));
-  try {
+  const mark = async () => {
     await journal().updateOne({ _id: entry._id }, { $set: { attempts, failedAt, lastError: error.message, nextAttemptAt } });
-  } catch {
-    // The unmarked entry is still there and is replayed after the grace period.
-  }
-  try {
+    // Enqueueing is idempotent (the job id names the entry and the attempt), so a retry after a failed enqueue
+    // cannot start two replays.
     await onFailure({ id: entry._id, attempts, users: entry.users, error });
+  };
+  try {
+    await mark();
   } catch {
-    // The sweep replays the entry when the immediate job cannot be enqueued.
+    markLater(mark, failedAt.getTime() + UNCONFIRMED_GRACE_MS, MARK_RETRY_FIRST_MS);
   }
+}
+
+function markLater(mark: () => Promise<void>, until: number, delayMs: number): void {
+  if (Date.now() + delayMs > until) return; // the sweep replays the unmarked entry after the grace period
+  setTimeout(() => {
+    mark().catch(() => markLater(mark, until, Math.min(MARK_RETRY_MAX_MS, delayMs * 2)));
+  }, delayMs).unref();
 }
 
 export interface BacklogEntry {
