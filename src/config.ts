@@ -65,7 +65,7 @@ const schema = Joi.object({
   REMOVAL_SAFETY_SHARE: Joi.number().greater(0).max(1).default(0.5),
   REMOVAL_SAFETY_MIN_MEMBERS: Joi.number().integer().min(0).default(10),
   RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(0).default(12_000),
-  RATE_LIMIT_BATCHES_PER_MINUTE: Joi.number().integer().min(0).default(120),
+  RATE_LIMIT_BATCHES_PER_MINUTE: Joi.number().integer().min(0).default(600),
   REQUEST_TIMEOUT_MS: Joi.number().integer().min(100).max(3_600_000).default(120_000),
 }).unknown(true);
 
