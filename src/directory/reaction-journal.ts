@@ -132,6 +132,26 @@ export function abandonIntent(intent: JournaledIntent | undefined, error: unknow
 }
 
 /**
+ * Journals `changes` (journalAhead), then runs the write that makes them. A write that throws leaves its entry to
+ * the replay (abandonIntent), except when `nothingStored` says the error means the write stored nothing (a refused
+ * duplicate key): the entry is then dropped. Hand the intent to announce() once the write succeeded.
+ */
+export async function writeAhead<T>(
+  changes: readonly DirectoryChange[],
+  write: () => Promise<T>,
+  nothingStored: (err: unknown) => boolean = () => false,
+): Promise<{ result: T; intent: JournaledIntent | undefined }> {
+  const intent = await journalAhead(changes);
+  try {
+    return { result: await write(), intent };
+  } catch (err) {
+    if (intent && nothingStored(err)) await journal().deleteOne({ _id: intent.entry._id }).catch(() => undefined);
+    else abandonIntent(intent, err);
+    throw err;
+  }
+}
+
+/**
  * Publishes a write's changes durably: journaled first (or already, by journalAhead), removed once every listener
  * succeeded. A failure is recorded on the entry (with when to replay it) and handed to the failure hook; it is
  * not thrown, because the write is stored and its reaction is now owed by the replay job. Throws only when
