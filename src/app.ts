@@ -8,6 +8,8 @@ import { requireUtf8 } from './platform/body-encoding.js';
 import { pathParamErrors } from './platform/path-params.js';
 import { errorHandler, NotFoundError, ServiceUnavailableError } from './platform/errors.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { rateLimits } from './platform/rate-limit.js';
+import { requestTimeout } from './platform/request-timeout.js';
 import { apiKeysRoutes } from './keys/api-keys.routes.js';
 import { jobsRoutes } from './jobs/jobs.routes.js';
 import type { ServiceDeps } from './service-deps.js';
@@ -41,11 +43,24 @@ function jsonBody(): RequestHandler {
   };
 }
 
+/** /ready answers within this bound even when a dependency hangs: a probe that takes longer counts as failed. */
+const READY_PROBE_TIMEOUT_MS = 2500;
+
+function withinMs<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestLog(deps.logger, deps.metrics));
+  // Reliability: no request holds its connection longer than the bound (answered 503 then).
+  app.use(requestTimeout(deps.config.requestTimeoutMs));
   // helmet's default CSP, without upgrade-insecure-requests: that directive makes a browser fetch /docs' assets
   // over https even when the service is reached over plain http by any host but localhost, which left the page
   // blank. The rest stays strict: swagger-ui-express loads its init code from a file (swagger-ui-init.js), so
@@ -60,7 +75,7 @@ export function createApp(deps: AppDeps): express.Express {
     await Promise.all(
       Object.entries(deps.readiness).map(async ([name, probe]) => {
         try {
-          await probe();
+          await withinMs(READY_PROBE_TIMEOUT_MS, probe());
         } catch {
           failed.push(name);
         }
@@ -84,6 +99,8 @@ export function createApp(deps: AppDeps): express.Express {
     api.use(mountPath);
     // A bearer key or a browser session (sessions/): the session module reads its one cookie, no general cookie parser.
     api.use(authenticate(deps.config));
+    // Reliability: per-key budgets, counted once the key is known.
+    api.use(rateLimits({ perMinute: deps.config.rateLimitPerMinute, batchesPerMinute: deps.config.rateLimitBatchesPerMinute }));
     api.use(jsonBody());
     api.use(apiKeysRoutes());
     api.use(jobsRoutes());

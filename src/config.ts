@@ -34,6 +34,12 @@ export interface Config {
   readonly sessionTtlSeconds: number;
   /** `auto`: the session cookie is `Secure` when the request came over HTTPS; `true`/`false` force it. */
   readonly sessionCookieSecure: 'auto' | 'true' | 'false';
+  /** Requests per minute per API key; 0: no limit. */
+  readonly rateLimitPerMinute: number;
+  /** Batches and CSV imports per minute per API key; 0: no limit. */
+  readonly rateLimitBatchesPerMinute: number;
+  /** Longest a request may take before it is answered 503 and its connection freed. */
+  readonly requestTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -79,6 +85,9 @@ const schema = Joi.object({
   SESSION_SECRET: Joi.string().min(32).max(512).empty(''),
   SESSION_TTL: duration.default(8 * 3600),
   SESSION_COOKIE_SECURE: Joi.string().valid('auto', 'true', 'false').default('auto'),
+  RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(0).default(12_000),
+  RATE_LIMIT_BATCHES_PER_MINUTE: Joi.number().integer().min(0).default(600),
+  REQUEST_TIMEOUT_MS: Joi.number().integer().min(100).max(3_600_000).default(120_000),
 }).unknown(true);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -104,6 +113,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionSecret: value.SESSION_SECRET,
     sessionTtlSeconds: value.SESSION_TTL,
     sessionCookieSecure: value.SESSION_COOKIE_SECURE,
+    rateLimitPerMinute: value.RATE_LIMIT_PER_MINUTE,
+    rateLimitBatchesPerMinute: value.RATE_LIMIT_BATCHES_PER_MINUTE,
+    requestTimeoutMs: value.REQUEST_TIMEOUT_MS,
   });
 }
 

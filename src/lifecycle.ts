@@ -11,7 +11,7 @@ import type { Logger } from './platform/logger.js';
 import { createApp } from './app.js';
 import { connectDatabase, type Database } from './platform/db/connection.js';
 import { createDbAdapter, useDbAdapter } from './platform/db/adapter.js';
-import { startEmbeddedDb, type EmbeddedDb } from './platform/db/embedded-db.js';
+import { superviseEmbeddedDb, type SupervisedEmbeddedDb } from './platform/db/embedded-supervisor.js';
 import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import { createMetrics } from './platform/metrics.js';
 import { ensureBootstrapKey } from './keys/api-keys.service.js';
@@ -38,10 +38,11 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
 
   try {
     let uri = config.mongodbUri;
-    let embedded: EmbeddedDb | undefined;
+    let embedded: SupervisedEmbeddedDb | undefined;
     if (!uri) {
-      // Its first start builds it (minutes): the build says what it is doing every few seconds.
-      embedded = await startEmbeddedDb({ dataDir: path.join(config.dataDir, 'ferretdb'), port: config.embeddedDbPort, log: (msg) => logger.info(msg) });
+      // Its first start builds it (minutes): the build says what it is doing every few seconds. Supervised: if it
+      // dies, it is started again on the same port, and the driver finds it there.
+      embedded = await superviseEmbeddedDb({ dataDir: path.join(config.dataDir, 'ferretdb'), port: config.embeddedDbPort, logger });
       undo.push(() => embedded!.stop());
       uri = embedded.uri;
       logger.info({ uri, dataDir: config.dataDir }, 'embedded database started');
@@ -97,6 +98,10 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
     });
     const server = http.createServer(app);
     server.keepAliveTimeout = 5_000;
+    // Receiving a request is bounded too (a client that trickles its headers or body holds a connection):
+    // headers within 20 s, the whole request within the request bound.
+    server.headersTimeout = 20_000;
+    server.requestTimeout = config.requestTimeoutMs;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, () => resolve());

@@ -9,7 +9,7 @@
 //   replays it (replayDue), so listeners must be idempotent (they may hear a change again).
 import type { Logger } from '../platform/logger.js';
 import type { DirectoryChange, PublishMeta } from './directory-change.js';
-import { asError, closeEntry, dueEntries, failEntry, openEntry, replayFailed, type ReplayOptions, type ReplayResult } from './reaction-journal.js';
+import { asError, closeEntry, dueEntries, failEntry, openEntry, replayFailed, type JournaledIntent, type ReplayOptions, type ReplayResult } from './reaction-journal.js';
 
 export type { DirectoryChange, DirectoryChangeKind, PublishMeta } from './directory-change.js';
 
@@ -51,10 +51,15 @@ export interface WriteContext {
   logger: Logger;
 }
 
-export async function announce(ctx: WriteContext, changes: readonly DirectoryChange[]): Promise<void> {
-  if (changes.length === 0) return;
-  // Journaled first, removed once every listener succeeded.
-  const { entry, journalError } = await openEntry(changes);
+/** `intent`: the write journaled its changes before writing (writeAhead); this finishes that entry. */
+export async function announce(ctx: WriteContext, changes: readonly DirectoryChange[], intent?: JournaledIntent): Promise<void> {
+  if (changes.length === 0) {
+    // Nothing was stored after all (every record refused): the write-ahead entry has nothing to finish.
+    if (intent) await closeEntry(intent.entry);
+    return;
+  }
+  // Journaled first (or already, by writeAhead), removed once every listener succeeded.
+  const { entry, journalError } = intent ? { entry: intent.entry, journalError: undefined } : await openEntry(changes);
   if (journalError) ctx.logger.warn({ err: journalError, changes: changes.length }, 'a directory change could not be journaled; its reactions ran');
   try {
     await publishDirectoryChanges(changes, { id: entry._id, at: entry.at });

@@ -9,6 +9,7 @@ import { userLock } from './lock-keys.js';
 import { db, withLocks } from '../platform/db/index.js';
 import { readUsersByIds, usersCollection } from './user-store.js';
 import { announce, type WriteContext } from './directory-events.js';
+import { writeAhead, type JournaledIntent } from './reaction-journal.js';
 import type { DirectoryChange } from './directory-events.js';
 import { BatchOutcome, rejectDuplicates, type BatchResult } from './batch-outcome.js';
 
@@ -37,6 +38,7 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
   });
 
   const changes: DirectoryChange[] = [];
+  let intent: JournaledIntent | undefined;
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
     const ids = [...new Set(candidates.map((c) => c.externalId))];
     const { byId } = await readUsersByIds(ids, { _id: 1, enrollments: 1 });
@@ -64,13 +66,15 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
       else entry.created++;
     }
     if (perUser.size === 0) return;
-    await db().bulkUpdateById(usersCollection(), [...perUser].map(([_id, e]) => ({ _id, update: { $set: e.set } })));
-    for (const [externalId, e] of perUser) {
+    for (const [externalId, e] of perUser) changes.push({ kind: 'user.changed', externalId, changed: e.changed.sort(), actor: ctx.actor });
+    // Journaled before writing (writeAhead): enrolments stored by a batch cut off half-way are reacted to by the
+    // replay, though a retry finds them unchanged.
+    ({ intent } = await writeAhead(changes, () => db().bulkUpdateById(usersCollection(), [...perUser].map(([_id, e]) => ({ _id, update: { $set: e.set } })))));
+    for (const e of perUser.values()) {
       outcome.created += e.created;
       outcome.updated += e.updated;
-      changes.push({ kind: 'user.changed', externalId, changed: e.changed.sort(), actor: ctx.actor });
     }
   });
-  await announce(ctx, changes);
+  await announce(ctx, changes, intent);
   return outcome.result();
 }

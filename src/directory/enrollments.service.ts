@@ -10,6 +10,8 @@ import { userLock } from './lock-keys.js';
 import { withLocks } from '../platform/db/index.js';
 import { usersCollection } from './user-store.js';
 import { announce, type WriteContext } from './directory-events.js';
+import { writeAhead } from './reaction-journal.js';
+import type { DirectoryChange } from './directory-events.js';
 
 export interface EnrollmentView {
   course: string;
@@ -67,28 +69,31 @@ function checkPath(code: string, externalId: string, input: EnrollmentInput): vo
 /** PUT: enrols the user, or changes the enrolment. */
 export async function putEnrollment(code: string, externalId: string, input: EnrollmentInput, ctx: WriteContext): Promise<{ enrollment: EnrollmentView; created: boolean }> {
   checkPath(code, externalId, input);
+  const change: DirectoryChange = { kind: 'user.changed', externalId, changed: [enrollmentPath(code)], actor: ctx.actor };
   const result = await withLocks([userLock(externalId)], async () => {
     const [course, current] = await Promise.all([courseExists(code), readEnrollment(code, externalId)]);
     if (!course || !current.user) throw notFound(course, current.user, code, externalId);
     const now = new Date();
     const next = nextEnrollment(current.enrollment, input, now);
-    if (!next) return { doc: current.enrollment!, created: false, changed: false };
-    await usersCollection().updateOne({ _id: externalId }, { $set: { [enrollmentPath(code)]: next, updatedAt: now } });
-    return { doc: next, created: !current.enrollment, changed: true };
+    if (!next) return { doc: current.enrollment!, created: false, changed: false, intent: undefined };
+    // Journaled before writing (writeAhead): a reaction cut off after the write is replayed.
+    const { intent } = await writeAhead([change], () => usersCollection().updateOne({ _id: externalId }, { $set: { [enrollmentPath(code)]: next, updatedAt: now } }));
+    return { doc: next, created: !current.enrollment, changed: true, intent };
   });
-  if (result.changed) await announce(ctx, [{ kind: 'user.changed', externalId, changed: [enrollmentPath(code)], actor: ctx.actor }]);
+  if (result.changed) await announce(ctx, [change], result.intent);
   return { enrollment: enrollmentView(code, externalId, result.doc), created: result.created };
 }
 
 /** DELETE: the user leaves the course. */
 export async function deleteEnrollment(code: string, externalId: string, ctx: WriteContext): Promise<void> {
-  await withLocks([userLock(externalId)], async () => {
+  const change: DirectoryChange = { kind: 'user.changed', externalId, changed: [enrollmentPath(code)], actor: ctx.actor };
+  const { intent } = await withLocks([userLock(externalId)], async () => {
     const current = await readEnrollment(code, externalId);
     if (!current.user) throw notFound(await courseExists(code), false, code, externalId);
     if (!current.enrollment) throw new NotFoundError(`User ${externalId} is not enrolled in course ${code}.`);
-    await usersCollection().updateOne({ _id: externalId }, { $unset: { [enrollmentPath(code)]: '' }, $set: { updatedAt: new Date() } });
+    return writeAhead([change], () => usersCollection().updateOne({ _id: externalId }, { $unset: { [enrollmentPath(code)]: '' }, $set: { updatedAt: new Date() } }));
   });
-  await announce(ctx, [{ kind: 'user.changed', externalId, changed: [enrollmentPath(code)], actor: ctx.actor }]);
+  await announce(ctx, [change], intent);
 }
 
 /** A course's enrolments, by externalId. On MongoDB the `enrollments.$**` wildcard index serves the filter. */

@@ -1,9 +1,9 @@
 // The journal of directory changes whose reactions (membership, the change feed) are not known to be complete:
 // its entries, stored and read here; directory-events.ts opens one for each announced write and replays them.
 //
-// Every announced write enters the journal before its listeners run and leaves it when all of them succeeded, so a
-// reaction that throws, or a process that dies while reacting, leaves a trace instead of stale membership until
-// the nightly sync. A replay job (enqueued at once on a failure, and swept every five minutes) publishes the journaled
+// Every announced write enters the journal before its listeners run (a write that can stop half-way, before it
+// writes: writeAhead) and leaves it when all of them succeeded, so a reaction that throws, a write cut off half-way,
+// or a process that dies while reacting, leaves a trace instead of stale membership until the nightly sync. A replay job (enqueued at once on a failure, and swept every five minutes) publishes the journaled
 // changes again through the same listeners and removes the entry when they succeed; listeners are idempotent
 // (memberships and history have deterministic ids), so a replay that overlaps another, or the original, writes
 // each real change once.
@@ -108,6 +108,53 @@ export async function openEntry(changes: readonly DirectoryChange[]): Promise<{ 
   }
 }
 
+/** A journal entry written before the write it describes (write-ahead); see journalAhead. */
+export interface JournaledIntent {
+  readonly entry: JournalEntryDoc;
+}
+
+/**
+ * Journals the changes a write is about to make, before it makes them. A write that then stops half-way (the
+ * database went away, the process died) leaves this entry: the part it stored is reacted to by the replay, even
+ * though a retry of the same request finds those records unchanged and announces nothing for them. Throws when
+ * the journal cannot be written: the write must not start then. The entry may name more than the write stores
+ * (a record refused on a clash); reacting to an unchanged user changes nothing.
+ */
+export async function journalAhead(changes: readonly DirectoryChange[]): Promise<JournaledIntent | undefined> {
+  if (changes.length === 0) return undefined;
+  const entry = entryOf(changes, new Date());
+  await journal().insertOne(entry);
+  return { entry };
+}
+
+/**
+ * The write that journalAhead announced failed: its entry is marked failed and its replay enqueued, now or, while
+ * the database is away, as soon as it is back.
+ */
+export function abandonIntent(intent: JournaledIntent | undefined, error: unknown): void {
+  if (intent) void recordFailure(intent.entry, asError(error));
+}
+
+/**
+ * Journals `changes` (journalAhead), then runs the write that makes them. A write that throws leaves its entry to
+ * the replay (abandonIntent), except when `nothingStored` says the error means the write stored nothing (a refused
+ * duplicate key): the entry is then dropped. Hand the intent to announce() once the write succeeded.
+ */
+export async function writeAhead<T>(
+  changes: readonly DirectoryChange[],
+  write: () => Promise<T>,
+  nothingStored: (err: unknown) => boolean = () => false,
+): Promise<{ result: T; intent: JournaledIntent | undefined }> {
+  const intent = await journalAhead(changes);
+  try {
+    return { result: await write(), intent };
+  } catch (err) {
+    if (intent && nothingStored(err)) await closeEntry(intent.entry);
+    else abandonIntent(intent, err);
+    throw err;
+  }
+}
+
 /** Every listener succeeded: the entry leaves the journal (if that fails, it is replayed after the grace period). */
 export async function closeEntry(entry: JournalEntryDoc): Promise<void> {
   await journal().deleteOne({ _id: entry._id }).catch(() => undefined);
@@ -118,21 +165,37 @@ export async function failEntry(entry: JournalEntryDoc, error: Error): Promise<v
   await recordFailure(entry, error);
 }
 
+/**
+ * While the database is away, marking a failure and enqueueing its replay fail too: they are tried again, 1 s
+ * apart doubling to 30 s, for as long as the grace period after which the sweep replays an unmarked entry anyway.
+ * Without this, a reaction cut off by a database restart waited for that grace period (10 minutes).
+ */
+const MARK_RETRY_FIRST_MS = 1000;
+const MARK_RETRY_MAX_MS = 30_000;
+
 async function recordFailure(entry: JournalEntryDoc, error: Error): Promise<void> {
   const attempts = entry.attempts + 1;
   const failedAt = new Date();
   // The first retry is due at once (the hook enqueues it); later ones back off.
   const nextAttemptAt = new Date(failedAt.getTime() + (attempts > 1 ? backoffMs(attempts) : 0));
-  try {
+  const mark = async () => {
     await journal().updateOne({ _id: entry._id }, { $set: { attempts, failedAt, lastError: error.message, nextAttemptAt } });
-  } catch {
-    // The unmarked entry is still there and is replayed after the grace period.
-  }
-  try {
+    // Enqueueing is idempotent (the job id names the entry and the attempt), so a retry after a failed enqueue
+    // cannot start two replays.
     await onFailure({ id: entry._id, attempts, users: entry.users, error });
+  };
+  try {
+    await mark();
   } catch {
-    // The sweep replays the entry when the immediate job cannot be enqueued.
+    markLater(mark, failedAt.getTime() + UNCONFIRMED_GRACE_MS, MARK_RETRY_FIRST_MS);
   }
+}
+
+function markLater(mark: () => Promise<void>, until: number, delayMs: number): void {
+  if (Date.now() + delayMs > until) return; // the sweep replays the unmarked entry after the grace period
+  setTimeout(() => {
+    mark().catch(() => markLater(mark, until, Math.min(MARK_RETRY_MAX_MS, delayMs * 2)));
+  }, delayMs).unref();
 }
 
 export interface BacklogEntry {

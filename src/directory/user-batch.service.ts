@@ -18,6 +18,7 @@ import { userLock } from './lock-keys.js';
 import { db, isDuplicateKeyError, withLocks } from '../platform/db/index.js';
 import { findEmailHolders, readUsersByIds, usersCollection } from './user-store.js';
 import { announce, type WriteContext } from './directory-events.js';
+import { abandonIntent, journalAhead, type JournaledIntent } from './reaction-journal.js';
 import type { DirectoryChange } from './directory-events.js';
 import { BatchOutcome, rejectDuplicates, duplicateKeyIndexes, type BatchResult } from './batch-outcome.js';
 import { WITHOUT_ENROLLMENTS } from './users.service.js';
@@ -62,6 +63,7 @@ export async function applyUserBatch(records: readonly unknown[], ctx: WriteCont
   candidates = rejectDuplicates(candidates, (c) => c.record.email.toLowerCase(), 'email', 'this email', outcome);
 
   const changes: DirectoryChange[] = [];
+  let intent: JournaledIntent | undefined;
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
     const ids = candidates.map((c) => c.externalId);
     const { byId, emailHolders } = await readUsersByIds(ids, WITHOUT_ENROLLMENTS.projection);
@@ -97,17 +99,27 @@ export async function applyUserBatch(records: readonly unknown[], ctx: WriteCont
     inserts = inserts.filter((c) => !clashes.has(c));
     updates = updates.filter((c) => !clashes.has(c));
 
-    // Updates first: a user giving up an address in this batch frees it before a new user takes it.
-    for (const u of await writeUpdates(updates, outcome)) {
-      outcome.updated++;
-      changes.push({ kind: 'user.changed', externalId: u.externalId, changed: u.diff.changed, actor: ctx.actor });
-    }
-    for (const c of await writeInserts(inserts, outcome)) {
-      outcome.created++;
-      changes.push({ kind: 'user.created', externalId: c.externalId, changed: [], actor: ctx.actor });
+    const changeOf = (u: Update): DirectoryChange => ({ kind: 'user.changed', externalId: u.externalId, changed: u.diff.changed, actor: ctx.actor });
+    const creationOf = (c: Candidate): DirectoryChange => ({ kind: 'user.created', externalId: c.externalId, changed: [], actor: ctx.actor });
+    // Journaled before writing: if the writes stop half-way (the database goes away), the users already stored
+    // still get their membership from the replay, though a retry of this batch finds them unchanged.
+    intent = await journalAhead([...updates.map(changeOf), ...inserts.map(creationOf)]);
+    try {
+      // Updates first: a user giving up an address in this batch frees it before a new user takes it.
+      for (const u of await writeUpdates(updates, outcome)) {
+        outcome.updated++;
+        changes.push(changeOf(u));
+      }
+      for (const c of await writeInserts(inserts, outcome)) {
+        outcome.created++;
+        changes.push(creationOf(c));
+      }
+    } catch (err) {
+      abandonIntent(intent, err);
+      throw err;
     }
   });
-  await announce(ctx, changes);
+  await announce(ctx, changes, intent);
   return outcome.result();
 }
 

@@ -13,6 +13,7 @@ import { userLock } from './lock-keys.js';
 import { isDuplicateKeyError, withLocks } from '../platform/db/index.js';
 import { findEmailHolders, usersCollection } from './user-store.js';
 import { announce, type WriteContext } from './directory-events.js';
+import { writeAhead, type JournaledIntent } from './reaction-journal.js';
 import type { DirectoryChange } from './directory-events.js';
 
 export interface UserView {
@@ -60,28 +61,38 @@ async function readUser(externalId: string): Promise<UserDoc | null> {
 }
 
 /** Stores `record` as the user's new state; the change, or undefined when nothing changed. */
-async function store(externalId: string, existing: UserDoc | null, record: UserRecord, ctx: WriteContext): Promise<{ doc: UserDoc; change?: DirectoryChange }> {
+// Each write is journaled before it is made (writeAhead): cut off between the write and its reaction, the user
+// still gets their membership from the replay, though a retry of the request finds nothing to change.
+async function store(
+  externalId: string,
+  existing: UserDoc | null,
+  record: UserRecord,
+  ctx: WriteContext,
+): Promise<{ doc: UserDoc; change?: DirectoryChange; intent?: JournaledIntent | undefined }> {
   const now = new Date();
   if (!existing) {
     const doc = newUserDocument(externalId, record, now);
+    const change: DirectoryChange = { kind: 'user.created', externalId, changed: [], actor: ctx.actor };
     try {
-      await usersCollection().insertOne(doc);
+      const { intent } = await writeAhead([change], () => usersCollection().insertOne(doc), isDuplicateKeyError);
+      return { doc, change, intent };
     } catch (err) {
       if (isDuplicateKeyError(err)) throw await clashError(externalId, record.email);
       throw err;
     }
-    return { doc, change: { kind: 'user.created', externalId, changed: [], actor: ctx.actor } };
   }
   const diff = diffUser(existing, record);
   if (diff.changed.length === 0) return { doc: existing };
+  const change: DirectoryChange = { kind: 'user.changed', externalId, changed: diff.changed, actor: ctx.actor };
+  let intent: JournaledIntent | undefined;
   try {
-    await usersCollection().updateOne({ _id: externalId }, updateOperators(diff, now));
+    ({ intent } = await writeAhead([change], () => usersCollection().updateOne({ _id: externalId }, updateOperators(diff, now)), isDuplicateKeyError));
   } catch (err) {
     if (isDuplicateKeyError(err)) throw await clashError(externalId, record.email);
     throw err;
   }
   const doc: UserDoc = { ...existing, ...recordAsDoc(record), updatedAt: now };
-  return { doc, change: { kind: 'user.changed', externalId, changed: diff.changed, actor: ctx.actor } };
+  return { doc, change, intent };
 }
 
 function recordAsDoc(record: UserRecord): Partial<UserDoc> {
@@ -96,8 +107,8 @@ export async function putUser(externalId: string, body: unknown, ctx: WriteConte
     errors.push({ path: 'externalId', message: `must match the path (${externalId}) or be left out` });
   }
   if (!record || errors.length) throw invalid(errors);
-  const { doc, change } = await withLocks([userLock(externalId)], async () => store(externalId, await readUser(externalId), record, ctx));
-  if (change) await announce(ctx, [change]);
+  const { doc, change, intent } = await withLocks([userLock(externalId)], async () => store(externalId, await readUser(externalId), record, ctx));
+  if (change) await announce(ctx, [change], intent);
   return { user: userView(doc), created: change?.kind === 'user.created' };
 }
 
@@ -108,12 +119,12 @@ export async function patchUser(externalId: string, body: unknown, ctx: WriteCon
     errors.push({ path: 'externalId', message: `must match the path (${externalId}) or be left out` });
   }
   if (!patch || errors.length) throw invalid(errors);
-  const { doc, change } = await withLocks([userLock(externalId)], async () => {
+  const { doc, change, intent } = await withLocks([userLock(externalId)], async () => {
     const existing = await readUser(externalId);
     if (!existing) throw new NotFoundError(`No user with externalId ${externalId}.`);
     return store(externalId, existing, patchedRecord(existing, patch, fieldValues!), ctx);
   });
-  if (change) await announce(ctx, [change]);
+  if (change) await announce(ctx, [change], intent);
   return userView(doc);
 }
 
@@ -158,9 +169,13 @@ export async function listUsers(filter: UserFilter, page: PageRequest): Promise<
 
 /** DELETE: the user and their enrolments go; membership removes them from every group. */
 export async function deleteUser(externalId: string, ctx: WriteContext): Promise<void> {
-  await withLocks([userLock(externalId)], async () => {
-    const { deletedCount } = await usersCollection().deleteOne({ _id: externalId });
-    if (deletedCount === 0) throw new NotFoundError(`No user with externalId ${externalId}.`);
+  const change: DirectoryChange = { kind: 'user.deleted', externalId, changed: [], actor: ctx.actor };
+  // Read first so that a delete of an unknown user journals nothing.
+  const { result, intent } = await withLocks([userLock(externalId)], async () => {
+    if (!(await readUser(externalId))) throw new NotFoundError(`No user with externalId ${externalId}.`);
+    return writeAhead([change], () => usersCollection().deleteOne({ _id: externalId }));
   });
-  await announce(ctx, [{ kind: 'user.deleted', externalId, changed: [], actor: ctx.actor }]);
+  // Deleted meanwhile by another process: announcing nothing drops the journal entry.
+  await announce(ctx, result.deletedCount === 0 ? [] : [change], intent);
+  if (result.deletedCount === 0) throw new NotFoundError(`No user with externalId ${externalId}.`);
 }

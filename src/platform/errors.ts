@@ -3,6 +3,7 @@
 // it is logged with its stack and answered as a bare 500, never shown to the caller.
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from './logger.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './db-unavailable.js';
 
 export interface FieldError {
   /** Dotted path of the offending input, e.g. `fields.hireDate` or `users[3].email`. */
@@ -89,6 +90,17 @@ export class UnsupportedMediaTypeError extends AppError {
 export class ServiceUnavailableError extends AppError {
   readonly status = 503;
   readonly title = 'Service unavailable';
+  /** Seconds the client should wait before retrying (`Retry-After`); the condition is expected to pass by itself. */
+  readonly retryAfterSeconds: number;
+
+  constructor(detail: string, opts: { retryAfterSeconds?: number } = {}) {
+    super(detail);
+    this.retryAfterSeconds = opts.retryAfterSeconds ?? DATABASE_RETRY_AFTER_SECONDS;
+  }
+
+  override get headers(): Record<string, string> {
+    return { 'Retry-After': String(this.retryAfterSeconds) };
+  }
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -162,10 +174,29 @@ function fromPathDecoding(err: unknown): AppError | undefined {
   return new ValidationError('The request path is not valid percent-encoded UTF-8.', [{ path: 'path', message: 'is not valid percent-encoded UTF-8' }]);
 }
 
+/**
+ * The database cannot be reached (it restarts, the network broke): a 503 the client may retry, logged as a warning
+ * (the cause is outside the request, and the database's supervisor or driver logs its own side).
+ */
+function fromDatabase(err: unknown): AppError | undefined {
+  if (!isDatabaseUnavailable(err)) return undefined;
+  return new ServiceUnavailableError('The database is not reachable at the moment; retry the request later. A write that failed this way may have been applied in part: sending it again completes it.');
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const known = err instanceof AppError ? err : (fromPathDecoding(err) ?? fromBodyParser(err as BodyParserError, req));
+    if (res.headersSent) {
+      // Answered already (a request past its time bound, or a stream that broke): nothing can be sent, and a
+      // response cut off mid-body must not look complete.
+      logger.warn({ err, reqId: req.id, method: req.method, url: req.originalUrl }, 'error after the response was sent');
+      if (!res.writableEnded) res.destroy();
+      return;
+    }
+    const known = err instanceof AppError ? err : (fromPathDecoding(err) ?? fromBodyParser(err as BodyParserError, req) ?? fromDatabase(err));
     if (known) {
+      if (known instanceof ServiceUnavailableError && !(err instanceof AppError)) {
+        logger.warn({ err, reqId: req.id, method: req.method, url: req.originalUrl }, 'database unavailable');
+      }
       sendProblem(res, known);
       return;
     }

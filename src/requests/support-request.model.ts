@@ -3,7 +3,7 @@ import mongoose, { Schema } from 'mongoose';
 // A support request: someone asked support staff to set up an automated group. Its status moves through
 // REQUEST_TRANSITIONS; each change is appended to `timeline` together with the state it produced.
 //
-// FerretDB rewrites a whole document on every update with no lock between read and write (FERRETDB.md), so two
+// The embedded database rewrites a whole document on every update with no lock between read and write (FERRETDB.md), so two
 // PATCHes at once could both pass a status check and one timeline entry be lost. Each change therefore first
 // claims its revision by inserting `request_changes` `<id>:<revision>` (a chosen _id: exactly one winner), holding
 // the entry and the state to set; only the winner then updates the request, from the revision it read. A change
@@ -44,7 +44,7 @@ export interface SupportRequestDoc {
   description: string;
   requestedBy: string;
   status: RequestStatus;
-  /** The draft rule as JSON text: a draft may be any JSON (it is stored with its errors), which FerretDB cannot always store as a document (nested arrays). */
+  /** The draft rule as JSON text: a draft may be any JSON (it is stored with its errors), which the embedded database cannot always store as a document (nested arrays). */
   draftRule?: string | null;
   draftRuleErrors?: Array<{ path: string; message: string }> | null;
   draftRuleWarnings?: Array<{ path: string; message: string }> | null;

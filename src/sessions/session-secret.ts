@@ -1,7 +1,7 @@
 // The key sessions are signed with. SESSION_SECRET when set; otherwise one generated once and kept in the
 // database (collection `settings`), so that every process serving that database (ROLE=api replicas, a restart)
 // signs and accepts the same cookies. Generating it is a race between processes that the first insert wins:
-// inserting a chosen _id is the one mutual exclusion FerretDB honours, and the losers read the winner's.
+// inserting a chosen _id is the one mutual exclusion the embedded database honours, and the losers read the winner's.
 import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { Db } from 'mongodb';

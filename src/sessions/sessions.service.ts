@@ -40,7 +40,7 @@ export async function openSession(key: string, config: Config, now = new Date())
   const maxAgeMs = config.sessionTtlSeconds * 1000;
   const expiresAt = new Date(now.getTime() + maxAgeMs);
   const sessionId = `ses_${randomBytes(16).toString('hex')}`;
-  // Records of expired sessions are never read again; sign-ins are rare enough to sweep them here (FerretDB has no TTL indexes).
+  // Records of expired sessions are never read again; sign-ins are rare enough to sweep them here (the embedded database has no TTL indexes).
   await SessionModel.deleteMany({ expiresAt: { $lt: now } });
   await SessionModel.create({ _id: sessionId, keyId: found.id, keyCreatedAt: new Date(found.createdAt), role: found.role, expiresAt });
   return {

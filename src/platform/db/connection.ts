@@ -39,8 +39,37 @@ async function serverKind(db: Db): Promise<{ kind: ServerKind; version: string }
     : { kind: 'mongodb', version: String(info.version) };
 }
 
+/**
+ * How long an operation waits for a reachable server before it fails (and its request answers 503). Short on
+ * purpose: while the database is away (the embedded one restarting, a MongoDB failover), requests fail fast and
+ * say so instead of queueing until clients time out; the driver picks the server up again as soon as it answers.
+ */
+export const SERVER_SELECTION_TIMEOUT_MS = 1500;
+/**
+ * A socket that stays silent this long under an operation is broken (a peer gone without a reset): the operation
+ * fails instead of waiting forever. Far above any single command's legitimate time (a 10,000-user read streams in
+ * batches).
+ */
+export const SOCKET_TIMEOUT_MS = 120_000;
+/** The first connection may wait longer: a database started next to the service may need a few seconds. */
+const FIRST_CONNECT_TIMEOUT_MS = 10_000;
+
+async function connectWithRetry(uri: string, dbName: string): Promise<void> {
+  const deadline = Date.now() + FIRST_CONNECT_TIMEOUT_MS;
+  for (;;) {
+    try {
+      await mongoose.connect(uri, { dbName, serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS, socketTimeoutMS: SOCKET_TIMEOUT_MS, autoIndex: false });
+      return;
+    } catch (err) {
+      if (Date.now() >= deadline || (err as Error).name !== 'MongooseServerSelectionError') throw err;
+      await mongoose.disconnect().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 export async function connectDatabase(uri: string, dbName: string): Promise<Database> {
-  await mongoose.connect(uri, { dbName, serverSelectionTimeoutMS: 10_000, autoIndex: false });
+  await connectWithRetry(uri, dbName);
   const db = mongoose.connection.db;
   if (!db) throw new Error('database handle missing after connect');
   const { kind, version } = await serverKind(db);

@@ -66,6 +66,8 @@ export function embeddedUri(port: number): string {
 export interface EmbeddedDb {
   readonly uri: string;
   readonly pid: number;
+  /** Settles when the process ends, for whatever reason (a stop, a crash, a kill): its exit code or signal. */
+  readonly exited: Promise<number | string>;
   /** SIGTERM, then SIGKILL if it has not exited within the timeout. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -111,8 +113,12 @@ export async function startEmbeddedDb(opts: { dataDir: string; port: number; log
     child.once('exit', (code) => fail(new Error(`the embedded database exited with code ${code} before it was ready`)));
   });
   child.removeAllListeners('exit');
+  const exited = new Promise<number | string>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode ?? child.signalCode ?? -1);
+    else child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
+  });
 
-  return { uri, pid: child.pid!, stop: (timeoutMs = 5000) => stopChild(child, timeoutMs) };
+  return { uri, pid: child.pid!, exited, stop: (timeoutMs = 5000) => stopChild(child, timeoutMs) };
 }
 
 /**

@@ -2,11 +2,10 @@
 // refused keys reported alongside every other error, bodies where an operation takes none, and text that is not
 // UTF-8 or not valid Unicode. Each row is answered 4xx as a problem document naming exactly the offending input,
 // and nothing stored changes (every collection but the scheduler's own, by count and content hash).
-import { createHash } from 'node:crypto';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { expect } from 'chai';
-import type { Db } from 'mongodb';
 import { startTestService, type TestService } from '../../helpers/service.js';
+import { storedState } from '../../helpers/stored-state.js';
 import { createGroup, rules, waitForJob, type Auth } from '../membership/membership-helpers.js';
 import { aUser, defineFields, pathsOf } from '../directory/directory-helpers.js';
 
@@ -127,17 +126,6 @@ const rows: Row[] = [
   { name: 'a lone surrogate in a key name', method: 'post', path: '/keys', raw: json('{"name":"k\\ud83d","role":"viewer"}'), status: 400, paths: ['name'] },
   { name: 'a lone surrogate in a rule value', method: 'post', path: '/rules/validate', raw: json(`{"rule":{"conditions":{"all":[${JSON.stringify(condition({ value: 'PLACEHOLDER' })).replace('PLACEHOLDER', '\\udfff')}]}}}`), status: 400, paths: ['rule.conditions.all[0].value'] },
 ];
-
-/** Count and content hash of every collection but Agenda's (its recurring jobs run on their own clock). */
-async function storedState(db: Db): Promise<Record<string, { count: number; hash: string }>> {
-  const out: Record<string, { count: number; hash: string }> = {};
-  const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n !== 'agendaJobs').sort();
-  for (const name of names) {
-    const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
-    out[name] = { count: docs.length, hash: createHash('sha256').update(JSON.stringify(docs)).digest('hex') };
-  }
-  return out;
-}
 
 describe('Platform: bad input on every route family', () => {
   let t: TestService;

@@ -1,0 +1,196 @@
+// Load benchmark (issue 14): 200 concurrent clients (autocannon, loopback only) for LOAD_SECONDS mixing group
+// member reads, user PATCHes, single enrolments and 1,000-user batches, while a full sync of LOAD_USERS users runs,
+// against a real service process with its embedded database. Prints per kind the requests, the statuses and the
+// p50/p95/p99 latencies, and checks that no answer was a 5xx and that every group's final membership equals a
+// recompute from the stored users. The full size (50,000 users, 60 s) is the default; LOAD_USERS=5000
+// LOAD_SECONDS=15 is a quick run. Figures go to bench/load-results.json (not results.json: running this alone
+// must not erase the other benches' figures).
+//
+// `npm run bench load` runs it; `node --import tsx bench/load.bench.ts` too.
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import autocannon from 'autocannon';
+import { MongoClient } from 'mongodb';
+import { spawnService } from '../test/helpers/child-service.js';
+import { freePort } from '../test/helpers/ports.js';
+
+export interface BenchResult {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+const USERS = Number(process.env.LOAD_USERS ?? 50_000);
+const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
+const DEPARTMENTS = ['Sales', 'Operations', 'Engineering'];
+const STATUSES = ['subscribed', 'in_progress', 'completed'];
+const KEY = 'agk_load_bench_bootstrap_key_0000000001';
+const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+const userId = (i: number) => `L${String(i).padStart(6, '0')}`;
+const aUser = (i: number, department = DEPARTMENTS[i % 3]!) => ({
+  externalId: userId(i), email: `load${i}@example.com`, firstName: 'Ana', lastName: `N${i}`, type: 'learner', status: 'active', fields: { department },
+});
+
+async function api(port: number, method: string, p: string, body?: unknown, key = KEY): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1${p}`, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!) : 0;
+}
+
+interface Kind {
+  name: string;
+  connections: number;
+  method: 'GET' | 'PATCH' | 'PUT' | 'POST';
+  request: () => { path: string; body?: string };
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'autogroups-load-'));
+  await chmod(dataDir, 0o711);
+  const dbPort = await freePort();
+  // The removal valve would hold a sync's removals when random department changes empty a group; the bench
+  // checks that membership follows the rules exactly, so it is off here.
+  const svc = await spawnService({ DATA_DIR: dataDir, EMBEDDED_DB_PORT: String(dbPort), BOOTSTRAP_ADMIN_KEY: KEY, LOG_LEVEL: 'info', REMOVAL_SAFETY_SHARE: '1' }, 300_000);
+  const port = svc.port;
+  try {
+    // Several integrations read members: keys of their own (the per-key limit applies to each).
+    const readerKeys: string[] = [];
+    for (let i = 0; i < 4; i++) readerKeys.push(String((await api(port, 'POST', '/keys', { name: `lms ${i}`, role: 'integration' })).json.key));
+    const hrKey = String((await api(port, 'POST', '/keys', { name: 'hr feed', role: 'hr-feed' })).json.key);
+    await api(port, 'PUT', '/fields/department', { label: 'Department', type: 'select', options: DEPARTMENTS });
+    await api(port, 'PUT', '/courses/C1', { title: 'Onboarding' });
+    const groups: Record<string, string> = {};
+    for (const [name, rule] of Object.entries({
+      sales: { conditions: { all: [{ fact: 'field', params: { key: 'department' }, operator: 'equal', value: 'Sales' }] } },
+      completedC1: { conditions: { all: [{ fact: 'enrollment', params: { course: 'C1' }, path: '$.status', operator: 'equal', value: 'completed' }] } },
+    })) {
+      groups[name] = String((await api(port, 'POST', '/groups', { name, type: 'automatic', rule })).json.id);
+    }
+    const loadStarted = Date.now();
+    for (let start = 0; start < USERS; start += 10_000) {
+      const res = await api(port, 'POST', '/users/batch', { users: Array.from({ length: Math.min(10_000, USERS - start) }, (_, k) => aUser(start + k)) }, hrKey);
+      if (res.status !== 200) throw new Error(`loading users: ${res.status} ${JSON.stringify(res.json)}`);
+    }
+    console.log(`loaded ${USERS} users in ${((Date.now() - loadStarted) / 1000).toFixed(1)} s`);
+
+    const sync = await api(port, 'POST', '/sync', {});
+    const syncJob = String(sync.json.jobId);
+
+    let batchNo = 0;
+    const kinds: Kind[] = [
+      { name: 'members read', connections: 120, method: 'GET', request: () => ({ path: `/api/v1/groups/${pick(Object.values(groups))}/members?limit=100` }) },
+      { name: 'user PATCH', connections: 40, method: 'PATCH', request: () => ({ path: `/api/v1/users/${userId(Math.floor(Math.random() * USERS))}`, body: JSON.stringify({ fields: { department: pick(DEPARTMENTS) } }) }) },
+      { name: 'enrolment PUT', connections: 35, method: 'PUT', request: () => ({ path: `/api/v1/courses/C1/enrollments/${userId(Math.floor(Math.random() * USERS))}`, body: JSON.stringify({ status: pick(STATUSES) }) }) },
+      {
+        name: '1,000-user batch',
+        connections: 5,
+        method: 'POST',
+        request: () => {
+          const from = ((batchNo++ * 1000) % Math.max(1, USERS - 1000));
+          return { path: '/api/v1/users/batch', body: JSON.stringify({ users: Array.from({ length: 1000 }, (_, k) => aUser(from + k, pick(DEPARTMENTS))) }) };
+        },
+      },
+    ];
+    const results = await Promise.all(
+      kinds.map(
+        (kind) =>
+          new Promise<{ kind: Kind; times: number[]; statuses: Map<number, number>; errors: number }>((resolve, reject) => {
+            const times: number[] = [];
+            const statuses = new Map<number, number>();
+            let connection = 0;
+            const instance = autocannon(
+              {
+                url: `http://127.0.0.1:${port}`,
+                connections: kind.connections,
+                duration: SECONDS,
+                timeout: 120,
+                headers: { 'content-type': 'application/json' },
+                setupClient: (client) => {
+                  const key = kind.method === 'GET' ? readerKeys[connection++ % readerKeys.length]! : hrKey;
+                  client.setHeaders({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
+                },
+                requests: [{ method: kind.method, setupRequest: (req) => ({ ...req, ...kind.request() }) }],
+              },
+              (err, result) => {
+                if (err) reject(err);
+                else resolve({ kind, times, statuses, errors: result.errors + result.timeouts });
+              },
+            );
+            instance.on('response', (_client, status: number, _bytes, ms: number) => {
+              times.push(ms);
+              statuses.set(status, (statuses.get(status) ?? 0) + 1);
+            });
+          }),
+      ),
+    );
+
+    // The full sync finishes; the reactions owed (if any) are replayed; then membership is compared.
+    const until = Date.now() + 30 * 60_000;
+    for (;;) {
+      const job = await api(port, 'GET', `/jobs/${syncJob}`);
+      if (job.json.status === 'completed' || job.json.status === 'failed') {
+        if (job.json.status === 'failed') throw new Error(`the full sync failed: ${JSON.stringify(job.json)}`);
+        break;
+      }
+      if (Date.now() > until) throw new Error('the full sync did not finish');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const client = await MongoClient.connect(`mongodb://127.0.0.1:${dbPort}/?directConnection=true`);
+    const mismatches: string[] = [];
+    try {
+      const db = client.db('autogroups');
+      while ((await db.collection('directory_reactions').find({}).toArray()).length > 0) await new Promise((r) => setTimeout(r, 1000));
+      const users = await db.collection('users').find({}, { projection: { _id: 1, status: 1, fields: 1, enrollments: 1 } }).toArray();
+      const expected = {
+        sales: users.filter((u) => u.status === 'active' && u.fields?.department === 'Sales').map((u) => String(u._id)).sort(),
+        completedC1: users.filter((u) => u.status === 'active' && u.enrollments?.C1?.status === 'completed').map((u) => String(u._id)).sort(),
+      };
+      for (const [name, id] of Object.entries(groups)) {
+        const members = (await db.collection('memberships').find({ group: id }).toArray()).map((m) => String(m.externalId)).sort();
+        const want = expected[name as keyof typeof expected];
+        if (JSON.stringify(members) !== JSON.stringify(want)) mismatches.push(`${name}: ${members.length} members, a recompute gives ${want.length}`);
+      }
+    } finally {
+      await client.close();
+    }
+
+    const out: BenchResult[] = [];
+    let fiveXx = 0;
+    for (const { kind, times, statuses, errors } of results) {
+      times.sort((a, b) => a - b);
+      const five = [...statuses].filter(([s]) => s >= 500).reduce((n, [, c]) => n + c, 0);
+      fiveXx += five;
+      console.log(`${kind.name.padEnd(18)} ${String(times.length).padStart(7)} requests  ${[...statuses].map(([s, n]) => `${s}×${n}`).join(' ')}  errors ${errors}  p50 ${percentile(times, 50)} ms  p95 ${percentile(times, 95)} ms  p99 ${percentile(times, 99)} ms`);
+      out.push(
+        { name: `load ${kind.name}: requests`, value: times.length, unit: `in ${SECONDS} s, ${kind.connections} connections` },
+        { name: `load ${kind.name}: p50`, value: percentile(times, 50), unit: 'ms' },
+        { name: `load ${kind.name}: p95`, value: percentile(times, 95), unit: 'ms' },
+        { name: `load ${kind.name}: p99`, value: percentile(times, 99), unit: 'ms' },
+        { name: `load ${kind.name}: 5xx`, value: five, unit: 'responses' },
+        { name: `load ${kind.name}: connection errors and timeouts`, value: errors, unit: 'requests' },
+      );
+    }
+    out.push({ name: 'load: groups whose membership differs from a recompute', value: mismatches.length, unit: `of ${Object.keys(groups).length} (${USERS} users)` });
+    await writeFile(path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-results.json'), JSON.stringify({ users: USERS, seconds: SECONDS, measuredAt: new Date().toISOString(), results: out }, null, 2) + '\n');
+    if (fiveXx > 0 || mismatches.length > 0) throw new Error(`load: ${fiveXx} 5xx answers; membership mismatches: ${mismatches.join('; ') || 'none'}`);
+    return out;
+  } finally {
+    svc.child.kill('SIGTERM');
+    await svc.exited;
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  for (const r of await run()) console.log(`${r.name.padEnd(60)} ${r.value} ${r.unit}`);
+}

@@ -1,0 +1,50 @@
+// Per-key rate limits: each API key gets a budget of requests per minute, and a smaller one for batches and CSV
+// imports (each may carry 10,000 users). Applied after authentication, keyed by the key's id, so one noisy
+// integration cannot starve the others; over budget, a 429 problem document with Retry-After and the IETF
+// RateLimit headers (draft 8). Counters live in the process (express-rate-limit's memory store): behind a load
+// balancer with N API processes a key may send up to N times the budget.
+import type { RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { AppError, UnauthorizedError } from './errors.js';
+
+export class TooManyRequestsError extends AppError {
+  readonly status = 429;
+  readonly title = 'Too many requests';
+}
+
+export interface RateLimits {
+  /** Requests per minute per API key (every API route); 0 turns limits off. */
+  perMinute: number;
+  /** Batches and CSV imports per minute per API key; 0 turns this limit off. */
+  batchesPerMinute: number;
+}
+
+const WINDOW_MS = 60_000;
+const BATCH_PATHS = /^\/(users\/batch|users\/import|enrollments\/batch)$/;
+
+function limiter(limit: number, name: string, applies: (path: string) => boolean): RequestHandler {
+  return rateLimit({
+    windowMs: WINDOW_MS,
+    limit,
+    identifier: name,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    skip: (req) => !applies(req.path),
+    keyGenerator: (req) => {
+      // Mounted after authenticate: a request without a principal never gets here.
+      if (!req.principal) throw new UnauthorizedError('Send an API key as `Authorization: Bearer <key>`.');
+      return req.principal.keyId;
+    },
+    handler: (_req, _res, next) => {
+      next(new TooManyRequestsError(`This API key sent more than ${limit} ${name === 'batches' ? 'batches and imports' : 'requests'} in a minute; retry after the time in Retry-After.`));
+    },
+  });
+}
+
+/** The limits to mount on the API router after authentication (none when both are 0). */
+export function rateLimits(limits: RateLimits): RequestHandler[] {
+  const out: RequestHandler[] = [];
+  if (limits.perMinute > 0) out.push(limiter(limits.perMinute, 'requests', () => true));
+  if (limits.batchesPerMinute > 0) out.push(limiter(limits.batchesPerMinute, 'batches', (p) => BATCH_PATHS.test(p)));
+  return out;
+}
