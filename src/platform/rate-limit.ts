@@ -4,8 +4,8 @@
 // RateLimit headers (draft 8). Counters live in the process (express-rate-limit's memory store): behind a load
 // balancer with N API processes a key may send up to N times the budget.
 import type { RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
-import { AppError, UnauthorizedError } from './errors.js';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { AppError } from './errors.js';
 
 export class TooManyRequestsError extends AppError {
   readonly status = 429;
@@ -30,11 +30,9 @@ function limiter(limit: number, name: string, applies: (path: string) => boolean
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     skip: (req) => !applies(req.path),
-    keyGenerator: (req) => {
-      // Mounted after authenticate: a request without a principal never gets here.
-      if (!req.principal) throw new UnauthorizedError('Send an API key as `Authorization: Bearer <key>`.');
-      return req.principal.keyId;
-    },
+    // A key's budget is its own. The one call made without a key, the browser's sign-in (POST /session), is
+    // counted per client address instead, which also bounds guessing keys through it.
+    keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${ipKeyGenerator(req.ip ?? '')}`),
     handler: (_req, _res, next) => {
       next(new TooManyRequestsError(`This API key sent more than ${limit} ${name === 'batches' ? 'batches and imports' : 'requests'} in a minute; retry after the time in Retry-After.`));
     },

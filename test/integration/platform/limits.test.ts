@@ -37,6 +37,13 @@ describe('rate limits and request time bound', function () {
       expect(await t.service.database.db.collection('users').findOne({ _id: 'rl3' as never })).to.equal(null);
     });
 
+    it('when sign-ins come without a key, then they are counted per client address: a wrong key is 401 until the budget, then 429', async () => {
+      for (let i = 0; i < 5; i++) await t.api.post('/api/v1/session').send({ key: `agk_wrong-key-number-${i}-0123456789` }).expect(401);
+      const limited = await t.api.post('/api/v1/session').send({ key: t.adminKey }).expect(429);
+      expect(limited.headers['set-cookie'], 'no session cookie').to.equal(undefined);
+      expect(Number(limited.headers['retry-after'])).to.be.within(1, 60);
+    });
+
     it('when no key is sent, then 401 (authentication comes first; limits count keys)', async () => {
       await t.api.get('/api/v1/users').expect(401);
     });
