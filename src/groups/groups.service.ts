@@ -20,6 +20,7 @@ import { markQueued, readGroupStates, removeGroupState, setCount, type GroupStat
 import { fieldKeysRead } from '../membership/rule-reads.js';
 import { backlogMessage, backlogOf, type GroupBacklog } from '../membership/reaction-backlog.js';
 import { readBacklog, type BacklogEntry } from '../directory/reaction-journal.js';
+import { clearDefaultGroup, readDefaultGroupId, setDefaultGroup } from './default-group.js';
 
 export interface GroupView {
   id: string;
@@ -90,10 +91,11 @@ export function groupView(doc: GroupDoc, state: GroupState | undefined, backlog?
   };
 }
 
+/** The stored group, `isDefault` as the default-group document says (default-group.ts), not as the group stored it. */
 export async function requireGroup(id: string): Promise<GroupDoc> {
-  const doc = await GroupModel.findById(id).lean<GroupDoc>();
+  const [doc, defaultId] = await Promise.all([GroupModel.findById(id).lean<GroupDoc>(), readDefaultGroupId()]);
   if (!doc) throw new NotFoundError(`No group with id ${id}.`);
-  return doc;
+  return { ...doc, isDefault: doc._id === defaultId };
 }
 
 export async function getGroup(id: string): Promise<GroupView> {
@@ -108,9 +110,9 @@ export async function listGroups(page: PageRequest, filters: { type?: string }):
   if (page.after !== undefined) filter._id = { $gt: page.after };
   const docs = await GroupModel.find(filter).sort({ _id: 1 }).limit(page.limit + 1).lean<GroupDoc[]>();
   const shown = docs.slice(0, page.limit);
-  const [states, backlog] = await Promise.all([readGroupStates(shown.map((d) => d._id)), readBacklog()]);
+  const [states, backlog, defaultId] = await Promise.all([readGroupStates(shown.map((d) => d._id)), readBacklog(), readDefaultGroupId()]);
   return {
-    items: shown.map((d) => groupView(d, states.get(d._id), backlog)),
+    items: shown.map((d) => groupView({ ...d, isDefault: d._id === defaultId }, states.get(d._id), backlog)),
     nextCursor: docs.length > page.limit ? encodeCursor(shown[shown.length - 1]!._id) : null,
   };
 }
@@ -181,7 +183,8 @@ export async function createGroup(
     manualMembers: input.manualMembers,
     includeInactive: input.includeInactive,
     paused: input.paused,
-    isDefault: input.isDefault,
+    // Not read: the default-group document says which group is the default.
+    isDefault: false,
     courses: input.courses,
     ...(input.key ? { key: input.key } : {}),
     ...(input.price !== undefined ? { price: input.price } : {}),
@@ -200,6 +203,7 @@ export async function createGroup(
     throw err;
   }
   await setCount(id, 0);
+  if (input.isDefault) await setDefaultGroup(id, now);
   let jobId: string | undefined;
   if (doc.type === 'automatic' && !doc.paused) jobId = await startGroupSync(scheduler, id, { actor, jobId: versionSyncJobId(id, 1) });
   return { group: await getGroup(id), ...(jobId ? { jobId } : {}), warnings: checked?.warnings ?? [] };
@@ -239,7 +243,7 @@ export async function updateGroup(
       if (patch[key] === null || (key === 'description' && patch[key] === '')) unset[key] = '';
       else if (patch[key] !== undefined) set[key] = patch[key];
     }
-    for (const key of ['manualMembers', 'includeInactive', 'courses', 'isDefault', 'paused'] as const) {
+    for (const key of ['manualMembers', 'includeInactive', 'courses', 'paused'] as const) {
       if (patch[key] !== undefined) set[key] = patch[key];
     }
     try {
@@ -248,6 +252,8 @@ export async function updateGroup(
       if (isDuplicateKeyError(err)) throw nameClash(patch.name ?? existing.name);
       throw err;
     }
+    if (patch.isDefault === true) await setDefaultGroup(id);
+    else if (patch.isDefault === false) await clearDefaultGroup(id);
     return { before: existing, after: await requireGroup(id) };
   });
   let jobId: string | undefined;
@@ -264,6 +270,8 @@ export async function deleteGroup(id: string, ifMatch?: string): Promise<void> {
     const { deletedCount } = await GroupModel.collection.deleteOne({ _id: id } as never);
     if (deletedCount === 0) throw new NotFoundError(`No group with id ${id}.`);
   });
+  // A deleted group is no one's default (a default-group document naming a missing group is read as none, too).
+  await clearDefaultGroup(id);
   await Promise.all([forgetGroup(id), RuleVersionModel.collection.deleteMany({ group: id }), removeGroupState(id)]);
   await recordChanges({ deletedGroups: [id] });
 }

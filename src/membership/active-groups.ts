@@ -4,6 +4,7 @@ import { compileRule, type CompiledRule, type RuleDocument } from '../rules/inde
 import { GroupModel, type GroupDoc } from '../groups/group.model.js';
 import type { GroupPolicy } from './policy.js';
 import { ruleReads, type RuleReads } from './rule-reads.js';
+import { readDefaultGroupId } from '../groups/default-group.js';
 
 export interface EvalGroup extends GroupPolicy {
   id: string;
@@ -56,11 +57,19 @@ export async function loadActiveAutomaticGroups(): Promise<EvalGroup[]> {
   return (await loadGroups()).active;
 }
 
-/** Every group's rule version (a deleted user leaves every group), and the active automatic groups, in one read. */
-export async function loadGroups(): Promise<{ versions: Map<string, number>; active: EvalGroup[] }> {
-  const docs = await GroupModel.find({}).lean<GroupDoc[]>();
+/** The default group as a new user's reaction needs it (see on-change.ts). */
+export type DefaultGroup = Pick<GroupDoc, '_id' | 'type' | 'paused' | 'includeInactive'>;
+
+/**
+ * Every group's rule version (a deleted user leaves every group), the active automatic groups, and the default
+ * group (absent when none is set, or the one named no longer exists), in one read.
+ */
+export async function loadGroups(): Promise<{ versions: Map<string, number>; active: EvalGroup[]; defaultGroup?: DefaultGroup }> {
+  const [docs, defaultId] = await Promise.all([GroupModel.find({}).lean<GroupDoc[]>(), readDefaultGroupId()]);
+  const defaultGroup = docs.find((d) => d._id === defaultId);
   return {
     versions: new Map(docs.map((d) => [d._id, d.ruleVersion ?? 0])),
     active: docs.filter((d) => d.type === 'automatic' && !d.paused).map((d) => toEvalGroup(d)),
+    ...(defaultGroup ? { defaultGroup } : {}),
   };
 }

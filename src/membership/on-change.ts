@@ -1,13 +1,21 @@
 // Directory changes → membership, before the write request answers. Each changed user is re-evaluated only against
 // the active automatic groups the change can affect (what the rule reads, plus status and type for the policies);
 // a deleted user leaves every group. Reads are by `_id`, as the database adapter finds cheapest.
+//
+// A new user (created by PUT, batch or CSV import) also joins the default group, if one is set, with source
+// `default`, in this same reaction: so before the write answers, and again by the journal's replay if it failed.
+// Not added: a user excluded from the default group, an inactive user when the default group is automatic and
+// leaves inactive users out (its next evaluation would take them out again), and anyone while the default group is
+// paused (a pause stops every automatic change of its membership; those users are not added when it resumes).
+// In an automatic default group a `default` member is a hand-added member: a user its rule selects joins as a
+// rule member instead, and one it does not select stays or leaves by the group's `manualMembers` policy.
 import { randomUUID } from 'node:crypto';
 import type { DirectoryChange, DirectoryListener } from '../directory/directory-events.js';
 import type { Logger } from '../platform/logger.js';
 import { readUsers } from '../directory/user-store.js';
 import { db } from '../platform/db/index.js';
 import type { Metrics } from '../platform/metrics.js';
-import { loadGroups, type EvalGroup } from './active-groups.js';
+import { loadGroups, type DefaultGroup, type EvalGroup } from './active-groups.js';
 import { reconcile, type Scope } from './reconcile.js';
 import { changeAffects } from './rule-reads.js';
 import { membershipId, type MembershipDoc } from './membership.model.js';
@@ -103,6 +111,12 @@ export async function applyDirectoryChanges(changes: readonly DirectoryChange[],
   return reconcile(changeScope(byUser, now, deps.valve, result), { write: ctx, valve: deps.valve });
 }
 
+/** Whether the default group takes a new user at all (see the top of this file). */
+function takesDefault(group: DefaultGroup, active: boolean): boolean {
+  if (group.paused) return false;
+  return group.type === 'manual' || active || group.includeInactive;
+}
+
 /**
  * The changed-users scope: each user against the active automatic groups the change can affect (a new user against
  * all); a deleted user out of every group.
@@ -117,7 +131,7 @@ function changeScope(byUser: Map<string, Changed>, now: Date, valve: SafetyValve
     // A single user's change never trips the valve; a batch that would take many out of a group at once may.
     minRemovalsWeighed: 2,
     async read() {
-      const [{ active: groups, versions }, users] = await Promise.all([loadGroups(), readUsers([...byUser.keys()])]);
+      const [{ active: groups, versions, defaultGroup }, users] = await Promise.all([loadGroups(), readUsers([...byUser.keys()])]);
       const allGroups = [...versions.keys()];
       // Which groups each user is evaluated against; which (group, user) pairs must be read.
       const affected = new Map<string, Set<string>>();
@@ -138,7 +152,13 @@ function changeScope(byUser: Map<string, Changed>, now: Date, valve: SafetyValve
         }
         affected.set(change.externalId, set);
       }
-      const evaluatedIds = [...affected.keys()].filter((id) => affected.get(id)!.size > 0);
+      // New users the default group may take (its exclusions are checked below, with the rest).
+      const joinsDefault = new Set<string>();
+      for (const change of byUser.values()) {
+        const user = users.get(change.externalId);
+        if (change.created && user && defaultGroup && takesDefault(defaultGroup, user.status === 'active')) joinsDefault.add(user._id);
+      }
+      const evaluatedIds = [...affected.keys()].filter((id) => affected.get(id)!.size > 0 || joinsDefault.has(id));
       const [current, excluded] = await Promise.all([readMemberships(pairs), readExclusions(evaluatedIds)]);
       return {
         groups,
@@ -155,16 +175,21 @@ function changeScope(byUser: Map<string, Changed>, now: Date, valve: SafetyValve
               continue;
             }
             const only = affected.get(change.externalId)!;
-            if (only.size === 0) continue;
-            planner.user(user, {
-              actor: change.actor,
-              only: (g: EvalGroup) => only.has(g.id),
-              current: (g) => {
-                const m = current.get(membershipId(g, change.externalId));
-                return m ? currentMembershipOf(m) : undefined;
-              },
-              excluded: (g) => excluded.has(membershipId(g, change.externalId)),
-            });
+            if (only.size > 0) {
+              planner.user(user, {
+                actor: change.actor,
+                only: (g: EvalGroup) => only.has(g.id),
+                current: (g) => {
+                  const m = current.get(membershipId(g, change.externalId));
+                  return m ? currentMembershipOf(m) : undefined;
+                },
+                excluded: (g) => excluded.has(membershipId(g, change.externalId)),
+              });
+            }
+            // After the rule's evaluation, so that a user an automatic default group's rule selects joins by it.
+            if (joinsDefault.has(user._id) && !excluded.has(membershipId(defaultGroup!._id, user._id))) {
+              planner.defaultMember(defaultGroup!._id, user._id, change.actor);
+            }
           }
         },
       };

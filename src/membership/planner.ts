@@ -5,6 +5,7 @@ import { toUserFacts } from '../directory/user-facts.js';
 import type { UserFacts } from '../rules/index.js';
 import type { EvalGroup } from './active-groups.js';
 import { decide, type CurrentMembership, type UserStanding } from './policy.js';
+import type { MembershipSource } from './membership.model.js';
 
 export interface PlannedAdd {
   groupId: string;
@@ -12,6 +13,8 @@ export interface PlannedAdd {
   ruleVersion: number;
   reason: string;
   actor: string;
+  /** `rule` when absent; `default` for a new user's membership of the default group. */
+  source?: MembershipSource;
 }
 
 export interface PlannedRemove {
@@ -103,6 +106,15 @@ export class Planner {
     } else if (decision.action === 'remove' && current) {
       this.removes.push({ groupId: group.id, externalId, membership: current, ruleVersion: group.ruleVersion, reason: decision.reason, actor });
     }
+  }
+
+  /**
+   * A new user joins the default group (source `default`), unless this evaluation already adds them to it by its
+   * rule: a member the rule selects is a rule member, as when one already in with another source keeps that source.
+   */
+  defaultMember(groupId: string, externalId: string, actor: string): void {
+    if (this.adds.some((a) => a.groupId === groupId && a.externalId === externalId)) return;
+    this.adds.push({ groupId, externalId, ruleVersion: 0, reason: 'new user joins the default group', actor, source: 'default' });
   }
 
   /** A rule that throws: its group is left as it is (members kept); the other groups go on. */
