@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
+import { reactionFaults } from '../../../src/membership/on-change.js';
+import { replayDue } from '../../../src/directory/directory-events.js';
 import { createGroup, defineField, getGroup, historyOf, patchUser, putUser, rules, userBody, type Auth } from './membership-helpers.js';
 
 describe('Default group: every user created from then on joins it, by PUT, batch or CSV import', () => {
@@ -67,6 +69,10 @@ describe('Default group: every user created from then on joins it, by PUT, batch
     const listed = (await t.api.get('/api/v1/groups?limit=1000').set(admin).expect(200)).body.items as Array<{ isDefault: boolean }>;
     expect(listed.filter((g) => g.isDefault)).to.have.length(1);
 
+    // Clearing it on a group that is not the default leaves the default where it is.
+    await setDefault(first.id, false);
+    expect((await getGroup(t, admin, second.id)).isDefault).to.equal(true);
+
     const later = await putUser(t, hr, userBody());
     expect(await storedIds(first.id)).to.deep.equal([]);
     expect(await storedIds(second.id)).to.deep.equal([later]);
@@ -74,6 +80,27 @@ describe('Default group: every user created from then on joins it, by PUT, batch
     await t.api.delete(`/api/v1/groups/${second.id}`).set(admin).expect(204);
     const none = await putUser(t, hr, userBody());
     expect(await t.service.database.db.collection('memberships').find({ externalId: none }).toArray()).to.deep.equal([]);
+  });
+
+  it('PATCH isDefault false on the default group leaves no default', async () => {
+    const group = await createGroup(t, admin, { type: 'manual', isDefault: true });
+    await setDefault(group.id, false);
+    expect((await getGroup(t, admin, group.id)).isDefault).to.equal(false);
+    const none = await putUser(t, hr, userBody());
+    expect(await t.service.database.db.collection('memberships').find({ externalId: none }).toArray()).to.deep.equal([]);
+  });
+
+  it('when the reaction to the creating write fails, its replay adds the user to the default group, once', async () => {
+    const group = await createGroup(t, admin, { type: 'manual', isDefault: true });
+    reactionFaults.failures = 1;
+    const body = userBody();
+    await putUser(t, hr, body);
+    expect(reactionFaults.failures).to.equal(0);
+    const entries = await t.service.database.db.collection('directory_reactions').find({}).toArray();
+    await Promise.all(entries.map((e) => replayDue({ only: String(e._id) })));
+    expect((await stored(group.id)).map((m) => [m.externalId, m.source])).to.deep.equal([[body.externalId, 'default']]);
+    expect((await historyOf(t, admin, group.id)).map((h) => [h.externalId, h.source])).to.deep.equal([[body.externalId, 'default']]);
+    expect((await getGroup(t, admin, group.id)).memberCount).to.equal(1);
   });
 
   it('two groups set as default at once end with exactly one default', async () => {
