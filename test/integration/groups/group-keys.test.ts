@@ -71,6 +71,19 @@ describe('Group keys: making, rotating, joining with one (POST /join), maxUses e
     await join(key, other).expect(200);
   });
 
+  it('when a group\'s key is removed (PATCH key: null) or the group deleted, then the key is a 404 and its documents are gone', async () => {
+    const group = await createGroup(t, admin, { type: 'manual' });
+    const { key } = await makeKey(group.id, { maxUses: 2 });
+    await join(key, await newUser()).expect(200);
+    await t.api.patch(`/api/v1/groups/${group.id}`).set(admin).send({ key: null }).expect(200);
+    await join(key, await newUser()).expect(404);
+    expect(await db().collection('group_keys').countDocuments({ group: group.id })).to.equal(0);
+    const shown = await t.api.get(`/api/v1/groups/${group.id}`).set(admin).expect(200);
+    expect(shown.body).to.not.have.property('key');
+    await t.api.delete(`/api/v1/groups/${group.id}`).set(admin).expect(204);
+    expect(await db().collection('group_key_uses').countDocuments({ group: group.id })).to.equal(0);
+  });
+
   it('when an excluded user or an inactive user of an automatic group joins, then 409', async () => {
     await defineField(t, hr, 'dept', { label: 'Dept', type: 'text' });
     const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('dept', 'Nowhere') });
