@@ -28,7 +28,8 @@ const groupSchema = new Schema(
     paused: { type: Boolean, default: false },
     isDefault: { type: Boolean, default: false },
     courses: { type: [String], default: [] },
-    key: { type: new Schema({ enabled: { type: Boolean, required: true }, maxUses: { type: Number } }, { _id: false }) },
+    // id and value: the current key (group-keys.ts); a key's uses are counted in group_key_uses.
+    key: { type: new Schema({ enabled: { type: Boolean, required: true }, maxUses: { type: Number }, id: { type: String }, value: { type: String } }, { _id: false }) },
     price: { type: Number },
     createdBy: { type: String },
   },
@@ -36,6 +37,14 @@ const groupSchema = new Schema(
 );
 groupSchema.index({ scope: 1, nameLower: 1 }, { unique: true });
 groupSchema.index({ type: 1, paused: 1 });
+
+/** A group's key: what an admin set, and the current key itself (absent on groups stored before keys were made). */
+export interface GroupKeyConfig {
+  enabled: boolean;
+  maxUses?: number;
+  id?: string;
+  value?: string;
+}
 
 export interface GroupDoc {
   _id: string;
@@ -51,7 +60,7 @@ export interface GroupDoc {
   paused: boolean;
   isDefault: boolean;
   courses: string[];
-  key?: { enabled: boolean; maxUses?: number };
+  key?: GroupKeyConfig;
   price?: number;
   createdBy?: string;
   createdAt: Date;

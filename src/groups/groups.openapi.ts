@@ -9,6 +9,8 @@ import { ruleExample } from '../rules/rules.openapi.js';
 import {
   createGroupSchema,
   fullSyncBodySchema,
+  groupKeyBodySchema,
+  joinBodySchema,
   groupListQuery,
   groupMemberParams,
   groupParams,
@@ -157,6 +159,34 @@ export const groupsOpenApi: Record<string, unknown> = {
       responses: { ...accepted, 404: problem, 409: problem, ...errors },
     },
   },
+  '/api/v1/groups/{id}/key': {
+    parameters: idParam,
+    post: {
+      tags,
+      operationId: 'makeGroupKey',
+      summary: "Make a new group key (the old one stops working at once)",
+      description:
+        'At least 80 random bits (128). The new key is enabled and starts at 0 uses (uses are counted per key); `maxUses` absent keeps the limit the old key had. Users join with it at POST /api/v1/join.',
+      requestBody: requestBody(groupKeyBodySchema, { example: { maxUses: 25 } }),
+      responses: { 200: { description: 'The new key', content: json(ref('GroupKey')) }, 404: problem, ...errors },
+    },
+  },
+  '/api/v1/join': {
+    post: {
+      tags,
+      operationId: 'joinWithKey',
+      summary: "Join a group with its key",
+      description: '`maxUses` holds exactly however many joins race. A member (any source), an excluded user or an inactive user of an automatic group without inactive users is a 409; an unknown or disabled key, or an unknown user, a 404; a key with no uses left, a 410.',
+      requestBody: requestBody(joinBodySchema, { example: { key: 'gk_Xq3v9b2LQm0aPz7YcR1sTw', externalId: 'u-1001' } }),
+      responses: {
+        200: { description: 'The new membership (source `key`)', content: json(ref('Member')) },
+        404: problem,
+        409: problem,
+        410: problem,
+        ...errors,
+      },
+    },
+  },
   '/api/v1/sync': {
     post: {
       tags,
@@ -291,6 +321,7 @@ export const groupsSchemas: Record<string, unknown> = {
       pending: { type: ['string', 'null'], enum: ['add', 'remove', null], description: 'What the next evaluation would change' },
     },
   },
+  GroupKey: { type: 'object', required: ['key', 'uses'], properties: { key: { type: 'string' }, maxUses: { type: 'integer' }, uses: { type: 'integer' } } },
   Member: { type: 'object', properties: { externalId: { type: 'string' }, source: { type: 'string', enum: [...MEMBERSHIP_SOURCES] }, addedAt: { type: 'string', format: 'date-time' } } },
   Exclusion: { type: 'object', properties: { externalId: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' }, actor: { type: 'string' } } },
   HistoryEntry: {

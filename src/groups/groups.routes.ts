@@ -3,6 +3,9 @@
 import { Router } from 'express';
 import type { RouteDeps } from '../service-deps.js';
 import { actorOf, requirePermission } from '../platform/auth.js';
+import { roleAllows } from '../platform/roles.js';
+import type { Principal } from '../platform/principal.js';
+import { joinWithKey } from './group-keys.js';
 import { validate } from '../platform/validate.js';
 import { pageQuerySchema, pageRequest } from '../platform/pagination.js';
 import { ConflictError } from '../platform/errors.js';
@@ -26,6 +29,8 @@ import type { RuleDocument } from '../rules/index.js';
 import {
   createGroupSchema,
   fullSyncBodySchema,
+  groupKeyBodySchema,
+  joinBodySchema,
   groupListQuery,
   groupMemberParams,
   groupParams,
@@ -45,6 +50,7 @@ import {
   groupEtag,
   listGroups,
   listRuleVersions,
+  makeGroupKey,
   putRule,
   requireGroup,
   ruleEtag,
@@ -56,6 +62,8 @@ import {
 export { groupsOpenApi, groupsSchemas } from './groups.openapi.js';
 
 const idParams = groupParams;
+/** The key itself is shown to those who may make one (admin and support, as API.md says). */
+const readerOf = (p: Principal | undefined) => ({ showKey: p ? roleAllows(p.role, 'groups:write') : false });
 const memberParams = groupMemberParams;
 const pageQuery = pageQuerySchema;
 
@@ -74,13 +82,13 @@ export function groupsRoutes(deps: RouteDeps): Router {
     '/groups',
     requirePermission('groups:read'),
     validate({ query: groupListQuery }),
-    async (_req, res) => {
-      res.json(await listGroups(pageRequest(res.locals.query), { type: res.locals.query.type }));
+    async (req, res) => {
+      res.json(await listGroups(pageRequest(res.locals.query), { type: res.locals.query.type }, readerOf(req.principal)));
     },
   );
 
   router.get('/groups/:id', requirePermission('groups:read'), validate({ params: idParams }), async (req, res) => {
-    const group = await getGroup(req.params.id as string);
+    const group = await getGroup(req.params.id as string, readerOf(req.principal));
     // A strong tag of this very representation: If-None-Match answers 304 only while nothing in it changed.
     res.set('ETag', groupEtag(group)).json(group);
   });
@@ -93,6 +101,15 @@ export function groupsRoutes(deps: RouteDeps): Router {
   router.delete('/groups/:id', requirePermission('groups:write'), validate({ params: idParams }), async (req, res) => {
     await deleteGroup(req.params.id as string, req.get('if-match'));
     res.status(204).end();
+  });
+
+  router.post('/groups/:id/key', requirePermission('groups:write'), validate({ params: idParams, body: groupKeyBodySchema }), async (req, res) => {
+    res.json(await makeGroupKey(req.params.id as string, (req.body as { maxUses?: number }).maxUses));
+  });
+
+  router.post('/join', requirePermission('join'), validate({ body: joinBodySchema }), async (req, res) => {
+    const { key, externalId } = req.body as { key: string; externalId: string };
+    res.json(await joinWithKey(key, externalId, actorOf(req.principal), metrics));
   });
 
   router.get('/groups/:id/rule', requirePermission('groups:read'), validate({ params: idParams }), async (req, res) => {

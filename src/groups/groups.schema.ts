@@ -60,6 +60,11 @@ export const patchGroupSchema = Joi.object({
 export { ruleBodySchema };
 export const previewBodySchema = Joi.object({ rule: ruleDocumentSchema.description('A proposed rule; absent: the stored one') });
 export const groupSyncBodySchema = Joi.object({ confirmRemovals: Joi.boolean().default(false).description('Apply the removals the safety valve holds') });
+export const groupKeyBodySchema = Joi.object({ maxUses: Joi.number().integer().min(1).max(1_000_000_000).description('How many users the new key admits; absent: as the old key did') });
+export const joinBodySchema = Joi.object({
+  key: Joi.string().max(200).required().description('The group key (POST /api/v1/groups/{id}/key)'),
+  externalId: externalIdSchema.required().description('The user who joins'),
+});
 export const fullSyncBodySchema = Joi.object({ partitions: Joi.number().integer().min(1).max(64).description('How many partitions the directory is split into (default: one per 20,000 users)') });
 
 export interface GroupInput {

@@ -21,6 +21,7 @@ import { fieldKeysRead } from '../membership/rule-reads.js';
 import { backlogMessage, backlogOf, type GroupBacklog } from '../membership/reaction-backlog.js';
 import { readBacklog, type BacklogEntry } from '../directory/reaction-journal.js';
 import { clearDefaultGroup, readDefaultGroupId, setDefaultGroup } from './default-group.js';
+import { dropKeys, forgetGroupKeys, keyUses, mintKey, rotateKey, type KeyAnswer } from './group-keys.js';
 
 export interface GroupView {
   id: string;
@@ -36,7 +37,7 @@ export interface GroupView {
   paused: boolean;
   isDefault: boolean;
   courses: string[];
-  key?: { enabled: boolean; maxUses?: number };
+  key?: { enabled: boolean; maxUses?: number; uses: number; key?: string };
   price?: number;
   memberCount: number;
   sync?: { state: string; lastSyncAt: string | null; lastChangeAt: string | null; lastError?: string; heldRemovals?: number; pendingUsers?: number; jobId?: string };
@@ -68,7 +69,13 @@ function syncView(state: GroupState | undefined, backlog: GroupBacklog | undefin
   };
 }
 
-export function groupView(doc: GroupDoc, state: GroupState | undefined, backlog?: readonly BacklogEntry[]): GroupView {
+/** What a group shows of its key; the key itself only to those who may make one (admin and support). */
+export interface KeyShown {
+  uses: number;
+  showKey: boolean;
+}
+
+export function groupView(doc: GroupDoc, state: GroupState | undefined, backlog?: readonly BacklogEntry[], keyShown?: KeyShown): GroupView {
   const auto = doc.type === 'automatic';
   return {
     id: doc._id,
@@ -82,7 +89,16 @@ export function groupView(doc: GroupDoc, state: GroupState | undefined, backlog?
     paused: doc.paused,
     isDefault: doc.isDefault,
     courses: [...(doc.courses ?? [])],
-    ...(doc.key ? { key: { enabled: doc.key.enabled, ...(doc.key.maxUses !== undefined && doc.key.maxUses !== null ? { maxUses: doc.key.maxUses } : {}) } } : {}),
+    ...(doc.key
+      ? {
+          key: {
+            enabled: doc.key.enabled,
+            ...(doc.key.maxUses !== undefined && doc.key.maxUses !== null ? { maxUses: doc.key.maxUses } : {}),
+            uses: keyShown?.uses ?? 0,
+            ...(keyShown?.showKey && doc.key.value ? { key: doc.key.value } : {}),
+          },
+        }
+      : {}),
     ...(doc.price !== undefined && doc.price !== null ? { price: doc.price } : {}),
     memberCount: Math.max(0, state?.counts?.memberCount ?? 0),
     ...(auto ? { sync: syncView(state, backlogOf(doc, backlog ?? [])) } : {}),
@@ -98,21 +114,35 @@ export async function requireGroup(id: string): Promise<GroupDoc> {
   return { ...doc, isDefault: doc._id === defaultId };
 }
 
-export async function getGroup(id: string): Promise<GroupView> {
-  const doc = await requireGroup(id);
-  const [states, backlog] = await Promise.all([readGroupStates([id]), readBacklog()]);
-  return groupView(doc, states.get(id), backlog);
+/** Who reads a group: whether they are shown its key. Absent: they are (the writers' own answers). */
+export interface Reader {
+  showKey: boolean;
 }
 
-export async function listGroups(page: PageRequest, filters: { type?: string }): Promise<Page<GroupView>> {
+async function keyShown(doc: GroupDoc, reader: Reader | undefined): Promise<KeyShown> {
+  return { uses: doc.key ? await keyUses(doc._id, doc.key.id) : 0, showKey: reader?.showKey ?? true };
+}
+
+export async function getGroup(id: string, reader?: Reader): Promise<GroupView> {
+  const doc = await requireGroup(id);
+  const [states, backlog, shown] = await Promise.all([readGroupStates([id]), readBacklog(), keyShown(doc, reader)]);
+  return groupView(doc, states.get(id), backlog, shown);
+}
+
+export async function listGroups(page: PageRequest, filters: { type?: string }, reader?: Reader): Promise<Page<GroupView>> {
   const filter: Record<string, unknown> = {};
   if (filters.type) filter.type = filters.type;
   if (page.after !== undefined) filter._id = { $gt: page.after };
   const docs = await GroupModel.find(filter).sort({ _id: 1 }).limit(page.limit + 1).lean<GroupDoc[]>();
   const shown = docs.slice(0, page.limit);
-  const [states, backlog, defaultId] = await Promise.all([readGroupStates(shown.map((d) => d._id)), readBacklog(), readDefaultGroupId()]);
+  const [states, backlog, defaultId, keyed] = await Promise.all([
+    readGroupStates(shown.map((d) => d._id)),
+    readBacklog(),
+    readDefaultGroupId(),
+    Promise.all(shown.map((d) => keyShown(d, reader))),
+  ]);
   return {
-    items: shown.map((d) => groupView({ ...d, isDefault: d._id === defaultId }, states.get(d._id), backlog)),
+    items: shown.map((d, i) => groupView({ ...d, isDefault: d._id === defaultId }, states.get(d._id), backlog, keyed[i])),
     nextCursor: docs.length > page.limit ? encodeCursor(shown[shown.length - 1]!._id) : null,
   };
 }
@@ -186,7 +216,7 @@ export async function createGroup(
     // Not read: the default-group document says which group is the default.
     isDefault: false,
     courses: input.courses,
-    ...(input.key ? { key: input.key } : {}),
+    ...(input.key ? { key: await mintKey(id, input.key) } : {}),
     ...(input.price !== undefined ? { price: input.price } : {}),
     createdBy: actor,
     createdAt: now,
@@ -199,6 +229,7 @@ export async function createGroup(
     await GroupModel.collection.insertOne(doc as never);
   } catch (err) {
     if (checked) await RuleVersionModel.collection.deleteOne({ _id: ruleVersionId(id, 1) } as never);
+    if (doc.key) await dropKeys(id);
     if (isDuplicateKeyError(err)) throw nameClash(input.name);
     throw err;
   }
@@ -241,7 +272,13 @@ export async function updateGroup(
     }
     for (const key of ['description', 'key', 'price'] as const) {
       if (patch[key] === null || (key === 'description' && patch[key] === '')) unset[key] = '';
-      else if (patch[key] !== undefined) set[key] = patch[key];
+      else if (patch[key] !== undefined && key !== 'key') set[key] = patch[key];
+    }
+    // A key's settings change; the key itself stays (POST /groups/{id}/key rotates it). A group without one gets one.
+    if (patch.key) {
+      set.key = existing.key?.id
+        ? { id: existing.key.id, value: existing.key.value, enabled: patch.key.enabled, ...(patch.key.maxUses !== undefined ? { maxUses: patch.key.maxUses } : {}) }
+        : await mintKey(id, patch.key);
     }
     for (const key of ['manualMembers', 'includeInactive', 'courses', 'paused'] as const) {
       if (patch[key] !== undefined) set[key] = patch[key];
@@ -254,6 +291,7 @@ export async function updateGroup(
     }
     if (patch.isDefault === true) await setDefaultGroup(id);
     else if (patch.isDefault === false) await clearDefaultGroup(id);
+    if (patch.key === null) await dropKeys(id);
     return { before: existing, after: await requireGroup(id) };
   });
   let jobId: string | undefined;
@@ -261,6 +299,11 @@ export async function updateGroup(
     before.manualMembers !== after.manualMembers || before.includeInactive !== after.includeInactive || (before.paused && !after.paused);
   if (after.type === 'automatic' && !after.paused && policyChanged) jobId = await startGroupSync(scheduler, id, { actor });
   return { group: await getGroup(id), ...(jobId ? { jobId } : {}) };
+}
+
+/** POST /groups/{id}/key, under the group's lock so that a PATCH of the key's settings cannot undo it. */
+export async function makeGroupKey(id: string, maxUses: number | undefined): Promise<KeyAnswer> {
+  return withLocks([groupLock(id)], async () => rotateKey(await requireGroup(id), maxUses));
 }
 
 /** The group and everything about it: members, exclusions, rule versions, history. */
@@ -272,7 +315,7 @@ export async function deleteGroup(id: string, ifMatch?: string): Promise<void> {
   });
   // A deleted group is no one's default (a default-group document naming a missing group is read as none, too).
   await clearDefaultGroup(id);
-  await Promise.all([forgetGroup(id), RuleVersionModel.collection.deleteMany({ group: id }), removeGroupState(id)]);
+  await Promise.all([forgetGroup(id), forgetGroupKeys(id), RuleVersionModel.collection.deleteMany({ group: id }), removeGroupState(id)]);
   await recordChanges({ deletedGroups: [id] });
 }
 
@@ -284,7 +327,8 @@ export const groupEtag = (view: GroupView): string => representationEtag(view);
 
 /** The ETag GET /groups/{id} would send now for this stored group. */
 async function currentGroupEtag(doc: GroupDoc): Promise<string> {
-  return groupEtag(groupView(doc, (await readGroupStates([doc._id])).get(doc._id)));
+  // As the group's writers (admin, support) read it: with the key, and without the backlog, as before keys.
+  return groupEtag(groupView(doc, (await readGroupStates([doc._id])).get(doc._id), undefined, await keyShown(doc, undefined)));
 }
 
 /**

@@ -74,6 +74,11 @@ export class PreconditionFailedError extends AppError {
   readonly status = 412;
   readonly title = 'Precondition failed';
 }
+/** What was there is used up for good (a group key with no uses left). */
+export class GoneError extends AppError {
+  readonly status = 410;
+  readonly title = 'Gone';
+}
 /** Well-formed input that names something that is not there (e.g. a group id no group has). */
 export class UnprocessableContentError extends AppError {
   readonly status = 422;

@@ -97,6 +97,13 @@ describe('OpenAPI description: request body examples', () => {
     await send('POST /api/v1/groups/{id}/preview', { id });
     await send('POST /api/v1/groups/{id}/sync', { id });
     await send('POST /api/v1/sync');
+    const made = await send('POST /api/v1/groups/{id}/key', { id });
+    expect(made.body).to.include({ maxUses: made.example.maxUses, uses: 0 });
+    // The example's group key is a placeholder (keys are secrets): a real one, of a manual group the rule cannot fill.
+    const manual = await t.api.post('/api/v1/groups').set(auth).send({ name: 'Joined by key', type: 'manual' }).expect(201);
+    const real = await t.api.post(`/api/v1/groups/${manual.body.id as string}/key`).set(auth).send({}).expect(200);
+    const joined = await send('POST /api/v1/join', {}, 'application/json', { key: real.body.key as string, externalId: 'u-1001' });
+    expect(joined.body).to.include({ externalId: 'u-1001', source: 'key' });
     const key = await send('POST /api/v1/keys');
     expect(key.body).to.include({ name: key.example.name, role: key.example.role });
     const request = await send('POST /api/v1/requests');
