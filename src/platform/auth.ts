@@ -42,7 +42,28 @@ export function refuseCrossSite(req: Request, sessionId: string, secret: Buffer)
   }
 }
 
-export function authenticate(config: Config): RequestHandler {
+/**
+ * For pages the service serves but did not write (the job dashboard's own front end cannot send the CSRF header):
+ * a state-changing call made with a session must carry the browser's `Sec-Fetch-Site: same-origin`, and its
+ * `Origin`, when sent, must be this host. Every browser that honours SameSite=Strict sends fetch metadata.
+ */
+export function refuseCrossSiteByFetchMetadata(req: Request): void {
+  const site = req.get('sec-fetch-site');
+  if (site !== 'same-origin') {
+    throw new ForbiddenError(`A state-changing call made with a session must come from this service's own pages (Sec-Fetch-Site: ${site ?? 'absent'}).`);
+  }
+  const origin = req.get('origin');
+  if (origin !== undefined && origin !== `${req.protocol}://${req.get('host')}`) {
+    throw new ForbiddenError(`A state-changing call made with a session must come from this service's own pages (Origin: ${origin}).`);
+  }
+}
+
+export interface AuthenticateOptions {
+  /** How a state-changing call made with a session proves it is not cross-site: the session's token (default), or fetch metadata. */
+  crossSite?: 'csrf-token' | 'fetch-metadata';
+}
+
+export function authenticate(config: Config, options: AuthenticateOptions = {}): RequestHandler {
   return async (req, res, next) => {
     if (SELF_AUTHENTICATED.has(`${req.method} ${req.path.replace(/(.)\/$/, '$1')}`)) return next();
     const header = req.get('authorization');
@@ -65,7 +86,10 @@ export function authenticate(config: Config): RequestHandler {
       if (err instanceof UnauthorizedError) clearSessionCookie(req, res, config); // a cookie that no longer works is not kept
       throw err;
     }
-    if (!SAFE_METHODS.has(req.method)) refuseCrossSite(req, session.sessionId, session.secret);
+    if (!SAFE_METHODS.has(req.method)) {
+      if (options.crossSite === 'fetch-metadata') refuseCrossSiteByFetchMetadata(req);
+      else refuseCrossSite(req, session.sessionId, session.secret);
+    }
     req.principal = session.principal;
     req.authenticatedBy = 'session';
     req.liveSession = session;

@@ -24,6 +24,8 @@ export const PERMISSIONS = [
   'enrollments:read',
   'enrollments:write',
   'join',
+  /** The job dashboard (/dashboard): it can requeue and delete any job, so admins only. */
+  'dashboard',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -6,6 +6,8 @@ import type { TestService } from './service.js';
 interface Layer {
   route?: { path: string; methods: Record<string, boolean>; stack: Array<{ handle: unknown; method?: string }> };
   handle?: { stack?: Layer[] };
+  /** Express 5's router: the part of a request path the layer's mount path matches, or false. */
+  match?(path: string): false | { path: string };
 }
 
 export interface ServedRoute {
@@ -34,9 +36,10 @@ export function servedRoutes(t: TestService): ServedRoute[] {
       }
     }
   };
-  // Routers are mounted without a path inside the /api/v1 router, the one nested router at the top level.
+  // Routers are mounted without a path inside the /api/v1 router (other top-level routers, such as the job
+  // dashboard's, serve other paths).
   for (const layer of (app as unknown as { router: { stack: Layer[] } }).router.stack) {
-    if (!layer.route && layer.handle?.stack) walk(layer.handle.stack, '/api/v1');
+    if (!layer.route && layer.handle?.stack && (layer.match?.('/api/v1/any') || undefined)?.path === '/api/v1') walk(layer.handle.stack, '/api/v1');
   }
   return out;
 }
