@@ -27,6 +27,10 @@ import {
 } from './membership.model.js';
 import type { PlannedAdd, PlannedRemove } from './planner.js';
 import { recordChanges } from '../snapshot/change-feed.js';
+import { eachLimited } from '../platform/each-limited.js';
+
+/** Deletes of different (group, source) slices sent at once. */
+const SLICES_IN_FLIGHT = 8;
 
 
 export interface WriteContext {
@@ -147,11 +151,12 @@ export async function removeMemberships(removes: readonly PlannedRemove[], ctx: 
     if (!slice) bySlice.set(key, (slice = { groupId: r.groupId, source: r.membership.source, list: [] }));
     slice.list.push(r);
   }
-  for (const { groupId, source, list } of bySlice.values()) {
+  // The slices at once: one user leaving twenty groups is twenty small deletes, each a round trip.
+  await eachLimited([...bySlice.values()], SLICES_IN_FLIGHT, async ({ groupId, source, list }) => {
     const n = await db().deleteByIds(memberships(), list.map((r) => membershipId(r.groupId, r.externalId)));
     count(deleted, groupId, n);
     if (n > 0) ctx.metrics?.membershipChanges.inc({ action: 'removed', source }, n);
-  }
+  });
   await recordChanges({ memberships: removes.map((r) => membershipId(r.groupId, r.externalId)) });
   return deleted;
 }
