@@ -268,6 +268,10 @@ async function benchSize(embedded: EmbeddedDb, users: number, latency: boolean, 
         if (!res.ok) throw new Error(`${what}: ${res.status}`);
         return performance.now() - started;
       };
+      // A group's member count: GET /groups/{id} carries it (from the stored counts, never a count of memberships).
+      const countTimes: number[] = [];
+      for (let n = 0; n < 20; n++) countTimes.push(await timed('group', { path: `/groups/${groupId}` }));
+      countTimes.sort((a, b) => a - b);
       const membersMs = await timed('members', { path: `/groups/${groupId}/members?limit=50` });
       const historyMs = await timed('history', { path: `/groups/${groupId}/history?limit=50` });
       const previewMs = await timed('preview', { path: `/groups/${groupId}/preview`, method: 'POST', body: JSON.stringify({ rule: ruleFor(6) }) });
@@ -278,6 +282,8 @@ async function benchSize(embedded: EmbeddedDb, users: number, latency: boolean, 
         { name: `${label}: single-user write → membership visible p50`, value: percentile(times, 50), unit: 'ms' },
         { name: `${label}: single-user write → membership visible p95`, value: percentile(times, 95), unit: 'ms' },
         { name: `${label}: single-user writes measured`, value: WRITES, unit: 'writes' },
+        { name: `${label}: GET one group with its member count p50`, value: Math.round(percentile(countTimes, 50)), unit: 'ms' },
+        { name: `${label}: GET one group with its member count p95`, value: Math.round(percentile(countTimes, 95)), unit: 'ms' },
         { name: `${label}: GET one group's members (first page)`, value: Math.round(membersMs), unit: 'ms' },
         { name: `${label}: GET one group's history (first page)`, value: Math.round(historyMs), unit: 'ms' },
         { name: `${label}: preview of a proposed rule (first ever: builds the snapshot)`, value: Math.round(previewMs), unit: 'ms' },

@@ -55,6 +55,8 @@ const LOOKUP_COST_IN_SCANNED_DOCS = 3;
 const USERS_PER_PARTITION_EMBEDDED = 100_000;
 /** MongoDB reads a partition's range from indexes, so more partitions share the work at no extra cost. */
 const USERS_PER_PARTITION = 20_000;
+/** How long a collection's size, read for choosing between lookups and a scan, is used again. */
+const SIZE_KEPT_MS = 10_000;
 
 async function estimateCount<T extends Document>(coll: Collection<T>, db: Db | undefined): Promise<number> {
   if (!db) return coll.estimatedDocumentCount();
@@ -74,10 +76,21 @@ export function createDbAdapter(database: Pick<Database, 'kind' | 'db'>): DbAdap
   /** The handle collStats goes to: on FerretDB only (MongoDB counts from metadata). */
   const statsDb = embedded ? database.db : undefined;
 
+  // The sizes that choice is made on, kept a little while: collStats took up to a second on a loaded server, paid
+  // by every batch, and a size that is seconds old chooses as well as a fresh one.
+  const sizes = new Map<string, { n: number; at: number }>();
+  async function sizeForChoice<T extends Document>(coll: Collection<T>): Promise<number> {
+    const known = sizes.get(coll.collectionName);
+    if (known && Date.now() - known.at < SIZE_KEPT_MS) return known.n;
+    const n = await estimateCount(coll, statsDb);
+    sizes.set(coll.collectionName, { n, at: Date.now() });
+    return n;
+  }
+
   /** On FerretDB: are `keys` lookups cheaper than one scan of `coll`? */
   async function lookUp<T extends Document>(coll: Collection<T>, keys: number): Promise<boolean> {
     if (keys <= ALWAYS_LOOK_UP) return true;
-    return keys * LOOKUP_COST_IN_SCANNED_DOCS < (await estimateCount(coll, statsDb));
+    return keys * LOOKUP_COST_IN_SCANNED_DOCS < (await sizeForChoice(coll));
   }
 
   async function readWhereIn<T extends Document>(coll: Collection<T>, field: string, values: readonly unknown[], opts: ReadOptions<T> = {}): Promise<T[]> {
