@@ -13,6 +13,9 @@ import { writeAhead, type JournaledIntent } from './reaction-journal.js';
 import type { DirectoryChange } from './directory-events.js';
 import { BatchOutcome, rejectDuplicates, type BatchResult } from './batch-outcome.js';
 
+/** The most enrolments one write takes, as POST /enrollments/batch. */
+export const ENROLLMENT_BATCH_MAX = 10_000;
+
 interface Candidate {
   index: number;
   externalId: string;
@@ -37,6 +40,17 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
     return false;
   });
 
+  await storeEnrollments(candidates, outcome, ctx, { keepExisting: false, now: new Date() });
+  return outcome.result();
+}
+
+/**
+ * Stores the candidates' enrolments: one read of their users, one write per changed user, journaled before the
+ * write and announced after it like every directory write. `now` stamps what is written (a job passes its own
+ * instant, so that its re-run writes the very same documents).
+ */
+async function storeEnrollments(candidates: readonly Candidate[], outcome: BatchOutcome, ctx: WriteContext, opts: { keepExisting: boolean; now: Date }): Promise<void> {
+  const { now } = opts;
   const changes: DirectoryChange[] = [];
   let intent: JournaledIntent | undefined;
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
@@ -44,7 +58,6 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
     const { byId } = await readUsersByIds(ids, { _id: 1, enrollments: 1 });
     const enrollmentsOf = new Map([...byId].map(([id, d]) => [id, (d.enrollments ?? {}) as Record<string, EnrollmentDoc>]));
 
-    const now = new Date();
     const perUser = new Map<string, { set: Record<string, unknown>; changed: string[]; created: number; updated: number }>();
     for (const c of candidates) {
       const current = enrollmentsOf.get(c.externalId);
@@ -52,7 +65,8 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
         outcome.fail(c.index, c.externalId, [{ path: 'externalId', message: `no user with externalId ${c.externalId}` }]);
         continue;
       }
-      const next = nextEnrollment(current[c.course], c.input, now);
+      // keepExisting: a group enrols only where the user has no enrolment in the course (of any status).
+      const next = opts.keepExisting && current[c.course] ? undefined : nextEnrollment(current[c.course], c.input, now);
       if (!next) {
         outcome.unchanged++;
         continue;
@@ -76,5 +90,67 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
     }
   });
   await announce(ctx, changes, intent);
+}
+
+/** An enrolment a group makes: `subscribed`, marked with the group (`enrolledBy: group:<id>`). */
+export interface GroupEnrollment {
+  course: string;
+  externalId: string;
+  enrolledBy: string;
+}
+
+/**
+ * Enrols each user in each course as `subscribed` unless they have an enrolment in that course already, which is
+ * left exactly as it is. Through the batch path in chunks of at most ENROLLMENT_BATCH_MAX, so the journal and the
+ * directory's listeners see these enrolments as any other. A user who no longer exists is counted as failed.
+ */
+export async function enrollIfAbsent(items: readonly GroupEnrollment[], ctx: WriteContext, now = new Date()): Promise<BatchResult> {
+  const outcome = new BatchOutcome();
+  for (let i = 0; i < items.length; i += ENROLLMENT_BATCH_MAX) {
+    const chunk = items.slice(i, i + ENROLLMENT_BATCH_MAX).map((g, j) => ({
+      index: i + j,
+      externalId: g.externalId,
+      course: g.course,
+      input: { status: 'subscribed' as const, role: 'student' as const, enrolledBy: g.enrolledBy },
+    }));
+    await storeEnrollments(chunk, outcome, ctx, { keepExisting: true, now });
+  }
   return outcome.result();
+}
+
+/**
+ * Removes the enrolments a group made (`enrolledBy` names it), except those that reached `completed`: a completion
+ * is the learner's record and outlives the group. Any other enrolment (the user's own, another group's) is left.
+ */
+export async function removeGroupEnrollments(items: readonly GroupEnrollment[], ctx: WriteContext): Promise<{ removed: number; kept: number }> {
+  let removed = 0;
+  let kept = 0;
+  for (let i = 0; i < items.length; i += ENROLLMENT_BATCH_MAX) {
+    const chunk = items.slice(i, i + ENROLLMENT_BATCH_MAX);
+    const changes: DirectoryChange[] = [];
+    let intent: JournaledIntent | undefined;
+    await withLocks(chunk.map((c) => userLock(c.externalId)), async () => {
+      const { byId } = await readUsersByIds([...new Set(chunk.map((c) => c.externalId))], { _id: 1, enrollments: 1 });
+      const perUser = new Map<string, string[]>();
+      for (const c of chunk) {
+        const current = (byId.get(c.externalId)?.enrollments as Record<string, EnrollmentDoc> | undefined)?.[c.course];
+        if (!current || current.enrolledBy !== c.enrolledBy || current.status === 'completed') {
+          kept += current ? 1 : 0;
+          continue;
+        }
+        let paths = perUser.get(c.externalId);
+        if (!paths) perUser.set(c.externalId, (paths = []));
+        paths.push(`enrollments.${c.course}`);
+      }
+      if (perUser.size === 0) return;
+      for (const [externalId, paths] of perUser) changes.push({ kind: 'user.changed', externalId, changed: paths.sort(), actor: ctx.actor });
+      const now = new Date();
+      ({ intent } = await writeAhead(changes, () =>
+        db().bulkUpdateById(usersCollection(), [...perUser].map(([_id, paths]) => ({ _id, update: { $unset: Object.fromEntries(paths.map((p) => [p, ''])), $set: { updatedAt: now } } }))),
+      ));
+      for (const paths of perUser.values()) removed += paths.length;
+    });
+    await announce(ctx, changes, intent);
+  }
+  return { removed, kept };
 }
