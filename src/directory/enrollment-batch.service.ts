@@ -52,6 +52,7 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
 async function storeEnrollments(candidates: readonly Candidate[], outcome: BatchOutcome, ctx: WriteContext, opts: { keepExisting: boolean; now: Date }): Promise<void> {
   const { now } = opts;
   const changes: DirectoryChange[] = [];
+  const own = new Map<string, string[]>();
   let intent: JournaledIntent | undefined;
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
     const ids = [...new Set(candidates.map((c) => c.externalId))];
@@ -66,9 +67,15 @@ async function storeEnrollments(candidates: readonly Candidate[], outcome: Batch
         continue;
       }
       // keepExisting: a group enrols only where the user has no enrolment in the course (of any status).
-      const next = opts.keepExisting && current[c.course] ? undefined : nextEnrollment(current[c.course], c.input, now);
+      const existing = current[c.course];
+      const next = opts.keepExisting && existing ? undefined : nextEnrollment(existing, c.input, now);
       if (!next) {
         outcome.unchanged++;
+        // This writer's own enrolment from an earlier run cut off (same maker, same instant): its write may have
+        // been stored without its reaction, so it is announced again (listeners are idempotent).
+        if (opts.keepExisting && existing?.enrolledBy && existing.enrolledBy === c.input.enrolledBy && existing.enrolledAt?.getTime() === now.getTime()) {
+          own.set(c.externalId, [...(own.get(c.externalId) ?? []), `enrollments.${c.course}`]);
+        }
         continue;
       }
       let entry = perUser.get(c.externalId);
@@ -90,6 +97,7 @@ async function storeEnrollments(candidates: readonly Candidate[], outcome: Batch
     }
   });
   await announce(ctx, changes, intent);
+  await announce(ctx, [...own].map(([externalId, paths]) => ({ kind: 'user.changed' as const, externalId, changed: paths.sort(), actor: ctx.actor })));
 }
 
 /** An enrolment a group makes: `subscribed`, marked with the group (`enrolledBy: group:<id>`). */
