@@ -2,6 +2,8 @@
 // joins by any source, and bundles (price, ?priced=). Each test checks the stored users and groups too.
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
+import { runGroupEnrollment } from '../../../src/groups/group-courses.js';
+import { createLogger } from '../../../src/platform/logger.js';
 import { createGroup, defineField, enrol, patchUser, putCourse, putUser, uniq, userBody, waitForJob, type Auth, type JobView } from '../membership/membership-helpers.js';
 
 type StoredEnrollment = { status: string; enrolledBy?: string; enrolledAt: Date; completedAt?: Date };
@@ -147,6 +149,46 @@ describe('Group courses: attach, enrol, unenrol, enrol-on-join; bundles', functi
       expect(members.map((m) => m.externalId).sort()).to.deep.equal([u1, u2].sort());
       expect(members.every((m) => m.source === 'rule')).to.equal(true);
       expect(await db().collection('directory_reactions').countDocuments({})).to.equal(0);
+    });
+  });
+
+  describe('re-runs and races (the job\'s service, as two workers or a re-run call it)', () => {
+    const watch = (course: string) =>
+      createGroup(t, admin, { type: 'automatic', rule: { conditions: { all: [{ fact: 'enrollment', params: { course }, path: '$.status', operator: 'equal', value: 'subscribed' }] } } });
+    const opts = (at: Date) => ({ at, actor: 'test', logger: createLogger('silent') });
+    const membersOf = async (groupId: string) => (await db().collection('memberships').find({ group: groupId }).toArray()).map((m) => m.externalId as string).sort();
+
+    it('when a run stored its enrolments but was cut off before announcing them, then its re-run announces them and the watcher group reacts', async () => {
+      const course = await newCourse();
+      const watcher = await watch(course);
+      const group = await createGroup(t, admin, { type: 'manual' });
+      const users = [await newUser(), await newUser()].sort();
+      for (const u of users) await addMember(group.id, u);
+      await attach(group.id, course).expect(200);
+      // What the cut-off run left: the enrolments it writes, stored, with no directory change announced.
+      const at = new Date(Date.now() - 60_000);
+      await db().collection('users').updateMany({ _id: { $in: users } as never }, { $set: { [`enrollments.${course}`]: { status: 'subscribed', role: 'student', enrolledAt: at, updatedAt: at, enrolledBy: `group:${group.id}` } } });
+      expect(await membersOf(watcher.id)).to.deep.equal([]);
+      const result = await runGroupEnrollment(group.id, 'enroll', opts(at));
+      expect(result).to.include({ enrolled: 0, unchanged: 2 });
+      expect(await membersOf(watcher.id)).to.deep.equal(users);
+    });
+
+    it('when two runs of one job enrol at once, then each member is enrolled once and the watcher group adds each once', async () => {
+      const course = await newCourse();
+      const watcher = await watch(course);
+      const group = await createGroup(t, admin, { type: 'manual' });
+      const users: string[] = [];
+      for (let i = 0; i < 30; i++) users.push(await newUser());
+      for (const u of users) await addMember(group.id, u);
+      await attach(group.id, course).expect(200);
+      const at = new Date();
+      const [a, b] = await Promise.all([runGroupEnrollment(group.id, 'enroll', opts(at)), runGroupEnrollment(group.id, 'enroll', opts(at))]);
+      expect(a.enrolled! + a.unchanged!).to.equal(30);
+      expect(b.enrolled! + b.unchanged!).to.equal(30);
+      for (const u of users) expect(await stored(u, course)).to.include({ status: 'subscribed', enrolledBy: `group:${group.id}` });
+      expect(await membersOf(watcher.id)).to.deep.equal([...users].sort());
+      expect(await db().collection('membership_history').countDocuments({ group: watcher.id, action: 'added' })).to.equal(30);
     });
   });
 
