@@ -2,6 +2,9 @@
 // user batch. Courses are read in one query and users in one query (`_id $in`); each changed user is written
 // once, with a `$set` of every enrolment of the batch that changed for them, in unordered bulk updates by _id.
 // Users are read as readUsersByIds finds cheapest on the backend.
+//
+// The same path serves a group's enrolments (groups/group-courses.ts): enrollIfAbsent enrols where the user has no
+// enrolment in the course, removeGroupEnrollments takes back what a group made.
 import { checkEnrollmentRecord, nextEnrollment, type EnrollmentInput } from './enrollment.schema.js';
 import type { EnrollmentDoc } from './user.model.js';
 import { existingCourseCodes } from './courses.service.js';
@@ -12,9 +15,10 @@ import { announce, type WriteContext } from './directory-events.js';
 import { writeAhead, type JournaledIntent } from './reaction-journal.js';
 import type { DirectoryChange } from './directory-events.js';
 import { BatchOutcome, rejectDuplicates, type BatchResult } from './batch-outcome.js';
+import { MAX_BATCH_RECORDS } from './identifiers.js';
 
-/** The most enrolments one write takes, as POST /enrollments/batch. */
-export const ENROLLMENT_BATCH_MAX = 10_000;
+/** The most enrolments one write takes: as many as POST /enrollments/batch. */
+export const ENROLLMENT_BATCH_MAX = MAX_BATCH_RECORDS;
 
 interface Candidate {
   index: number;
