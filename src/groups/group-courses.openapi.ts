@@ -46,7 +46,7 @@ export const groupCoursesOpenApi: Record<string, unknown> = {
       operationId: 'unenrollGroup',
       summary: 'Remove the enrolments the group made (a job)',
       description:
-        "For each member and course: the enrolment is removed only if this group made it (`enrolledBy`) and it has not reached `completed`; a user's own enrolment, another group's, and a completion stay. The job result counts `removed` and `kept`.",
+        "For each member and course: the enrolment is removed only if this group made it (`enrolledBy`) and it has not reached `completed`; a user's own enrolment, another group's, a completion, and the enrolment of a user who is also a member of another group carrying the course stay. The job result counts `removed` and `kept`.",
       responses: { ...accepted, 404: problem, ...errors },
     },
   },

@@ -4,7 +4,8 @@
 // Every enrolment a group makes is `subscribed`, marked `enrolledBy: group:<id>`, and written through the
 // enrolment batch path (directory/enrollment-batch.service.ts): journaled and announced like any directory write,
 // so automatic groups whose rules read enrolments react. A user who has an enrolment in the course already keeps
-// it as it is; unenroll removes only what the group made and what has not reached `completed`.
+// it as it is; unenroll removes only what the group made and what has not reached `completed`, and leaves the
+// enrolment of a user who is also a member of another group carrying the same course.
 //
 // Safe to run twice, or twice at once: an enrolment is a key of its user's document (`enrollments.<code>`), so there
 // is never more than one per user and course; the enrol job stamps what it writes with its own queued instant, so
@@ -18,6 +19,7 @@ import type { Scheduler } from '../jobs/scheduler.js';
 import { courseExists } from '../directory/courses.service.js';
 import { enrollIfAbsent, removeGroupEnrollments, ENROLLMENT_BATCH_MAX, type GroupEnrollment } from '../directory/enrollment-batch.service.js';
 import { memberships, type AddedMembership } from '../membership/membership-store.js';
+import { membershipId } from '../membership/membership.model.js';
 import { GroupModel, type GroupDoc } from './group.model.js';
 import { getGroup, groupLock, requireGroup, type GroupView } from './groups.service.js';
 
@@ -94,6 +96,24 @@ async function memberIds(groupId: string): Promise<string[]> {
   return docs.map((d) => d.externalId).sort();
 }
 
+/** For each of the courses, the other groups that carry it too. */
+async function otherGroupsWith(groupId: string, courses: readonly string[]): Promise<Map<string, string[]>> {
+  const docs = await GroupModel.find({ _id: { $ne: groupId } }, { courses: 1 }).lean<Array<Pick<GroupDoc, '_id' | 'courses'>>>();
+  return new Map(courses.map((c) => [c, docs.filter((d) => (d.courses ?? []).includes(c)).map((d) => d._id)]));
+}
+
+/**
+ * What unenroll may take back: the items whose user is not a member of another group carrying the course too (that
+ * group would enrol them again on the spot; its members stay enrolled, as enrol-on-join promises).
+ */
+async function notHeldElsewhere(items: readonly GroupEnrollment[], others: Map<string, string[]>): Promise<{ free: GroupEnrollment[]; held: number }> {
+  const ids = [...new Set(items.flatMap((i) => (others.get(i.course) ?? []).map((g) => membershipId(g, i.externalId))))];
+  if (ids.length === 0) return { free: [...items], held: 0 };
+  const present = await db().readByIds(memberships(), ids);
+  const free = items.filter((i) => !(others.get(i.course) ?? []).some((g) => present.has(membershipId(g, i.externalId))));
+  return { free, held: items.length - free.length };
+}
+
 /** The job's work: every member × every course of the group, chunk by chunk, with progress after each. */
 export async function runGroupEnrollment(groupId: string, action: GroupEnrollAction, opts: GroupEnrollOptions): Promise<GroupEnrollResult> {
   const group = await requireGroup(groupId);
@@ -108,6 +128,7 @@ export async function runGroupEnrollment(groupId: string, action: GroupEnrollAct
   }
   const step = usersPerChunk(group.courses.length);
   const ctx = { actor: opts.actor, logger: opts.logger };
+  const others = action === 'unenroll' ? await otherGroupsWith(groupId, group.courses) : new Map<string, string[]>();
   for (let i = 0; i < members.length; i += step) {
     const chunk = members.slice(i, i + step);
     const items: GroupEnrollment[] = chunk.flatMap((externalId) => group.courses.map((course) => ({ course, externalId, enrolledBy: enrolledBy(groupId) })));
@@ -117,9 +138,10 @@ export async function runGroupEnrollment(groupId: string, action: GroupEnrollAct
       result.unchanged! += r.unchanged + r.updated;
       result.failed! += r.failed;
     } else {
-      const r = await removeGroupEnrollments(items, ctx);
+      const { free, held } = await notHeldElsewhere(items, others);
+      const r = await removeGroupEnrollments(free, ctx);
       result.removed! += r.removed;
-      result.kept! += r.kept;
+      result.kept! += r.kept + held;
     }
     await opts.progress?.(Math.min(members.length, i + step), members.length);
   }

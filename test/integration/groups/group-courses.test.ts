@@ -109,21 +109,25 @@ describe('Group courses: attach, enrol, unenrol, enrol-on-join; bundles', functi
       expect(await stored(u2, a)).to.deep.equal(before);
     });
 
-    it('when a group unenrols, then only what it made goes: a completed enrolment, the user\'s own and another group\'s stay', async () => {
+    it('when a group unenrols, then only what it made goes: a completed enrolment, the user\'s own, another group\'s, and a member\'s of another group with the course stay', async () => {
       const course = await newCourse();
       const group = await createGroup(t, admin, { type: 'manual', courses: [course] });
       const other = await createGroup(t, admin, { type: 'manual', courses: [course] });
-      const [made, completed, own, others] = [await newUser(), await newUser(), await newUser(), await newUser()];
+      const [made, completed, own, others, both] = [await newUser(), await newUser(), await newUser(), await newUser(), await newUser()];
       await enrol(t, hr, course, own, { status: 'in_progress' });
       await addMember(other.id, others);
-      for (const u of [made, completed, own, others]) await addMember(group.id, u);
+      for (const u of [made, completed, own, others, both]) await addMember(group.id, u);
+      // Enrolled by this group, then a member of the other group with the same course too: the other group keeps it.
+      await addMember(other.id, both);
+      expect(await stored(both, course)).to.include({ enrolledBy: `group:${group.id}` });
       // The group's enrolment of `completed` progresses: it is the learner's record now.
       await enrol(t, hr, course, completed, { status: 'completed' });
       expect(await stored(completed, course)).to.include({ status: 'completed', enrolledBy: `group:${group.id}` });
       expect(await stored(others, course)).to.include({ enrolledBy: `group:${other.id}` });
 
       const job = await runJob(group.id, 'unenroll');
-      expect(job.result).to.deep.equal({ members: 4, courses: 1, removed: 1, kept: 3 });
+      expect(job.result).to.deep.equal({ members: 5, courses: 1, removed: 1, kept: 4 });
+      expect(await stored(both, course)).to.include({ status: 'subscribed', enrolledBy: `group:${group.id}` });
       expect(await stored(made, course)).to.equal(undefined);
       expect(await stored(completed, course)).to.include({ status: 'completed' });
       expect(await stored(own, course)).to.include({ status: 'in_progress' }).and.not.have.property('enrolledBy');
@@ -131,7 +135,7 @@ describe('Group courses: attach, enrol, unenrol, enrol-on-join; bundles', functi
       await t.api.get(`/api/v1/courses/${course}/enrollments/${made}`).set(hr).expect(404);
 
       const again = await runJob(group.id, 'unenroll');
-      expect(again.result).to.deep.equal({ members: 4, courses: 1, removed: 0, kept: 3 });
+      expect(again.result).to.deep.equal({ members: 5, courses: 1, removed: 0, kept: 4 });
     });
 
     it('when a group enrols, then automatic groups whose rules read that enrolment take the members in (a directory change like any other)', async () => {
