@@ -1,5 +1,6 @@
-// Cross-domain reactions, wired once per process at start: membership listens to directory changes, and the
-// directory asks groups which rules use a field. Kept here so that neither domain imports the other's wiring.
+// Cross-domain reactions, wired once per process at start: membership listens to directory changes, the
+// directory asks groups which rules use a field, and a join enrols in the group's courses. Kept here so that
+// neither domain imports the other's wiring.
 import type { Config } from './config.js';
 import type { Logger } from './platform/logger.js';
 import type { Metrics } from './platform/metrics.js';
@@ -10,6 +11,8 @@ import { setFieldUsageLookup } from './directory/field-usage.js';
 import { membershipListener } from './membership/on-change.js';
 import { groupNamesUsingField } from './groups/groups.service.js';
 import { recordChanges } from './snapshot/change-feed.js';
+import { setMembershipsAddedHook } from './membership/membership-store.js';
+import { enrollJoiners } from './groups/group-courses.js';
 import { REACTION_REPLAY_JOB, reactionReplayJobId, type ReactionReplayJobData } from './jobs/reaction-replay.job.js';
 
 export interface ReactionDeps {
@@ -36,7 +39,10 @@ export function wireReactions(deps: ReactionDeps): () => void {
     await deps.scheduler.enqueue(REACTION_REPLAY_JOB, data, { jobId: reactionReplayJobId(id, attempts), actor: 'reaction-journal' });
   });
   const previousLookup = setFieldUsageLookup(groupNamesUsingField);
+  // Whoever joins a group with courses, by any source, is enrolled in them as they join.
+  const previousAdded = setMembershipsAddedHook(enrollJoiners(deps.logger));
   return () => {
+    setMembershipsAddedHook(previousAdded);
     unsubscribe();
     unsubscribeFeed();
     setReactionFailureHook(previousHook);

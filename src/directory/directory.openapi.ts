@@ -209,6 +209,7 @@ export const directorySchemas: Record<string, unknown> = {
       enrolledAt: { type: 'string', format: 'date-time' },
       completedAt: { type: 'string', format: 'date-time' },
       updatedAt: { type: 'string', format: 'date-time' },
+      enrolledBy: { type: 'string', description: '`group:<id>` when a group made the enrolment (POST /groups/{id}/enroll, or joining a group with courses); only that group\'s unenroll removes it' },
     },
   },
   EnrollmentPage: pageOf('Enrollment'),

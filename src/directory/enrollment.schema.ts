@@ -19,7 +19,7 @@ const attributes = {
   mode: Joi.string().valid(...ENROLLMENT_MODES).allow(null),
 };
 /** Kept by the service, shown in the representation: accepted and ignored so that a GET can be sent back. */
-const readOnly = { enrolledAt: readOnlyAttribute(), completedAt: readOnlyAttribute(), updatedAt: readOnlyAttribute() };
+const readOnly = { enrolledAt: readOnlyAttribute(), completedAt: readOnlyAttribute(), updatedAt: readOnlyAttribute(), enrolledBy: readOnlyAttribute() };
 
 /** PUT body; `course` and `externalId` may repeat the path (checked to match). */
 export const enrollmentBodySchema = Joi.object({
@@ -45,6 +45,8 @@ export interface EnrollmentInput {
   mode?: (typeof ENROLLMENT_MODES)[number] | null;
   course?: string;
   externalId?: string;
+  /** Internal (never from a request body): the group whose courses make this enrolment, `group:<id>`. */
+  enrolledBy?: string;
 }
 
 /** A batch record, untrusted: the input or every problem, with paths relative to the record. */
@@ -63,7 +65,9 @@ const ATTRIBUTES = ['status', 'role', 'class', 'cohort', 'mode'] as const;
 
 /**
  * The enrolment to store: enrolledAt is kept from the first enrolment; completedAt is set when the status
- * becomes `completed`, kept while it stays so, and cleared when it moves away. Undefined when nothing changes.
+ * becomes `completed`, kept while it stays so, and cleared when it moves away. `enrolledBy` (who made the
+ * enrolment) is kept from the first enrolment too: a later change of status does not make it someone else's.
+ * Undefined when nothing changes.
  */
 export function nextEnrollment(existing: EnrollmentDoc | undefined, input: EnrollmentInput, now: Date): EnrollmentDoc | undefined {
   const wanted = {
@@ -81,5 +85,6 @@ export function nextEnrollment(existing: EnrollmentDoc | undefined, input: Enrol
     enrolledAt: existing?.enrolledAt ?? now,
     ...(completedAt ? { completedAt } : {}),
     updatedAt: now,
+    ...(existing ? (existing.enrolledBy ? { enrolledBy: existing.enrolledBy } : {}) : input.enrolledBy ? { enrolledBy: input.enrolledBy } : {}),
   } as EnrollmentDoc;
 }

@@ -24,6 +24,8 @@ export interface EnrollmentView {
   enrolledAt: string;
   completedAt?: string;
   updatedAt: string;
+  /** `group:<id>` when a group's courses made the enrolment. */
+  enrolledBy?: string;
 }
 
 export function enrollmentView(course: string, externalId: string, e: EnrollmentDoc): EnrollmentView {
@@ -38,6 +40,7 @@ export function enrollmentView(course: string, externalId: string, e: Enrollment
     enrolledAt: e.enrolledAt.toISOString(),
     ...(e.completedAt ? { completedAt: e.completedAt.toISOString() } : {}),
     updatedAt: e.updatedAt.toISOString(),
+    ...(e.enrolledBy ? { enrolledBy: e.enrolledBy } : {}),
   };
 }
 

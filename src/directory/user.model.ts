@@ -17,6 +17,8 @@ const enrollmentSchema = new Schema(
     enrolledAt: { type: Date, required: true },
     completedAt: { type: Date },
     updatedAt: { type: Date, required: true },
+    /** `group:<id>` when a group's courses made this enrolment (group-courses.ts): only then may the group undo it. */
+    enrolledBy: { type: String },
   },
   { _id: false },
 );

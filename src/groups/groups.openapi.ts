@@ -21,6 +21,7 @@ import {
   previewBodySchema,
   ruleBodySchema,
 } from './groups.schema.js';
+import { groupCoursesOpenApi } from './group-courses.openapi.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: unknown) => ({ 'application/json': { schema } });
@@ -257,6 +258,7 @@ export const groupsOpenApi: Record<string, unknown> = {
       responses: { 200: { description: 'A page of entries', content: json(pageOf('HistoryEntry')) }, 404: problem, ...errors },
     },
   },
+  ...groupCoursesOpenApi,
 };
 
 const groupInput = openApiSchema(createGroupSchema);

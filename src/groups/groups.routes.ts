@@ -59,6 +59,8 @@ import {
   updateGroup,
 } from './groups.service.js';
 
+import { groupCoursesRoutes } from './group-courses.routes.js';
+
 export { groupsOpenApi, groupsSchemas } from './groups.openapi.js';
 
 const idParams = groupParams;
@@ -83,7 +85,8 @@ export function groupsRoutes(deps: RouteDeps): Router {
     requirePermission('groups:read'),
     validate({ query: groupListQuery }),
     async (req, res) => {
-      res.json(await listGroups(pageRequest(res.locals.query), { type: res.locals.query.type }, readerOf(req.principal)));
+      const { type, priced } = res.locals.query as { type?: string; priced?: boolean };
+      res.json(await listGroups(pageRequest(res.locals.query), { type, priced }, readerOf(req.principal)));
     },
   );
 
@@ -221,6 +224,8 @@ export function groupsRoutes(deps: RouteDeps): Router {
       res.json(await listHistory(group._id, pageRequest(res.locals.query), { ...(externalId ? { externalId } : {}), ...(action ? { action } : {}) }));
     },
   );
+
+  router.use(groupCoursesRoutes(deps));
 
   return router;
 }

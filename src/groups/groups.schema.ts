@@ -11,7 +11,10 @@ export const groupIdSchema = Joi.string().pattern(GROUP_ID_PATTERN).messages({ '
 
 export const groupParams = Joi.object({ id: groupIdSchema.required().description('The group id') });
 export const groupMemberParams = Joi.object({ id: groupIdSchema.required().description('The group id'), externalId: externalIdSchema.required().description("The user's externalId") });
-export const groupListQuery = Joi.object({ ...pageSchema, type: Joi.string().valid(...GROUP_TYPES) });
+export const groupListQuery = Joi.object({ ...pageSchema, type: Joi.string().valid(...GROUP_TYPES) }).keys({
+  priced: Joi.boolean().description('true: only bundles (groups with a price); false: only groups without one'),
+});
+export const groupCourseParams = Joi.object({ id: groupIdSchema.required().description('The group id'), code: courseCodeSchema.required().description('The course code') });
 export const memberListQuery = Joi.object({ ...pageSchema, source: Joi.string().valid(...MEMBERSHIP_SOURCES) });
 export const historyQuery = Joi.object({ ...pageSchema, externalId: externalIdSchema, action: Joi.string().valid('added', 'removed') });
 
@@ -19,7 +22,8 @@ const name = Joi.string().trim().min(1).max(200);
 const description = Joi.string().max(2000).allow('');
 const courses = Joi.array().items(courseCodeSchema).max(200).unique();
 const key = Joi.object({ enabled: Joi.boolean().required(), maxUses: Joi.number().integer().min(1).max(1_000_000_000) }).description('The group key users join with (POST /join)');
-const price = Joi.number().min(0).max(1e12);
+// Money: two decimals at most (1.005 is refused, not rounded), so that the price stored is the price shown.
+const price = Joi.number().min(0).max(1e12).precision(2).description('The bundle price (≥ 0, at most two decimals); a group with a price is a bundle of its courses');
 
 /** POST /groups. The rule's own shape is checked by the rule engine, which names each bad place inside it. */
 export const createGroupSchema = Joi.object({

@@ -67,6 +67,29 @@ function addedEntry(m: MembershipDoc, reason: string, actor: string): HistoryDoc
   };
 }
 
+/** A membership this writer has just stored, with who added it. */
+export interface AddedMembership {
+  groupId: string;
+  externalId: string;
+  actor: string;
+}
+
+/**
+ * Told of every membership addMemberships stored, whatever its source, before addMemberships returns: what follows
+ * a join (enrolment in the group's courses, groups/group-courses.ts) happens once for every path that adds. Set by
+ * the process's wiring (src/reactions.ts) so that this store imports nothing of the groups. A hook that throws fails
+ * the addition's caller, whose re-run (job, journal replay) calls it again for the same memberships.
+ */
+export type MembershipsAddedHook = (added: readonly AddedMembership[], at: Date) => Promise<void>;
+let addedHook: MembershipsAddedHook | undefined;
+
+/** Returns the previous hook (to restore on stop). */
+export function setMembershipsAddedHook(hook: MembershipsAddedHook | undefined): MembershipsAddedHook | undefined {
+  const previous = addedHook;
+  addedHook = hook;
+  return previous;
+}
+
 function count(map: Map<string, number>, key: string, by = 1): void {
   map.set(key, (map.get(key) ?? 0) + by);
 }
@@ -95,6 +118,7 @@ export async function addMemberships(adds: readonly MembershipAdd[], ctx: WriteC
     : new Map<string, MembershipDoc>();
   const entries: HistoryDoc[] = [];
   const written: string[] = [];
+  const joined: AddedMembership[] = [];
   docs.forEach((doc, i) => {
     const mine = !duplicates.has(i);
     if (mine) count(created, doc.group);
@@ -102,6 +126,7 @@ export async function addMemberships(adds: readonly MembershipAdd[], ctx: WriteC
     if (mine || (stored && stored.run === ctx.runKey && stored.addedAt.getTime() === ctx.at.getTime())) {
       entries.push(addedEntry(doc, adds[i]!.reason, adds[i]!.actor));
       written.push(doc._id);
+      joined.push({ groupId: doc.group, externalId: doc.externalId, actor: adds[i]!.actor });
     }
   });
   await db().insertIgnoringDuplicates(history(), entries);
@@ -112,6 +137,8 @@ export async function addMemberships(adds: readonly MembershipAdd[], ctx: WriteC
     if (!duplicates.has(i)) count(bySource, doc.source);
   });
   for (const [source, n] of bySource) ctx.metrics?.membershipChanges.inc({ action: 'added', source }, n);
+  // Including this writer's interrupted earlier inserts: what followed them may be what the interruption cut off.
+  if (joined.length && addedHook) await addedHook(joined, ctx.at);
   return created;
 }
 
