@@ -18,6 +18,7 @@ import { groupsRoutes } from './groups/groups.routes.js';
 import { rulesRoutes } from './rules/rules.routes.js';
 import { requestsRoutes } from './requests/support-requests.routes.js';
 import { sessionsRoutes } from './sessions/sessions.routes.js';
+import { consoleRoutes } from './console/console.routes.js';
 
 export interface AppDeps extends ServiceDeps {
   /** False for ROLE=worker: only the operations endpoints are served. */
@@ -111,6 +112,7 @@ export function createApp(deps: AppDeps): express.Express {
     api.use(sessionsRoutes(deps));
     api.use(pathParamErrors(api));
     app.use('/api/v1', api);
+    app.use('/console', consoleRoutes());
   }
 
   app.use((req, _res, next) => {
