@@ -249,7 +249,8 @@ describe('admin console (browser)', function () {
     await screenshot(page, 'user-390');
     await page.getByRole('link', { name: 'Jobs' }).click();
     await page.getByRole('link', { name: 'the job dashboard' }).waitFor();
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    // Runs in the page (the test's tsconfig has no DOM types).
+    const width = await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
     expect(width).to.be.at.most(390);
   });
 });
