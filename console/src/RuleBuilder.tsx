@@ -2,8 +2,8 @@
 // condition's API path (so the API's errors, which name that path, show beside it), and a JSON view kept in step.
 import { useEffect, useState } from 'preact/hooks';
 import type { ProblemError } from './api.js';
-import { addChild, childrenOf, defaultValue, errorsAt, isLeaf, kindOf, leafType, newLeaf, operatorsFor, updateAt, valueKind, withKind, type GroupKind } from './rule-model.js';
-import type { Catalogue, Condition, Leaf, RuleDocument } from './types.js';
+import { addChild, childrenOf, fillTemplate, defaultValue, errorsAt, isLeaf, kindOf, leafType, newLeaf, operatorsFor, updateAt, valueKind, withKind, type GroupKind } from './rule-model.js';
+import type { Catalogue, Condition, Leaf, RuleDocument, RuleTemplate } from './types.js';
 
 interface Props {
   rule: RuleDocument;
@@ -31,11 +31,40 @@ export function RuleBuilder({ rule, catalogue, errors, readOnly, onChange }: Pro
   const rootErrors = errors.filter((e) => !e.path.replace(/^rule\.?/, '').startsWith('conditions'));
   return (
     <div class="rule-builder">
+      {!readOnly && catalogue.templates.length > 0 && (
+        <label class="template-picker">
+          Start from a template
+          <select
+            value=""
+            onChange={(e) => {
+              const t = catalogue.templates.find((x) => x.id === (e.target as HTMLSelectElement).value);
+              if (t) onChange(fillTemplate(t, placeholderDefaults(t, catalogue)));
+            }}
+          >
+            <option value="">(choose a template: it replaces the rule)</option>
+            {catalogue.templates.map((t) => (
+              <option key={t.id} value={t.id} title={t.description}>
+                {t.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       <Errors list={rootErrors} />
       <Node node={rule.conditions} path="conditions" root catalogue={catalogue} errors={errors} readOnly={readOnly} update={update} />
       <JsonView rule={rule} readOnly={readOnly} onChange={onChange} />
     </div>
   );
+}
+
+/** A template's course and field placeholders keep their example when this directory has it, else take its first course or field. */
+function placeholderDefaults(t: RuleTemplate, cat: Catalogue): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const p of t.placeholders as Array<{ name: string; type?: string; example: unknown }>) {
+    if (p.type === 'course' && cat.courses[0] && !cat.courses.some((c) => c.code === p.example)) out[p.name] = cat.courses[0].code;
+    if (p.type === 'field' && cat.fields[0] && !cat.fields.some((f) => f.key === p.example)) out[p.name] = cat.fields[0].key;
+  }
+  return out;
 }
 
 interface NodeProps {
@@ -186,7 +215,7 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
           <select aria-label={label('Operator')} value={leaf.operator} disabled={readOnly} onChange={(e) => set((l) => fitOperator(l, cat, (e.target as HTMLSelectElement).value))}>
             {!ops.includes(leaf.operator) && <option value={leaf.operator}>{leaf.operator}</option>}
             {ops.map((o) => (
-              <option key={o} value={o}>
+              <option key={o} value={o} title={cat.operators.find((x) => x.name === o.replace(/^not:/, ''))?.description}>
                 {o}
               </option>
             ))}

@@ -1,7 +1,7 @@
 // The rule document as the builder edits it: pure functions over the JSON (no hidden model), so the JSON view and
 // the builder are always the same data. Paths are the API's own (`conditions.all[0].any[1]`), which is how the
 // API's 400 problem documents locate errors.
-import type { Catalogue, Condition, FactPath, Leaf } from './types.js';
+import type { Catalogue, Condition, FactPath, Leaf, RuleDocument, RuleTemplate } from './types.js';
 
 export type GroupKind = 'all' | 'any' | 'not';
 
@@ -126,4 +126,23 @@ export function errorsAt<T extends { path: string }>(errors: T[], path: string, 
     const rest = p.slice(path.length + 1);
     return leaf || !/^(all|any)\[\d+\]|^not\./.test(rest);
   });
+}
+
+/**
+ * A template's rule with each `{{placeholder}}` filled: a whole-string placeholder takes the value as is (a number
+ * stays a number), one inside a string is replaced by its text. Unfilled ones take the template's example.
+ */
+export function fillTemplate(t: RuleTemplate, values: Record<string, unknown> = {}): RuleDocument {
+  const valueOf = (name: string) => (name in values ? values[name] : t.placeholders.find((p) => p.name === name)?.example);
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      const whole = /^\{\{(\w+)\}\}$/.exec(v);
+      if (whole) return valueOf(whole[1]!);
+      return v.replace(/\{\{(\w+)\}\}/g, (_m, name: string) => String(valueOf(name)));
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(t.rule) as RuleDocument;
 }

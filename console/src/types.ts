@@ -65,7 +65,15 @@ export interface FactInfo {
   paths: FactPath[];
   pathRequired?: boolean;
 }
+export interface RuleTemplate {
+  id: string;
+  name: string;
+  description: string;
+  placeholders: Array<{ name: string; label: string; example: unknown }>;
+  rule: RuleDocument;
+}
 export interface Catalogue {
+  templates: RuleTemplate[];
   fields: FieldDefinition[];
   courses: Course[];
   operators: OperatorInfo[];

@@ -1,7 +1,7 @@
 // Small shared pieces: loading data, showing a problem, dates, a job's progress.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get } from './api.js';
-import type { Catalogue, Course, FactInfo, FieldDefinition, Job, OperatorInfo } from './types.js';
+import type { Catalogue, Course, FactInfo, FieldDefinition, Job, OperatorInfo, RuleTemplate } from './types.js';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -106,7 +106,8 @@ export function loadCatalogue(): Promise<Catalogue> {
     get<{ items: Course[] }>('/courses?limit=1000'),
     get<{ items: OperatorInfo[] }>('/rules/operators'),
     get<{ items: FactInfo[] }>('/rules/facts'),
-  ]).then(([f, c, o, fa]) => ({ fields: f.items, courses: c.items, operators: o.items, facts: fa.items }));
+    get<{ items: RuleTemplate[] }>('/rules/templates'),
+  ]).then(([f, c, o, fa, t]) => ({ fields: f.items, courses: c.items, operators: o.items, facts: fa.items, templates: t.items }));
   catalogue.catch(() => (catalogue = undefined));
   return catalogue;
 }

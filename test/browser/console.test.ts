@@ -170,6 +170,28 @@ describe('admin console (browser)', function () {
     expect(stored.body.rule).to.deep.equal({ conditions: { any: [{ fact: 'email', operator: 'endsWith', value: '@example.org' }] } });
   });
 
+  it('when a template of the rules catalogue is chosen, saved and synced now, then the rule is the template\'s and the progress bar completes', async () => {
+    const id = await createGroup('Templated', { conditions: { all: [{ fact: 'user', path: '$.type', operator: 'equal', value: 'learner' }] } });
+    await waitForSync(id);
+    await signIn(t.adminKey);
+    await page.goto(`${base}/console/#/groups/${id}`);
+    await page.getByTestId('member-count').filter({ hasText: '2' }).waitFor();
+    await page.getByLabel('Start from a template').selectOption('completed-course');
+    expect(await page.getByLabel('Course (conditions.all[0])', { exact: true }).inputValue()).to.equal('DRV-101');
+    // ana completed DRV-101 and joins; the two learners leave.
+    await page.getByTestId('preview-add').filter({ hasText: /^1$/ }).waitFor();
+    expect(await page.getByTestId('preview-remove').textContent()).to.equal('2');
+    expect(await page.getByTestId('preview').textContent()).to.contain('ana');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved as version 2' }).waitFor();
+    await waitForSync(id);
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    await page.locator('.job-progress').filter({ hasText: 'completed' }).waitFor();
+    await page.getByTestId('member-count').filter({ hasText: /^1$/ }).waitFor();
+    const members = await t.api.get(`/api/v1/groups/${id}/members`).set(await admin());
+    expect(members.body.items.map((m: { externalId: string }) => m.externalId)).to.deep.equal(['ana']);
+  });
+
   it('when a rule has an error, then it shows at its condition', async () => {
     const id = await createGroup('With errors', { conditions: { all: [{ fact: 'user', path: '$.type', operator: 'equal', value: 'staff' }] } });
     await signIn(t.adminKey);
