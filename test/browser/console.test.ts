@@ -38,6 +38,14 @@ describe('admin console (browser)', function () {
     await page.getByTestId('role').waitFor();
   }
 
+  async function waitFor(check: () => Promise<boolean>) {
+    for (let i = 0; i < 100; i++) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error('the condition never held');
+  }
+
   async function waitForSync(groupId: string) {
     for (let i = 0; i < 100; i++) {
       const g = await t.api.get(`/api/v1/groups/${groupId}`).set(await admin());
@@ -51,7 +59,8 @@ describe('admin console (browser)', function () {
     // Fail (not skip) first when there is no browser, before the service starts.
     browser = await launchChromium();
     await buildConsole();
-    t = await startTestService('console');
+    // No group is too small for the removal safety valve here, so a test can see removals held and confirm them.
+    t = await startTestService('console', { REMOVAL_SAFETY_MIN_MEMBERS: '0' });
     base = `http://127.0.0.1:${(t.service.server.address() as AddressInfo).port}`;
     await put('/fields/department', { label: 'Department', type: 'select', options: ['Sales', 'Support', 'Engineering'] });
     await put('/courses/DRV-101', { title: 'Safe driving' });
@@ -170,7 +179,7 @@ describe('admin console (browser)', function () {
     expect(stored.body.rule).to.deep.equal({ conditions: { any: [{ fact: 'email', operator: 'endsWith', value: '@example.org' }] } });
   });
 
-  it('when a template of the rules catalogue is chosen, saved and synced now, then the rule is the template\'s and the progress bar completes', async () => {
+  it('when a template of the rules catalogue is chosen and saved, then removals the safety valve held are confirmed in the console, with sync progress shown', async () => {
     const id = await createGroup('Templated', { conditions: { all: [{ fact: 'user', path: '$.type', operator: 'equal', value: 'learner' }] } });
     await waitForSync(id);
     await signIn(t.adminKey);
@@ -184,10 +193,19 @@ describe('admin console (browser)', function () {
     expect(await page.getByTestId('preview').textContent()).to.contain('ana');
     await page.getByRole('button', { name: 'Save rule' }).click();
     await page.getByRole('status').filter({ hasText: 'Saved as version 2' }).waitFor();
-    await waitForSync(id);
+    // Removing both of the group's two members is more than the safety valve allows at once: held.
+    await waitFor(async () => (await t.api.get(`/api/v1/groups/${id}`).set(await admin())).body.sync?.heldRemovals === 2);
+    await page.reload();
+    await page.getByTestId('sync-state').filter({ hasText: 'held (2 removals)' }).waitFor();
+    await page.getByTestId('member-count').filter({ hasText: /^3$/ }).waitFor();
+    // Sync now holds them again, with its progress shown to the end.
     await page.getByRole('button', { name: 'Sync now' }).click();
     await page.locator('.job-progress').filter({ hasText: 'completed' }).waitFor();
+    await page.getByRole('button', { name: 'Review 2 held removals' }).click();
+    await screenshot(page, 'held-removals');
+    await page.getByRole('button', { name: 'Yes, remove 2 users' }).click();
     await page.getByTestId('member-count').filter({ hasText: /^1$/ }).waitFor();
+    await page.getByTestId('sync-state').filter({ hasText: 'idle' }).waitFor();
     const members = await t.api.get(`/api/v1/groups/${id}/members`).set(await admin());
     expect(members.body.items.map((m: { externalId: string }) => m.externalId)).to.deep.equal(['ana']);
   });
