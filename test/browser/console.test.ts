@@ -243,6 +243,9 @@ describe('admin console (browser)', function () {
     expect(group.body.rule).to.deep.equal(draftRule);
     await page.getByRole('link', { name: stored.body.groupId }).click();
     await page.getByRole('heading', { name: 'Support team' }).waitFor();
+    await page.getByRole('link', { name: 'Groups', exact: true }).click();
+    await page.getByRole('link', { name: 'Support team', exact: true }).waitFor();
+    await screenshot(page, 'groups');
   });
 
   it('when a viewer signs in, then nothing can be edited, and the API refuses a write made with the session anyway', async () => {
