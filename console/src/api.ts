@@ -25,6 +25,9 @@ export interface Page<T> {
 
 let csrfToken: string | undefined;
 
+/** Fired on window when the API answers 401 to a call made with the session. */
+export const SIGNED_OUT_EVENT = 'autogroups:signed-out';
+
 export function setCsrfToken(token: string | undefined): void {
   csrfToken = token;
 }
@@ -62,7 +65,12 @@ export async function call<T>(path: string, opts: CallOptions = {}): Promise<Api
   } catch (err) {
     throw new ApiError(0, 'Network error', `The service could not be reached: ${(err as Error).message}`, []);
   }
-  if (!res.ok) throw await problemOf(res);
+  if (!res.ok) {
+    const problem = await problemOf(res);
+    // The session ended under the page (signed out elsewhere, expired, its key revoked): back to the sign-in page.
+    if (res.status === 401 && path !== '/session') dispatchEvent(new Event(SIGNED_OUT_EVENT));
+    throw problem;
+  }
   const body = res.status === 204 ? (undefined as T) : ((await res.json()) as T);
   return { body, etag: res.headers.get('ETag'), status: res.status };
 }

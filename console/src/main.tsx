@@ -2,7 +2,7 @@
 // (#/groups/…), so the service serves one page and a reload keeps the place.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, get, send, setCsrfToken } from './api.js';
+import { ApiError, SIGNED_OUT_EVENT, get, send, setCsrfToken } from './api.js';
 import type { Session } from './types.js';
 import { Problem, toApiError } from './ui.js';
 import { GroupsPage } from './pages/groups.js';
@@ -90,6 +90,12 @@ function App() {
       },
       () => setSession(null),
     );
+    const signedOut = () => {
+      setCsrfToken(undefined);
+      setSession(null);
+    };
+    addEventListener(SIGNED_OUT_EVENT, signedOut);
+    return () => removeEventListener(SIGNED_OUT_EVENT, signedOut);
   }, []);
   if (session === undefined) return <p>Loading…</p>;
   if (session === null) return <SignIn onSignedIn={setSession} />;

@@ -222,6 +222,13 @@ describe('admin console (browser)', function () {
     await page.locator('[data-path="conditions.all[1]"] .field-errors').waitFor();
     expect(await page.locator('[data-path="conditions.all[0]"] .field-errors').count()).to.equal(0);
     expect(await page.getByRole('button', { name: 'Save rule' }).isEnabled()).to.equal(true);
+    // The JSON view edits the same rule: a rule typed there shows in the builder, and its errors are gone.
+    await page.getByText('JSON', { exact: true }).click();
+    await page.getByLabel('Rule as JSON').fill(JSON.stringify({ conditions: { any: [{ fact: 'email', operator: 'endsWith', value: '@example.com' }] } }));
+    await page.getByLabel('Fact (conditions.any[0])', { exact: true }).waitFor();
+    expect(await page.getByLabel('Operator (conditions.any[0])', { exact: true }).inputValue()).to.equal('endsWith');
+    await page.getByTestId('preview-add').waitFor();
+    expect(await page.locator('.field-errors').count()).to.equal(0);
   });
 
   it('when a request with a draft rule is opened, then creating its group marks it done with the group, in one flow', async () => {
@@ -273,6 +280,36 @@ describe('admin console (browser)', function () {
     expect(status).to.equal(403);
     const stored = await t.api.get(`/api/v1/groups/${id}/rule`).set(await admin());
     expect(stored.body.version).to.equal(1);
+  });
+
+  it('when a manual group is created in the console, then members are added and removed by hand, and stored', async () => {
+    await signIn(t.adminKey);
+    const form = page.getByRole('form', { name: 'Create a group' });
+    await form.getByLabel('Name').fill('Hand picked');
+    await form.getByLabel('Type').selectOption('manual');
+    await form.getByRole('button', { name: 'Create group' }).click();
+    await page.getByRole('heading', { name: 'Hand picked' }).waitFor();
+    await page.getByLabel('Add a member by hand (externalId)').fill('eve');
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.getByTestId('members').getByRole('link', { name: 'eve' }).waitFor();
+    await page.getByTestId('member-count').filter({ hasText: /^1$/ }).waitFor();
+    const id = decodeURIComponent(new URL(page.url()).hash.split('/')[2]!);
+    const stored = await t.api.get(`/api/v1/groups/${id}/members`).set(await admin());
+    expect(stored.body.items.map((m: { externalId: string; source: string }) => [m.externalId, m.source])).to.deep.equal([['eve', 'manual']]);
+    await page.getByRole('button', { name: 'Remove eve' }).click();
+    await page.getByTestId('member-count').filter({ hasText: /^0$/ }).waitFor();
+    expect((await t.api.get(`/api/v1/groups/${id}/members`).set(await admin())).body.items).to.deep.equal([]);
+  });
+
+  it('when the key of a signed-in session is revoked, then the next call returns the console to the sign-in page', async () => {
+    const made = await t.api.post('/api/v1/keys').set(await admin()).send({ name: 'short-lived support', role: 'support' });
+    expect(made.status).to.equal(201);
+    await signIn(made.body.key);
+    expect(await page.getByTestId('role').textContent()).to.equal('support');
+    await page.waitForLoadState('networkidle'); // the groups page has had its answers
+    expect((await t.api.delete(`/api/v1/keys/${made.body.id}`).set(await admin())).status).to.equal(204);
+    await page.getByRole('link', { name: 'Jobs' }).click();
+    await page.getByLabel('API key').waitFor();
   });
 
   it('when the console is 390 px wide, then the groups, users and jobs pages are usable', async () => {

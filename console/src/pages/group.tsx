@@ -31,7 +31,7 @@ export function GroupPage({ id, editable }: { id: string; editable: boolean }) {
         ))}
       </div>
       <div role="tabpanel">
-        {tab === 'members' && <Members groupId={g.id} />}
+        {tab === 'members' && <Members groupId={g.id} editable={editable} onChanged={group.reload} />}
         {tab === 'exclusions' && <Exclusions groupId={g.id} editable={editable} />}
         {tab === 'history' && <History groupId={g.id} />}
       </div>
@@ -312,13 +312,42 @@ export function ExplainUser({ groupId, initial = '' }: { groupId: string; initia
 
 const SOURCES = ['rule', 'manual', 'key', 'default', 'csv', 'copy', 'class'];
 
-function Members({ groupId }: { groupId: string }) {
+function Members({ groupId, editable, onChanged }: { groupId: string; editable: boolean; onChanged(): void }) {
   const [source, setSource] = useState('');
   const [cursors, setCursors] = useState<string[]>([]);
+  const [who, setWho] = useState('');
+  const [error, setError] = useState<ApiError>();
   const cursor = cursors[cursors.length - 1];
   const page = useLoad(() => get<Page<Member>>(`/groups/${enc(groupId)}/members${query({ source, cursor, limit: 50 })}`), [groupId, source, cursor]);
+  const change = async (method: 'PUT' | 'DELETE', externalId: string) => {
+    setError(undefined);
+    try {
+      await send(method, `/groups/${enc(groupId)}/members/${enc(externalId)}`);
+      setWho('');
+      page.reload();
+      onChanged();
+    } catch (err) {
+      setError(toApiError(err));
+    }
+  };
   return (
     <div>
+      {editable && (
+        <form
+          class="row"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void change('PUT', who.trim());
+          }}
+        >
+          <label>
+            Add a member by hand (externalId)
+            <input required value={who} onInput={(e) => setWho((e.target as HTMLInputElement).value)} />
+          </label>
+          <button type="submit">Add member</button>
+        </form>
+      )}
+      <Problem error={error} />
       <div class="row filters">
         <label>
           Source
@@ -352,7 +381,14 @@ function Members({ groupId }: { groupId: string }) {
                 <a href={`#/users/${enc(m.externalId)}`}>{m.externalId}</a>
               </td>
               <td>{m.source}</td>
-              <td>{when(m.addedAt)}</td>
+              <td>
+                {when(m.addedAt)}
+                {editable && m.source !== 'rule' && (
+                  <button type="button" class="link" onClick={() => change('DELETE', m.externalId)}>
+                    Remove {m.externalId}
+                  </button>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
