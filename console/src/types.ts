@@ -125,6 +125,7 @@ export interface Job {
   status: 'queued' | 'running' | 'completed' | 'failed';
   progress?: { done: number; total: number };
   error?: string;
+  result?: Record<string, unknown>;
   createdAt?: string;
   startedAt?: string;
 }

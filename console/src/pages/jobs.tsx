@@ -4,6 +4,14 @@ import { get } from '../api.js';
 import type { Job, Page } from '../types.js';
 import { Problem, ProgressBar, useLoad, when } from '../ui.js';
 
+/** A job's result in one line: its plain values (counts, ids), not its nested detail. */
+function summary(result: Record<string, unknown>): string {
+  return Object.entries(result)
+    .filter(([, v]) => v === null || typeof v !== 'object')
+    .map(([k, v]) => `${k} ${String(v)}`)
+    .join(' · ');
+}
+
 export function JobsPage({ admin }: { admin: boolean }) {
   const jobs = useLoad(() => get<Page<Job>>('/jobs?limit=50'), []);
   const active = jobs.data?.items.some((j) => j.status === 'queued' || j.status === 'running');
@@ -24,6 +32,8 @@ export function JobsPage({ admin }: { admin: boolean }) {
         Refresh
       </button>
       <Problem error={jobs.error} />
+      {jobs.loading && !jobs.data && <p>Loading…</p>}
+      {jobs.data?.items.length === 0 && <p>No jobs yet.</p>}
       <div class="table-wrap">
       <table>
         <thead>
@@ -44,6 +54,7 @@ export function JobsPage({ admin }: { admin: boolean }) {
               <td>{when(j.startedAt ?? j.createdAt)}</td>
               <td>
                 <ProgressBar job={j} />
+                {j.result && <small class="result">{summary(j.result)}</small>}
               </td>
             </tr>
           ))}
