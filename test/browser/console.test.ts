@@ -153,6 +153,10 @@ describe('admin console (browser)', function () {
     const why = page.getByTestId('explanation');
     await why.getByText('Not a member').waitFor();
     expect(await why.textContent()).to.contain('"Support"');
+    // From a member's row: why ana is in the group.
+    await page.getByRole('button', { name: 'Why is ana here?' }).click();
+    await why.getByText('Member', { exact: true }).waitFor();
+    expect(await page.getByLabel('User id (externalId)').inputValue()).to.equal('ana');
     await screenshot(page, 'group');
   });
 

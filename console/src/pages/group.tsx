@@ -10,6 +10,7 @@ import { syncLabel } from './groups.js';
 export function GroupPage({ id, editable }: { id: string; editable: boolean }) {
   const group = useLoad(() => get<Group>(`/groups/${enc(id)}`), [id]);
   const [tab, setTab] = useState<'members' | 'exclusions' | 'history'>('members');
+  const [explainId, setExplainId] = useState('');
   const g = group.data;
   if (group.error) return <Problem error={group.error} />;
   if (!g) return <p>Loading…</p>;
@@ -22,7 +23,7 @@ export function GroupPage({ id, editable }: { id: string; editable: boolean }) {
       {g.description && <p>{g.description}</p>}
       <GroupStatus group={g} editable={editable} onChanged={group.reload} />
       {g.type === 'automatic' && <RuleEditor group={g} editable={editable} onSaved={group.reload} />}
-      <ExplainUser groupId={g.id} />
+      <ExplainUser key={explainId} groupId={g.id} initial={explainId} />
       <div role="tablist" aria-label="Group details" class="tabs">
         {(['members', 'exclusions', 'history'] as const).map((t) => (
           <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
@@ -31,7 +32,7 @@ export function GroupPage({ id, editable }: { id: string; editable: boolean }) {
         ))}
       </div>
       <div role="tabpanel">
-        {tab === 'members' && <Members groupId={g.id} editable={editable} onChanged={group.reload} />}
+        {tab === 'members' && <Members groupId={g.id} editable={editable} onChanged={group.reload} onExplain={(x) => (setExplainId(x), document.getElementById('explain')?.scrollIntoView())} />}
         {tab === 'exclusions' && <Exclusions groupId={g.id} editable={editable} />}
         {tab === 'history' && <History groupId={g.id} />}
       </div>
@@ -278,7 +279,7 @@ export function ExplainUser({ groupId, initial = '' }: { groupId: string; initia
     if (initial) void explain(initial);
   }, [groupId, initial]);
   return (
-    <section class="card explain" aria-label="Explain a user">
+    <section class="card explain" id="explain" aria-label="Explain a user">
       <h2>Explain a user</h2>
       <form
         class="row"
@@ -312,7 +313,7 @@ export function ExplainUser({ groupId, initial = '' }: { groupId: string; initia
 
 const SOURCES = ['rule', 'manual', 'key', 'default', 'csv', 'copy', 'class'];
 
-function Members({ groupId, editable, onChanged }: { groupId: string; editable: boolean; onChanged(): void }) {
+function Members({ groupId, editable, onChanged, onExplain }: { groupId: string; editable: boolean; onChanged(): void; onExplain(externalId: string): void }) {
   const [source, setSource] = useState('');
   const [cursors, setCursors] = useState<string[]>([]);
   const [who, setWho] = useState('');
@@ -378,7 +379,10 @@ function Members({ groupId, editable, onChanged }: { groupId: string; editable: 
           {page.data?.items.map((m) => (
             <tr key={m.externalId}>
               <td>
-                <a href={`#/users/${enc(m.externalId)}`}>{m.externalId}</a>
+                <a href={`#/users/${enc(m.externalId)}`}>{m.externalId}</a>{' '}
+                <button type="button" class="link" onClick={() => onExplain(m.externalId)}>
+                  Why is {m.externalId} here?
+                </button>
               </td>
               <td>{m.source}</td>
               <td>
