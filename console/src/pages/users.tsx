@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { ApiError, enc, get } from '../api.js';
 import type { Enrollment, Explanation, Group, Page, User } from '../types.js';
 import { Problem, toApiError, useLoad } from '../ui.js';
-import { ExplainUser } from './group.js';
+import { ExplainUser } from './explain.js';
 
 /** The API finds users by exact email or id; a name is matched here over the directory's first pages. */
 async function findUsers(text: string): Promise<User[]> {
