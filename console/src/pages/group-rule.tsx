@@ -8,6 +8,19 @@ import { Problem, loadCatalogue, toApiError } from '../ui.js';
 
 const PREVIEW_DELAY_MS = 400;
 
+function UserLinks({ ids }: { ids: string[] }) {
+  return (
+    <>
+      {ids.map((id, i) => (
+        <span key={id}>
+          {i > 0 && ', '}
+          <a href={`#/users/${enc(id)}`}>{id}</a>
+        </span>
+      ))}
+    </>
+  );
+}
+
 export function RuleEditor({ group, editable, onSaved }: { group: Group; editable: boolean; onSaved(): void }) {
   const [catalogue, setCatalogue] = useState<Catalogue>();
   const [base, setBase] = useState<{ rule: RuleDocument; etag: string }>();
@@ -85,8 +98,18 @@ export function RuleEditor({ group, editable, onSaved }: { group: Group; editabl
         {preview ? (
           <p>
             Would join: <strong data-testid="preview-add">{preview.toAdd}</strong> · would leave: <strong data-testid="preview-remove">{preview.toRemove}</strong>
-            {preview.sampleAdd.length > 0 && <span class="samples"> · e.g. joining: {preview.sampleAdd.join(', ')}</span>}
-            {preview.sampleRemove.length > 0 && <span class="samples"> · e.g. leaving: {preview.sampleRemove.join(', ')}</span>}
+            {preview.sampleAdd.length > 0 && (
+              <span class="samples">
+                {' '}
+                · e.g. joining: <UserLinks ids={preview.sampleAdd} />
+              </span>
+            )}
+            {preview.sampleRemove.length > 0 && (
+              <span class="samples">
+                {' '}
+                · e.g. leaving: <UserLinks ids={preview.sampleRemove} />
+              </span>
+            )}
           </p>
         ) : (
           errors.length > 0 && <p class="error">Fix the rule's errors to see a preview.</p>

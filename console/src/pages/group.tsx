@@ -26,14 +26,14 @@ export function GroupPage({ id, editable }: { id: string; editable: boolean }) {
       <GroupStatus group={g} editable={editable} onChanged={group.reload} />
       {g.type === 'automatic' && <RuleEditor group={g} editable={editable} onSaved={group.reload} />}
       <ExplainUser key={explainId} groupId={g.id} initial={explainId} />
-      <div role="tablist" aria-label="Group details" class="tabs">
+      <div role="group" aria-label="Group details" class="tabs">
         {(['members', 'exclusions', 'history'] as const).map((t) => (
-          <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
+          <button key={t} type="button" aria-pressed={tab === t} onClick={() => setTab(t)}>
             {t[0]!.toUpperCase() + t.slice(1)}
           </button>
         ))}
       </div>
-      <div role="tabpanel">
+      <div>
         {tab === 'members' && <Members groupId={g.id} editable={editable} onChanged={group.reload} onExplain={(x) => (setExplainId(x), document.getElementById('explain')?.scrollIntoView())} />}
         {tab === 'exclusions' && <Exclusions groupId={g.id} editable={editable} />}
         {tab === 'history' && <History groupId={g.id} />}

@@ -14,9 +14,9 @@ export function RequestsPage({ editable }: { editable: boolean }) {
   return (
     <section>
       <h1>Support requests</h1>
-      <div role="tablist" aria-label="Status" class="tabs">
+      <div role="group" aria-label="Status" class="tabs">
         {[...STATUSES, ''].map((s) => (
-          <button key={s} type="button" role="tab" aria-selected={status === s} onClick={() => setStatus(s)}>
+          <button key={s} type="button" aria-pressed={status === s} onClick={() => setStatus(s)}>
             {s ? s.replace('_', ' ') : 'all'}
           </button>
         ))}
