@@ -181,6 +181,17 @@ describe('admin console (browser)', function () {
     const stored = await t.api.get(`/api/v1/groups/${id}/rule`).set(await admin());
     expect(stored.body.version).to.equal(3);
     expect(stored.body.rule).to.deep.equal({ conditions: { any: [{ fact: 'email', operator: 'endsWith', value: '@example.org' }] } });
+    // Another conflict, resolved the other way: keep the draft and save it over theirs.
+    const again = await t.api.put(`/api/v1/groups/${id}/rule`).set(await admin()).set('If-Match', '"3"').send({ rule: theirs });
+    expect(again.status).to.equal(200);
+    await page.getByLabel('Value (conditions.any[0])', { exact: true }).fill('@example.net');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.getByTestId('conflict').waitFor();
+    await page.getByRole('button', { name: 'Keep my draft' }).click();
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved as version 5' }).waitFor();
+    const kept = await t.api.get(`/api/v1/groups/${id}/rule`).set(await admin());
+    expect(kept.body).to.deep.equal({ version: 5, rule: { conditions: { any: [{ fact: 'email', operator: 'endsWith', value: '@example.net' }] } } });
   });
 
   it('when a template of the rules catalogue is chosen and saved, then removals the safety valve held are confirmed in the console, with sync progress shown', async () => {
@@ -243,12 +254,15 @@ describe('admin console (browser)', function () {
     await page.getByRole('link', { name: 'Requests' }).click();
     await page.getByRole('link', { name: 'Support team group' }).click();
     expect(await page.getByLabel('Value (conditions.all[0])', { exact: true }).inputValue()).to.equal('Support');
+    await page.getByRole('button', { name: 'Start work' }).click();
+    await page.getByTestId('request-status').filter({ hasText: 'in_progress' }).waitFor();
     await page.getByLabel('Group name').fill('Support team');
     await screenshot(page, 'request');
     await page.getByRole('button', { name: 'Create group and mark done' }).click();
     await page.getByTestId('request-status').filter({ hasText: 'done' }).waitFor();
     const stored = await t.api.get(`/api/v1/requests/${created.body.id}`).set(await admin());
     expect(stored.body.status).to.equal('done');
+    expect(stored.body.timeline.map((e: { status: string }) => e.status)).to.deep.equal(['open', 'in_progress', 'done']);
     const group = await t.api.get(`/api/v1/groups/${stored.body.groupId}`).set(await admin());
     expect(group.body.name).to.equal('Support team');
     expect(group.body.rule).to.deep.equal(draftRule);
