@@ -19,6 +19,7 @@ import { rulesRoutes } from './rules/rules.routes.js';
 import { requestsRoutes } from './requests/support-requests.routes.js';
 import { sessionsRoutes } from './sessions/sessions.routes.js';
 import { DASHBOARD_PATH, jobDashboard } from './jobs/dashboard.js';
+import { consoleRoutes } from './console/console.routes.js';
 
 export interface AppDeps extends ServiceDeps {
   /** False for ROLE=worker: only the operations endpoints are served. */
@@ -113,6 +114,7 @@ export function createApp(deps: AppDeps): express.Express {
     api.use(pathParamErrors(api));
     app.use('/api/v1', api);
     app.use(DASHBOARD_PATH, jobDashboard(deps));
+    app.use('/console', consoleRoutes());
   }
 
   app.use((req, _res, next) => {

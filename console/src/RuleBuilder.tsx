@@ -1,0 +1,365 @@
+// The rule builder: every all/any/not group and condition of the rule document, each control labelled with the
+// condition's API path (so the API's errors, which name that path, show beside it), and a JSON view kept in step.
+import { useEffect, useState } from 'preact/hooks';
+import type { ProblemError } from './api.js';
+import { addChild, childrenOf, fillTemplate, defaultValue, errorsAt, isLeaf, kindOf, leafType, newLeaf, operatorsFor, updateAt, valueKind, withKind, type GroupKind } from './rule-model.js';
+import type { Catalogue, Condition, Leaf, RuleDocument, RuleTemplate } from './types.js';
+
+interface Props {
+  rule: RuleDocument;
+  catalogue: Catalogue;
+  errors: ProblemError[];
+  readOnly: boolean;
+  onChange(rule: RuleDocument): void;
+}
+
+function Errors({ list }: { list: ProblemError[] }) {
+  if (!list.length) return null;
+  return (
+    <ul class="field-errors" role="alert">
+      {list.map((e) => (
+        <li key={e.path + e.message}>
+          <code>{e.path.replace(/^rule\./, '')}</code> {e.message}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function RuleBuilder({ rule, catalogue, errors, readOnly, onChange }: Props) {
+  const update = (path: string, fn: (c: Condition) => Condition | null) => onChange({ ...rule, conditions: updateAt(rule.conditions, path, fn) });
+  const rootErrors = errors.filter((e) => !e.path.replace(/^rule\.?/, '').startsWith('conditions'));
+  return (
+    <div class="rule-builder">
+      {!readOnly && catalogue.templates.length > 0 && (
+        <label class="template-picker">
+          Start from a template
+          <select
+            value=""
+            onChange={(e) => {
+              const t = catalogue.templates.find((x) => x.id === (e.target as HTMLSelectElement).value);
+              if (t) onChange(fillTemplate(t, placeholderDefaults(t, catalogue)));
+            }}
+          >
+            <option value="">(choose a template: it replaces the rule)</option>
+            {catalogue.templates.map((t) => (
+              <option key={t.id} value={t.id} title={t.description}>
+                {t.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      <Errors list={rootErrors} />
+      <Node node={rule.conditions} path="conditions" root catalogue={catalogue} errors={errors} readOnly={readOnly} update={update} />
+      <JsonView rule={rule} readOnly={readOnly} onChange={onChange} />
+    </div>
+  );
+}
+
+/** A template's course and field placeholders keep their example when this directory has it, else take its first course or field. */
+function placeholderDefaults(t: RuleTemplate, cat: Catalogue): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const p of t.placeholders as Array<{ name: string; type?: string; example: unknown }>) {
+    if (p.type === 'course' && cat.courses[0] && !cat.courses.some((c) => c.code === p.example)) out[p.name] = cat.courses[0].code;
+    if (p.type === 'field' && cat.fields[0] && !cat.fields.some((f) => f.key === p.example)) out[p.name] = cat.fields[0].key;
+  }
+  return out;
+}
+
+interface NodeProps {
+  node: Condition;
+  path: string;
+  root?: boolean;
+  catalogue: Catalogue;
+  errors: ProblemError[];
+  readOnly: boolean;
+  update(path: string, fn: (c: Condition) => Condition | null): void;
+}
+
+function Node(props: NodeProps) {
+  return isLeaf(props.node) ? <LeafEditor {...props} leaf={props.node} /> : <GroupEditor {...props} />;
+}
+
+function GroupEditor({ node, path, root, catalogue, errors, readOnly, update }: NodeProps) {
+  const kind = kindOf(node)!;
+  return (
+    <fieldset class="rule-group" data-path={path}>
+      <legend>
+        <label>
+          <span class="sr-only">Combine ({path}) </span>
+          <select aria-label={`Combine (${path})`} value={kind} disabled={readOnly} onChange={(e) => update(path, (c) => withKind(c, (e.target as HTMLSelectElement).value as GroupKind))}>
+            <option value="all">all of these</option>
+            <option value="any">any of these</option>
+            <option value="not">not this</option>
+          </select>
+        </label>
+        {!root && !readOnly && (
+          <button type="button" class="link" aria-label={`Remove group (${path})`} onClick={() => update(path, () => null)}>
+            Remove group
+          </button>
+        )}
+      </legend>
+      <Errors list={errorsAt(errors, path, false)} />
+      {childrenOf(node, path).map(({ child, path: p }) => (
+        <Node key={p} node={child} path={p} catalogue={catalogue} errors={errors} readOnly={readOnly} update={update} />
+      ))}
+      {kind !== 'not' && !readOnly && (
+        <div class="row">
+          <button type="button" aria-label={`Add condition (${path})`} onClick={() => update(path, (c) => addChild(c, newLeaf()))}>
+            + Condition
+          </button>
+          <button type="button" aria-label={`Add group (${path})`} onClick={() => update(path, (c) => addChild(c, { any: [newLeaf()] }))}>
+            + Group
+          </button>
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
+/** A leaf re-shaped for a new fact: the params and path that fact needs, and an operator and value that fit. */
+function withFact(leaf: Leaf, fact: string, cat: Catalogue): Leaf {
+  const next: Leaf = { fact, operator: leaf.operator, value: leaf.value };
+  if (fact === 'field') next.params = { key: cat.fields[0]?.key ?? '' };
+  if (fact === 'enrollment') {
+    next.params = { course: cat.courses[0]?.code ?? '' };
+    next.path = '$.status';
+  }
+  if (fact === 'user') next.path = '$.type';
+  return fitOperator(next, cat);
+}
+
+function fitOperator(leaf: Leaf, cat: Catalogue, operator = leaf.operator): Leaf {
+  const t = leafType(leaf, cat);
+  const ops = operatorsFor(t.type, cat);
+  const op = ops.includes(operator) ? operator : (ops[0] ?? 'equal');
+  const before = valueKind(leaf.operator, t.type);
+  const after = valueKind(op, t.type);
+  const keep = before === after && op === leaf.operator;
+  return { ...leaf, operator: op, value: keep ? leaf.value : defaultValue(after, t.options) };
+}
+
+function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: NodeProps & { leaf: Leaf }) {
+  const set = (fn: (l: Leaf) => Leaf) => update(path, (c) => fn(c as Leaf));
+  const t = leafType(leaf, cat);
+  const facts = cat.facts.find((f) => f.name === leaf.fact);
+  const ops = operatorsFor(t.type, cat);
+  const kind = valueKind(leaf.operator, t.type);
+  const mine = errorsAt(errors, path, true);
+  const label = (what: string) => `${what} (${path})`;
+  return (
+    <div class={`rule-leaf${mine.length ? ' has-errors' : ''}`} data-path={path}>
+      <div class="leaf-controls">
+        <label>
+          Fact
+          <select aria-label={label('Fact')} value={leaf.fact} disabled={readOnly} onChange={(e) => set((l) => withFact(l, (e.target as HTMLSelectElement).value, cat))}>
+            <option value="email">email</option>
+            <option value="user">user</option>
+            <option value="field">additional field</option>
+            <option value="enrollment">enrolment</option>
+          </select>
+        </label>
+        {leaf.fact === 'field' && (
+          <label>
+            Field
+            <select aria-label={label('Field')} value={leaf.params?.key ?? ''} disabled={readOnly} onChange={(e) => set((l) => fitOperator({ ...l, params: { key: (e.target as HTMLSelectElement).value } }, cat))}>
+              {!cat.fields.some((f) => f.key === leaf.params?.key) && <option value={leaf.params?.key ?? ''}>{leaf.params?.key || '(choose)'}</option>}
+              {cat.fields.map((f) => (
+                <option key={f.key} value={f.key}>
+                  {f.label} ({f.key})
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        {leaf.fact === 'enrollment' && (
+          <label>
+            Course
+            <select aria-label={label('Course')} value={leaf.params?.course ?? ''} disabled={readOnly} onChange={(e) => set((l) => ({ ...l, params: { course: (e.target as HTMLSelectElement).value } }))}>
+              {!cat.courses.some((c) => c.code === leaf.params?.course) && <option value={leaf.params?.course ?? ''}>{leaf.params?.course || '(choose)'}</option>}
+              {cat.courses.map((c) => (
+                <option key={c.code} value={c.code}>
+                  {c.code} — {c.title}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        {(leaf.fact === 'user' || leaf.fact === 'enrollment') && (
+          <label>
+            Property
+            <select
+              aria-label={label('Property')}
+              value={leaf.path ?? ''}
+              disabled={readOnly}
+              onChange={(e) => {
+                const p = (e.target as HTMLSelectElement).value;
+                set((l) => {
+                  const { path: _old, ...rest } = l;
+                  return fitOperator(p ? { ...rest, path: p } : rest, cat);
+                });
+              }}
+            >
+              {leaf.fact === 'enrollment' && <option value="">(is enrolled)</option>}
+              {facts?.paths.map((p) => (
+                <option key={p.path} value={p.path}>
+                  {p.path.replace('$.', '')}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <label>
+          Operator
+          <select aria-label={label('Operator')} value={leaf.operator} disabled={readOnly} onChange={(e) => set((l) => fitOperator(l, cat, (e.target as HTMLSelectElement).value))}>
+            {!ops.includes(leaf.operator) && <option value={leaf.operator}>{leaf.operator}</option>}
+            {ops.map((o) => (
+              <option key={o} value={o} title={cat.operators.find((x) => x.name === o.replace(/^not:/, ''))?.description}>
+                {o}
+              </option>
+            ))}
+          </select>
+        </label>
+        <ValueInput kind={kind} value={leaf.value} options={t.options} label={label('Value')} readOnly={readOnly} onChange={(v) => set((l) => ({ ...l, value: v }))} />
+        {!readOnly && (
+          <button type="button" class="link" aria-label={label('Remove condition')} onClick={() => update(path, () => null)}>
+            Remove
+          </button>
+        )}
+      </div>
+      <Errors list={mine} />
+    </div>
+  );
+}
+
+interface ValueProps {
+  kind: ReturnType<typeof valueKind>;
+  value: unknown;
+  options?: string[] | undefined;
+  label: string;
+  readOnly: boolean;
+  onChange(v: unknown): void;
+}
+
+function ValueInput({ kind, value, options, label, readOnly, onChange }: ValueProps) {
+  const text = (e: Event) => (e.target as HTMLInputElement).value;
+  if (kind === 'list') {
+    const list = Array.isArray(value) ? value.map(String) : [];
+    if (options?.length) {
+      return (
+        <label>
+          Values
+          <select aria-label={label} multiple size={Math.min(4, options.length)} disabled={readOnly} onChange={(e) => onChange(Array.from((e.target as HTMLSelectElement).selectedOptions, (o) => o.value))}>
+            {options.map((o) => (
+              <option key={o} value={o} selected={list.includes(o)}>
+                {o}
+              </option>
+            ))}
+          </select>
+        </label>
+      );
+    }
+    return (
+      <label>
+        Values (comma-separated)
+        <input aria-label={label} value={list.join(', ')} readOnly={readOnly} onChange={(e) => onChange(text(e).split(',').map((s) => s.trim()).filter(Boolean))} />
+      </label>
+    );
+  }
+  if (kind === 'number') {
+    return (
+      <label>
+        Value
+        <input aria-label={label} type="number" value={typeof value === 'number' ? value : ''} readOnly={readOnly} onInput={(e) => text(e) !== '' && onChange(Number(text(e)))} />
+      </label>
+    );
+  }
+  if (kind === 'boolean') {
+    return (
+      <label>
+        Value
+        <select aria-label={label} value={String(value === true)} disabled={readOnly} onChange={(e) => onChange((e.target as HTMLSelectElement).value === 'true')}>
+          <option value="true">true</option>
+          <option value="false">false</option>
+        </select>
+      </label>
+    );
+  }
+  if (kind === 'date') {
+    return (
+      <label>
+        Date
+        <input aria-label={label} type="date" value={typeof value === 'string' ? value.slice(0, 10) : ''} readOnly={readOnly} onInput={(e) => onChange(text(e))} />
+      </label>
+    );
+  }
+  if (kind === 'select' && options?.length) {
+    return (
+      <label>
+        Value
+        <select aria-label={label} value={String(value ?? '')} disabled={readOnly} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
+          {!options.includes(String(value)) && <option value={String(value ?? '')}>{String(value ?? '')}</option>}
+          {options.map((o) => (
+            <option key={o} value={o}>
+              {o}
+            </option>
+          ))}
+        </select>
+      </label>
+    );
+  }
+  return (
+    <label>
+      Value
+      <input aria-label={label} value={typeof value === 'string' ? value : JSON.stringify(value)} readOnly={readOnly} onInput={(e) => onChange(text(e))} />
+    </label>
+  );
+}
+
+/** The rule as JSON: edits that parse replace the rule; edits that do not stay in the box with the parse error. */
+function JsonView({ rule, readOnly, onChange }: { rule: RuleDocument; readOnly: boolean; onChange(rule: RuleDocument): void }) {
+  const shown = JSON.stringify(rule, null, 2);
+  const [draft, setDraft] = useState(shown);
+  const [parseError, setParseError] = useState('');
+  useEffect(() => {
+    // The builder changed the rule: the box follows, unless it holds what the user is typing that means the same.
+    setDraft((d) => {
+      try {
+        if (JSON.stringify(JSON.parse(d)) === JSON.stringify(rule)) return d;
+      } catch {
+        // what the user typed does not parse; the builder's change replaces it
+      }
+      return shown;
+    });
+    setParseError('');
+  }, [shown]);
+  return (
+    <details class="json-view">
+      <summary>JSON</summary>
+      <label>
+        <span class="sr-only">Rule as JSON</span>
+        <textarea
+          aria-label="Rule as JSON"
+          rows={12}
+          spellcheck={false}
+          readOnly={readOnly}
+          value={draft}
+          onInput={(e) => {
+            const text = (e.target as HTMLTextAreaElement).value;
+            setDraft(text);
+            try {
+              const parsed = JSON.parse(text) as RuleDocument;
+              if (typeof parsed !== 'object' || parsed === null || typeof parsed.conditions !== 'object' || parsed.conditions === null) throw new Error('a rule is an object with "conditions"');
+              setParseError('');
+              onChange(parsed);
+            } catch (err) {
+              setParseError((err as Error).message);
+            }
+          }}
+        />
+      </label>
+      {parseError && <p class="error" role="alert">Not applied: {parseError}</p>}
+    </details>
+  );
+}

@@ -1,0 +1,155 @@
+// A group's rule: the builder over a draft, a live preview of the draft (debounced), and a save guarded by
+// If-Match whose 412 offers the latest version or to keep the draft.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, call, enc, send, type ProblemError } from '../api.js';
+import { RuleBuilder } from '../RuleBuilder.js';
+import type { Catalogue, Group, Preview, RuleDocument } from '../types.js';
+import { Problem, loadCatalogue, toApiError } from '../ui.js';
+
+const PREVIEW_DELAY_MS = 400;
+
+function UserLinks({ ids }: { ids: string[] }) {
+  return (
+    <>
+      {ids.map((id, i) => (
+        <span key={id}>
+          {i > 0 && ', '}
+          <a href={`#/users/${enc(id)}`}>{id}</a>
+        </span>
+      ))}
+    </>
+  );
+}
+
+export function RuleEditor({ group, editable, onSaved }: { group: Group; editable: boolean; onSaved(): void }) {
+  const [catalogue, setCatalogue] = useState<Catalogue>();
+  const [base, setBase] = useState<{ rule: RuleDocument; etag: string }>();
+  const [draft, setDraft] = useState<RuleDocument>();
+  const [errors, setErrors] = useState<ProblemError[]>([]);
+  const [preview, setPreview] = useState<Preview>();
+  const [previewing, setPreviewing] = useState(false);
+  const [message, setMessage] = useState<string>();
+  const [conflict, setConflict] = useState(false);
+  const [problem, setProblem] = useState<ApiError>();
+  const seq = useRef(0);
+
+  const loadRule = async () => {
+    const res = await call<{ version: number; rule: RuleDocument }>(`/groups/${enc(group.id)}/rule`);
+    setBase({ rule: res.body.rule, etag: res.etag ?? `"${res.body.version}"` });
+    setDraft(res.body.rule);
+    setErrors([]);
+    setConflict(false);
+  };
+  useEffect(() => {
+    loadCatalogue().then(setCatalogue, (e: unknown) => setProblem(toApiError(e)));
+    loadRule().catch((e: unknown) => setProblem(toApiError(e)));
+  }, [group.id]);
+
+  // Live preview of the draft, debounced; only the newest answer is shown.
+  useEffect(() => {
+    if (!draft) return;
+    const mine = ++seq.current;
+    setPreviewing(true);
+    const timer = setTimeout(async () => {
+      try {
+        const p = await send<Preview>('POST', `/groups/${enc(group.id)}/preview`, { rule: draft });
+        if (mine !== seq.current) return;
+        setPreview(p);
+        setErrors([]);
+      } catch (err) {
+        if (mine !== seq.current) return;
+        const e = toApiError(err);
+        if (e.status === 400) setErrors(e.errors);
+        else setProblem(e);
+        setPreview(undefined);
+      } finally {
+        if (mine === seq.current) setPreviewing(false);
+      }
+    }, PREVIEW_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [draft && JSON.stringify(draft)]);
+
+  if (!catalogue || !draft || !base) return problem ? <Problem error={problem} /> : <p>Loading the rule…</p>;
+  const dirty = JSON.stringify(draft) !== JSON.stringify(base.rule);
+
+  const save = async () => {
+    setMessage(undefined);
+    setProblem(undefined);
+    try {
+      const res = await call<Group>(`/groups/${enc(group.id)}/rule`, { method: 'PUT', body: { rule: draft }, headers: { 'If-Match': base.etag } });
+      setBase({ rule: draft, etag: res.etag ?? base.etag });
+      setErrors([]);
+      setMessage(`Saved as version ${res.body.ruleVersion ?? ''}${group.paused ? ' (the group is paused: resume it to apply the rule)' : '; a sync is applying it'}.`);
+      onSaved();
+    } catch (err) {
+      const e = toApiError(err);
+      if (e.status === 412) setConflict(true);
+      else if (e.status === 400) setErrors(e.errors);
+      else setProblem(e);
+    }
+  };
+
+  return (
+    <section class="card rule-editor" aria-label="Rule">
+      <h2>Rule</h2>
+      <RuleBuilder rule={draft} catalogue={catalogue} errors={errors} readOnly={!editable} onChange={setDraft} />
+      <div class="preview" aria-live="polite" data-testid="preview">
+        <h3>Preview {previewing && <small>(updating…)</small>}</h3>
+        {preview ? (
+          <p>
+            Would join: <strong data-testid="preview-add">{preview.toAdd}</strong> · would leave: <strong data-testid="preview-remove">{preview.toRemove}</strong>
+            {preview.sampleAdd.length > 0 && (
+              <span class="samples">
+                {' '}
+                · e.g. joining: <UserLinks ids={preview.sampleAdd} />
+              </span>
+            )}
+            {preview.sampleRemove.length > 0 && (
+              <span class="samples">
+                {' '}
+                · e.g. leaving: <UserLinks ids={preview.sampleRemove} />
+              </span>
+            )}
+          </p>
+        ) : (
+          errors.length > 0 && <p class="error">Fix the rule's errors to see a preview.</p>
+        )}
+      </div>
+      {conflict && (
+        <div class="problem" role="alert" data-testid="conflict">
+          <p>Someone else saved this rule since you opened it. Reload their version (your changes are dropped), or keep your draft and save it over theirs.</p>
+          <button type="button" onClick={() => loadRule().catch((e: unknown) => setProblem(toApiError(e)))}>
+            Reload the latest rule
+          </button>
+          <button
+            type="button"
+            onClick={async () => {
+              const res = await call<{ version: number }>(`/groups/${enc(group.id)}/rule`);
+              setBase((b) => b && { ...b, etag: res.etag ?? `"${res.body.version}"` });
+              setConflict(false);
+            }}
+          >
+            Keep my draft
+          </button>
+        </div>
+      )}
+      {editable && (
+        <div class="row">
+          <button type="button" class="primary" disabled={!dirty} onClick={save}>
+            Save rule
+          </button>
+          <button type="button" disabled={!dirty} onClick={() => (setDraft(base.rule), setErrors([]))}>
+            Discard changes
+          </button>
+        </div>
+      )}
+      {message && (
+        <p class="ok" role="status">
+          {message}
+        </p>
+      )}
+      <Problem error={problem} />
+    </section>
+  );
+}
+

@@ -1,0 +1,118 @@
+// One group: its state and actions (pause, sync now with progress, held removals), the rule editor, explain,
+// and the members, exclusions and history tabs.
+import { useState } from 'preact/hooks';
+import { enc, get, send, type ApiError } from '../api.js';
+import type { Group } from '../types.js';
+import { Problem, ProgressBar, toApiError, useJob, useLoad, when } from '../ui.js';
+import { syncLabel } from './groups.js';
+import { RuleEditor } from './group-rule.js';
+import { ExplainUser } from './explain.js';
+import { Exclusions, History, Members } from './group-lists.js';
+
+export function GroupPage({ id, editable }: { id: string; editable: boolean }) {
+  const group = useLoad(() => get<Group>(`/groups/${enc(id)}`), [id]);
+  const [tab, setTab] = useState<'members' | 'exclusions' | 'history'>('members');
+  const [explainId, setExplainId] = useState('');
+  const g = group.data;
+  if (group.error) return <Problem error={group.error} />;
+  if (!g) return <p>Loading…</p>;
+  return (
+    <section>
+      <p>
+        <a href="#/groups">← Groups</a>
+      </p>
+      <h1>{g.name}</h1>
+      {g.description && <p>{g.description}</p>}
+      <GroupStatus group={g} editable={editable} onChanged={group.reload} />
+      {g.type === 'automatic' && <RuleEditor group={g} editable={editable} onSaved={group.reload} />}
+      <ExplainUser key={explainId} groupId={g.id} initial={explainId} />
+      <div role="group" aria-label="Group details" class="tabs">
+        {(['members', 'exclusions', 'history'] as const).map((t) => (
+          <button key={t} type="button" aria-pressed={tab === t} onClick={() => setTab(t)}>
+            {t[0]!.toUpperCase() + t.slice(1)}
+          </button>
+        ))}
+      </div>
+      <div>
+        {tab === 'members' && <Members groupId={g.id} editable={editable} onChanged={group.reload} onExplain={(x) => (setExplainId(x), document.getElementById('explain')?.scrollIntoView())} />}
+        {tab === 'exclusions' && <Exclusions groupId={g.id} editable={editable} />}
+        {tab === 'history' && <History groupId={g.id} />}
+      </div>
+    </section>
+  );
+}
+
+function GroupStatus({ group: g, editable, onChanged }: { group: Group; editable: boolean; onChanged(): void }) {
+  const [jobId, setJobId] = useState<string>();
+  const [error, setError] = useState<ApiError>();
+  const [confirming, setConfirming] = useState(false);
+  const job = useJob(jobId, onChanged);
+  const act = async (fn: () => Promise<void>) => {
+    setError(undefined);
+    try {
+      await fn();
+    } catch (err) {
+      setError(toApiError(err));
+    }
+  };
+  const sync = (confirmRemovals: boolean) =>
+    act(async () => {
+      const { jobId: started } = await send<{ jobId: string }>('POST', `/groups/${enc(g.id)}/sync`, confirmRemovals ? { confirmRemovals: true } : undefined);
+      setConfirming(false);
+      setJobId(started);
+    });
+  return (
+    <div class="card status">
+      <dl class="facts">
+        <dt>Type</dt>
+        <dd>{g.type}</dd>
+        <dt>Members</dt>
+        <dd data-testid="member-count">{g.memberCount}</dd>
+        {g.type === 'automatic' && (
+          <>
+            <dt>Sync</dt>
+            <dd data-testid="sync-state">{syncLabel(g)}</dd>
+            <dt>Last sync</dt>
+            <dd>{when(g.sync?.lastSyncAt)}</dd>
+            <dt>Last change</dt>
+            <dd>{when(g.sync?.lastChangeAt)}</dd>
+            <dt>Rule version</dt>
+            <dd>{g.ruleVersion ?? '—'}</dd>
+          </>
+        )}
+      </dl>
+      {g.sync?.lastError && <p class="error">{g.sync.lastError}</p>}
+      {editable && g.type === 'automatic' && (
+        <div class="row">
+          <button type="button" onClick={() => act(async () => (await send('PATCH', `/groups/${enc(g.id)}`, { paused: !g.paused }), onChanged()))}>
+            {g.paused ? 'Resume' : 'Pause'}
+          </button>
+          <button type="button" disabled={g.paused} onClick={() => sync(false)}>
+            Sync now
+          </button>
+          {!!g.sync?.heldRemovals && !confirming && (
+            <button type="button" class="danger" onClick={() => setConfirming(true)}>
+              Review {g.sync.heldRemovals} held removals
+            </button>
+          )}
+        </div>
+      )}
+      {confirming && (
+        <div class="confirm" role="alertdialog" aria-label="Confirm held removals">
+          <p>
+            The safety valve held {g.sync?.heldRemovals} removals from this group. Removing them takes these users out of the group now.
+          </p>
+          <button type="button" class="danger" onClick={() => sync(true)}>
+            Yes, remove {g.sync?.heldRemovals} users
+          </button>
+          <button type="button" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {job && <ProgressBar job={job} />}
+      <Problem error={error} />
+    </div>
+  );
+}
+

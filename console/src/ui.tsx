@@ -1,0 +1,126 @@
+// Small shared pieces: loading data, showing a problem, dates, a job's progress.
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, get } from './api.js';
+import type { Catalogue, Course, FactInfo, FieldDefinition, Job, OperatorInfo, RuleTemplate } from './types.js';
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: ApiError | undefined;
+  loading: boolean;
+  reload(): void;
+}
+
+/** Runs `load` now and whenever `deps` change; the last answer wins. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
+  const [state, setState] = useState<{ data?: T; error?: ApiError; loading: boolean }>({ loading: true });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => live && setState({ data, loading: false }),
+      (error: unknown) => live && setState({ error: toApiError(error), loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [...deps, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data: state.data, error: state.error, loading: state.loading, reload };
+}
+
+export function toApiError(err: unknown): ApiError {
+  return err instanceof ApiError ? err : new ApiError(0, 'Error', (err as Error)?.message ?? String(err), []);
+}
+
+export function Problem({ error }: { error: ApiError | undefined }) {
+  if (!error) return null;
+  return (
+    <div class="problem" role="alert">
+      <strong>{error.title}</strong>
+      {error.detail && <span> {error.detail}</span>}
+      {error.errors.length > 0 && (
+        <ul>
+          {error.errors.map((e) => (
+            <li key={e.path + e.message}>
+              <code>{e.path}</code> {e.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+export const when = (iso: string | null | undefined): string => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '—');
+
+export function ProgressBar({ job }: { job: Job }) {
+  const total = job.progress?.total ?? 0;
+  const done = job.progress?.done ?? 0;
+  return (
+    <div class="job-progress">
+      <progress max={total || 1} value={job.status === 'completed' ? total || 1 : done} aria-label={`Job ${job.name} progress`} />
+      <span>
+        {job.status} {total ? `${done}/${total}` : ''}
+        {job.error ? ` — ${job.error}` : ''}
+      </span>
+    </div>
+  );
+}
+
+/** Polls a job until it is completed or failed; calls `onDone` once then. */
+export function useJob(jobId: string | undefined, onDone?: (job: Job) => void): Job | undefined {
+  const [job, setJob] = useState<Job>();
+  const done = useRef(onDone);
+  done.current = onDone;
+  useEffect(() => {
+    if (!jobId) return;
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async () => {
+      try {
+        const j = await get<Job>(`/jobs/${encodeURIComponent(jobId)}`);
+        if (!live) return;
+        setJob(j);
+        if (j.status === 'completed' || j.status === 'failed') return done.current?.(j);
+      } catch {
+        // the job record may not be written yet: ask again
+      }
+      if (live) timer = setTimeout(poll, 400);
+    };
+    void poll();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [jobId]);
+  return job;
+}
+
+let catalogue: Promise<Catalogue> | undefined;
+
+/** What the rule builder offers: field definitions, courses, the operator and fact catalogues (read once). */
+export function loadCatalogue(): Promise<Catalogue> {
+  catalogue ??= Promise.all([
+    get<{ items: FieldDefinition[] }>('/fields?limit=1000'),
+    get<{ items: Course[] }>('/courses?limit=1000'),
+    get<{ items: OperatorInfo[] }>('/rules/operators'),
+    get<{ items: FactInfo[] }>('/rules/facts'),
+    get<{ items: RuleTemplate[] }>('/rules/templates'),
+  ]).then(([f, c, o, fa, t]) => ({ fields: f.items, courses: c.items, operators: o.items, facts: fa.items, templates: t.items }));
+  catalogue.catch(() => (catalogue = undefined));
+  return catalogue;
+}
+
+export function Pager({ cursor, onNext, onFirst, atFirst }: { cursor: string | null | undefined; onNext(c: string): void; onFirst(): void; atFirst: boolean }) {
+  return (
+    <div class="row pager">
+      <button type="button" disabled={atFirst} onClick={onFirst}>
+        First page
+      </button>
+      <button type="button" disabled={!cursor} onClick={() => cursor && onNext(cursor)}>
+        Next page
+      </button>
+    </div>
+  );
+}
