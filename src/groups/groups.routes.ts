@@ -6,6 +6,8 @@ import { actorOf, requirePermission } from '../platform/auth.js';
 import { roleAllows } from '../platform/roles.js';
 import type { Principal } from '../platform/principal.js';
 import { joinWithKey } from './group-keys.js';
+import { checkScopedDelete, isScopedGroup } from './scoped-groups.js';
+import { startClassSyncOfGroup } from '../class-sync/class-sync.service.js';
 import { validate } from '../platform/validate.js';
 import { pageQuerySchema, pageRequest } from '../platform/pagination.js';
 import { ConflictError } from '../platform/errors.js';
@@ -83,7 +85,8 @@ export function groupsRoutes(deps: RouteDeps): Router {
     requirePermission('groups:read'),
     validate({ query: groupListQuery }),
     async (req, res) => {
-      res.json(await listGroups(pageRequest(res.locals.query), { type: res.locals.query.type }, readerOf(req.principal)));
+      const { type, course } = res.locals.query as { type?: string; course?: string };
+      res.json(await listGroups(pageRequest(res.locals.query), { ...(type ? { type } : {}), ...(course ? { course } : {}) }, readerOf(req.principal)));
     },
   );
 
@@ -99,6 +102,7 @@ export function groupsRoutes(deps: RouteDeps): Router {
   });
 
   router.delete('/groups/:id', requirePermission('groups:write'), validate({ params: idParams }), async (req, res) => {
+    checkScopedDelete(await requireGroup(req.params.id as string), req.principal);
     await deleteGroup(req.params.id as string, req.get('if-match'));
     res.status(204).end();
   });
@@ -148,6 +152,12 @@ export function groupsRoutes(deps: RouteDeps): Router {
 
   router.post('/groups/:id/sync', requirePermission('groups:write'), validate({ params: idParams, body: groupSyncBodySchema }), async (req, res) => {
     const group = await requireGroup(req.params.id as string);
+    if (isScopedGroup(group)) {
+      // A course's class group: the sync is the course's (all its class groups at once).
+      const jobId = await startClassSyncOfGroup(scheduler, group.scope, { actor: actorOf(req.principal), confirmRemovals: (req.body as { confirmRemovals: boolean }).confirmRemovals });
+      res.status(202).location(`/api/v1/jobs/${jobId}`).json({ jobId });
+      return;
+    }
     if (group.type !== 'automatic') throw new ConflictError('Only automatic groups sync; this one is manual.');
     if (group.paused) throw new ConflictError('The group is paused; resume it (PATCH {"paused": false}) to sync it.');
     const jobId = await startGroupSync(scheduler, group._id, { actor: actorOf(req.principal), confirmRemovals: (req.body as { confirmRemovals: boolean }).confirmRemovals });

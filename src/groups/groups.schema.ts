@@ -11,7 +11,11 @@ export const groupIdSchema = Joi.string().pattern(GROUP_ID_PATTERN).messages({ '
 
 export const groupParams = Joi.object({ id: groupIdSchema.required().description('The group id') });
 export const groupMemberParams = Joi.object({ id: groupIdSchema.required().description('The group id'), externalId: externalIdSchema.required().description("The user's externalId") });
-export const groupListQuery = Joi.object({ ...pageSchema, type: Joi.string().valid(...GROUP_TYPES) });
+export const groupListQuery = Joi.object({
+  ...pageSchema,
+  type: Joi.string().valid(...GROUP_TYPES),
+  course: courseCodeSchema.description("Only the groups scoped to this course (its class group sync's groups)"),
+});
 export const memberListQuery = Joi.object({ ...pageSchema, source: Joi.string().valid(...MEMBERSHIP_SOURCES) });
 export const historyQuery = Joi.object({ ...pageSchema, externalId: externalIdSchema, action: Joi.string().valid('added', 'removed') });
 

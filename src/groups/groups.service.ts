@@ -129,9 +129,11 @@ export async function getGroup(id: string, reader?: Reader): Promise<GroupView> 
   return groupView(doc, states.get(id), backlog, shown);
 }
 
-export async function listGroups(page: PageRequest, filters: { type?: string }, reader?: Reader): Promise<Page<GroupView>> {
+export async function listGroups(page: PageRequest, filters: { type?: string; course?: string }, reader?: Reader): Promise<Page<GroupView>> {
   const filter: Record<string, unknown> = {};
   if (filters.type) filter.type = filters.type;
+  // A course's groups are those scoped to it (its class group sync's).
+  if (filters.course) filter.scope = filters.course;
   if (page.after !== undefined) filter._id = { $gt: page.after };
   const docs = await GroupModel.find(filter).sort({ _id: 1 }).limit(page.limit + 1).lean<GroupDoc[]>();
   const shown = docs.slice(0, page.limit);
