@@ -17,7 +17,9 @@ export function classSyncRoutes(deps: RouteDeps): Router {
   });
 
   router.put('/courses/:code/class-sync', requirePermission('groups:write'), validate({ params: courseParams, body: classSyncBodySchema }), async (req, res) => {
-    const { view, created, jobId } = await putClassSync(res.locals.params.code as string, req.body as ClassSyncInput, actorOf(req.principal), deps.scheduler);
+    const body = req.body as { enabled: boolean; endsAt?: string | null };
+    const input: ClassSyncInput = { enabled: body.enabled, ...(body.endsAt !== undefined ? { endsAt: body.endsAt === null ? null : new Date(body.endsAt) } : {}) };
+    const { view, created, jobId } = await putClassSync(res.locals.params.code as string, input, actorOf(req.principal), deps.scheduler);
     res.status(created ? 201 : 200).json({ ...view, ...(jobId ? { jobId } : {}) });
   });
 
