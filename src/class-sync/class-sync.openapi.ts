@@ -1,5 +1,5 @@
 // The class group sync's part of the OpenAPI description (merged by src/openapi.ts), generated from its joi schema.
-import { pathParameters, requestBody } from '../platform/openapi-schema.js';
+import { openApiSchema, pathParameters, requestBody } from '../platform/openapi-schema.js';
 import { courseParams } from '../directory/directory.schema.js';
 import { classSyncBodySchema } from './class-sync.schema.js';
 
@@ -12,7 +12,7 @@ const date = { type: ['string', 'null'], format: 'date-time' };
 
 export const classSyncOpenApi: Record<string, unknown> = {
   '/api/v1/courses/{code}/class-sync': {
-    parameters: pathParameters(courseParams, { code: 'AHIS190' }),
+    parameters: pathParameters(courseParams, { code: 'DRV-101' }),
     get: {
       tags,
       operationId: 'getClassSync',
@@ -29,7 +29,7 @@ export const classSyncOpenApi: Record<string, unknown> = {
         "course's student enrolments, with membership source `class`. It runs at enabling (`jobId`), nightly, on POST /groups/{id}/sync of any of those groups, and when an " +
         'enrolment of the course changes. A learner added by hand to one is removed at the next sync; staff stay. The groups are protected: only an admin deletes them. ' +
         'Turning it off, or passing `syncUntil`, leaves groups and members as they are. A PUT that leaves it on keeps `enabledAt`.',
-      requestBody: requestBody(classSyncBodySchema, { component: 'ClassSyncInput', example: { enabled: true, endsAt: '2026-12-18T00:00:00.000Z' } }),
+      requestBody: requestBody(classSyncBodySchema, { component: 'ClassSyncInput', example: { enabled: true, endsAt: '2027-06-30T00:00:00.000Z' } }),
       responses: {
         200: { description: 'Changed (with `jobId` when turning it on started a sync)', content: json(ref('ClassSync')) },
         201: { description: 'First set for the course (with `jobId` when it started a sync)', content: json(ref('ClassSync')) },
@@ -42,6 +42,7 @@ export const classSyncOpenApi: Record<string, unknown> = {
 };
 
 export const classSyncSchemas: Record<string, unknown> = {
+  ClassSyncInput: openApiSchema(classSyncBodySchema),
   ClassSync: {
     type: 'object',
     required: ['course', 'enabled', 'enabledAt', 'endsAt', 'syncUntil', 'state', 'lastSyncAt', 'groups'],
