@@ -4,7 +4,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { JobsDeps } from '../service-deps.js';
 import { SYNC_ALL_JOB, type SyncAllJobData } from './sync-all.job.js';
-import { activeClassSyncCourses, startClassSync } from '../class-sync/class-sync.service.js';
+import { CLASS_SYNC_ALL_JOB, type ClassSyncAllJobData } from './class-sync.job.js';
 
 export const NIGHTLY_SYNC_JOB = 'nightly-sync';
 
@@ -15,12 +15,9 @@ export function defineNightlySyncJob({ scheduler, config }: JobsDeps): void {
     async run(_data, ctx) {
       const occurrence = CronExpressionParser.parse(config.syncCron, { currentDate: new Date(Date.now() + 1000), tz: 'UTC' }).prev().toDate();
       const jobId = await ctx.enqueue<SyncAllJobData>(SYNC_ALL_JOB, {}, { jobId: `${SYNC_ALL_JOB}:nightly:${occurrence.toISOString()}`, actor: 'schedule' });
-      // Each course whose class group sync is active: one job per course and occurrence.
-      const classJobs = [];
-      for (const course of await activeClassSyncCourses()) {
-        classJobs.push(await startClassSync(scheduler, course, { actor: 'schedule', jobId: `class-sync:${course}:nightly:${occurrence.toISOString()}` }));
-      }
-      return { jobId, ...(classJobs.length ? { classSyncJobs: classJobs } : {}) };
+      // Every course whose class group sync is active, by a job that fans out one sync per course.
+      const classSyncJobId = await ctx.enqueue<ClassSyncAllJobData>(CLASS_SYNC_ALL_JOB, { occurrence: occurrence.toISOString() }, { jobId: `${CLASS_SYNC_ALL_JOB}:nightly:${occurrence.toISOString()}`, actor: 'schedule' });
+      return { jobId, classSyncJobId };
     },
   });
 }

@@ -5,6 +5,7 @@ import { startTestService, type TestService } from '../../helpers/service.js';
 import { storedState } from '../../helpers/stored-state.js';
 import { classSyncClock } from '../../../src/class-sync/clock.js';
 import { NIGHTLY_SYNC_JOB } from '../../../src/jobs/nightly-sync.job.js';
+import { CLASS_SYNC_ALL_JOB } from '../../../src/jobs/class-sync.job.js';
 import {
   enrol,
   historyOf,
@@ -294,9 +295,11 @@ describe('Class group sync: a course keeps groups per class, cohort and attendan
     expect(await storedMembers(groups.get(`[${TUTORIAL_1}]`)!.id)).to.deep.equal([`${s}:class`]);
     const refused = await t.api.post(`/api/v1/groups/${groups.get(`[${TUTORIAL_1}]`)!.id}/sync`).set(admin).send({}).expect(409);
     expect(refused.body.detail).to.contain('ended');
-    const nightly = await t.service.scheduler.enqueue(NIGHTLY_SYNC_JOB, {}, { actor: 'test', jobId: `${NIGHTLY_SYNC_JOB}:${uniq('t')}` });
-    const run = await waitForJob(t, admin, nightly);
-    expect(((run.result?.classSyncJobs ?? []) as string[]).filter((j) => j.startsWith(`class-sync:${course}:`))).to.deep.equal([]);
+    // The nightly fan-out (its own occurrence, so that no other test's run is this one).
+    const occurrence = new Date(Date.now() + 3_600_000).toISOString();
+    const fanOutId = await t.service.scheduler.enqueue(CLASS_SYNC_ALL_JOB, { occurrence }, { actor: 'test', jobId: `${CLASS_SYNC_ALL_JOB}:${uniq('t')}` });
+    const fanOut = await waitForJob(t, admin, fanOutId);
+    expect((fanOut.result!.jobs as string[]).filter((j) => j.startsWith(`class-sync:${course}:`))).to.deep.equal([]);
     expect(await storedMembers(groups.get(`[${TUTORIAL_1}]`)!.id)).to.deep.equal([`${s}:class`]);
     expect((await courseGroups(course)).has(`[${TUTORIAL_2}]`)).to.equal(false);
   });
@@ -309,8 +312,8 @@ describe('Class group sync: a course keeps groups per class, cohort and attendan
     const learner = await putUser(t, hr, userBody());
     await t.api.put(`/api/v1/groups/${group.id}/members/${learner}`).set(admin).expect(201);
     const nightly = await t.service.scheduler.enqueue(NIGHTLY_SYNC_JOB, {}, { actor: 'test', jobId: `${NIGHTLY_SYNC_JOB}:${uniq('t')}` });
-    const run = await waitForJob(t, admin, nightly);
-    const mine = (run.result!.classSyncJobs as string[]).find((j) => j.startsWith(`class-sync:${course}:nightly:`));
+    const fanOut = await waitForJob(t, admin, (await waitForJob(t, admin, nightly)).result!.classSyncJobId as string);
+    const mine = (fanOut.result!.jobs as string[]).find((j) => j.startsWith(`class-sync:${course}:nightly:`));
     expect(mine).to.be.a('string');
     await waitForJob(t, admin, mine!);
     expect((await storedMembers(group.id)).some((m) => m.startsWith(`${learner}:`))).to.equal(false);
