@@ -102,8 +102,11 @@ export function classScope(opts: ClassScopeOptions): Scope<ClassScopeOutcome> {
       const current = new Map<string, CurrentMembership>();
       const own: MembershipDoc[] = [];
       const memberOf = new Map<string, string[]>();
+      // A changed user's memberships by user (one indexed read each), kept to this course's groups: cheaper than
+      // a read by _id per (group, user) pair when the course has hundreds of groups.
+      const courseGroup = new Set(ids);
       const found = opts.users
-        ? [...(await db().readByIds(memberships(), ids.flatMap((g) => opts.users!.map((u) => membershipId(g, u))))).values()]
+        ? (await db().readWhereIn(memberships(), 'externalId', opts.users)).filter((m) => courseGroup.has(m.group))
         : await db().readWhereIn(memberships(), 'group', ids);
       for (const m of found) {
         current.set(m._id, currentMembershipOf(m));
@@ -182,13 +185,16 @@ export function classScope(opts: ClassScopeOptions): Scope<ClassScopeOutcome> {
         for (const [g, n] of outcome.deleted) if (n) deltas.set(g, (deltas.get(g) ?? 0) - n);
         await bumpCounts(deltas, opts.now);
       } else {
-        // Whole groups were read: their exact sizes.
-        const planned = new Map<string, number>();
-        for (const r of outcome.removes) planned.set(r.groupId, (planned.get(r.groupId) ?? 0) - 1);
+        // Whole groups were read: their exact sizes, written where they differ from the stored count (a course
+        // has hundreds of groups, and on the embedded database each update is a whole-document rewrite).
+        const removed = new Map<string, number>();
+        for (const r of outcome.removes) removed.set(r.groupId, (removed.get(r.groupId) ?? 0) + 1);
+        const states = await readGroupStates(outcome.groups.map((g) => g.id));
         for (const g of outcome.groups) {
           const adds = outcome.planned.get(g.id) ?? 0;
-          const removes = -(planned.get(g.id) ?? 0);
-          await setCount(g.id, (before.get(g.id) ?? 0) + adds - removes, adds || removes ? opts.now : undefined);
+          const removes = removed.get(g.id) ?? 0;
+          const count = (before.get(g.id) ?? 0) + adds - removes;
+          if (adds || removes || states.get(g.id)?.counts?.memberCount !== count) await setCount(g.id, count, adds || removes ? opts.now : undefined);
         }
       }
       return result;
