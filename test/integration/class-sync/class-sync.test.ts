@@ -208,6 +208,30 @@ describe('Class group sync: a course keeps groups per class, cohort and attendan
     expect((await courseGroups(course)).get(`[${TUTORIAL_1}]`)!.memberCount).to.equal(2);
   });
 
+  it('when a sync would empty most of a class group at once, then the safety valve holds those removals until an admin confirms', async () => {
+    const course = await newCourse();
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await student(course, { class: TUTORIAL_1 }));
+    await enable(course);
+    const group = (await courseGroups(course)).get(`[${TUTORIAL_1}]`)!;
+    // A feed that moves ten of twelve at once while the sync is off, then the sync turned on again.
+    await t.api.put(`/api/v1/courses/${course}/class-sync`).set(admin).send({ enabled: false }).expect(200);
+    for (const id of ids.slice(0, 10)) await enrol(t, hr, course, id, { status: 'in_progress', role: 'student', class: TUTORIAL_2 });
+    await enable(course);
+    expect(await storedMembers(group.id)).to.have.length(12);
+    const settings = (await t.api.get(`/api/v1/courses/${course}/class-sync`).set(admin).expect(200)).body;
+    expect(settings).to.include({ heldRemovals: 10 });
+    expect(settings.lastError).to.match(/^Safety valve/);
+    // Additions were applied.
+    expect(await storedMembers((await courseGroups(course)).get(`[${TUTORIAL_2}]`)!.id)).to.have.length(10);
+    const res = await t.api.post(`/api/v1/groups/${group.id}/sync`).set(admin).send({ confirmRemovals: true }).expect(202);
+    expect((await waitForJob(t, admin, res.body.jobId as string)).result).to.include({ removed: 10 });
+    expect(await storedMembers(group.id)).to.deep.equal(ids.slice(10).map((id) => `${id}:class`).sort());
+    const after = (await t.api.get(`/api/v1/courses/${course}/class-sync`).set(admin).expect(200)).body;
+    expect(after.lastError).to.equal(undefined);
+    expect(after.heldRemovals).to.equal(undefined);
+  });
+
   it('when anyone but an admin deletes a class group, then 403 saying only an admin can; an admin may', async () => {
     const course = await newCourse();
     await student(course, { class: TUTORIAL_1 });
