@@ -135,6 +135,28 @@ for (let i = 1; i <= USERS; i++) {
   }
 }
 
+// A university course run by class group sync (src/class-sync; turned on by seed/data/class-sync.json): its students'
+// class registrations, cohorts and attendance mode become the course's groups, e.g. [Tutorial_1|THU|01:00PM|C05],
+// [AHIS190_2018_FHFYR_INT_U] and [External]. Drawn after every other record so that adding it changed none of them.
+const CLASS_SYNC_COURSE = { code: 'AHIS190', title: 'Ancient History: Greece and Rome' };
+const AHIS_CLASSES = ['Tutorial_1|THU|01:00PM|C05', 'Tutorial_2|FRI|10:00AM|C07', 'Tutorial_3|FRI|02:00PM|C07'];
+courses.push(CLASS_SYNC_COURSE);
+for (const u of users) {
+  if (!chance(0.3)) continue;
+  const external = u.email.endsWith('@contractor.example.com') || chance(0.15);
+  enrollments.push({
+    course: CLASS_SYNC_COURSE.code,
+    externalId: u.externalId,
+    status: pick(['subscribed', 'in_progress', 'in_progress', 'completed'] as const),
+    role: u.type === 'staff' && chance(0.5) ? 'instructor' : 'student',
+    class: pick(AHIS_CLASSES),
+    // Most external students are in the external cohort; a few stay in the internal one ([External] has them all).
+    cohort: external && chance(0.8) ? 'AHIS190_2018_FHFYR_EXT_U' : 'AHIS190_2018_FHFYR_INT_U',
+    mode: external ? 'external' : 'internal',
+  });
+}
+const classSync = [{ course: CLASS_SYNC_COURSE.code, enabled: true }];
+
 const groups = [
   {
     name: 'Driver Safety certified',
@@ -203,4 +225,5 @@ await write('courses.json', courses);
 await write('users.json', users);
 await write('enrollments.json', enrollments);
 await write('groups.json', groups);
+await write('class-sync.json', classSync);
 console.log(`wrote ${fields.length} fields, ${courses.length} courses, ${users.length} users, ${enrollments.length} enrolments, ${groups.length} groups to ${OUT}`);

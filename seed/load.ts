@@ -1,6 +1,7 @@
 // `npm run seed`: loads the demo data set in seed/data/ into the configured database (the embedded one by
 // default, or that of a running service), through the same schemas and services as the API, then runs a full
-// sync and prints what each group holds. Idempotent: a second run changes nothing.
+// sync, turns on the class group sync of its university course, and prints what each group holds (a course's class
+// groups after the global ones). Idempotent: a second run changes nothing.
 //
 // Dates in the data set are relative to its "now" (2026-11-01); they are shifted to today so that rules such as
 // "hired within the last 90 days" select the same people whenever it is loaded.
@@ -26,6 +27,8 @@ import { createGroupSchema, type GroupInput } from '../src/groups/groups.schema.
 import { createGroup, listGroups, requireGroup, startFullSync, type GroupView } from '../src/groups/groups.service.js';
 import { addMember, listMembers } from '../src/membership/members.service.js';
 import { getJobRun, type JobView } from '../src/jobs/job-runs.service.js';
+import { classSyncBodySchema } from '../src/class-sync/class-sync.schema.js';
+import { getClassSync, putClassSync } from '../src/class-sync/class-sync.service.js';
 import { ConflictError } from '../src/platform/errors.js';
 import { note, phase } from './progress.js';
 
@@ -173,6 +176,23 @@ async function load(service: Service, logger: Logger): Promise<void> {
   await followJob('sync', syncId, 'users');
   // The full sync queues the rebuild of the directory snapshot that previews read (sync-all.job.ts).
   await followJob('snapshot', `${syncId}:snapshot`, 'users and memberships');
+
+  // Class group sync, where the data set turns it on, as PUT /courses/{code}/class-sync would. A course where it is
+  // on already is left as it is: a PUT would change nothing but its timestamp, and its 5 months run from the first.
+  const classSync = await read<Array<{ course: string } & Record<string, unknown>>>('class-sync.json');
+  const classPhase = phase('class sync', classSync.length);
+  const classJobs: string[] = [];
+  for (const [i, { course, ...body }] of classSync.entries()) {
+    const input = valid<{ enabled: boolean; endsAt?: string | null }>(classSyncBodySchema, body, `class sync of ${course}`);
+    if ((await getClassSync(course)).enabled !== input.enabled) {
+      const endsAt = input.endsAt === undefined ? {} : { endsAt: input.endsAt === null ? null : new Date(input.endsAt) };
+      const { jobId } = await putClassSync(course, { enabled: input.enabled, ...endsAt }, ACTOR, service.scheduler);
+      if (jobId) classJobs.push(jobId);
+    }
+    classPhase.advance(i + 1);
+  }
+  classPhase.finish(`${classJobs.length} turned on, ${classSync.length - classJobs.length} already as set`);
+  await waitForJobs('class group syncs', classJobs);
 }
 
 async function allGroups(): Promise<GroupView[]> {
@@ -184,7 +204,14 @@ async function printSummary(users: readonly SeedUser[]): Promise<void> {
   const names = new Map(users.map((u) => [u.externalId, `${u.firstName} ${u.lastName}`]));
   const groups = await allGroups();
   console.log(`\n${groups.length} demo groups:`);
-  for (const g of groups.sort((a, b) => a.name.localeCompare(b.name))) {
+  // Global groups first, then each course's class groups (kept by its class group sync).
+  const order = (g: GroupView) => `${g.course ?? ''}\u0000${g.name}`;
+  let course: string | undefined;
+  for (const g of groups.sort((a, b) => order(a).localeCompare(order(b)))) {
+    if (g.course && g.course !== course) {
+      course = g.course;
+      console.log(`\n  class groups of course ${course} (class group sync):`);
+    }
     const some = (await listMembers(g.id, { limit: 3 })).items.map((m) => names.get(m.externalId) ?? m.externalId);
     const count = `${g.memberCount} member${g.memberCount === 1 ? '' : 's'}`;
     console.log(`  ${g.name.padEnd(32)} ${g.type.padEnd(9)} ${count.padStart(11)}  ${g.description ?? ''}`);

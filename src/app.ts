@@ -15,6 +15,7 @@ import { jobsRoutes } from './jobs/jobs.routes.js';
 import type { ServiceDeps } from './service-deps.js';
 import { directoryRoutes } from './directory/directory.routes.js';
 import { groupsRoutes } from './groups/groups.routes.js';
+import { classSyncRoutes } from './class-sync/class-sync.routes.js';
 import { rulesRoutes } from './rules/rules.routes.js';
 import { requestsRoutes } from './requests/support-requests.routes.js';
 import { sessionsRoutes } from './sessions/sessions.routes.js';
@@ -109,6 +110,7 @@ export function createApp(deps: AppDeps): express.Express {
     api.use(directoryRoutes(deps));
     api.use(rulesRoutes(deps));
     api.use(groupsRoutes(deps));
+    api.use(classSyncRoutes(deps));
     api.use(requestsRoutes(deps));
     api.use(sessionsRoutes(deps));
     api.use(pathParamErrors(api));

@@ -4,6 +4,7 @@ import { apiKeysOpenApi, apiKeysSchemas } from './keys/api-keys.routes.js';
 import { jobsOpenApi, jobsSchemas } from './jobs/jobs.routes.js';
 import { directoryOpenApi, directorySchemas } from './directory/directory.routes.js';
 import { groupsOpenApi, groupsSchemas } from './groups/groups.routes.js';
+import { classSyncOpenApi, classSyncSchemas } from './class-sync/class-sync.routes.js';
 import { rulesOpenApi, rulesSchemas } from './rules/rules.routes.js';
 import { requestsOpenApi, requestsSchemas } from './requests/support-requests.routes.js';
 import { sessionsOpenApi, sessionsSchemas } from './sessions/sessions.routes.js';
@@ -26,7 +27,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }, { session: [] }],
-    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...rulesOpenApi, ...groupsOpenApi, ...requestsOpenApi, ...sessionsOpenApi },
+    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...rulesOpenApi, ...groupsOpenApi, ...classSyncOpenApi, ...requestsOpenApi, ...sessionsOpenApi },
     components: {
       securitySchemes: {
         bearer: {
@@ -63,6 +64,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         ...directorySchemas,
         ...rulesSchemas,
         ...groupsSchemas,
+        ...classSyncSchemas,
         ...requestsSchemas,
         ...sessionsSchemas,
       },

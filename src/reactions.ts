@@ -9,6 +9,7 @@ import { subscribeDirectoryChanges } from './directory/directory-events.js';
 import { setReactionFailureHook } from './directory/reaction-journal.js';
 import { setFieldUsageLookup } from './directory/field-usage.js';
 import { membershipListener } from './membership/on-change.js';
+import { classSyncListener } from './class-sync/class-sync.listener.js';
 import { groupNamesUsingField } from './groups/groups.service.js';
 import { recordChanges } from './snapshot/change-feed.js';
 import { setMembershipsAddedHook } from './membership/membership-store.js';
@@ -27,6 +28,8 @@ export function wireReactions(deps: ReactionDeps): () => void {
   const valve = { share: deps.config.removalSafetyShare, minMembers: deps.config.removalSafetyMinMembers };
   // Membership follows every directory change before the write answers (publish awaits its listeners).
   const unsubscribe = subscribeDirectoryChanges(membershipListener({ valve, metrics: deps.metrics, logger: deps.logger }));
+  // A course's class groups follow its enrolments the same way (src/class-sync).
+  const unsubscribeClasses = subscribeDirectoryChanges(classSyncListener({ valve, metrics: deps.metrics }));
   // Previews read the directory snapshot, which learns of changed users from the change feed.
   const unsubscribeFeed = subscribeDirectoryChanges(async (changes) => {
     await recordChanges({ users: changes.map((c) => c.externalId) });
@@ -44,6 +47,7 @@ export function wireReactions(deps: ReactionDeps): () => void {
   return () => {
     setMembershipsAddedHook(previousAdded);
     unsubscribe();
+    unsubscribeClasses();
     unsubscribeFeed();
     setReactionFailureHook(previousHook);
     setFieldUsageLookup(previousLookup);

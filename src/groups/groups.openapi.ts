@@ -93,6 +93,7 @@ export const groupsOpenApi: Record<string, unknown> = {
       tags,
       operationId: 'deleteGroup',
       summary: 'Delete the group with its members, exclusions, rule versions and history',
+      description: "A course's class group (one with `course`, kept by its class group sync) is protected: only an admin may delete it; any other role gets a 403 saying so.",
       parameters: [groupIfMatch],
       responses: { 204: { description: 'Deleted' }, 404: problem, 412: problem, ...errors },
     },
@@ -155,7 +156,8 @@ export const groupsOpenApi: Record<string, unknown> = {
       operationId: 'syncGroup',
       summary: 'Sync the group now',
       description:
-        'A sync that would remove more than the allowed share of members at once (REMOVAL_SAFETY_SHARE, default 50%, for groups above REMOVAL_SAFETY_MIN_MEMBERS) applies its additions, holds the removals and sets the sync state to failed; `{"confirmRemovals": true}` releases them.',
+        'A sync that would remove more than the allowed share of members at once (REMOVAL_SAFETY_SHARE, default 50%, for groups above REMOVAL_SAFETY_MIN_MEMBERS) applies its additions, holds the removals and sets the sync state to failed; `{"confirmRemovals": true}` releases them. ' +
+        "For a course's class group (one with `course`) it syncs all the course's class groups (409 when its class group sync is not active).",
       requestBody: requestBody(groupSyncBodySchema, { example: { confirmRemovals: false } }),
       responses: { ...accepted, 404: problem, 409: problem, ...errors },
     },

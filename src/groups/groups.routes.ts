@@ -6,6 +6,8 @@ import { actorOf, requirePermission } from '../platform/auth.js';
 import { roleAllows } from '../platform/roles.js';
 import type { Principal } from '../platform/principal.js';
 import { joinWithKey } from './group-keys.js';
+import { checkScopedDelete, isScopedGroup } from './scoped-groups.js';
+import { startClassSyncOfGroup } from '../class-sync/class-sync.service.js';
 import { validate } from '../platform/validate.js';
 import { pageQuerySchema, pageRequest } from '../platform/pagination.js';
 import { ConflictError } from '../platform/errors.js';
@@ -85,8 +87,8 @@ export function groupsRoutes(deps: RouteDeps): Router {
     requirePermission('groups:read'),
     validate({ query: groupListQuery }),
     async (req, res) => {
-      const { type, priced } = res.locals.query as { type?: string; priced?: boolean };
-      res.json(await listGroups(pageRequest(res.locals.query), { type, priced }, readerOf(req.principal)));
+      const { type, priced, course } = res.locals.query as { type?: string; priced?: boolean; course?: string };
+      res.json(await listGroups(pageRequest(res.locals.query), { ...(type ? { type } : {}), ...(priced !== undefined ? { priced } : {}), ...(course ? { course } : {}) }, readerOf(req.principal)));
     },
   );
 
@@ -102,6 +104,7 @@ export function groupsRoutes(deps: RouteDeps): Router {
   });
 
   router.delete('/groups/:id', requirePermission('groups:write'), validate({ params: idParams }), async (req, res) => {
+    checkScopedDelete(await requireGroup(req.params.id as string), req.principal);
     await deleteGroup(req.params.id as string, req.get('if-match'));
     res.status(204).end();
   });
@@ -151,6 +154,12 @@ export function groupsRoutes(deps: RouteDeps): Router {
 
   router.post('/groups/:id/sync', requirePermission('groups:write'), validate({ params: idParams, body: groupSyncBodySchema }), async (req, res) => {
     const group = await requireGroup(req.params.id as string);
+    if (isScopedGroup(group)) {
+      // A course's class group: the sync is the course's (all its class groups at once).
+      const jobId = await startClassSyncOfGroup(scheduler, group.scope, { actor: actorOf(req.principal), confirmRemovals: (req.body as { confirmRemovals: boolean }).confirmRemovals });
+      res.status(202).location(`/api/v1/jobs/${jobId}`).json({ jobId });
+      return;
+    }
     if (group.type !== 'automatic') throw new ConflictError('Only automatic groups sync; this one is manual.');
     if (group.paused) throw new ConflictError('The group is paused; resume it (PATCH {"paused": false}) to sync it.');
     const jobId = await startGroupSync(scheduler, group._id, { actor: actorOf(req.principal), confirmRemovals: (req.body as { confirmRemovals: boolean }).confirmRemovals });

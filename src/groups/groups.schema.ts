@@ -11,8 +11,11 @@ export const groupIdSchema = Joi.string().pattern(GROUP_ID_PATTERN).messages({ '
 
 export const groupParams = Joi.object({ id: groupIdSchema.required().description('The group id') });
 export const groupMemberParams = Joi.object({ id: groupIdSchema.required().description('The group id'), externalId: externalIdSchema.required().description("The user's externalId") });
-export const groupListQuery = Joi.object({ ...pageSchema, type: Joi.string().valid(...GROUP_TYPES) }).keys({
+export const groupListQuery = Joi.object({
+  ...pageSchema,
+  type: Joi.string().valid(...GROUP_TYPES),
   priced: Joi.boolean().description('true: only bundles (groups with a price); false: only groups without one'),
+  course: courseCodeSchema.description("Only the groups scoped to this course (its class group sync's groups)"),
 });
 export const groupCourseParams = Joi.object({ id: groupIdSchema.required().description('The group id'), code: courseCodeSchema.required().description('The course code') });
 export const memberListQuery = Joi.object({ ...pageSchema, source: Joi.string().valid(...MEMBERSHIP_SOURCES) });

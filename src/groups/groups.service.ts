@@ -130,11 +130,13 @@ export async function getGroup(id: string, reader?: Reader): Promise<GroupView> 
   return groupView(doc, states.get(id), backlog, shown);
 }
 
-export async function listGroups(page: PageRequest, filters: { type?: string; priced?: boolean }, reader?: Reader): Promise<Page<GroupView>> {
+export async function listGroups(page: PageRequest, filters: { type?: string; priced?: boolean; course?: string }, reader?: Reader): Promise<Page<GroupView>> {
   const filter: Record<string, unknown> = {};
   if (filters.type) filter.type = filters.type;
   // Bundles: a price of 0 is a (free) bundle; a cleared price is unset (PATCH price: null).
   if (filters.priced !== undefined) filter.price = filters.priced ? { $ne: null } : null;
+  // A course's groups are those scoped to it (its class group sync's).
+  if (filters.course) filter.scope = filters.course;
   if (page.after !== undefined) filter._id = { $gt: page.after };
   const docs = await GroupModel.find(filter).sort({ _id: 1 }).limit(page.limit + 1).lean<GroupDoc[]>();
   const shown = docs.slice(0, page.limit);

@@ -9,6 +9,7 @@ import { defineSnapshotBuildJob } from './snapshot-build.job.js';
 import { defineSnapshotRefreshJob, scheduleSnapshotRefresh } from './snapshot-refresh.job.js';
 import { defineReactionReplayJob, scheduleReactionSweep } from './reaction-replay.job.js';
 import { defineGroupEnrollJob } from './group-enroll.job.js';
+import { defineClassSyncJob } from './class-sync.job.js';
 
 export function defineJobs(deps: JobsDeps): void {
   defineSyncGroupJob(deps);
@@ -19,6 +20,7 @@ export function defineJobs(deps: JobsDeps): void {
   defineSnapshotRefreshJob(deps);
   defineReactionReplayJob(deps);
   defineGroupEnrollJob(deps);
+  defineClassSyncJob(deps);
 }
 
 /** Recurring schedules; created by processes that run jobs. */

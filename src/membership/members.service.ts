@@ -43,6 +43,17 @@ async function requireUser(externalId: string) {
   return user;
 }
 
+/**
+ * Why a hand-added member is there, as history keeps it. In a course's class group (kept by its class group sync,
+ * `keep-staff`) it also says whether the next sync keeps them: staff stay, learners leave.
+ */
+function handAddReason(group: GroupDoc, type: 'learner' | 'staff'): string {
+  if (!group.scope) return 'added by hand';
+  return type === 'staff'
+    ? `added by hand; staff, so the class group sync of course ${group.scope} keeps them`
+    : `added by hand; a learner, so the next class group sync of course ${group.scope} removes them unless they are a student of the group`;
+}
+
 /** PUT a member by hand. Created: 201; already a member (any source): 200 with the membership as it is. */
 export async function addMember(group: GroupDoc, externalId: string, actor: string, metrics?: Metrics): Promise<{ created: boolean; member: MemberView }> {
   const user = await requireUser(externalId);
@@ -57,7 +68,7 @@ export async function addMember(group: GroupDoc, externalId: string, actor: stri
   }
   const at = new Date();
   const created = await store.addMemberships(
-    [{ groupId: group._id, externalId, source: 'manual', ruleVersion: group.ruleVersion, reason: 'added by hand', actor }],
+    [{ groupId: group._id, externalId, source: 'manual', ruleVersion: group.ruleVersion, reason: handAddReason(group, user.type), actor }],
     { runKey: `manual:${randomUUID()}`, at, ...(metrics ? { metrics } : {}) },
   );
   const mine: MembershipDoc = { _id: id, group: group._id, externalId, source: 'manual', addedAt: at };

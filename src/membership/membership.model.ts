@@ -6,7 +6,8 @@ import { declareIndex } from '../platform/db/index.js';
 // compare-and-set updates are not atomic).
 //
 // Secondary indexes are declared below (declareIndex), where connectDatabase builds them on either backend.
-export const MEMBERSHIP_SOURCES = ['rule', 'manual', 'key', 'default', 'csv'] as const;
+// `class`: a course's class group sync (src/class-sync).
+export const MEMBERSHIP_SOURCES = ['rule', 'manual', 'key', 'default', 'csv', 'class'] as const;
 export type MembershipSource = (typeof MEMBERSHIP_SOURCES)[number];
 
 /** `<groupId>:<externalId>`: a user is at most once in a group. */

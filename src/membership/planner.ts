@@ -102,7 +102,7 @@ export class Planner {
 
   private record(group: EvalGroup, externalId: string, decision: ReturnType<typeof decide>, current: CurrentMembership | undefined, actor: string): void {
     if (decision.action === 'add') {
-      this.adds.push({ groupId: group.id, externalId, ruleVersion: group.ruleVersion, reason: decision.reason, actor });
+      this.adds.push({ groupId: group.id, externalId, ruleVersion: group.ruleVersion, reason: decision.reason, actor, ...(group.own ? { source: group.own.source } : {}) });
     } else if (decision.action === 'remove' && current) {
       this.removes.push({ groupId: group.id, externalId, membership: current, ruleVersion: group.ruleVersion, reason: decision.reason, actor });
     }

@@ -8,6 +8,19 @@ export interface GroupPolicy {
   ruleVersion: number;
   includeInactive: boolean;
   manualMembers: ManualMemberPolicy;
+  /**
+   * A group kept by something other than a rule (a course's class group sync): the source its own additions carry
+   * and the reasons history gives. Absent: the rule's (`rule`, "matches rule vN").
+   */
+  own?: OwnSource;
+}
+
+export interface OwnSource {
+  source: MembershipSource;
+  /** Why a member joins. */
+  added: string;
+  /** Why a member it added leaves when no longer selected. */
+  left: string;
 }
 
 /** The user as the policy sees it; null when the user no longer exists. */
@@ -45,7 +58,7 @@ const NONE: Decision = { action: 'none' };
  * - A deleted user leaves. An excluded user is never a member (exclusions win over everything).
  * - Inactive users are not members unless the group includes inactive users, whatever their source.
  * - A user the rule selects is a member; one already in with another source keeps that source.
- * - A member the rule no longer selects leaves if the rule added them; one added another way (by hand, key,
+ * - A member the rule no longer selects leaves if the rule (or the group's own source, `own`) added them; one added another way (by hand, key,
  *   default or CSV) stays or leaves by the group's `manualMembers` policy: `remove` (leaves), `keep` (stays),
  *   `keep-staff` (staff stay, learners leave).
  */
@@ -60,9 +73,9 @@ export function decide(
   if (excluded) return current ? { action: 'remove', reason: 'excluded from the group' } : NONE;
   const eligible = user.active || group.includeInactive;
   if (!eligible) return current ? { action: 'remove', reason: 'user is inactive' } : NONE;
-  if (matches) return current ? STAY : { action: 'add', reason: `matches rule v${group.ruleVersion}` };
+  if (matches) return current ? STAY : { action: 'add', reason: group.own?.added ?? `matches rule v${group.ruleVersion}` };
   if (!current) return NONE;
-  if (current.source === 'rule') return { action: 'remove', reason: `no longer matches rule v${group.ruleVersion}` };
+  if (current.source === (group.own?.source ?? 'rule')) return { action: 'remove', reason: group.own?.left ?? `no longer matches rule v${group.ruleVersion}` };
   switch (group.manualMembers) {
     case 'keep':
       return STAY;

@@ -1,7 +1,8 @@
 // The one reconcile sequence: read → plan → safety valve → write → counts and state. Every way membership is
 // brought in line with the rules runs it; a scope only says what to read and how to settle:
 //   changed users (on-change.ts), one group (group-sync.ts), a partition of the full sync (full-sync.ts), and a
-//   preview (group-sync.ts: the group scope or the snapshot, with nothing written).
+//   preview (group-sync.ts: the group scope or the snapshot, with nothing written), and a course's class groups
+//   (src/class-sync/class-sync.scope.ts).
 // Writes go to the membership store; a scope with no writer (a preview) gets the plan back instead.
 import type { EvalGroup } from './active-groups.js';
 import type { MembershipDoc } from './membership.model.js';
@@ -9,7 +10,7 @@ import { addMemberships, completeOwnHistory, removeMemberships, type WriteContex
 import { Planner, type PlannedAdd, type PlannedRemove } from './planner.js';
 import { mustHoldRemovals, type SafetyValve } from './policy.js';
 
-export type ScopeKind = 'change' | 'group' | 'partition' | 'preview';
+export type ScopeKind = 'change' | 'group' | 'partition' | 'preview' | 'class';
 
 /** What a scope read, before any user is evaluated. */
 export interface ScopeInput {

@@ -4,7 +4,7 @@
 // collectors that `lifecycle.ts` installs (see `setGaugeSources`); each reads only a small collection.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type SyncKind = 'change' | 'group' | 'partition' | 'full';
+export type SyncKind = 'change' | 'group' | 'partition' | 'full' | 'class';
 
 export interface GaugeSources {
   /** Jobs due and not yet taken by a worker, by job name. */

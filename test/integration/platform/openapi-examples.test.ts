@@ -89,6 +89,9 @@ describe('OpenAPI description: request body examples', () => {
     const csv = await send('POST /api/v1/users/import', {}, 'text/csv');
     expect(csv.body).to.include({ failed: 0, created: 1 });
     await send('PUT /api/v1/courses/{code}/enrollments/{externalId}');
+    const classSync = await send('PUT /api/v1/courses/{code}/class-sync');
+    expect(classSync.body).to.include({ course: 'DRV-101', enabled: true, endsAt: classSync.example.endsAt });
+    expect(await t.service.database.db.collection('class_sync').countDocuments({ _id: 'DRV-101' as never, enabled: true })).to.equal(1);
     const enrolments = await send('POST /api/v1/enrollments/batch');
     expect(enrolments.body).to.include({ failed: 0 });
 

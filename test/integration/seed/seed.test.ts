@@ -9,11 +9,25 @@ import { testDatabaseUri, uniqueDatabaseName } from '../../helpers/service.js';
 /** Group name → members stored for it. */
 async function membersByGroup(client: MongoClient, dbName: string): Promise<Map<string, number>> {
   const db = client.db(dbName);
-  const groups = await db.collection<{ _id: string; name: string }>('groups').find({}).toArray();
+  const groups = await db.collection<{ _id: string; name: string; scope?: string }>('groups').find({}).toArray();
   const counts = new Map<string, number>();
-  for (const g of groups) counts.set(g.name, await db.collection('memberships').countDocuments({ group: g._id }));
+  // A course's class groups by `<course> <name>` (their names are unique within the course only).
+  for (const g of groups) counts.set(g.scope ? `${g.scope} ${g.name}` : g.name, await db.collection('memberships').countDocuments({ group: g._id }));
   return counts;
 }
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The class groups the demo course AHIS190 has (seed/generate.ts): one per class, per cohort, and per mode. */
+const CLASS_GROUPS = [
+  '[Tutorial_1|THU|01:00PM|C05]',
+  '[Tutorial_2|FRI|10:00AM|C07]',
+  '[Tutorial_3|FRI|02:00PM|C07]',
+  '[AHIS190_2018_FHFYR_INT_U]',
+  '[AHIS190_2018_FHFYR_EXT_U]',
+  '[Internal]',
+  '[External]',
+];
 
 function expectCleanExit(run: CommandRun): void {
   const text = run.lines.join('\n');
@@ -43,15 +57,23 @@ describe('npm run seed', function () {
     const run = await runCommand([process.execPath, '--import', 'tsx', 'seed/load.ts'], env, 180_000);
     expectCleanExit(run);
     const text = run.lines.join('\n');
-    for (const phase of ['fields', 'courses', 'users', 'enrolments', 'groups', 'sync']) expect(text).to.match(new RegExp(`^${phase}\\b.*\\b(\\d+)/\\1\\b`, 'm'));
+    for (const phase of ['fields', 'courses', 'users', 'enrolments', 'groups', 'sync', 'class sync']) expect(text).to.match(new RegExp(`^${phase}\\b.*\\b(\\d+)/\\1\\b`, 'm'));
+    expect(text).to.match(/^class sync\b.* 1 turned on/m);
 
     const counts = await membersByGroup(client, dbName);
-    expect(counts.size).to.equal(8);
-    for (const [name, members] of counts) {
-      expect(members, name).to.be.above(0);
+    expect(counts.size).to.equal(8 + CLASS_GROUPS.length);
+    for (const name of CLASS_GROUPS) expect(counts.has(`AHIS190 ${name}`), name).to.equal(true);
+    expect(text).to.match(/^\s+class groups of course AHIS190\b/m);
+    for (const [key, members] of counts) {
+      expect(members, key).to.be.above(0);
       // The summary names each group with the members it holds.
-      expect(text).to.match(new RegExp(`^\\s+${name}\\s.*\\b${members} members?\\b`, 'm'));
+      const name = key.startsWith('AHIS190 ') ? key.slice('AHIS190 '.length) : key;
+      expect(text).to.match(new RegExp(`^\\s+${escape(name)}\\s.*\\b${members} members?\\b`, 'm'));
     }
+    // Class groups hold students by their class registration (source class).
+    const db = client.db(dbName);
+    const tutorial = await db.collection('groups').findOne({ scope: 'AHIS190', name: CLASS_GROUPS[0] });
+    expect(await db.collection('memberships').countDocuments({ group: tutorial!._id, source: { $ne: 'class' } })).to.equal(0);
     expect(counts.get('Lisbon engineering managers')).to.be.above(0);
   });
 
@@ -62,6 +84,7 @@ describe('npm run seed', function () {
     const text = run.lines.join('\n');
     expect(text).to.match(/^users\b.* 0 created, 0 updated, 240 unchanged/m);
     expect(text).to.match(/^groups\b.* 0 created/m);
+    expect(text).to.match(/^class sync\b.* 0 turned on, 1 already as set/m);
     expect(await membersByGroup(client, dbName)).to.deep.equal(before);
   });
 });
