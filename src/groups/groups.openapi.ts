@@ -21,6 +21,7 @@ import {
   previewBodySchema,
   ruleBodySchema,
 } from './groups.schema.js';
+import { membersSourcesOpenApi } from './members-sources.openapi.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: unknown) => ({ 'application/json': { schema } });
@@ -49,6 +50,7 @@ const groupExample = {
 };
 
 export const groupsOpenApi: Record<string, unknown> = {
+  ...membersSourcesOpenApi,
   '/api/v1/groups': {
     post: {
       tags,

@@ -24,6 +24,7 @@ import {
   removeMember,
 } from '../membership/members.service.js';
 import { writeMembersCsv } from '../membership/members-csv.js';
+import { membersSourcesRoutes } from './members-sources.routes.js';
 import { previewGroup } from '../membership/group-sync.js';
 import type { RuleDocument } from '../rules/index.js';
 import {
@@ -221,6 +222,8 @@ export function groupsRoutes(deps: RouteDeps): Router {
       res.json(await listHistory(group._id, pageRequest(res.locals.query), { ...(externalId ? { externalId } : {}), ...(action ? { action } : {}) }));
     },
   );
+
+  router.use(membersSourcesRoutes(deps));
 
   return router;
 }

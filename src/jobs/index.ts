@@ -8,6 +8,7 @@ import { defineNightlySyncJob, scheduleNightlySync } from './nightly-sync.job.js
 import { defineSnapshotBuildJob } from './snapshot-build.job.js';
 import { defineSnapshotRefreshJob, scheduleSnapshotRefresh } from './snapshot-refresh.job.js';
 import { defineReactionReplayJob, scheduleReactionSweep } from './reaction-replay.job.js';
+import { defineMembersCopyJob } from './members-copy.job.js';
 
 export function defineJobs(deps: JobsDeps): void {
   defineSyncGroupJob(deps);
@@ -17,6 +18,7 @@ export function defineJobs(deps: JobsDeps): void {
   defineSnapshotBuildJob(deps);
   defineSnapshotRefreshJob(deps);
   defineReactionReplayJob(deps);
+  defineMembersCopyJob(deps);
 }
 
 /** Recurring schedules; created by processes that run jobs. */

@@ -6,7 +6,7 @@ import { declareIndex } from '../platform/db/index.js';
 // compare-and-set updates are not atomic).
 //
 // Secondary indexes are declared below (declareIndex), where connectDatabase builds them on either backend.
-export const MEMBERSHIP_SOURCES = ['rule', 'manual', 'key', 'default', 'csv'] as const;
+export const MEMBERSHIP_SOURCES = ['rule', 'manual', 'key', 'default', 'csv', 'copy'] as const;
 export type MembershipSource = (typeof MEMBERSHIP_SOURCES)[number];
 
 /** `<groupId>:<externalId>`: a user is at most once in a group. */
