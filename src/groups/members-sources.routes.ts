@@ -1,5 +1,6 @@
 // Member sources besides the hand edit: copy from a group or a branch (POST /groups/{id}/members/copy) and the CSV
 // association upload (POST /groups/{id}/members/import). Mounted by groups.routes.ts.
+import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { RouteDeps } from '../service-deps.js';
 import { actorOf, requirePermission } from '../platform/auth.js';
@@ -12,7 +13,6 @@ import { MEMBERS_COPY_JOB, type MembersCopyJobData } from '../jobs/members-copy.
 import { groupParams } from './groups.schema.js';
 import { copyBodySchema, copySourceErrors } from './members-sources.schema.js';
 import { requireGroup } from './groups.service.js';
-import { randomUUID } from 'node:crypto';
 
 export function membersSourcesRoutes({ scheduler, metrics, config }: RouteDeps): Router {
   const router = Router();

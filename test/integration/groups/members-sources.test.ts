@@ -225,4 +225,20 @@ describe('Member sources: copy (POST /groups/{id}/members/copy) and CSV associat
       expect(members.map((m) => m.source)).to.deep.equal(['csv']);
     });
   });
+
+  describe('branches', () => {
+    it('when users have branches, then the rule catalogue lists the branches in use, sorted, under the user fact\'s $.branch path', async () => {
+      const branches = [uniq('Zeta '), uniq('Alpha ')];
+      for (const branch of branches) await newUser({ branch });
+      await newUser();
+      const res = await t.api.get('/api/v1/rules/facts').set(admin).expect(200);
+      const user = res.body.items.find((f: { name: string }) => f.name === 'user');
+      const path = user.paths.find((p: { path: string }) => p.path === '$.branch');
+      expect(path).to.include({ type: 'text', optional: true });
+      expect(path.values).to.include.members(branches);
+      expect(path.values).to.deep.equal([...path.values].sort((a: string, b: string) => a.localeCompare(b)));
+      expect(path.values.every((v: unknown) => typeof v === 'string' && v !== '')).to.equal(true);
+      expect(path).to.not.have.property('valuesTruncated');
+    });
+  });
 });
