@@ -8,7 +8,7 @@ import { joiErrors, validate } from '../platform/validate.js';
 import { csvOnly, csvText } from '../platform/csv-body.js';
 import { ValidationError } from '../platform/errors.js';
 import { importMembersCsv } from '../membership/members-import.js';
-import { checkCopySource, copyContext, copySourceIds, copyUsers, type CopySource } from '../membership/members-copy.js';
+import { checkCopySource, copyContext, copySourceUsers, copyUsers, type CopySource } from '../membership/members-copy.js';
 import { MEMBERS_COPY_JOB, type MembersCopyJobData } from '../jobs/members-copy.job.js';
 import { groupParams } from './groups.schema.js';
 import { copyBodySchema, copySourceErrors } from './members-sources.schema.js';
@@ -25,14 +25,14 @@ export function membersSourcesRoutes({ scheduler, metrics, config }: RouteDeps):
     const group = await requireGroup(req.params.id as string);
     await checkCopySource(source);
     const actor = actorOf(req.principal);
-    const { ids, more } = await copySourceIds(source, config.copyJobThreshold);
+    const { users, more } = await copySourceUsers(source, config.copyJobThreshold);
     if (more) {
       const data: MembersCopyJobData = { groupId: group._id, actor, ...source };
       const jobId = await scheduler.enqueue(MEMBERS_COPY_JOB, data, { actor, jobId: `${MEMBERS_COPY_JOB}:${randomUUID()}` });
       res.status(202).location(`/api/v1/jobs/${jobId}`).json({ jobId });
       return;
     }
-    res.json(await copyUsers(group, ids, copyContext(source, actor, `copy:${randomUUID()}`, new Date(), metrics)));
+    res.json(await copyUsers(group, users, copyContext(source, actor, `copy:${randomUUID()}`, new Date(), metrics)));
   });
 
   router.post('/groups/:id/members/import', requirePermission('members:write'), csvOnly('the members'), csvText, async (req, res) => {

@@ -4,7 +4,7 @@
 import type { JobsDeps } from '../service-deps.js';
 import { JobRunModel } from './job-run.model.js';
 import { GroupModel, type GroupDoc } from '../groups/group.model.js';
-import { copyContext, copySourceIds, copyUsers, type CopySource } from '../membership/members-copy.js';
+import { copyContext, copySourceUsers, copyUsers, type CopySource } from '../membership/members-copy.js';
 
 export const MEMBERS_COPY_JOB = 'members-copy';
 
@@ -19,9 +19,9 @@ export function defineMembersCopyJob({ scheduler, metrics }: JobsDeps): void {
       if (!group) throw new Error(`group ${data.groupId} was deleted before the copy ran`);
       const record = await JobRunModel.findById(ctx.jobId, { createdAt: 1 }).lean<{ createdAt?: Date }>();
       const source: CopySource = data.fromGroup !== undefined ? { fromGroup: data.fromGroup } : { fromBranch: data.fromBranch! };
-      const { ids } = await copySourceIds(source);
-      await ctx.progress(0, ids.length);
-      return copyUsers(group, ids, copyContext(source, data.actor, `copy:${ctx.jobId}`, record?.createdAt ?? new Date(), metrics), ctx.progress);
+      const { users } = await copySourceUsers(source);
+      await ctx.progress(0, users.length);
+      return copyUsers(group, users, copyContext(source, data.actor, `copy:${ctx.jobId}`, record?.createdAt ?? new Date(), metrics), ctx.progress);
     },
   });
 }

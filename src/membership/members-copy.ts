@@ -3,13 +3,13 @@
 // same top-level equality on `branch`, which an index serves on both databases). Up to the copy threshold the copy
 // is done in the request; a larger one is a job (members-copy.job.ts) that reports progress. A re-run of the job
 // writes the same documents (its run key and instant are fixed), and history has one entry per real addition.
-import type { Collection } from 'mongodb';
+import type { Collection, FindCursor } from 'mongodb';
 import type { Metrics } from '../platform/metrics.js';
 import { UnprocessableContentError } from '../platform/errors.js';
 import { GroupModel, type GroupDoc } from '../groups/group.model.js';
-import { usersCollection } from '../directory/user-store.js';
+import { readUsersByIds, usersCollection } from '../directory/user-store.js';
 import { memberships } from './membership-store.js';
-import { addUsersToGroup, BULK_CHUNK, emptyOutcome, type BulkAddContext } from './members-bulk.js';
+import { addAllToGroup, type BulkAddContext, type UserStatus } from './members-bulk.js';
 
 export type CopySource = { fromGroup: string; fromBranch?: undefined } | { fromBranch: string; fromGroup?: undefined };
 
@@ -31,38 +31,45 @@ export async function checkCopySource(source: CopySource): Promise<void> {
 }
 
 /**
- * The externalIds of the source's users, reading at most `max + 1` of them when `max` is given (so that the caller
- * learns the copy is larger than `max` without reading it all).
+ * The source's users (externalId and status), reading at most `max + 1` of them when `max` is given (so that the
+ * caller learns the copy is larger than `max` without reading it all). A branch's users come with their status from
+ * the one read; a group's members are read first, then their users in one read through the database adapter (a
+ * member whose user is gone is no user to copy).
  */
-export async function copySourceIds(source: CopySource, max?: number): Promise<{ ids: string[]; more: boolean }> {
-  const cursor =
-    source.fromGroup !== undefined
-      ? memberships().find({ group: source.fromGroup }, { projection: { _id: 0, externalId: 1 } }).map((m) => m.externalId)
-      : (usersCollection() as unknown as Collection<{ _id: string }>).find({ branch: source.fromBranch }, { projection: { _id: 1 } }).map((u) => u._id);
-  const ids: string[] = [];
+export async function copySourceUsers(source: CopySource, max?: number): Promise<{ users: UserStatus[]; more: boolean }> {
+  if (source.fromBranch !== undefined) {
+    const cursor = (usersCollection() as unknown as Collection<UserStatus>).find({ branch: source.fromBranch }, { projection: { _id: 1, status: 1 }, batchSize: 2000 });
+    const { items, more } = await readUpTo(cursor, max);
+    return { users: items, more };
+  }
+  const cursor = memberships().find({ group: source.fromGroup }, { projection: { _id: 0, externalId: 1 }, batchSize: 2000 }).map((m) => m.externalId);
+  const { items: ids, more } = await readUpTo(cursor, max);
+  if (more) return { users: [], more };
+  const { byId } = await readUsersByIds(ids, { _id: 1, status: 1 });
+  return { users: ids.flatMap((id) => { const u = byId.get(id); return u ? [{ _id: u._id, status: u.status }] : []; }), more: false };
+}
+
+async function readUpTo<T>(cursor: FindCursor<T>, max: number | undefined): Promise<{ items: T[]; more: boolean }> {
+  const items: T[] = [];
   try {
-    for await (const id of cursor) {
-      if (max !== undefined && ids.length === max) return { ids, more: true };
-      ids.push(id);
+    for await (const item of cursor) {
+      if (max !== undefined && items.length === max) return { items, more: true };
+      items.push(item);
     }
   } finally {
     await cursor.close();
   }
-  return { ids, more: false };
+  return { items, more: false };
 }
 
 /** Copies the users into the group, a chunk at a time, reporting `progress(done, total)` after each chunk. */
 export async function copyUsers(
   group: GroupDoc,
-  ids: readonly string[],
+  users: readonly UserStatus[],
   ctx: BulkAddContext,
   progress?: (done: number, total: number) => Promise<void>,
 ): Promise<CopyResult> {
-  const outcome = emptyOutcome();
-  for (let i = 0; i < ids.length; i += BULK_CHUNK) {
-    await addUsersToGroup(group, ids.slice(i, i + BULK_CHUNK), ctx, outcome);
-    await progress?.(Math.min(i + BULK_CHUNK, ids.length), ids.length);
-  }
+  const outcome = await addAllToGroup(group, users, ctx, progress);
   return { added: outcome.added.size, unchanged: outcome.unchanged.size, excluded: outcome.excluded.size, inactive: outcome.inactive.size };
 }
 

@@ -9,13 +9,14 @@
 // failing the row for). A row naming no existing user, an excluded user, or (on an automatic group without
 // includeInactive) an inactive one fails, as the same user added by hand would (409).
 import { randomUUID } from 'node:crypto';
+import type { Collection } from 'mongodb';
 import { parseCsvRows } from '../platform/csv.js';
 import { ValidationError, type FieldError } from '../platform/errors.js';
 import type { Metrics } from '../platform/metrics.js';
 import { db } from '../platform/db/index.js';
 import type { GroupDoc } from '../groups/group.model.js';
 import { usersCollection } from '../directory/user-store.js';
-import { addUsersToGroup, BULK_CHUNK, emptyOutcome } from './members-bulk.js';
+import { addAllToGroup, type UserStatus } from './members-bulk.js';
 
 export interface ImportRowError {
   line: number;
@@ -31,12 +32,16 @@ export interface MembersImportResult {
   errors: ImportRowError[];
 }
 
+interface ImportUser extends UserStatus {
+  emailLower: string;
+}
+
 interface Row {
   line: number;
   externalId?: string;
   email?: string;
   /** The user the row names, once resolved. */
-  user?: string;
+  user?: ImportUser;
 }
 
 function readHeader(cells: string[]): { idAt: number; emailAt: number } {
@@ -67,21 +72,16 @@ export function parseMembersCsv(text: string): Row[] {
   return out;
 }
 
-/** The users the rows name: by externalId, and by lower-cased email, each read a chunk at a time. */
-async function resolveUsers(rows: readonly Row[]): Promise<{ byId: Map<string, string | undefined>; byEmail: Map<string, string> }> {
+/** The users the rows name: by externalId, and by lower-cased email, each in one read through the database adapter. */
+async function resolveUsers(rows: readonly Row[]): Promise<{ byId: Map<string, ImportUser>; byEmail: Map<string, ImportUser> }> {
   const ids = [...new Set(rows.flatMap((r) => (r.externalId ? [r.externalId] : [])))];
   const emails = [...new Set(rows.flatMap((r) => (r.email ? [r.email.toLowerCase()] : [])))];
-  const byId = new Map<string, string | undefined>();
-  const byEmail = new Map<string, string>();
-  for (let i = 0; i < ids.length; i += BULK_CHUNK) {
-    const found = await db().readByIds(usersCollection(), ids.slice(i, i + BULK_CHUNK), { projection: { _id: 1, emailLower: 1 } });
-    for (const [id, u] of found) byId.set(id, u.emailLower);
-  }
-  for (let i = 0; i < emails.length; i += BULK_CHUNK) {
-    const found = await db().readWhereIn(usersCollection(), 'emailLower', emails.slice(i, i + BULK_CHUNK), { projection: { _id: 1, emailLower: 1 } });
-    for (const u of found) byEmail.set(u.emailLower, u._id);
-  }
-  return { byId, byEmail };
+  const projection = { _id: 1, emailLower: 1, status: 1 };
+  const [byId, found] = await Promise.all([
+    db().readByIds(usersCollection() as unknown as Collection<ImportUser>, ids, { projection }),
+    db().readWhereIn(usersCollection() as unknown as Collection<ImportUser>, 'emailLower', emails, { projection }),
+  ]);
+  return { byId, byEmail: new Map(found.map((u) => [u.emailLower, u])) };
 }
 
 function rowError(row: Row, errors: FieldError[]): ImportRowError {
@@ -93,11 +93,10 @@ function matchRow(row: Row, users: Awaited<ReturnType<typeof resolveUsers>>): Fi
   if (!row.externalId && !row.email) return [{ path: 'row', message: 'names no user: fill the externalId or the email cell' }];
   const emailLower = row.email?.toLowerCase();
   if (row.externalId) {
-    if (!users.byId.has(row.externalId)) return [{ path: 'externalId', message: `no user has the externalId ${row.externalId}` }];
-    if (emailLower !== undefined && users.byId.get(row.externalId) !== emailLower) {
-      return [{ path: 'email', message: `is not the email of user ${row.externalId}` }];
-    }
-    row.user = row.externalId;
+    const user = users.byId.get(row.externalId);
+    if (!user) return [{ path: 'externalId', message: `no user has the externalId ${row.externalId}` }];
+    if (emailLower !== undefined && user.emailLower !== emailLower) return [{ path: 'email', message: `is not the email of user ${row.externalId}` }];
+    row.user = user;
     return [];
   }
   const holder = users.byEmail.get(emailLower!);
@@ -115,15 +114,12 @@ export async function importMembersCsv(group: GroupDoc, text: string, actor: str
   for (const row of rows) {
     const problems = matchRow(row, users);
     if (problems.length) errors.push(rowError(row, problems));
-    else if (firstRowOf.has(row.user!)) repeated++;
-    else firstRowOf.set(row.user!, row);
+    else if (firstRowOf.has(row.user!._id)) repeated++;
+    else firstRowOf.set(row.user!._id, row);
   }
   const ctx = { source: 'csv' as const, reason: 'added by CSV upload', actor, runKey: `csv:${randomUUID()}`, at: new Date(), ...(metrics ? { metrics } : {}) };
-  const outcome = emptyOutcome();
-  const named = [...firstRowOf.keys()];
-  for (let i = 0; i < named.length; i += BULK_CHUNK) await addUsersToGroup(group, named.slice(i, i + BULK_CHUNK), ctx, outcome);
+  const outcome = await addAllToGroup(group, [...firstRowOf.values()].map((r) => r.user!), ctx);
   const refusal = (user: string): FieldError | undefined => {
-    if (outcome.unknown.has(user)) return { path: 'row', message: `user ${user} was deleted during the upload` };
     if (outcome.excluded.has(user)) return { path: 'row', message: `user ${user} is excluded from this group; remove the exclusion first` };
     if (outcome.inactive.has(user)) return { path: 'row', message: `user ${user} is inactive and this group does not include inactive users` };
     return undefined;

@@ -109,7 +109,7 @@ describe('Member sources: copy (POST /groups/{id}/members/copy) and CSV associat
       const ctx = copyContext({ fromBranch: branch }, 'test', first!.run as string, first!.addedAt as Date);
       await db().collection('history').deleteOne({ group: to.id, externalId: users[0] } as never);
       const group = (await db().collection('groups').findOne({ _id: to.id } as never)) as unknown as GroupDoc;
-      const rerun = await copyUsers(group, users, ctx);
+      const rerun = await copyUsers(group, users.map((u) => ({ _id: u, status: 'active' })), ctx);
       expect(rerun).to.deep.equal({ added: users.length, unchanged: 0, excluded: 0, inactive: 0 });
       const entries = await historyOf(t, admin, to.id);
       expect(entries.map((e) => e.externalId).sort()).to.deep.equal([...users].sort());
