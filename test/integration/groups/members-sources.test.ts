@@ -241,4 +241,47 @@ describe('Member sources: copy (POST /groups/{id}/members/copy) and CSV associat
       expect(path).to.not.have.property('valuesTruncated');
     });
   });
+
+  describe('export of a large group (users streamed and merged with the memberships)', () => {
+    let x: TestService;
+    before(async () => {
+      x = await startTestService('members-export');
+    });
+    after(async () => x.stop());
+
+    it('when most of the directory is in the group, then every member has their row in externalId order, one whose user is gone with empty user cells', async () => {
+      const xadmin = await x.auth('admin');
+      const xhr = await x.auth('hr-feed');
+      const ids = ['a-1', 'B-2', 'b.3', 'c@4', 'Z+5', '0-6', 'm-7'];
+      for (const id of ids) await putUser(x, xhr, userBody({ externalId: id, firstName: `F ${id}`, lastName: 'L, "q"' }));
+      await putUser(x, xhr, userBody()); // not a member: the merge steps over them
+      const group = await createGroup(x, xadmin, { type: 'manual' });
+      const small = await createGroup(x, xadmin, { type: 'manual' });
+      for (const id of ids) await x.api.put(`/api/v1/groups/${group.id}/members/${id}`).set(xadmin).expect(201);
+      await x.api.put(`/api/v1/groups/${small.id}/members/${ids[2]}`).set(xadmin).expect(201);
+      // A user removed behind the API (as if deleted while the export runs): the membership stays, its cells empty.
+      await x.service.database.db.collection('users').deleteOne({ _id: 'c@4' } as never);
+      const users = new Map((await x.service.database.db.collection('users').find({}).toArray()).map((u) => [u._id as unknown as string, u]));
+      const stored = await x.service.database.db.collection('memberships').find({}).toArray();
+      const expected = (groupId: string) =>
+        stored
+          .filter((m) => m.group === groupId)
+          .map((m) => m.externalId as string)
+          .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+          .map((id) => {
+            const u = users.get(id);
+            const m = stored.find((d) => d.group === groupId && d.externalId === id)!;
+            const cell = (v: unknown) => (v === undefined ? '' : /[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+            return [id, cell(u?.email), cell(u?.firstName), cell(u?.lastName), 'manual', (m.addedAt as Date).toISOString()].join(',');
+          });
+      for (const g of [group.id, small.id]) {
+        const res = await x.api.get(`/api/v1/groups/${g}/members.csv`).set(xadmin).expect(200);
+        const lines = res.text.split('\r\n');
+        expect(lines[0]).to.equal('externalId,email,firstName,lastName,source,addedAt');
+        expect(lines.slice(1, -1), g).to.deep.equal(expected(g));
+        expect(lines.at(-1)).to.equal('');
+      }
+      expect(expected(group.id).find((l) => l.startsWith('c@4,'))).to.match(/^c@4,,,,manual,/);
+    });
+  });
 });
