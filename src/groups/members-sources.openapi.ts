@@ -56,7 +56,7 @@ export const membersSourcesOpenApi: Record<string, unknown> = {
         'into an automatic group without includeInactive (counted apart). On an automatic group, copied members stay or leave at a sync by ' +
         'its manualMembers policy, as members added by hand do. Up to COPY_JOB_THRESHOLD users (default 2,000) the copy is done at once (200); ' +
         'a larger one runs as a job (202) whose result has the same counts. Copying again adds nothing.',
-      requestBody: requestBody(copyBodySchema, { component: 'MembersCopyInput', example: { fromBranch: 'London' } }),
+      requestBody: requestBody(copyBodySchema, { example: { fromBranch: 'Paris' } }),
       responses: {
         200: { description: 'Copied', content: json(copyResult) },
         202: { description: 'Queued; follow it at GET /api/v1/jobs/{jobId}', content: json({ $ref: '#/components/schemas/JobAccepted' }) },

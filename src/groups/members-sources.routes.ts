@@ -1,10 +1,10 @@
 // Member sources besides the hand edit: copy from a group or a branch (POST /groups/{id}/members/copy) and the CSV
 // association upload (POST /groups/{id}/members/import). Mounted by groups.routes.ts.
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { RouteDeps } from '../service-deps.js';
 import { actorOf, requirePermission } from '../platform/auth.js';
-import { joiErrors, validate } from '../platform/validate.js';
+import { joiErrors, validate, withRequestSchemas } from '../platform/validate.js';
 import { csvOnly, csvText } from '../platform/csv-body.js';
 import { ValidationError } from '../platform/errors.js';
 import { importMembersCsv } from '../membership/members-import.js';
@@ -13,6 +13,13 @@ import { MEMBERS_COPY_JOB, type MembersCopyJobData } from '../jobs/members-copy.
 import { groupParams } from './groups.schema.js';
 import { copyBodySchema, copySourceErrors } from './members-sources.schema.js';
 import { requireGroup } from './groups.service.js';
+
+/** validate() would refuse the CSV body (it takes JSON bodies): the path alone is checked here. */
+const importParams: RequestHandler = withRequestSchemas((req, _res, next) => {
+  const params = groupParams.validate(req.params, { abortEarly: false });
+  if (params.error) throw new ValidationError(`The request has ${params.error.details.length} invalid field${params.error.details.length > 1 ? 's' : ''}.`, joiErrors(params.error));
+  next();
+}, { params: groupParams });
 
 export function membersSourcesRoutes({ scheduler, metrics, config }: RouteDeps): Router {
   const router = Router();
@@ -35,10 +42,7 @@ export function membersSourcesRoutes({ scheduler, metrics, config }: RouteDeps):
     res.json(await copyUsers(group, users, copyContext(source, actor, `copy:${randomUUID()}`, new Date(), metrics)));
   });
 
-  router.post('/groups/:id/members/import', requirePermission('members:write'), csvOnly('the members'), csvText, async (req, res) => {
-    // validate() would refuse the CSV body (it takes JSON): the path alone is checked here.
-    const params = groupParams.validate(req.params, { abortEarly: false });
-    if (params.error) throw new ValidationError('The request has an invalid path.', joiErrors(params.error));
+  router.post('/groups/:id/members/import', requirePermission('members:write'), csvOnly('the members'), csvText, importParams, async (req, res) => {
     const group = await requireGroup(req.params.id as string);
     res.json(await importMembersCsv(group, typeof req.body === 'string' ? req.body : '', actorOf(req.principal), metrics));
   });
