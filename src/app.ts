@@ -103,7 +103,9 @@ export function createApp(deps: AppDeps): express.Express {
     // A bearer key or a browser session (sessions/): the session module reads its one cookie, no general cookie parser.
     api.use(authenticate(deps.config));
     // Reliability: per-key budgets, counted once the key is known.
-    api.use(rateLimits({ perMinute: deps.config.rateLimitPerMinute, batchesPerMinute: deps.config.rateLimitBatchesPerMinute }));
+    // Both budgets 0 leave no limiter, and Express refuses an empty use().
+    const limits = rateLimits({ perMinute: deps.config.rateLimitPerMinute, batchesPerMinute: deps.config.rateLimitBatchesPerMinute });
+    if (limits.length) api.use(limits);
     api.use(jsonBody());
     api.use(apiKeysRoutes());
     api.use(jobsRoutes());

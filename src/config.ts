@@ -40,6 +40,8 @@ export interface Config {
   readonly rateLimitBatchesPerMinute: number;
   /** Longest a request may take before it is answered 503 and its connection freed. */
   readonly requestTimeoutMs: number;
+  /** A members copy of more users than this runs as a job (202) rather than in the request. */
+  readonly copyJobThreshold: number;
 }
 
 export class ConfigError extends Error {
@@ -88,6 +90,7 @@ const schema = Joi.object({
   RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(0).default(12_000),
   RATE_LIMIT_BATCHES_PER_MINUTE: Joi.number().integer().min(0).default(600),
   REQUEST_TIMEOUT_MS: Joi.number().integer().min(100).max(3_600_000).default(120_000),
+  COPY_JOB_THRESHOLD: Joi.number().integer().min(0).max(1_000_000).default(2000),
 }).unknown(true);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -116,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: value.RATE_LIMIT_PER_MINUTE,
     rateLimitBatchesPerMinute: value.RATE_LIMIT_BATCHES_PER_MINUTE,
     requestTimeoutMs: value.REQUEST_TIMEOUT_MS,
+    copyJobThreshold: value.COPY_JOB_THRESHOLD,
   });
 }
 

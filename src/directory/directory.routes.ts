@@ -1,10 +1,10 @@
 // The directory's HTTP surface: field definitions, users (one at a time, batch, CSV), courses and enrolments.
 // Each route reads as permission → validation → service → response.
-import express, { Router, type Request, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import type { RouteDeps } from '../service-deps.js';
 import { actorOf, requirePermission } from '../platform/auth.js';
 import { alongsideScreen, hasBody, joiErrors, screenInput, validate, withRequestSchemas } from '../platform/validate.js';
-import { requireUtf8 } from '../platform/body-encoding.js';
+import { csvOnly, csvText } from '../platform/csv-body.js';
 import { pageQuerySchema, pageRequest } from '../platform/pagination.js';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, type FieldError } from '../platform/errors.js';
 import type { WriteContext } from './directory-events.js';
@@ -39,8 +39,6 @@ import { applyEnrollmentBatch } from './enrollment-batch.service.js';
 
 export { directoryOpenApi, directorySchemas } from './directory.openapi.js';
 
-const CSV_LIMIT = '3mb';
-
 const keyParams = fieldKeyParams;
 
 /**
@@ -67,12 +65,7 @@ function batchBody(list: 'users' | 'enrollments'): RequestHandler {
   }, { body: envelope });
 }
 
-/** text/csv up to 3 MB, on the import route only (the API's JSON parser leaves other types alone). */
-const csvText = express.text({ type: 'text/csv', limit: CSV_LIMIT, verify: requireUtf8 });
-const csvOnly: RequestHandler = (req, _res, next) => {
-  if (!/^text\/csv\b/i.test(req.headers['content-type'] ?? '')) throw new UnsupportedMediaTypeError('Send the users as text/csv.');
-  next();
-};
+const csvUsersOnly = csvOnly('the users');
 
 export function directoryRoutes(deps: RouteDeps): Router {
   const router = Router();
@@ -101,7 +94,7 @@ export function directoryRoutes(deps: RouteDeps): Router {
   router.post('/users/batch', requirePermission('users:write'), batchBody('users'), async (req, res) => {
     res.json(await applyUserBatch((req.body as { users: unknown[] }).users, ctx(req)));
   });
-  router.post('/users/import', requirePermission('users:write'), csvOnly, csvText, async (req, res) => {
+  router.post('/users/import', requirePermission('users:write'), csvUsersOnly, csvText, async (req, res) => {
     const defs = await loadFieldDefinitions();
     const { records, rejected, lines } = parseUsersCsv(typeof req.body === 'string' ? req.body : '', defs);
     res.json(await applyUserBatch(records, ctx(req), { rejected, definitions: defs, lines }));

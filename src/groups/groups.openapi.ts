@@ -22,6 +22,7 @@ import {
   ruleBodySchema,
 } from './groups.schema.js';
 import { groupCoursesOpenApi } from './group-courses.openapi.js';
+import { membersSourcesOpenApi } from './members-sources.openapi.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: unknown) => ({ 'application/json': { schema } });
@@ -50,6 +51,7 @@ const groupExample = {
 };
 
 export const groupsOpenApi: Record<string, unknown> = {
+  ...membersSourcesOpenApi,
   '/api/v1/groups': {
     post: {
       tags,

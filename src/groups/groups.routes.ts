@@ -26,6 +26,7 @@ import {
   removeMember,
 } from '../membership/members.service.js';
 import { writeMembersCsv } from '../membership/members-csv.js';
+import { membersSourcesRoutes } from './members-sources.routes.js';
 import { previewGroup } from '../membership/group-sync.js';
 import type { RuleDocument } from '../rules/index.js';
 import {
@@ -235,6 +236,7 @@ export function groupsRoutes(deps: RouteDeps): Router {
   );
 
   router.use(groupCoursesRoutes(deps));
+  router.use(membersSourcesRoutes(deps));
 
   return router;
 }

@@ -10,6 +10,7 @@ import { defineSnapshotRefreshJob, scheduleSnapshotRefresh } from './snapshot-re
 import { defineReactionReplayJob, scheduleReactionSweep } from './reaction-replay.job.js';
 import { defineGroupEnrollJob } from './group-enroll.job.js';
 import { defineClassSyncJob } from './class-sync.job.js';
+import { defineMembersCopyJob } from './members-copy.job.js';
 
 export function defineJobs(deps: JobsDeps): void {
   defineSyncGroupJob(deps);
@@ -21,6 +22,7 @@ export function defineJobs(deps: JobsDeps): void {
   defineReactionReplayJob(deps);
   defineGroupEnrollJob(deps);
   defineClassSyncJob(deps);
+  defineMembersCopyJob(deps);
 }
 
 /** Recurring schedules; created by processes that run jobs. */

@@ -7,7 +7,7 @@ import { declareIndex } from '../platform/db/index.js';
 //
 // Secondary indexes are declared below (declareIndex), where connectDatabase builds them on either backend.
 // `class`: a course's class group sync (src/class-sync).
-export const MEMBERSHIP_SOURCES = ['rule', 'manual', 'key', 'default', 'csv', 'class'] as const;
+export const MEMBERSHIP_SOURCES = ['rule', 'manual', 'key', 'default', 'csv', 'copy', 'class'] as const;
 export type MembershipSource = (typeof MEMBERSHIP_SOURCES)[number];
 
 /** `<groupId>:<externalId>`: a user is at most once in a group. */

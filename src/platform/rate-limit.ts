@@ -20,7 +20,8 @@ export interface RateLimits {
 }
 
 const WINDOW_MS = 60_000;
-const BATCH_PATHS = /^\/(users\/batch|users\/import|enrollments\/batch)$/;
+/** The writes of many records at once: batches, CSV imports (users, group members) and member copies. */
+const BATCH_PATHS = /^\/(users\/batch|users\/import|enrollments\/batch|groups\/[^/]+\/members\/(import|copy))$/;
 
 function limiter(limit: number, name: string, applies: (path: string) => boolean): RequestHandler {
   return rateLimit({

@@ -25,6 +25,9 @@ export interface FactPathInfo {
   options?: string[];
   optional?: boolean;
   note?: string;
+  /** Values in use (GET /rules/facts: the branches of the users, refreshed every 30 s, at most 500). */
+  values?: string[];
+  valuesTruncated?: boolean;
 }
 export interface FactInfo {
   name: string;

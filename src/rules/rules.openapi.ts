@@ -77,6 +77,6 @@ export const rulesOpenApi = {
     },
   },
   '/api/v1/rules/operators': { get: { tags: ['rules'], operationId: 'listRuleOperators', summary: 'The operator catalogue (and decorators)', responses: list('Operators: name, the facts they apply to, value shape, description, example') } },
-  '/api/v1/rules/facts': { get: { tags: ['rules'], operationId: 'listRuleFacts', summary: 'The facts a rule can read', responses: list('Facts with their params and paths') } },
+  '/api/v1/rules/facts': { get: { tags: ['rules'], operationId: 'listRuleFacts', summary: 'The facts a rule can read', description: "The `user` fact's `$.branch` path lists the branches in use in `values` (distinct values of the users' branch, sorted, at most 500 with `valuesTruncated` when there are more; refreshed at most every 30 seconds).", responses: list('Facts with their params and paths') } },
   '/api/v1/rules/templates': { get: { tags: ['rules'], operationId: 'listRuleTemplates', summary: 'Rules to start from', responses: list('Templates with placeholders') } },
 };

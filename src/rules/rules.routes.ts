@@ -6,8 +6,19 @@ import { validate } from '../platform/validate.js';
 import { loadRuleValidationContext } from '../directory/rule-context.js';
 import { factCatalogue, operatorCatalogue, ruleTemplates, validateRule } from './index.js';
 import { ruleBodySchema } from './rule-body.schema.js';
+import { branchesInUse } from '../directory/branches.js';
+import type { FactInfo } from './catalogue.js';
 
 export { rulesOpenApi, rulesSchemas } from './rules.openapi.js';
+
+/** The catalogue with the branches in use on the `user` fact's `$.branch` path (`values`, sorted). */
+function withBranches(facts: readonly FactInfo[], branches: { values: string[]; truncated: boolean }): FactInfo[] {
+  return facts.map((fact) =>
+    fact.name !== 'user'
+      ? fact
+      : { ...fact, paths: fact.paths.map((p) => (p.path === '$.branch' ? { ...p, values: branches.values, ...(branches.truncated ? { valuesTruncated: true } : {}) } : p)) },
+  );
+}
 
 export function rulesRoutes(_deps: RouteDeps): Router {
   const router = Router();
@@ -31,8 +42,8 @@ export function rulesRoutes(_deps: RouteDeps): Router {
     res.json({ items: operators, decorators });
   });
 
-  router.get('/rules/facts', requirePermission('rules:read'), validate({}), (_req, res) => {
-    res.json({ items: factCatalogue() });
+  router.get('/rules/facts', requirePermission('rules:read'), validate({}), async (_req, res) => {
+    res.json({ items: withBranches(factCatalogue(), await branchesInUse()) });
   });
 
   router.get('/rules/templates', requirePermission('rules:read'), validate({}), (_req, res) => {

@@ -107,6 +107,12 @@ describe('OpenAPI description: request body examples', () => {
     const real = await t.api.post(`/api/v1/groups/${manual.body.id as string}/key`).set(auth).send({}).expect(200);
     const joined = await send('POST /api/v1/join', {}, 'application/json', { key: real.body.key as string, externalId: 'u-1001' });
     expect(joined.body).to.include({ externalId: 'u-1001', source: 'key' });
+    const target = (await t.api.post('/api/v1/groups').set(auth).send({ name: 'Copied and uploaded', type: 'manual' }).expect(201)).body.id as string;
+    const copied = await send('POST /api/v1/groups/{id}/members/copy', { id: target });
+    expect(copied.body, 'u-1001 (patched) and u-1002 are in the example branch').to.include({ added: 2 });
+    await t.api.delete(`/api/v1/groups/${target}/members/u-1002`).set(auth).expect(204);
+    const uploaded = await send('POST /api/v1/groups/{id}/members/import', { id: target }, 'text/csv');
+    expect(uploaded.body).to.include({ added: 1, unchanged: 1, failed: 0 });
     const key = await send('POST /api/v1/keys');
     expect(key.body).to.include({ name: key.example.name, role: key.example.role });
     const request = await send('POST /api/v1/requests');
