@@ -1,5 +1,6 @@
 // Members, exclusions, history and explanations of one group: what the group endpoints read and the edits an
 // admin makes by hand. Every write goes to the membership store, as the syncs' do.
+import { db } from '../platform/db/index.js';
 import { randomUUID } from 'node:crypto';
 import { usersCollection } from '../directory/user-store.js';
 import { toUserFacts } from '../directory/user-facts.js';
@@ -28,7 +29,7 @@ export async function listMembers(groupId: string, page: PageRequest, source?: M
   const filter: Record<string, unknown> = { group: groupId };
   if (source) filter.source = source;
   if (page.after !== undefined) filter.externalId = { $gt: page.after };
-  const docs = await memberships().find(filter).sort({ externalId: 1 }).limit(page.limit + 1).toArray();
+  const docs = await db().groupPageRead(() => memberships().find(filter).sort({ externalId: 1 }).limit(page.limit + 1).toArray());
   return toPage(docs.map(memberView), page.limit, (m) => m.externalId);
 }
 
@@ -148,7 +149,7 @@ export async function removeExclusion(group: GroupDoc, externalId: string, actor
 export async function listExclusions(groupId: string, page: PageRequest): Promise<Page<ExclusionView>> {
   const filter: Record<string, unknown> = { group: groupId };
   if (page.after !== undefined) filter.externalId = { $gt: page.after };
-  const docs = await exclusions().find(filter).sort({ externalId: 1 }).limit(page.limit + 1).toArray();
+  const docs = await db().groupPageRead(() => exclusions().find(filter).sort({ externalId: 1 }).limit(page.limit + 1).toArray());
   return toPage(docs.map(exclusionView), page.limit, (e) => e.externalId);
 }
 
@@ -173,7 +174,7 @@ export async function listHistory(groupId: string, page: PageRequest, filters: {
     const id = page.after.slice(cut + 1);
     filter.$or = [{ at: { $lt: when } }, { at: when, _id: { $lt: id } }];
   }
-  const docs = await history().find(filter).sort({ at: -1, _id: -1 }).limit(page.limit + 1).toArray();
+  const docs = await db().groupPageRead(() => history().find(filter).sort({ at: -1, _id: -1 }).limit(page.limit + 1).toArray());
   const items = docs.slice(0, page.limit).map((h) => ({
     view: {
       at: h.at.toISOString(),
