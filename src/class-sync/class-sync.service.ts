@@ -4,6 +4,7 @@
 //
 // A sync runs only while the settings are `active`: enabled and before `syncUntil`, which is `endsAt` or 5 months
 // after `enabledAt`, whichever comes first. Disabling, or passing `syncUntil`, leaves groups and members as they are.
+import type { GroupSyncOptions } from '../membership/group-sync.js';
 import { randomUUID } from 'node:crypto';
 import { courseExists } from '../directory/courses.service.js';
 import { GroupModel } from '../groups/group.model.js';
@@ -143,16 +144,8 @@ export async function startClassSyncOfGroup(scheduler: Scheduler, course: string
   return startClassSync(scheduler, course, opts);
 }
 
-export interface ClassSyncRunOptions {
-  jobId: string;
-  /** Fixed per job: a re-run writes the same documents. */
-  at: Date;
-  actor: string;
-  confirmRemovals: boolean;
-  valve: SafetyValve;
-  metrics?: Metrics;
-  progress?: (done: number, total: number) => Promise<void>;
-}
+/** What a class sync job passes: the same as a group sync's (one job, one instant, one valve). */
+export type ClassSyncRunOptions = GroupSyncOptions;
 
 export type ClassSyncResult = (ClassScopeOutcome & { heldRemovals?: number }) | { course: string; skipped: ClassSyncState | 'deleted' };
 
