@@ -17,6 +17,7 @@ import { createMetrics } from './platform/metrics.js';
 import { ensureBootstrapKey } from './keys/api-keys.service.js';
 import { defineJobs, scheduleRecurringJobs } from './jobs/index.js';
 import { wireReactions } from './reactions.js';
+import { fillMissingPages } from './membership/membership-store.js';
 import { gaugeSources } from './gauges.js';
 import { forgetSnapshot } from './snapshot/directory-snapshot.js';
 
@@ -54,6 +55,10 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
     // Every backend difference the domain meets goes through this adapter, made once the server is known.
     useDbAdapter(createDbAdapter(database));
     undo.push(async () => useDbAdapter(undefined));
+    // Memberships stored before page buckets existed get theirs, in the background (members pages wait for it).
+    void fillMissingPages()
+      .then((n) => n > 0 && logger.info({ memberships: n }, 'membership page buckets filled in'))
+      .catch((err: unknown) => logger.warn({ err }, 'filling in membership page buckets failed; the next start tries again'));
 
     if (config.bootstrapAdminKey && (await ensureBootstrapKey(config.bootstrapAdminKey))) {
       logger.info('bootstrap admin key created');

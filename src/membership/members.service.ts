@@ -4,18 +4,18 @@ import { db } from '../platform/db/index.js';
 import { randomUUID } from 'node:crypto';
 import { usersCollection } from '../directory/user-store.js';
 import { toUserFacts } from '../directory/user-facts.js';
-import { ConflictError, NotFoundError } from '../platform/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
 import { encodeCursor, type Page, type PageRequest, toPage } from '../platform/pagination.js';
 import type { Metrics } from '../platform/metrics.js';
 import { explainRule, type ExplainNode } from '../rules/index.js';
 import type { GroupDoc } from '../groups/group.model.js';
-import { membershipId, type ExclusionDoc, type MembershipDoc, type MembershipSource } from './membership.model.js';
+import { PAGE_BUCKETS, membershipId, membershipPage, type ExclusionDoc, type MembershipDoc, type MembershipSource } from './membership.model.js';
 import * as store from './membership-store.js';
-import { exclusions, history, memberships } from './membership-store.js';
+import { exclusions, history, memberships, membershipPagesComplete } from './membership-store.js';
 import { toEvalGroup } from './active-groups.js';
 import { Planner } from './planner.js';
 import { currentMembershipOf, decide } from './policy.js';
-import { bumpCounts } from './group-state.js';
+import { bumpCounts, readGroupStates } from './group-state.js';
 
 export interface MemberView {
   externalId: string;
@@ -25,12 +25,49 @@ export interface MemberView {
 
 const memberView = (m: MembershipDoc): MemberView => ({ externalId: m.externalId, source: m.source, addedAt: m.addedAt.toISOString() });
 
+/** From this many members, a group's pages are read by bucket where the adapter says so (db().pagesByBucket). */
+const BUCKET_PAGES_FROM = 2000;
+/** A bucket-order cursor: `#<bucket>:<externalId>` (an externalId never starts with `#`). */
+const BUCKET_CURSOR = /^#(\d{2}):(.+)$/;
+
+/**
+ * A page of a group's members. A small group, or any group on MongoDB, is read in externalId order. A large group
+ * on FerretDB is read bucket by bucket (membership.model.ts, pageBucket), in externalId order within each: each
+ * query is a top-level equality that reads about 1/64 of the group, where a sorted read of the group would read
+ * all of it. A cursor continues in the order it was issued in.
+ */
 export async function listMembers(groupId: string, page: PageRequest, source?: MembershipSource): Promise<Page<MemberView>> {
-  const filter: Record<string, unknown> = { group: groupId };
-  if (source) filter.source = source;
-  if (page.after !== undefined) filter.externalId = { $gt: page.after };
-  const docs = await db().groupPageRead(() => memberships().find(filter).sort({ externalId: 1 }).limit(page.limit + 1).toArray());
-  return toPage(docs.map(memberView), page.limit, (m) => m.externalId);
+  const bucketCursor = page.after === undefined ? undefined : BUCKET_CURSOR.exec(page.after);
+  const byBucket = page.after === undefined ? await pagedByBucket(groupId) : bucketCursor !== null;
+  if (!byBucket) {
+    const filter: Record<string, unknown> = { group: groupId };
+    if (source) filter.source = source;
+    if (page.after !== undefined) filter.externalId = { $gt: page.after };
+    const docs = await db().groupPageRead(() => memberships().find(filter).sort({ externalId: 1 }).limit(page.limit + 1).toArray());
+    return toPage(docs.map(memberView), page.limit, (m) => m.externalId);
+  }
+  let bucket = bucketCursor ? Number(bucketCursor[1]) : 0;
+  if (bucket >= PAGE_BUCKETS) throw new ValidationError('The cursor is not one this service issued.', [{ path: 'cursor', message: 'invalid cursor' }]);
+  let after = bucketCursor?.[2];
+  const rows: Array<{ view: MemberView; key: string }> = [];
+  for (; bucket < PAGE_BUCKETS && rows.length <= page.limit; bucket++, after = undefined) {
+    const filter: Record<string, unknown> = { page: membershipPage(groupId, bucket) };
+    if (source) filter.source = source;
+    if (after !== undefined) filter.externalId = { $gt: after };
+    const need = page.limit + 1 - rows.length;
+    const docs = await db().groupPageRead(() => memberships().find(filter).sort({ externalId: 1 }).limit(need).toArray());
+    const prefix = `#${String(bucket).padStart(2, '0')}:`;
+    for (const d of docs) rows.push({ view: memberView(d), key: `${prefix}${d.externalId}` });
+  }
+  const paged = toPage(rows, page.limit, (r) => r.key);
+  return { items: paged.items.map((r) => r.view), nextCursor: paged.nextCursor };
+}
+
+/** Whether a first page of this group is read by bucket: a large group, on a backend that needs it, once every membership has its bucket. */
+async function pagedByBucket(groupId: string): Promise<boolean> {
+  if (!db().pagesByBucket) return false;
+  const members = (await readGroupStates([groupId])).get(groupId)?.counts?.memberCount ?? 0;
+  return members >= BUCKET_PAGES_FROM && (await membershipPagesComplete());
 }
 
 /** Every member, in externalId order, for the CSV export. */

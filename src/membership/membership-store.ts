@@ -12,6 +12,7 @@
 //   the instant it was added), then deletes by `_id`: two writers removing the same membership compute the same
 //   entry, so one is written, and a crash between the two steps is finished by the re-run.
 import type { Collection } from 'mongodb';
+import mongoose from 'mongoose';
 import type { Metrics } from '../platform/metrics.js';
 import { db } from '../platform/db/index.js';
 import {
@@ -20,6 +21,8 @@ import {
   MembershipModel,
   historyId,
   membershipId,
+  membershipPage,
+  pageBucket,
   type ExclusionDoc,
   type HistoryDoc,
   type MembershipDoc,
@@ -110,6 +113,7 @@ export async function addMemberships(adds: readonly MembershipAdd[], ctx: WriteC
     // Only the rule's additions carry the version that added them.
     ...((a.source ?? 'rule') === 'rule' ? { ruleVersion: a.ruleVersion } : {}),
     run: ctx.runKey,
+    page: membershipPage(a.groupId, pageBucket(a.externalId)),
   }));
   const duplicates = await db().insertIgnoringDuplicates(memberships(), docs);
   // A duplicate is another writer's insert, or this writer's own from an interrupted earlier run.
@@ -217,4 +221,39 @@ export async function addExclusion(doc: ExclusionDoc): Promise<{ created: boolea
 /** Lifts an exclusion; false when there was none. */
 export async function removeExclusion(groupId: string, externalId: string): Promise<boolean> {
   return (await db().deleteByIds(exclusions(), [membershipId(groupId, externalId)])) > 0;
+}
+
+/**
+ * Gives every membership stored before page buckets existed its `page` (see membershipPage), then records in
+ * `settings` (`_id: membership-pages`) that none is missing, so that members pages may read by bucket. Run by each
+ * process at start, in the background, until one finishes; idempotent (the page is a function of the document).
+ * Memberships inserted meanwhile carry their page already.
+ */
+export async function fillMissingPages(): Promise<number> {
+  const marker = mongoose.connection.collection<{ _id: string; at: Date }>('settings');
+  if (await marker.findOne({ _id: PAGES_MARKER })) return 0;
+  let filled = 0;
+  let batch: Array<{ _id: string; update: { $set: { page: string } } }> = [];
+  const flush = async () => {
+    await db().bulkUpdateById(memberships(), batch);
+    filled += batch.length;
+    batch = [];
+  };
+  for await (const m of memberships().find({ page: { $exists: false } }, { projection: { _id: 1, group: 1, externalId: 1 } }).batchSize(2000)) {
+    batch.push({ _id: m._id, update: { $set: { page: membershipPage(m.group, pageBucket(m.externalId)) } } });
+    if (batch.length >= 1000) await flush();
+  }
+  if (batch.length) await flush();
+  await marker.updateOne({ _id: PAGES_MARKER }, { $set: { at: new Date() } }, { upsert: true });
+  return filled;
+}
+
+const PAGES_MARKER = 'membership-pages';
+
+/** Whether every membership has its page (fillMissingPages finished once, in any process): kept once true, per database. */
+const pagesComplete = new Set<string>();
+export async function membershipPagesComplete(): Promise<boolean> {
+  const name = mongoose.connection.name;
+  if (!pagesComplete.has(name) && (await mongoose.connection.collection<{ _id: string }>('settings').findOne({ _id: PAGES_MARKER }))) pagesComplete.add(name);
+  return pagesComplete.has(name);
 }

@@ -13,6 +13,26 @@ export type MembershipSource = (typeof MEMBERSHIP_SOURCES)[number];
 /** `<groupId>:<externalId>`: a user is at most once in a group. */
 export const membershipId = (groupId: string, externalId: string): string => `${groupId}:${externalId}`;
 
+/**
+ * A group's members are spread over this many page buckets by a hash of the user. A sorted members page of a large
+ * group then reads one bucket (a top-level equality, which FerretDB serves from an index, about 1/64 of the
+ * group) instead of the whole group, which FerretDB reads and sorts for any sorted page.
+ */
+export const PAGE_BUCKETS = 64;
+
+/** FNV-1a of the externalId, modulo PAGE_BUCKETS: the user's bucket in every group. */
+export function pageBucket(externalId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < externalId.length; i++) {
+    h ^= externalId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % PAGE_BUCKETS;
+}
+
+/** `<groupId>:<bucket>`, the bucket two digits wide. */
+export const membershipPage = (groupId: string, bucket: number): string => `${groupId}:${String(bucket).padStart(2, '0')}`;
+
 const membershipSchema = new Schema(
   {
     _id: { type: String, required: true },
@@ -25,6 +45,8 @@ const membershipSchema = new Schema(
     /** The writer that inserted it (a job id, or `change:<uuid>` for a directory change): a re-run of the same
      * job recognises its own inserts and completes their history. */
     run: { type: String },
+    /** membershipPage(group, pageBucket(externalId)); absent on memberships stored before pages existed (backfilled). */
+    page: { type: String },
   },
   { versionKey: false, collection: 'memberships' },
 );
@@ -37,6 +59,7 @@ export interface MembershipDoc {
   addedAt: Date;
   ruleVersion?: number;
   run?: string;
+  page?: string;
 }
 export const MembershipModel = mongoose.model('Membership', membershipSchema);
 
@@ -101,6 +124,7 @@ export const HistoryModel = mongoose.model('MembershipHistory', historySchema);
 const asModel = (m: unknown) => m as mongoose.Model<never>;
 declareIndex(asModel(MembershipModel), { group: 1, externalId: 1 });
 declareIndex(asModel(MembershipModel), { externalId: 1 });
+declareIndex(asModel(MembershipModel), { page: 1, externalId: 1 });
 declareIndex(asModel(ExclusionModel), { group: 1, externalId: 1 });
 declareIndex(asModel(ExclusionModel), { externalId: 1 });
 declareIndex(asModel(HistoryModel), { group: 1, at: -1 });

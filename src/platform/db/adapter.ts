@@ -46,6 +46,11 @@ export interface DbAdapter {
    * answered within 60 s under the load bench).
    */
   groupPageRead<R>(read: () => Promise<R>): Promise<R>;
+  /**
+   * Whether a large group's members are better paged by bucket (membership.model.ts, PAGE_BUCKETS): on FerretDB,
+   * where a sorted page of a group reads the whole group; not on MongoDB, where it is an index range.
+   */
+  readonly pagesByBucket: boolean;
 }
 
 const CHUNK = 1000;
@@ -170,6 +175,7 @@ export function createDbAdapter(database: Pick<Database, 'kind' | 'db'>): DbAdap
     },
 
     groupPageRead: embedded ? limitedTo(GROUP_PAGE_READS_IN_FLIGHT) : (read) => read(),
+    pagesByBucket: embedded,
 
     async bulkUpdateById<T extends Document>(coll: Collection<T>, updates: ReadonlyArray<{ _id: unknown; update: Document }>) {
       const sent: Array<Promise<unknown>> = [];
