@@ -11,7 +11,7 @@ import { readUsers, usersCollection } from '../directory/user-store.js';
 import type { GroupDoc } from '../groups/group.model.js';
 import { ensureScopedGroups } from '../groups/scoped-groups.js';
 import type { EvalGroup } from '../membership/active-groups.js';
-import { bumpCounts, readGroupStates, setCount } from '../membership/group-state.js';
+import { bumpCounts, readMemberCounts, setCount, storedValveSizes } from '../membership/group-state.js';
 import { membershipId, type MembershipDoc } from '../membership/membership.model.js';
 import { exclusions, memberships } from '../membership/membership-store.js';
 import { currentMembershipOf, type CurrentMembership } from '../membership/policy.js';
@@ -169,11 +169,7 @@ export function classScope(opts: ClassScopeOptions): Scope<ClassScopeOutcome> {
     async valveSizes(groupIds): Promise<Map<string, ValveSize>> {
       if (!opts.users) return new Map(groupIds.map((g) => [g, { members: before.get(g) ?? 0, size: before.get(g) ?? 0 }]));
       // A change does not read whole groups: the stored member count.
-      const states = await readGroupStates(groupIds);
-      return new Map(groupIds.map((g) => {
-        const members = states.get(g)?.counts?.memberCount ?? 0;
-        return [g, { members, size: members }];
-      }));
+      return storedValveSizes(groupIds);
     },
     async settle(outcome) {
       for (const n of outcome.created.values()) result.added += n;
@@ -189,12 +185,12 @@ export function classScope(opts: ClassScopeOptions): Scope<ClassScopeOutcome> {
         // has hundreds of groups, and on the embedded database each update is a whole-document rewrite).
         const removed = new Map<string, number>();
         for (const r of outcome.removes) removed.set(r.groupId, (removed.get(r.groupId) ?? 0) + 1);
-        const states = await readGroupStates(outcome.groups.map((g) => g.id));
+        const stored = await readMemberCounts(outcome.groups.map((g) => g.id));
         for (const g of outcome.groups) {
           const adds = outcome.planned.get(g.id) ?? 0;
           const removes = removed.get(g.id) ?? 0;
           const count = (before.get(g.id) ?? 0) + adds - removes;
-          if (adds || removes || states.get(g.id)?.counts?.memberCount !== count) await setCount(g.id, count, adds || removes ? opts.now : undefined);
+          if (adds || removes || stored.get(g.id) !== count) await setCount(g.id, count, adds || removes ? opts.now : undefined);
         }
       }
       return result;

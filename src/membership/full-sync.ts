@@ -14,7 +14,7 @@ import { db, isDuplicateKeyError } from '../platform/db/index.js';
 import { eachLimited } from '../platform/each-limited.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { SyncRunModel, type SyncRunDoc } from './group-state.model.js';
-import { markRunning, markSynced, readGroupStates, setCount } from './group-state.js';
+import { markRunning, markSynced, readMemberCounts, setCount } from './group-state.js';
 
 const STREAM_BATCH = 2000;
 export const MAX_PARTITIONS = 64;
@@ -172,8 +172,8 @@ function partitionScope(run: SyncRunDoc, index: number, opts: PartitionOptions):
     },
     async valveSizes(groupIds) {
       // Weighed against the members this partition holds, and the group's stored size where it is larger.
-      const sizes = await readGroupStates(groupIds);
-      return new Map(groupIds.map((g) => [g, { members: inGroup.get(g) ?? 0, size: Math.max(sizes.get(g)?.counts?.memberCount ?? 0, inGroup.get(g) ?? 0) }]));
+      const stored = await readMemberCounts(groupIds);
+      return new Map(groupIds.map((g) => [g, { members: inGroup.get(g) ?? 0, size: Math.max(stored.get(g) ?? 0, inGroup.get(g) ?? 0) }]));
     },
     async settle(outcome) {
       const active = new Set(outcome.groups.map((g) => g.id));

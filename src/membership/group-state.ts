@@ -27,6 +27,24 @@ export async function readGroupStates(groupIds: readonly string[]): Promise<Map<
   return out;
 }
 
+/** The stored member counts of these groups (absent: never counted). Only the counts, where nothing else is needed. */
+export async function readMemberCounts(groupIds: readonly string[]): Promise<Map<string, number>> {
+  const counts = await db().readByIds(GroupCountsModel.collection as unknown as Collection<GroupCountsDoc>, groupIds);
+  return new Map([...counts].map(([id, c]) => [id, c.memberCount]));
+}
+
+/**
+ * What the safety valve weighs a change's removals against when the change does not read whole groups: each
+ * group's stored member count, as both its members and its size.
+ */
+export async function storedValveSizes(groupIds: readonly string[]): Promise<Map<string, { members: number; size: number }>> {
+  const counts = await readMemberCounts(groupIds);
+  return new Map(groupIds.map((g) => {
+    const members = counts.get(g) ?? 0;
+    return [g, { members, size: members }];
+  }));
+}
+
 async function setSync(groupId: string, set: Partial<GroupSyncDoc>, unset: Array<keyof GroupSyncDoc> = []): Promise<void> {
   await withLocks([stateLock(groupId)], () =>
     GroupSyncModel.collection.updateOne(

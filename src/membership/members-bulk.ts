@@ -15,7 +15,7 @@ import type { GroupDoc } from '../groups/group.model.js';
 import { membershipId, type MembershipSource } from './membership.model.js';
 import * as store from './membership-store.js';
 import { exclusions, memberships } from './membership-store.js';
-import { bumpCounts, readGroupStates } from './group-state.js';
+import { bumpCounts, readMemberCounts } from './group-state.js';
 
 /** Users written per call to the membership store (and per progress step of a job). */
 export const BULK_CHUNK = 1000;
@@ -83,7 +83,7 @@ async function readAmong<T extends Document & { _id: string; externalId: string 
 
 /** The group's memberships and exclusions among `externalIds`, read once for the whole bulk add. */
 export async function readStanding(groupId: string, externalIds: readonly string[]): Promise<GroupStanding> {
-  const size = (await readGroupStates([groupId])).get(groupId)?.counts?.memberCount ?? 0;
+  const size = (await readMemberCounts([groupId])).get(groupId) ?? 0;
   const [members, excluded] = await Promise.all([
     readAmong(memberships(), groupId, externalIds, size, { _id: 1, run: 1, addedAt: 1 }),
     // A group's exclusions are few: its own are streamed (size 0 never favours lookups).

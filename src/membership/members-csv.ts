@@ -12,7 +12,7 @@ import type { Collection } from 'mongodb';
 import { readUsersByIds, usersCollection } from '../directory/user-store.js';
 import type { UserDoc } from '../directory/user.model.js';
 import { db } from '../platform/db/index.js';
-import { readGroupStates } from './group-state.js';
+import { readMemberCounts } from './group-state.js';
 import type { MembershipDoc } from './membership.model.js';
 import { streamMembers } from './members.service.js';
 
@@ -85,8 +85,8 @@ async function* mergedRows(groupId: string): AsyncGenerator<string[]> {
 }
 
 async function* memberRows(groupId: string): AsyncGenerator<string[]> {
-  const [states, userCount] = await Promise.all([readGroupStates([groupId]), db().estimateCount(usersCollection())]);
-  const members = states.get(groupId)?.counts?.memberCount ?? 0;
+  const [counts, userCount] = await Promise.all([readMemberCounts([groupId]), db().estimateCount(usersCollection())]);
+  const members = counts.get(groupId) ?? 0;
   yield* members * LOOKUP_COST_IN_STREAMED_USERS >= userCount ? mergedRows(groupId) : lookedUpRows(groupId);
 }
 

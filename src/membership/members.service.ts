@@ -15,7 +15,7 @@ import { exclusions, history, memberships, membershipPagesComplete } from './mem
 import { toEvalGroup } from './active-groups.js';
 import { Planner } from './planner.js';
 import { currentMembershipOf, decide } from './policy.js';
-import { bumpCounts, readGroupStates } from './group-state.js';
+import { bumpCounts, readMemberCounts } from './group-state.js';
 
 export interface MemberView {
   externalId: string;
@@ -66,7 +66,7 @@ export async function listMembers(groupId: string, page: PageRequest, source?: M
 /** Whether a first page of this group is read by bucket: a large group, on a backend that needs it, once every membership has its bucket. */
 async function pagedByBucket(groupId: string): Promise<boolean> {
   if (!db().pagesByBucket) return false;
-  const members = (await readGroupStates([groupId])).get(groupId)?.counts?.memberCount ?? 0;
+  const members = (await readMemberCounts([groupId])).get(groupId) ?? 0;
   return members >= BUCKET_PAGES_FROM && (await membershipPagesComplete());
 }
 

@@ -21,7 +21,7 @@ import { changeAffects } from './rule-reads.js';
 import { membershipId, type MembershipDoc } from './membership.model.js';
 import { exclusions, memberships } from './membership-store.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
-import { bumpCounts, markFailed, readGroupStates } from './group-state.js';
+import { bumpCounts, markFailed, storedValveSizes } from './group-state.js';
 
 export interface ChangeDeps {
   valve: SafetyValve;
@@ -206,11 +206,7 @@ function changeScope(byUser: Map<string, Changed>, now: Date, valve: SafetyValve
     },
     async valveSizes(groupIds) {
       // The stored member count: a change does not read whole groups.
-      const states = await readGroupStates(groupIds);
-      return new Map(groupIds.map((g) => {
-        const members = states.get(g)?.counts?.memberCount ?? 0;
-        return [g, { members, size: members }];
-      }));
+      return storedValveSizes(groupIds);
     },
     async settle(outcome) {
       const deltas = new Map<string, number>();
