@@ -230,8 +230,7 @@ export async function removeExclusion(groupId: string, externalId: string): Prom
  * Memberships inserted meanwhile carry their page already.
  */
 export async function fillMissingPages(): Promise<number> {
-  const marker = mongoose.connection.collection<{ _id: string; at: Date }>('settings');
-  if (await marker.findOne({ _id: PAGES_MARKER })) return 0;
+  if (await pagesMarker().findOne({ _id: PAGES_MARKER })) return 0;
   let filled = 0;
   let batch: Array<{ _id: string; update: { $set: { page: string } } }> = [];
   const flush = async () => {
@@ -244,16 +243,18 @@ export async function fillMissingPages(): Promise<number> {
     if (batch.length >= 1000) await flush();
   }
   if (batch.length) await flush();
-  await marker.updateOne({ _id: PAGES_MARKER }, { $set: { at: new Date() } }, { upsert: true });
+  await pagesMarker().updateOne({ _id: PAGES_MARKER }, { $set: { at: new Date() } }, { upsert: true });
   return filled;
 }
 
 const PAGES_MARKER = 'membership-pages';
+/** The `settings` document that records that every membership has its page. */
+const pagesMarker = () => mongoose.connection.collection<{ _id: string; at: Date }>('settings');
 
 /** Whether every membership has its page (fillMissingPages finished once, in any process): kept once true, per database. */
 const pagesComplete = new Set<string>();
 export async function membershipPagesComplete(): Promise<boolean> {
   const name = mongoose.connection.name;
-  if (!pagesComplete.has(name) && (await mongoose.connection.collection<{ _id: string }>('settings').findOne({ _id: PAGES_MARKER }))) pagesComplete.add(name);
+  if (!pagesComplete.has(name) && (await pagesMarker().findOne({ _id: PAGES_MARKER }))) pagesComplete.add(name);
   return pagesComplete.has(name);
 }
