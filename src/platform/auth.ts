@@ -24,6 +24,13 @@ const SELF_AUTHENTICATED = new Set(['POST /session', 'DELETE /session']);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export const CSRF_HEADER = 'X-CSRF-Token';
 
+/** The browser's `Sec-Fetch-Site` must say `same-origin`; when `required`, a request without it is refused too. */
+function refuseOtherSites(req: Request, required: boolean): void {
+  const site = req.get('sec-fetch-site');
+  if (site === 'same-origin' || (site === undefined && !required)) return;
+  throw new ForbiddenError(`A state-changing call made with a session must come from this service's own pages (Sec-Fetch-Site: ${site ?? 'absent'}).`);
+}
+
 /**
  * A state-changing call authenticated by the cookie must come from this service's own pages: a browser's
  * `Sec-Fetch-Site`, when sent, must say `same-origin`, and `X-CSRF-Token` must hold the session's token. The
@@ -32,10 +39,7 @@ export const CSRF_HEADER = 'X-CSRF-Token';
  * custom header without a CORS grant.
  */
 export function refuseCrossSite(req: Request, sessionId: string, secret: Buffer): void {
-  const site = req.get('sec-fetch-site');
-  if (site !== undefined && site !== 'same-origin') {
-    throw new ForbiddenError(`A state-changing call made with a session must come from this service's own pages (Sec-Fetch-Site: ${site}).`);
-  }
+  refuseOtherSites(req, false);
   const token = req.get(CSRF_HEADER);
   if (!token || !csrfTokenMatches(token, sessionId, secret)) {
     throw new ForbiddenError(`A state-changing call made with a session needs the session's ${CSRF_HEADER} header (given by POST and GET /api/v1/session).`);
@@ -48,10 +52,7 @@ export function refuseCrossSite(req: Request, sessionId: string, secret: Buffer)
  * `Origin`, when sent, must be this host. Every browser that honours SameSite=Strict sends fetch metadata.
  */
 export function refuseCrossSiteByFetchMetadata(req: Request): void {
-  const site = req.get('sec-fetch-site');
-  if (site !== 'same-origin') {
-    throw new ForbiddenError(`A state-changing call made with a session must come from this service's own pages (Sec-Fetch-Site: ${site ?? 'absent'}).`);
-  }
+  refuseOtherSites(req, true);
   const origin = req.get('origin');
   if (origin !== undefined && origin !== `${req.protocol}://${req.get('host')}`) {
     throw new ForbiddenError(`A state-changing call made with a session must come from this service's own pages (Origin: ${origin}).`);
