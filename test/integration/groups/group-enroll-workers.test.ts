@@ -3,8 +3,9 @@
 // each member enrolled once, stamped alike, and an automatic group that reads the enrolment has each member once,
 // with one history entry each.
 import { expect } from 'chai';
-import { spawnService, type ChildService } from '../../helpers/child-service.js';
-import { startTestService, testDatabaseUri, type TestService } from '../../helpers/service.js';
+import type { ChildService } from '../../helpers/child-service.js';
+import { workersOf } from '../../helpers/workers.js';
+import { startTestService, type TestService } from '../../helpers/service.js';
 import { createGroup, defineField, memberIds, putCourse, userBody, waitForJob, type Auth, type JobView } from '../membership/membership-helpers.js';
 
 const MEMBERS = 2000;
@@ -15,14 +16,11 @@ describe('Group enrolment across worker processes: a worker killed mid-way', fun
   let t: TestService;
   let admin: Auth;
   let hr: Auth;
-  const workers: ChildService[] = [];
+  const pool = workersOf(() => t);
+  const workers = pool.all;
   const db = () => t.service.database.db;
 
-  const startWorker = async () => {
-    const w = await spawnService({ ROLE: 'worker', MONGODB_URI: testDatabaseUri(), MONGODB_DB: t.service.config.databaseName, JOB_POLL_MS: '100' });
-    workers.push(w);
-    return w;
-  };
+  const startWorker = pool.start;
 
   before(async () => {
     // This process serves the API only: the enrolment job runs in the workers.
@@ -35,10 +33,7 @@ describe('Group enrolment across worker processes: a worker killed mid-way', fun
   });
 
   after(async () => {
-    for (const w of workers) {
-      if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
-      await w.exited;
-    }
+    await pool.stopAll();
     await t.stop();
   });
 

@@ -1,8 +1,9 @@
 // Several worker processes (ROLE=worker) on one database share a partitioned full sync; one is killed in the middle
 // of a partition and another finishes its work. The result must be exact either way.
 import { expect } from 'chai';
-import { spawnService, type ChildService } from '../../helpers/child-service.js';
-import { startTestService, testDatabaseUri, type TestService } from '../../helpers/service.js';
+import type { ChildService } from '../../helpers/child-service.js';
+import { workersOf } from '../../helpers/workers.js';
+import { startTestService, type TestService } from '../../helpers/service.js';
 import { createGroup, defineField, memberIds, userBody, waitForJob, type Auth } from './membership-helpers.js';
 
 const TEAMS = ['red', 'green', 'blue', 'gold'];
@@ -13,16 +14,13 @@ describe('Full sync across worker processes', function () {
   let t: TestService;
   let admin: Auth;
   let hr: Auth;
-  const workers: ChildService[] = [];
+  const pool = workersOf(() => t);
+  const workers = pool.all;
   const groups: Record<string, string> = {};
   const teamOf = new Map<string, string>();
   const db = () => t.service.database.db;
 
-  const startWorker = async () => {
-    const w = await spawnService({ ROLE: 'worker', MONGODB_URI: testDatabaseUri(), MONGODB_DB: t.service.config.databaseName, JOB_POLL_MS: '100' });
-    workers.push(w);
-    return w;
-  };
+  const startWorker = pool.start;
 
   before(async () => {
     // This process serves the API only: every job runs in the workers.
@@ -43,10 +41,7 @@ describe('Full sync across worker processes', function () {
   });
 
   after(async () => {
-    for (const w of workers) {
-      if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
-      await w.exited;
-    }
+    await pool.stopAll();
     await t.stop();
   });
 
