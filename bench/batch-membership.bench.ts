@@ -19,6 +19,7 @@ import { toUserFacts } from '../src/directory/user-facts.js';
 import { GroupModel } from '../src/groups/group.model.js';
 import { compileRule, type RuleDocument } from '../src/rules/index.js';
 import { freePort } from '../test/helpers/ports.js';
+import { printTable } from './print.js';
 
 export interface BenchResult {
   name: string;
@@ -108,6 +109,5 @@ export async function run(): Promise<BenchResult[]> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const rows = await run();
-  const width = Math.max(...rows.map((r) => r.name.length));
-  for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.value.toLocaleString('en-US').padStart(10)}  ${r.unit}`);
+  printTable(rows);
 }

@@ -23,6 +23,7 @@ import { putClassSync, runClassSync, type ClassSyncResult } from '../src/class-s
 import { memberships } from '../src/membership/membership-store.js';
 import { freePort } from '../test/helpers/ports.js';
 import { measured, VALVE } from './membership.bench.js';
+import { printTable } from './print.js';
 
 export interface BenchResult {
   name: string;
@@ -131,8 +132,7 @@ export async function run(): Promise<BenchResult[]> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const rows = await run();
-  const width = Math.max(...rows.map((r) => r.name.length));
-  for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.value.toLocaleString('en-US').padStart(10)}  ${r.unit}`);
+  printTable(rows);
   const out = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results-class-sync.json');
   await writeFile(out, JSON.stringify(rows, null, 2) + '\n');
   console.log(`wrote ${out}`);

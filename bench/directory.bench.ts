@@ -13,6 +13,7 @@ import { start } from '../src/lifecycle.js';
 import { startEmbeddedDb } from '../src/platform/db/embedded-db.js';
 import { createApiKey } from '../src/keys/api-keys.service.js';
 import { freePort } from '../test/helpers/ports.js';
+import { printTable } from './print.js';
 
 export interface BenchResult {
   name: string;
@@ -102,6 +103,5 @@ export async function run(): Promise<BenchResult[]> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const rows = await run();
-  const width = Math.max(...rows.map((r) => r.name.length));
-  for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.value.toLocaleString('en-US').padStart(10)}  ${r.unit}`);
+  printTable(rows);
 }

@@ -9,6 +9,7 @@ import { compileRule } from '../src/rules/index.js';
 import type { RuleDocument, UserFacts } from '../src/rules/index.js';
 import { buildEngine, buildEngineForRules } from '../src/rules/engine.js';
 import { genRule, genUser, prng } from '../test/unit/rules/support/generate.js';
+import { printTable } from './print.js';
 
 export interface BenchResult {
   name: string;
@@ -152,5 +153,5 @@ export async function run(): Promise<BenchResult[]> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  for (const row of await run()) console.log(`${row.name}  ${row.value.toLocaleString('en-US')} ${row.unit}`);
+  printTable(await run());
 }

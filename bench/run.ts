@@ -3,6 +3,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { printTable } from './print.js';
 
 export interface BenchResult {
   name: string;
@@ -30,11 +31,3 @@ for (const file of files) {
 
 await writeFile(path.join(here, 'results.json'), JSON.stringify(results, null, 2) + '\n');
 console.log(`\nwrote ${results.length} figures to bench/results.json`);
-
-function printTable(rows: BenchResult[]): void {
-  const width = Math.max(...rows.map((r) => r.name.length), 10);
-  for (const r of rows) {
-    const v = Number.isInteger(r.value) ? r.value.toLocaleString('en-US') : r.value.toLocaleString('en-US', { maximumFractionDigits: 2 });
-    console.log(`${r.name.padEnd(width)}  ${v.padStart(16)}  ${r.unit}`);
-  }
-}
