@@ -5,7 +5,7 @@
 import type { JobsDeps } from '../service-deps.js';
 import { JobRunModel } from './job-run.model.js';
 import { activeClassSyncCourses, CLASS_SYNC_JOB, runClassSync, startClassSync, type ClassSyncJobData } from '../class-sync/class-sync.service.js';
-import { syncLockLifetimeMs, timedSync, valveOf } from './sync-settings.js';
+import { timedSync, valveOf } from './sync-settings.js';
 
 export { CLASS_SYNC_JOB };
 export const CLASS_SYNC_ALL_JOB = 'class-sync-all';
@@ -19,7 +19,6 @@ export function defineClassSyncJob({ scheduler, config, metrics }: JobsDeps): vo
   scheduler.define<ClassSyncJobData>({
     name: CLASS_SYNC_JOB,
     concurrency: 2,
-    lockLifetimeMs: syncLockLifetimeMs(config),
     async run(data, ctx) {
       // The instant the job was queued stamps its writes: a re-run of this job writes the very same documents.
       const record = await JobRunModel.findById(ctx.jobId, { createdAt: 1 }).lean<{ createdAt?: Date }>();

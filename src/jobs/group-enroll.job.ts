@@ -4,15 +4,13 @@
 import type { JobsDeps } from '../service-deps.js';
 import { JobRunModel } from './job-run.model.js';
 import { GROUP_ENROLL_JOB, runGroupEnrollment, type GroupEnrollJobData } from '../groups/group-courses.js';
-import { syncLockLifetimeMs } from './sync-settings.js';
 
 export { GROUP_ENROLL_JOB };
 
-export function defineGroupEnrollJob({ scheduler, config }: JobsDeps): void {
+export function defineGroupEnrollJob({ scheduler }: JobsDeps): void {
   scheduler.define<GroupEnrollJobData>({
     name: GROUP_ENROLL_JOB,
     concurrency: 2,
-    lockLifetimeMs: syncLockLifetimeMs(config),
     async run(data, ctx) {
       // The instant the job was queued stamps the enrolments: a re-run writes the very same documents.
       const record = await JobRunModel.findById(ctx.jobId, { createdAt: 1 }).lean<{ createdAt?: Date }>();

@@ -30,8 +30,6 @@ export interface JobDefinition<D = Record<string, unknown>> {
   name: string;
   /** Concurrent runs of this job per worker process. */
   concurrency?: number;
-  /** After this long without progress the lock expires and another worker may take the job. */
-  lockLifetimeMs?: number;
   run(data: D, ctx: JobContext): Promise<unknown>;
   /**
    * After the run's outcome is recorded (completed or failed), and again when a later run of the job finds it
@@ -93,6 +91,17 @@ export async function settleJobRun(
   return true;
 }
 
+/**
+ * How long a job's lock lasts without progress before another worker may take the job over: the same for every
+ * job, so that no job a killed worker held waits longer than the others (the full sync's parent once kept Agenda's
+ * five-minute default, and a worker killed while fanning it out stalled the run for that long). Long jobs report
+ * progress, which extends the lock, at least every thousand users; a hundred polling intervals leaves a wide margin
+ * in production (100 s at the default 1 s) and lets tests see a killed worker's job taken over soon.
+ */
+function lockLifetimeMs(pollMs: number): number {
+  return Math.max(5_000, pollMs * 100);
+}
+
 /** Progress is logged at most this often per job (a sync reports it every thousand users). */
 const PROGRESS_LOG_MS = 10_000;
 
@@ -114,7 +123,7 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
     backend: new MongoBackend({ mongo: opts.db, collection: 'agendaJobs' }),
     name: opts.workerName,
     processEvery: opts.pollMs,
-    defaultLockLifetime: 5 * 60_000,
+    defaultLockLifetime: lockLifetimeMs(opts.pollMs),
     maxConcurrency: 8,
     removeOnComplete: true,
   });
@@ -223,7 +232,7 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
       },
       // lockLimit = concurrency: a worker locks only the jobs it can run now and leaves the rest to other workers
       // (Agenda's default, no limit, locks every due job of the name at each poll and runs them one after another).
-      { concurrency: def.concurrency ?? 2, lockLimit: def.concurrency ?? 2, lockLifetime: def.lockLifetimeMs ?? 5 * 60_000 },
+      { concurrency: def.concurrency ?? 2, lockLimit: def.concurrency ?? 2, lockLifetime: lockLifetimeMs(opts.pollMs) },
     );
   }
 

@@ -4,15 +4,13 @@
 // stores the same snapshot twice.
 import type { JobsDeps } from '../service-deps.js';
 import { buildSnapshotFromDatabase } from '../snapshot/directory-snapshot.js';
-import { syncLockLifetimeMs } from './sync-settings.js';
 
 export const SNAPSHOT_BUILD_JOB = 'snapshot-build';
 
-export function defineSnapshotBuildJob({ scheduler, config }: JobsDeps): void {
+export function defineSnapshotBuildJob({ scheduler }: JobsDeps): void {
   scheduler.define<Record<string, never>>({
     name: SNAPSHOT_BUILD_JOB,
     concurrency: 1,
-    lockLifetimeMs: syncLockLifetimeMs(config),
     async run(_data, ctx) {
       return buildSnapshotFromDatabase(ctx.progress);
     },

@@ -4,15 +4,13 @@
 // background instead, and stores the result. Idempotent: a second run finds nothing new and stores nothing.
 import type { JobsDeps } from '../service-deps.js';
 import { refreshStoredSnapshot } from '../snapshot/directory-snapshot.js';
-import { syncLockLifetimeMs } from './sync-settings.js';
 
 export const SNAPSHOT_REFRESH_JOB = 'snapshot-refresh';
 
-export function defineSnapshotRefreshJob({ scheduler, config }: JobsDeps): void {
+export function defineSnapshotRefreshJob({ scheduler }: JobsDeps): void {
   scheduler.define<Record<string, never>>({
     name: SNAPSHOT_REFRESH_JOB,
     concurrency: 1,
-    lockLifetimeMs: syncLockLifetimeMs(config),
     async run() {
       return refreshStoredSnapshot();
     },

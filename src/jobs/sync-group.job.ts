@@ -3,7 +3,7 @@
 import type { JobsDeps } from '../service-deps.js';
 import { JobRunModel } from './job-run.model.js';
 import { syncGroup } from '../membership/group-sync.js';
-import { syncLockLifetimeMs, timedSync, valveOf } from './sync-settings.js';
+import { timedSync, valveOf } from './sync-settings.js';
 
 export const SYNC_GROUP_JOB = 'sync-group';
 
@@ -16,7 +16,6 @@ export function defineSyncGroupJob({ scheduler, config, metrics }: JobsDeps): vo
   scheduler.define<SyncGroupJobData>({
     name: SYNC_GROUP_JOB,
     concurrency: 2,
-    lockLifetimeMs: syncLockLifetimeMs(config),
     async run(data, ctx) {
       // The instant the job was queued stamps its writes: a re-run of this job writes the very same documents.
       const record = await JobRunModel.findById(ctx.jobId, { createdAt: 1 }).lean<{ createdAt?: Date }>();

@@ -4,7 +4,7 @@
 import type { JobsDeps } from '../service-deps.js';
 import { SyncRunModel, type SyncRunDoc } from '../membership/group-state.model.js';
 import { syncPartition } from '../membership/full-sync.js';
-import { syncLockLifetimeMs, timedSync, valveOf } from './sync-settings.js';
+import { timedSync, valveOf } from './sync-settings.js';
 import { finishRunIfLast } from './full-sync-run.js';
 
 export const SYNC_PARTITION_JOB = 'sync-partition';
@@ -18,7 +18,6 @@ export function defineSyncPartitionJob({ scheduler, config, metrics }: JobsDeps)
   scheduler.define<SyncPartitionJobData>({
     name: SYNC_PARTITION_JOB,
     concurrency: 2,
-    lockLifetimeMs: syncLockLifetimeMs(config),
     async run(data, ctx) {
       const run = await SyncRunModel.findById(data.runId).lean<SyncRunDoc>();
       if (!run) throw new Error(`sync run ${data.runId} not found`);

@@ -132,4 +132,38 @@ describe('Full sync across worker processes', function () {
     }
     expect(killedMidPartition, 'a kill landed in the middle of a partition').to.equal(true);
   });
+
+  it('when the worker fanning out a full sync is killed, then another takes the full sync over and its result is exact', async () => {
+    // A sixth of the users move to the next team behind the API's back (no team loses the safety valve's share):
+    // every partition has work.
+    const ids = [...teamOf.keys()].filter((_, i) => i % 6 === 5);
+    for (const id of ids) teamOf.set(id, TEAMS[(TEAMS.indexOf(teamOf.get(id)!) + 1) % TEAMS.length]!);
+    for (let i = 0; i < ids.length; i += 200) {
+      await Promise.all(ids.slice(i, i + 200).map((id) => db().collection('users').updateOne({ _id: id as never }, { $set: { 'fields.team': teamOf.get(id) } })));
+    }
+    const historyBefore = await count('membership_history');
+    const started = await t.api.post('/api/v1/sync').set(admin).send({ partitions: 32 }).expect(202);
+    const jobId = started.body.jobId as string;
+    // The worker that locked the parent job is killed as soon as it has it: preparing the run or fanning it out.
+    let victim: ChildService | undefined;
+    const deadline = Date.now() + 30_000;
+    while (!victim && Date.now() < deadline) {
+      const locked = await db().collection('agendaJobs').findOne({ name: 'sync-all', 'data.jobId': jobId, lockedAt: { $ne: null } });
+      const owner = locked?.lastModifiedBy as string | undefined;
+      if (owner) victim = workers.find((w) => owner.endsWith(`-${w.child.pid}`) && w.child.exitCode === null && w.child.signalCode === null);
+      else await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(victim, 'a worker took the full sync').to.not.equal(undefined);
+    victim!.child.kill('SIGKILL');
+    await victim!.exited;
+    await startWorker();
+
+    // Within the job lock's lifetime (10 s here), not the five minutes of Agenda's default.
+    const job = await waitForJob(t, admin, jobId, { timeoutMs: 60_000 });
+    expect(job.result).to.include({ users: USERS });
+    expect(finishedRuns(job.id)).to.equal(1);
+    for (const team of TEAMS) expect(await memberIds(t, admin, groups[team]!), team).to.deep.equal(expected(team));
+    expect(await count('memberships')).to.equal(USERS);
+    expect(await count('membership_history')).to.equal(historyBefore + 2 * ids.length);
+  });
 });
