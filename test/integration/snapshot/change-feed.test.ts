@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import type { Db } from 'mongodb';
 import { startTestService, type TestService } from '../../helpers/service.js';
-import { feedHeadSeq, feedId, forgetFeed, readChangesAfter, recordChanges } from '../../../src/snapshot/change-feed.js';
+import { MAX_IDS_PER_ENTRY, feedHeadSeq, feedId, forgetFeed, readChangesAfter, recordChanges } from '../../../src/snapshot/change-feed.js';
 import { readHeader, writeSnapshot } from '../../../src/snapshot/snapshot-store.js';
 
 describe('Change feed', () => {
@@ -17,14 +17,30 @@ describe('Change feed', () => {
 
   const numbers = async (after: number) => (await readChangesAfter(after)).map((e) => Number(e._id));
 
-  it('when many writes record at once, then each gets its own number, with no gap, in order', async () => {
+  it('when many writes record at once, then they share entries (one append at a time), numbered with no gap, each change named', async () => {
     const start = await feedHeadSeq();
-    const seqs = await Promise.all(Array.from({ length: 40 }, (_, i) => recordChanges({ users: [`u${i}`] })));
-    expect([...seqs].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 40 }, (_, i) => start + 1 + i));
+    const seqs = await Promise.all(Array.from({ length: 40 }, (_, i) => recordChanges({ users: [`u${i}`], memberships: [`grp_0000000000000000:u${i}`] })));
     const entries = await readChangesAfter(start);
-    expect(entries.map((e) => Number(e._id))).to.deep.equal(Array.from({ length: 40 }, (_, i) => start + 1 + i));
+    const numbers = entries.map((e) => Number(e._id));
+    // The first write appends alone; the rest, which arrived while it was being written, go together in the next.
+    expect(numbers.length).to.be.within(1, 2);
+    expect(numbers).to.deep.equal(Array.from({ length: numbers.length }, (_, i) => start + 1 + i));
+    expect([...new Set(seqs)].sort((a, b) => a - b)).to.deep.equal(numbers);
     expect(entries.flatMap((e) => e.users).sort()).to.deep.equal(Array.from({ length: 40 }, (_, i) => `u${i}`).sort());
-    expect(await feedHeadSeq()).to.equal(start + 40);
+    expect(entries.flatMap((e) => e.memberships).sort()).to.deep.equal(Array.from({ length: 40 }, (_, i) => `grp_0000000000000000:u${i}`).sort());
+    // Each write is answered with the number of the entry that names it.
+    for (const [i, seq] of seqs.entries()) expect(entries.find((e) => Number(e._id) === seq)!.users, `write ${i}`).to.include(`u${i}`);
+    expect(await feedHeadSeq()).to.equal(numbers.at(-1));
+  });
+
+  it('when waiting writes name more than an entry holds, then they fill several entries in turn, none lost', async () => {
+    const start = await feedHeadSeq();
+    const ids = (w: number) => Array.from({ length: 3000 }, (_, k) => `grp_0000000000000000:w${w}-${k}`);
+    await Promise.all(Array.from({ length: 12 }, (_, w) => recordChanges({ memberships: ids(w) })));
+    const entries = await readChangesAfter(start);
+    expect(entries.length).to.be.at.least(3);
+    for (const e of entries) expect(e.memberships!.length).to.be.at.most(3000 * Math.max(1, Math.floor(MAX_IDS_PER_ENTRY / 3000)));
+    expect(entries.flatMap((e) => e.memberships).length).to.equal(12 * 3000);
   });
 
   it('when another process has taken the next numbers, then a write takes the first free one after them', async () => {
