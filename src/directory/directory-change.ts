@@ -1,4 +1,6 @@
 // What a directory write announces (directory-events.ts) and the reaction journal stores (reaction-journal.ts).
+import type { UserDoc } from './user.model.js';
+
 export type DirectoryChangeKind = 'user.created' | 'user.changed' | 'user.deleted';
 
 export interface DirectoryChange {
@@ -17,4 +19,10 @@ export interface DirectoryChange {
 export interface PublishMeta {
   id: string;
   at: Date;
+  /**
+   * The changed users as the writer stored them, when it knows them whole (a users batch): a listener runs under
+   * the writer's user locks (directory-events.ts), so these are what a read would return, and it need not read
+   * them again. Not journaled: a replay reads the users.
+   */
+  stored?: ReadonlyMap<string, UserDoc>;
 }

@@ -8,6 +8,8 @@
 //   A listener that throws never undoes the stored change: announce() below journals every publish and a job
 //   replays it (replayDue), so listeners must be idempotent (they may hear a change again).
 import type { Logger } from '../platform/logger.js';
+import { withLocks } from '../platform/db/index.js';
+import { userLock } from './lock-keys.js';
 import type { DirectoryChange, PublishMeta } from './directory-change.js';
 import { asError, closeEntry, dueEntries, failEntry, openEntry, replayFailed, type JournaledIntent, type ReplayOptions, type ReplayResult } from './reaction-journal.js';
 
@@ -52,7 +54,7 @@ export interface WriteContext {
 }
 
 /** `intent`: the write journaled its changes before writing (writeAhead); this finishes that entry. */
-export async function announce(ctx: WriteContext, changes: readonly DirectoryChange[], intent?: JournaledIntent): Promise<void> {
+export async function announce(ctx: WriteContext, changes: readonly DirectoryChange[], intent?: JournaledIntent, stored?: PublishMeta['stored']): Promise<void> {
   if (changes.length === 0) {
     // Nothing was stored after all (every record refused): the write-ahead entry has nothing to finish.
     if (intent) await closeEntry(intent.entry);
@@ -62,7 +64,7 @@ export async function announce(ctx: WriteContext, changes: readonly DirectoryCha
   const { entry, journalError } = intent ? { entry: intent.entry, journalError: undefined } : await openEntry(changes);
   if (journalError) ctx.logger.warn({ err: journalError, changes: changes.length }, 'a directory change could not be journaled; its reactions ran');
   try {
-    await publishDirectoryChanges(changes, { id: entry._id, at: entry.at });
+    await publishDirectoryChanges(changes, { id: entry._id, at: entry.at, ...(stored ? { stored } : {}) });
   } catch (err) {
     const error = asError(err);
     if (journalError) throw new AggregateError([journalError, error], 'a directory change could neither be journaled nor applied');
@@ -84,7 +86,9 @@ export async function replayDue(opts: ReplayOptions = {}): Promise<ReplayResult>
   let done = 0;
   for (const entry of due) {
     try {
-      await publishDirectoryChanges(entry.changes, { id: entry._id, at: entry.at });
+      // Under the users' locks, as the write's own reaction: a replay that read a user before a retry of the write
+      // stored them, and their memberships after its reaction added them, would take those out as "user deleted".
+      await withLocks(entry.changes.map((c) => userLock(c.externalId)), () => publishDirectoryChanges(entry.changes, { id: entry._id, at: entry.at }));
       await closeEntry(entry);
       result.replayed++;
       result.users += entry.users;

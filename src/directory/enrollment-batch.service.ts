@@ -55,9 +55,7 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
  */
 async function storeEnrollments(candidates: readonly Candidate[], outcome: BatchOutcome, ctx: WriteContext, opts: { keepExisting: boolean; now: Date }): Promise<void> {
   const { now } = opts;
-  const changes: DirectoryChange[] = [];
   const own = new Map<string, string[]>();
-  let intent: JournaledIntent | undefined;
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
     const ids = [...new Set(candidates.map((c) => c.externalId))];
     const { byId } = await readUsersByIds(ids, { _id: 1, enrollments: 1 });
@@ -90,18 +88,20 @@ async function storeEnrollments(candidates: readonly Candidate[], outcome: Batch
       if (current[c.course]) entry.updated++;
       else entry.created++;
     }
-    if (perUser.size === 0) return;
-    for (const [externalId, e] of perUser) changes.push({ kind: 'user.changed', externalId, changed: e.changed.sort(), actor: ctx.actor });
+    const changes = [...perUser].map(([externalId, e]): DirectoryChange => ({ kind: 'user.changed', externalId, changed: e.changed.sort(), actor: ctx.actor }));
     // Journaled before writing (writeAhead): enrolments stored by a batch cut off half-way are reacted to by the
     // replay, though a retry finds them unchanged.
-    ({ intent } = await writeAhead(changes, () => db().bulkUpdateById(usersCollection(), [...perUser].map(([_id, e]) => ({ _id, update: { $set: e.set } })))));
+    const { intent } = changes.length
+      ? await writeAhead(changes, () => db().bulkUpdateById(usersCollection(), [...perUser].map(([_id, e]) => ({ _id, update: { $set: e.set } }))))
+      : { intent: undefined };
     for (const e of perUser.values()) {
       outcome.created += e.created;
       outcome.updated += e.updated;
     }
+    // Under the users' locks, as for every directory write (reactions to one user never overlap).
+    await announce(ctx, changes, intent);
+    await announce(ctx, [...own].map(([externalId, paths]) => ({ kind: 'user.changed' as const, externalId, changed: paths.sort(), actor: ctx.actor })));
   });
-  await announce(ctx, changes, intent);
-  await announce(ctx, [...own].map(([externalId, paths]) => ({ kind: 'user.changed' as const, externalId, changed: paths.sort(), actor: ctx.actor })));
 }
 
 /** An enrolment a group makes: `subscribed`, marked with the group (`enrolledBy: group:<id>`). */
@@ -161,8 +161,8 @@ export async function removeGroupEnrollments(items: readonly GroupEnrollment[], 
         db().bulkUpdateById(usersCollection(), [...perUser].map(([_id, paths]) => ({ _id, update: { $unset: Object.fromEntries(paths.map((p) => [p, ''])), $set: { updatedAt: now } } }))),
       ));
       for (const paths of perUser.values()) removed += paths.length;
+      await announce(ctx, changes, intent);
     });
-    await announce(ctx, changes, intent);
   }
   return { removed, kept };
 }

@@ -78,25 +78,26 @@ export async function putEnrollment(code: string, externalId: string, input: Enr
     if (!course || !current.user) throw notFound(course, current.user, code, externalId);
     const now = new Date();
     const next = nextEnrollment(current.enrollment, input, now);
-    if (!next) return { doc: current.enrollment!, created: false, changed: false, intent: undefined };
+    if (!next) return { doc: current.enrollment!, created: false };
     // Journaled before writing (writeAhead): a reaction cut off after the write is replayed.
     const { intent } = await writeAhead([change], () => usersCollection().updateOne({ _id: externalId }, { $set: { [enrollmentPath(code)]: next, updatedAt: now } }));
-    return { doc: next, created: !current.enrollment, changed: true, intent };
+    // Under the user's lock, as for every directory write (reactions to one user never overlap).
+    await announce(ctx, [change], intent);
+    return { doc: next, created: !current.enrollment };
   });
-  if (result.changed) await announce(ctx, [change], result.intent);
   return { enrollment: enrollmentView(code, externalId, result.doc), created: result.created };
 }
 
 /** DELETE: the user leaves the course. */
 export async function deleteEnrollment(code: string, externalId: string, ctx: WriteContext): Promise<void> {
   const change: DirectoryChange = { kind: 'user.changed', externalId, changed: [enrollmentPath(code)], actor: ctx.actor };
-  const { intent } = await withLocks([userLock(externalId)], async () => {
+  await withLocks([userLock(externalId)], async () => {
     const current = await readEnrollment(code, externalId);
     if (!current.user) throw notFound(await courseExists(code), false, code, externalId);
     if (!current.enrollment) throw new NotFoundError(`User ${externalId} is not enrolled in course ${code}.`);
-    return writeAhead([change], () => usersCollection().updateOne({ _id: externalId }, { $unset: { [enrollmentPath(code)]: '' }, $set: { updatedAt: new Date() } }));
+    const { intent } = await writeAhead([change], () => usersCollection().updateOne({ _id: externalId }, { $unset: { [enrollmentPath(code)]: '' }, $set: { updatedAt: new Date() } }));
+    await announce(ctx, [change], intent);
   });
-  await announce(ctx, [change], intent);
 }
 
 /** A course's enrolments, by externalId. On MongoDB the `enrollments.$**` wildcard index serves the filter. */

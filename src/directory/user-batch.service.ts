@@ -12,6 +12,7 @@
 import type { FieldError } from '../platform/errors.js';
 import { checkUserRecord, type UserRecord } from './user.schema.js';
 import { diffUser, newUserDocument, updateOperators, type UserDiff } from './user-diff.js';
+import type { UserDoc } from './user.model.js';
 import { loadFieldDefinitions } from './field-definitions.service.js';
 import type { FieldDefinitions } from './user-values.js';
 import { userLock } from './lock-keys.js';
@@ -21,7 +22,6 @@ import { announce, type WriteContext } from './directory-events.js';
 import { abandonIntent, journalAhead, type JournaledIntent } from './reaction-journal.js';
 import type { DirectoryChange } from './directory-events.js';
 import { BatchOutcome, rejectDuplicates, duplicateKeyIndexes, type BatchResult } from './batch-outcome.js';
-import { WITHOUT_ENROLLMENTS } from './users.service.js';
 
 interface Candidate {
   index: number;
@@ -66,7 +66,9 @@ export async function applyUserBatch(records: readonly unknown[], ctx: WriteCont
   let intent: JournaledIntent | undefined;
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
     const ids = candidates.map((c) => c.externalId);
-    const { byId, emailHolders } = await readUsersByIds(ids, WITHOUT_ENROLLMENTS.projection);
+    // Whole users (enrolments too): what this batch stores of them is handed to the reactions, which then read
+    // nothing again (storedAfter below).
+    const { byId, emailHolders } = await readUsersByIds(ids, {});
 
     let inserts: Candidate[] = [];
     let updates: Update[] = [];
@@ -104,23 +106,36 @@ export async function applyUserBatch(records: readonly unknown[], ctx: WriteCont
     // Journaled before writing: if the writes stop half-way (the database goes away), the users already stored
     // still get their membership from the replay, though a retry of this batch finds them unchanged.
     intent = await journalAhead([...updates.map(changeOf), ...inserts.map(creationOf)]);
+    const now = new Date();
+    const stored = new Map<string, UserDoc>();
     try {
       // Updates first: a user giving up an address in this batch frees it before a new user takes it.
-      for (const u of await writeUpdates(updates, outcome)) {
+      for (const u of await writeUpdates(updates, outcome, now)) {
         outcome.updated++;
         changes.push(changeOf(u));
+        stored.set(u.externalId, storedAfter(byId.get(u.externalId)!, u.record, now));
       }
-      for (const c of await writeInserts(inserts, outcome)) {
+      for (const c of await writeInserts(inserts, outcome, now)) {
         outcome.created++;
         changes.push(creationOf(c));
+        stored.set(c.externalId, newUserDocument(c.externalId, c.record, now));
       }
     } catch (err) {
       abandonIntent(intent, err);
       throw err;
     }
+    // Under the users' locks: a later write to one of them, and its reaction, wait for this reaction, so that
+    // reactions to one user never overlap and the last write's reaction decides.
+    await announce(ctx, changes, intent, stored);
   });
-  await announce(ctx, changes, intent);
   return outcome.result();
+}
+
+/** The stored user after this batch's update of it: its record, with what a record does not carry kept. */
+function storedAfter(existing: UserDoc, record: UserRecord, now: Date): UserDoc {
+  const doc: UserDoc = { ...existing, ...newUserDocument(existing._id, record, now), enrollments: existing.enrollments ?? {}, createdAt: existing.createdAt };
+  if (record.branch === undefined) delete doc.branch;
+  return doc;
 }
 
 /** Reports the records whose write hit a unique index: the email's holder if there is one, else a race on _id. */
@@ -139,9 +154,8 @@ async function reportClashes(failed: Candidate[], outcome: BatchOutcome): Promis
 }
 
 /** The updates that were applied. */
-async function writeUpdates(updates: Update[], outcome: BatchOutcome): Promise<Update[]> {
+async function writeUpdates(updates: Update[], outcome: BatchOutcome, now: Date): Promise<Update[]> {
   if (updates.length === 0) return [];
-  const now = new Date();
   try {
     await db().bulkUpdateById(usersCollection(), updates.map((u) => ({ _id: u.externalId, update: updateOperators(u.diff, now) })));
     return updates;
@@ -166,9 +180,8 @@ async function writeUpdates(updates: Update[], outcome: BatchOutcome): Promise<U
 }
 
 /** The inserts that were applied. */
-async function writeInserts(inserts: Candidate[], outcome: BatchOutcome): Promise<Candidate[]> {
+async function writeInserts(inserts: Candidate[], outcome: BatchOutcome, now: Date): Promise<Candidate[]> {
   if (inserts.length === 0) return [];
-  const now = new Date();
   try {
     await usersCollection().insertMany(
       inserts.map((c) => newUserDocument(c.externalId, c.record, now)),

@@ -107,8 +107,12 @@ export async function putUser(externalId: string, body: unknown, ctx: WriteConte
     errors.push({ path: 'externalId', message: `must match the path (${externalId}) or be left out` });
   }
   if (!record || errors.length) throw invalid(errors);
-  const { doc, change, intent } = await withLocks([userLock(externalId)], async () => store(externalId, await readUser(externalId), record, ctx));
-  if (change) await announce(ctx, [change], intent);
+  // The reaction runs under the user's lock, as for every directory write (reactions to one user never overlap).
+  const { doc, change } = await withLocks([userLock(externalId)], async () => {
+    const stored = await store(externalId, await readUser(externalId), record, ctx);
+    if (stored.change) await announce(ctx, [stored.change], stored.intent);
+    return stored;
+  });
   return { user: userView(doc), created: change?.kind === 'user.created' };
 }
 
@@ -119,12 +123,13 @@ export async function patchUser(externalId: string, body: unknown, ctx: WriteCon
     errors.push({ path: 'externalId', message: `must match the path (${externalId}) or be left out` });
   }
   if (!patch || errors.length) throw invalid(errors);
-  const { doc, change, intent } = await withLocks([userLock(externalId)], async () => {
+  const { doc } = await withLocks([userLock(externalId)], async () => {
     const existing = await readUser(externalId);
     if (!existing) throw new NotFoundError(`No user with externalId ${externalId}.`);
-    return store(externalId, existing, patchedRecord(existing, patch, fieldValues!), ctx);
+    const stored = await store(externalId, existing, patchedRecord(existing, patch, fieldValues!), ctx);
+    if (stored.change) await announce(ctx, [stored.change], stored.intent);
+    return stored;
   });
-  if (change) await announce(ctx, [change], intent);
   return userView(doc);
 }
 
@@ -171,11 +176,12 @@ export async function listUsers(filter: UserFilter, page: PageRequest): Promise<
 export async function deleteUser(externalId: string, ctx: WriteContext): Promise<void> {
   const change: DirectoryChange = { kind: 'user.deleted', externalId, changed: [], actor: ctx.actor };
   // Read first so that a delete of an unknown user journals nothing.
-  const { result, intent } = await withLocks([userLock(externalId)], async () => {
+  const result = await withLocks([userLock(externalId)], async () => {
     if (!(await readUser(externalId))) throw new NotFoundError(`No user with externalId ${externalId}.`);
-    return writeAhead([change], () => usersCollection().deleteOne({ _id: externalId }));
+    const { result, intent } = await writeAhead([change], () => usersCollection().deleteOne({ _id: externalId }));
+    // Deleted meanwhile by another process: announcing nothing drops the journal entry.
+    await announce(ctx, result.deletedCount === 0 ? [] : [change], intent);
+    return result;
   });
-  // Deleted meanwhile by another process: announcing nothing drops the journal entry.
-  await announce(ctx, result.deletedCount === 0 ? [] : [change], intent);
   if (result.deletedCount === 0) throw new NotFoundError(`No user with externalId ${externalId}.`);
 }

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { DirectoryChange, DirectoryListener } from '../directory/directory-events.js';
 import type { Logger } from '../platform/logger.js';
 import { readUsers } from '../directory/user-store.js';
+import type { UserDoc } from '../directory/user.model.js';
 import { db } from '../platform/db/index.js';
 import type { Metrics } from '../platform/metrics.js';
 import { loadGroups, type DefaultGroup, type EvalGroup } from './active-groups.js';
@@ -29,6 +30,8 @@ export interface ChangeDeps {
   /** The writer's key and instant; fixed per journaled write, so that its replay writes the same documents. */
   runKey?: string;
   at?: Date;
+  /** The changed users as their writer stored them (PublishMeta.stored): not read again. */
+  stored?: ReadonlyMap<string, UserDoc>;
 }
 
 export interface ChangeOutcome {
@@ -73,6 +76,17 @@ async function readMemberships(pairs: ReadonlyArray<[string, string]>): Promise<
   return found;
 }
 
+/** The users as stored: those the writer handed over (stored), the others read. */
+async function usersOf(ids: readonly string[], stored: ReadonlyMap<string, UserDoc> | undefined): Promise<Map<string, UserDoc>> {
+  if (!stored) return readUsers(ids);
+  const users = await readUsers(ids.filter((id) => !stored.has(id)));
+  for (const id of ids) {
+    const doc = stored.get(id);
+    if (doc) users.set(id, doc);
+  }
+  return users;
+}
+
 async function readExclusions(users: readonly string[]): Promise<Set<string>> {
   return new Set((await db().readWhereIn(exclusions(), 'externalId', users, { projection: { _id: 1 } })).map((e) => e._id));
 }
@@ -96,7 +110,12 @@ export function membershipListener(deps: { valve: SafetyValve; metrics: Metrics;
     const seconds = () => (performance.now() - started) / 1000;
     let outcome;
     try {
-      outcome = await applyDirectoryChanges(changes, { valve: deps.valve, metrics: deps.metrics, ...(meta ? { runKey: `change:${meta.id}`, at: meta.at } : {}) });
+      outcome = await applyDirectoryChanges(changes, {
+        valve: deps.valve,
+        metrics: deps.metrics,
+        ...(meta ? { runKey: `change:${meta.id}`, at: meta.at } : {}),
+        ...(meta?.stored ? { stored: meta.stored } : {}),
+      });
     } catch (err) {
       deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'failed' }, seconds());
       throw err;
@@ -118,7 +137,7 @@ export async function applyDirectoryChanges(changes: readonly DirectoryChange[],
   if (byUser.size === 0) return result;
   const now = deps.at ?? new Date();
   const ctx = { runKey: deps.runKey ?? `change:${randomUUID()}`, at: now, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
-  return reconcile(changeScope(byUser, now, deps.valve, result), { write: ctx, valve: deps.valve });
+  return reconcile(changeScope(byUser, now, deps.valve, result, deps.stored), { write: ctx, valve: deps.valve });
 }
 
 /** Whether the default group takes a new user at all (see the top of this file). */
@@ -131,7 +150,7 @@ function takesDefault(group: DefaultGroup, active: boolean): boolean {
  * The changed-users scope: each user against the active automatic groups the change can affect (a new user against
  * all); a deleted user out of every group.
  */
-function changeScope(byUser: Map<string, Changed>, now: Date, valve: SafetyValve, result: ChangeOutcome): Scope<ChangeOutcome> {
+function changeScope(byUser: Map<string, Changed>, now: Date, valve: SafetyValve, result: ChangeOutcome, stored?: ReadonlyMap<string, UserDoc>): Scope<ChangeOutcome> {
   /** Groups whose rule reads what changed for some user: only their failures are this change's to report. */
   const touched = new Set<string>();
   return {
@@ -141,7 +160,7 @@ function changeScope(byUser: Map<string, Changed>, now: Date, valve: SafetyValve
     // A single user's change never trips the valve; a batch that would take many out of a group at once may.
     minRemovalsWeighed: 2,
     async read() {
-      const [{ active: groups, versions, defaultGroup }, users] = await Promise.all([loadGroups(), readUsers([...byUser.keys()])]);
+      const [{ active: groups, versions, defaultGroup }, users] = await Promise.all([loadGroups(), usersOf([...byUser.keys()], stored)]);
       const allGroups = [...versions.keys()];
       // Which groups each user is evaluated against; which (group, user) pairs must be read.
       const affected = new Map<string, Set<string>>();

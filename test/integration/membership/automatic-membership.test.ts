@@ -101,6 +101,34 @@ describe('Automatic membership: changes in the directory move members before the
     expect((await historyOf(t, admin, group.id)).length).to.equal(before);
   });
 
+  it('when an HR batch changes a field a rule reads beside enrolments and the branch, then the batch decides with what it stored of the whole user', async () => {
+    // The batch hands its reaction the users as it stored them: enrolments (which a batch does not carry) and
+    // dropped attributes must be as stored, or the rule would see someone else.
+    const rule = { conditions: { all: [rules.field('department', 'Sales').conditions.all[0]!, rules.completed('DRV-101').conditions.all[0]!, { fact: 'user', path: '$.branch', operator: 'notEqual', value: 'Lisbon' }] } };
+    const group = await createGroup(t, admin, { type: 'automatic', rule });
+    const done = userBody({ branch: 'Lisbon', fields: { department: 'People', region: 'North' } });
+    const notDone = userBody({ fields: { department: 'People' } });
+    await t.api.post('/api/v1/users/batch').set(hr).send({ users: [done, notDone] }).expect(200);
+    await enrol(t, hr, 'DRV-101', done.externalId, { status: 'completed' });
+    await enrol(t, hr, 'DRV-101', notDone.externalId, { status: 'in_progress' });
+    expect(await memberIds(t, admin, group.id)).to.deep.equal([]);
+
+    // Both move to Sales; `done` loses its branch and region (a batch replaces the whole user).
+    const { branch: _dropped, ...withoutBranch } = done;
+    const res = await t.api
+      .post('/api/v1/users/batch')
+      .set(hr)
+      .send({ users: [{ ...withoutBranch, fields: { department: 'Sales' } }, { ...notDone, fields: { department: 'Sales' } }] })
+      .expect(200);
+    expect(res.body).to.include({ updated: 2 });
+    expect(await memberIds(t, admin, group.id)).to.deep.equal([done.externalId]);
+    // What the reaction decided with is what is stored.
+    const stored = await t.service.database.db.collection('users').findOne({ _id: done.externalId as never });
+    expect(stored).to.not.have.property('branch');
+    expect(stored!.fields).to.deep.equal({ department: 'Sales' });
+    expect(stored!.enrollments['DRV-101'].status).to.equal('completed');
+  });
+
   it('when a sync runs twice, then the second changes nothing and writes no history', async () => {
     const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('region', 'north') });
     const ids = [];

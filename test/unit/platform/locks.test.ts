@@ -42,4 +42,48 @@ describe('directory locks', () => {
     expect(await withLocks(['k'], async () => 'next')).to.equal('next');
     expect(heldLockCount()).to.equal(0);
   });
+
+  it('when work holding a key takes it again (a reaction writing the users it locked), then it goes on instead of waiting for itself', async () => {
+    const log: string[] = [];
+    const other = withLocks(['user:a'], async () => {
+      await tick();
+      log.push('other');
+    });
+    await withLocks(['user:a', 'user:b'], async () => {
+      log.push('outer');
+      await withLocks(['user:b', 'user:c'], async () => {
+        await tick();
+        log.push('inner');
+      });
+    });
+    await other;
+    // The waiting writer still waits for the whole outer work, inner part included.
+    expect(log).to.deep.equal(['other', 'outer', 'inner']);
+    expect(heldLockCount()).to.equal(0);
+  });
+
+  it('when a flow started under a lock outlives it, then it no longer counts as holding the key', async () => {
+    const log: string[] = [];
+    let later!: Promise<void>;
+    await withLocks(['k'], async () => {
+      later = (async () => {
+        await tick();
+        await tick();
+        await withLocks(['k'], async () => {
+          log.push('late start');
+          await tick();
+          log.push('late end');
+        });
+      })();
+    });
+    const next = withLocks(['k'], async () => {
+      log.push('next start');
+      await tick();
+      await tick();
+      log.push('next end');
+    });
+    await Promise.all([later, next]);
+    expect(log).to.deep.equal(['next start', 'next end', 'late start', 'late end']);
+    expect(heldLockCount()).to.equal(0);
+  });
 });
