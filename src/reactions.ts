@@ -30,10 +30,14 @@ export function wireReactions(deps: ReactionDeps): () => void {
   const unsubscribe = subscribeDirectoryChanges(membershipListener({ valve, metrics: deps.metrics, logger: deps.logger }));
   // A course's class groups follow its enrolments the same way (src/class-sync).
   const unsubscribeClasses = subscribeDirectoryChanges(classSyncListener({ valve, metrics: deps.metrics }));
-  // Previews read the directory snapshot, which learns of changed users from the change feed.
-  const unsubscribeFeed = subscribeDirectoryChanges(async (changes) => {
-    await recordChanges({ users: changes.map((c) => c.externalId) });
-  });
+  // Previews read the directory snapshot, which learns of changed users from the change feed; a full sync learns
+  // there which users changed while it ran (so the feed hears of a change first).
+  const unsubscribeFeed = subscribeDirectoryChanges(
+    async (changes) => {
+      await recordChanges({ users: changes.map((c) => c.externalId) });
+    },
+    { ahead: true },
+  );
   // A failed reaction is journaled (reaction-journal.ts); its replay starts at once. The id names the entry and
   // the attempt, so two processes reporting the same failure enqueue one job.
   const previousHook = setReactionFailureHook(async ({ id, attempts }) => {

@@ -18,21 +18,32 @@ export type { DirectoryChange, DirectoryChangeKind, PublishMeta } from './direct
 export type DirectoryListener = (changes: readonly DirectoryChange[], meta?: PublishMeta) => Promise<void>;
 
 const listeners = new Set<DirectoryListener>();
+/** Listeners that hear a publish before the others start (see subscribeDirectoryChanges). */
+const ahead = new Set<DirectoryListener>();
 
-export function subscribeDirectoryChanges(listener: DirectoryListener): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
+/**
+ * `ahead`: this listener has heard the change before any other listener starts. The change feed is ahead: a full
+ * sync that read a user before a write looks in the feed, after its own writes, for users changed meanwhile, and
+ * that only works if every write whose membership reaction could have read before the sync wrote is in the feed.
+ */
+export function subscribeDirectoryChanges(listener: DirectoryListener, opts: { ahead?: boolean } = {}): () => void {
+  (opts.ahead ? ahead : listeners).add(listener);
+  return () => {
+    ahead.delete(listener);
+    listeners.delete(listener);
+  };
 }
 
 /** Whether anything listens: a replay of journaled changes with no listener wired would drop them unheard. */
 export function hasDirectoryListeners(): boolean {
-  return listeners.size > 0;
+  return listeners.size + ahead.size > 0;
 }
 
 export async function publishDirectoryChanges(changes: readonly DirectoryChange[], meta?: PublishMeta): Promise<void> {
   if (changes.length === 0) return;
-  const results = await Promise.allSettled([...listeners].map((l) => l(changes, meta)));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const first = await Promise.allSettled([...ahead].map((l) => l(changes, meta)));
+  const rest = await Promise.allSettled([...listeners].map((l) => l(changes, meta)));
+  const failed = [...first, ...rest].find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 }
 

@@ -15,6 +15,7 @@ import { db } from '../platform/db/index.js';
 import { reconcile, type ReconcileOutcome, type Scope } from './reconcile.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { markRunning, markSynced, setCount } from './group-state.js';
+import { feedPosition, recheckChangedSince } from './changed-meanwhile.js';
 import { currentSnapshot } from '../snapshot/directory-snapshot.js';
 
 const PROGRESS_EVERY = 1000;
@@ -179,7 +180,11 @@ export async function syncGroup(groupId: string, opts: GroupSyncOptions): Promis
     },
   );
   const ctx = { runKey: opts.jobId, at: opts.at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
-  return reconcile(scope, { write: ctx, valve: opts.valve, confirmRemovals: opts.confirmRemovals });
+  const position = await feedPosition();
+  const result = await reconcile(scope, { write: ctx, valve: opts.valve, confirmRemovals: opts.confirmRemovals });
+  // Users changed while it ran: evaluated again, now that its writes are done (changed-meanwhile.ts).
+  await recheckChangedSince(position, { actor: opts.actor, valve: opts.valve, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+  return result;
 }
 
 export interface PreviewResult {

@@ -5,6 +5,9 @@ import type { Condition, RuleDocument } from '../rules/index.js';
 
 const USER_PATHS = ['externalId', 'email', 'firstName', 'lastName', 'type', 'status', 'branch'];
 
+/** A change's path meaning "anything may have changed": every group's decision is looked at again. */
+export const EVERY_PATH = '*';
+
 export interface RuleReads {
   paths: Set<string>;
   /** True when a path could not be placed: any change may affect the rule. */
@@ -71,6 +74,7 @@ export function changeAffects(
 ): boolean {
   if (reads.all) return true;
   for (const path of changed) {
+    if (path === EVERY_PATH) return true;
     if (reads.paths.has(path)) return true;
     // 'enrollments.X.status' or a nested field path, should a publisher ever be more precise.
     const top = path.split('.').slice(0, 2).join('.');

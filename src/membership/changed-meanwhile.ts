@@ -1,0 +1,44 @@
+// A sync that streams the directory reads each user once and writes what it decided a little later (additions in
+// flushes, removals at the end, after the safety valve). A directory write in between is reacted to at once, but
+// that reaction may read before the sync's write lands, and the sync then writes from what it read before: a member
+// added back after a move, or a user who left kept in. So a streaming sync notes where the change feed stood before
+// it read anything and, once its own writes are done, evaluates again every user the feed names since: fresh reads,
+// under the users' locks, through the same reaction as any directory change.
+//
+// Why the feed is enough: it hears of a directory change before the change's membership reaction starts
+// (directory-events.ts, `ahead`). A change it has not heard of when the recheck reads it has a reaction still to
+// read, after the sync's writes, which it then sees.
+import { userLock } from '../directory/lock-keys.js';
+import { withLocks } from '../platform/db/index.js';
+import type { Metrics } from '../platform/metrics.js';
+import { feedHeadSeq, readChangesAfter } from '../snapshot/change-feed.js';
+import { applyDirectoryChanges, type ChangeOutcome } from './on-change.js';
+import type { SafetyValve } from './policy.js';
+import { EVERY_PATH } from './rule-reads.js';
+
+/** Where the change feed stands: taken before a sync reads anything. */
+export const feedPosition = (): Promise<number> => feedHeadSeq();
+
+export interface RecheckOptions {
+  /** Whether the sync covered this user (a partition covers its range of externalIds). */
+  covers?: (externalId: string) => boolean;
+  actor: string;
+  valve: SafetyValve;
+  metrics?: Metrics;
+}
+
+/** Re-evaluates the users changed since `position` against every active automatic group. */
+export async function recheckChangedSince(position: number, opts: RecheckOptions): Promise<ChangeOutcome | undefined> {
+  const users = new Set<string>();
+  for (const entry of await readChangesAfter(position)) {
+    for (const u of entry.users ?? []) if (!opts.covers || opts.covers(u)) users.add(u);
+  }
+  if (users.size === 0) return undefined;
+  const ids = [...users];
+  return withLocks(ids.map(userLock), () =>
+    applyDirectoryChanges(
+      ids.map((externalId) => ({ kind: 'user.changed' as const, externalId, changed: [EVERY_PATH], actor: opts.actor })),
+      { valve: opts.valve, ...(opts.metrics ? { metrics: opts.metrics } : {}) },
+    ),
+  );
+}

@@ -1,0 +1,110 @@
+// A streaming sync (a full-sync partition, a group's sync) reads each user once and writes later; a directory write
+// in between is reacted to at once. Whatever the interleaving, the end state must follow the last write. Here the
+// write lands exactly in the window: from the partition's progress report, after it has read the user and before
+// it writes (its additions are flushed, and its removals written, at the end).
+import { expect } from 'chai';
+import { startTestService, type TestService } from '../../helpers/service.js';
+import { prepareRun, syncPartition } from '../../../src/membership/full-sync.js';
+import { syncGroup } from '../../../src/membership/group-sync.js';
+import { createGroup, defineField, historyOf, memberIds, patchUser, userBody, type Auth } from './membership-helpers.js';
+
+const USERS = 1200;
+const valve = { share: 0.5, minMembers: 10 };
+const id = (i: number) => `race${String(i).padStart(5, '0')}`;
+
+describe('Streaming syncs and directory writes at the same moment', function () {
+  this.timeout(60_000);
+  let t: TestService;
+  let admin: Auth;
+  let hr: Auth;
+  let red: string;
+  const db = () => t.service.database.db;
+
+  before(async () => {
+    t = await startTestService('syncraces');
+    admin = await t.auth('admin');
+    hr = await t.auth('hr-feed');
+    await defineField(t, hr, 'team', { label: 'Team', type: 'text' });
+    red = (await createGroup(t, admin, { type: 'automatic', rule: { conditions: { all: [{ fact: 'field', params: { key: 'team' }, operator: 'equal', value: 'red' }] } } })).id;
+    const users = Array.from({ length: USERS }, (_, i) => userBody({ externalId: id(i), fields: { team: i === 1 ? 'red' : 'green' } }));
+    await t.api.post('/api/v1/users/batch').set(hr).send({ users }).expect(200);
+  });
+  after(async () => t.stop());
+
+  it('when users change between the partition reading them and writing its decision, then the end state follows the change', async () => {
+    expect(await memberIds(t, admin, red)).to.deep.equal([id(1)]);
+    // Drift behind the API, which the partition will correct: race00000 should join red, race00001 should leave.
+    await db().collection('users').updateOne({ _id: id(0) as never }, { $set: { 'fields.team': 'red' } });
+    await db().collection('users').updateOne({ _id: id(1) as never }, { $set: { 'fields.team': 'green' } });
+
+    const run = await prepareRun('race-run', 1);
+    let patched = false;
+    await syncPartition(run, 0, {
+      jobId: 'race-run:p0',
+      actor: 'test',
+      valve,
+      // At 1,000 users read: both users were read, and nothing the partition decided about them is written yet.
+      progress: async (done) => {
+        if (patched || done < 1000) return;
+        patched = true;
+        await patchUser(t, hr, id(0), { fields: { team: 'green' } });
+        await patchUser(t, hr, id(1), { fields: { team: 'red' } });
+      },
+    });
+    expect(patched, 'the writes landed mid-partition').to.equal(true);
+
+    expect(await memberIds(t, admin, red)).to.deep.equal([id(1)]);
+    expect(await db().collection('memberships').countDocuments({ group: red })).to.equal(1);
+    // Each step is in the history: race00000 added by the partition and taken out again; race00001 out and back.
+    expect((await historyOf(t, admin, red, { externalId: id(0) })).map((h) => h.action)).to.deep.equal(['removed', 'added']);
+    expect((await historyOf(t, admin, red, { externalId: id(1) })).map((h) => h.action)).to.deep.equal(['added', 'removed', 'added']);
+  });
+
+  it('when users change between a group sync reading them and writing its decision, then the end state follows the change', async () => {
+    // Every user on a team is a member: the sync reads all 1,200 and reports progress on the way.
+    const teams = (await createGroup(t, admin, { type: 'automatic', rule: { conditions: { any: ['red', 'green'].map((value) => ({ fact: 'field', params: { key: 'team' }, operator: 'equal', value })) } } })).id;
+    await waitForCount(teams, USERS);
+    await patchUser(t, hr, id(3), { fields: { team: 'blue' } });
+    // Drift behind the API, which the sync will correct: race00002 should leave, race00003 should join.
+    await db().collection('users').updateOne({ _id: id(2) as never }, { $set: { 'fields.team': 'blue' } });
+    await db().collection('users').updateOne({ _id: id(3) as never }, { $set: { 'fields.team': 'green' } });
+
+    let patched = false;
+    await syncGroup(teams, {
+      jobId: 'race-group-sync',
+      at: new Date(),
+      actor: 'test',
+      confirmRemovals: false,
+      valve,
+      progress: async (done, total) => {
+        if (patched || done < 1000 || done === total) return;
+        patched = true;
+        await patchUser(t, hr, id(2), { fields: { team: 'red' } });
+        await patchUser(t, hr, id(3), { fields: { team: 'blue' } });
+      },
+    });
+    expect(patched, 'the writes landed mid-sync').to.equal(true);
+    const members = new Set(await memberIds(t, admin, teams));
+    expect(members.size).to.equal(USERS - 1);
+    expect(members.has(id(2)), 'race00002 stays').to.equal(true);
+    expect(members.has(id(3)), 'race00003 stays out').to.equal(false);
+  });
+
+  it('when many writes to one user race each other, then the user ends in the groups their last write decides', async () => {
+    // Each write's reaction runs under the user's lock: a reaction that read an earlier state cannot write after a
+    // later write's reaction.
+    for (let round = 0; round < 3; round++) {
+      const writes = Array.from({ length: 24 }, (_, k) => (k % 2 ? 'red' : 'green'));
+      const answers = await Promise.all(writes.map((team) => t.api.patch(`/api/v1/users/${id(10)}`).set(hr).send({ fields: { team } })));
+      for (const a of answers) expect(a.status).to.equal(200);
+      const final = ((await db().collection('users').findOne({ _id: id(10) as never }))!.fields as { team: string }).team;
+      const member = (await db().collection('memberships').countDocuments({ _id: `${red}:${id(10)}` as never })) === 1;
+      expect(member, `round ${round}: team ${final}`).to.equal(final === 'red');
+    }
+  });
+
+  async function waitForCount(groupId: string, n: number): Promise<void> {
+    for (let i = 0; i < 200 && (await db().collection('memberships').countDocuments({ group: groupId })) !== n; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await db().collection('memberships').countDocuments({ group: groupId })).to.equal(n);
+  }
+});
