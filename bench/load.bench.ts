@@ -149,7 +149,17 @@ export async function run(): Promise<BenchResult[]> {
     const mismatches: string[] = [];
     try {
       const db = client.db('autogroups');
-      while ((await db.collection('directory_reactions').find({}).toArray()).length > 0) await new Promise((r) => setTimeout(r, 1000));
+      // The clients have stopped, but requests they gave up on may still be running in the service (a batch answers
+      // after its reaction). Quiet means: no reaction owed and the change feed, which every write of users or
+      // memberships appends to, still for 5 s.
+      let head = -1;
+      for (let still = 0; still < 5; ) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const now = ((await db.collection('change_feed_head').findOne({})) as { seq?: number } | null)?.seq ?? 0;
+        const owed = await db.collection('directory_reactions').countDocuments({});
+        still = now === head && owed === 0 ? still + 1 : 0;
+        head = now;
+      }
       const users = await db.collection('users').find({}, { projection: { _id: 1, status: 1, fields: 1, enrollments: 1 } }).toArray();
       const expected = {
         sales: users.filter((u) => u.status === 'active' && u.fields?.department === 'Sales').map((u) => String(u._id)).sort(),
@@ -185,6 +195,7 @@ export async function run(): Promise<BenchResult[]> {
     if (fiveXx > 0 || mismatches.length > 0) throw new Error(`load: ${fiveXx} 5xx answers; membership mismatches: ${mismatches.join('; ') || 'none'}`);
     return out;
   } finally {
+    if (process.env.LOAD_SERVICE_LOG) await writeFile(process.env.LOAD_SERVICE_LOG, svc.output.join('\n') + '\n');
     svc.child.kill('SIGTERM');
     await svc.exited;
     await rm(dataDir, { recursive: true, force: true });
