@@ -21,6 +21,8 @@ declare module 'autocannon' {
   interface Result {
     errors: number;
     timeouts: number;
+    /** `sent`: every request issued, answered or not. */
+    requests: { sent: number };
   }
   interface Instance {
     on(event: 'response', listener: (client: Client, statusCode: number, resBytes: number, responseTime: number) => void): void;

@@ -104,7 +104,7 @@ export async function run(): Promise<BenchResult[]> {
     const results = await Promise.all(
       kinds.map(
         (kind) =>
-          new Promise<{ kind: Kind; times: number[]; statuses: Map<number, number>; errors: number }>((resolve, reject) => {
+          new Promise<{ kind: Kind; times: number[]; statuses: Map<number, number>; errors: number; unanswered: number }>((resolve, reject) => {
             const times: number[] = [];
             const statuses = new Map<number, number>();
             let connection = 0;
@@ -123,7 +123,11 @@ export async function run(): Promise<BenchResult[]> {
               },
               (err, result) => {
                 if (err) reject(err);
-                else resolve({ kind, times, statuses, errors: result.errors + result.timeouts });
+                else {
+                  const errors = result.errors + result.timeouts;
+                  // Sent but neither answered nor failed when the clients stopped (autocannon drops them).
+                  resolve({ kind, times, statuses, errors, unanswered: Math.max(0, result.requests.sent - times.length - errors) });
+                }
               },
             );
             instance.on('response', (_client, status: number, _bytes, ms: number) => {
@@ -176,11 +180,11 @@ export async function run(): Promise<BenchResult[]> {
 
     const out: BenchResult[] = [];
     let fiveXx = 0;
-    for (const { kind, times, statuses, errors } of results) {
+    for (const { kind, times, statuses, errors, unanswered } of results) {
       times.sort((a, b) => a - b);
       const five = [...statuses].filter(([s]) => s >= 500).reduce((n, [, c]) => n + c, 0);
       fiveXx += five;
-      console.log(`${kind.name.padEnd(18)} ${String(times.length).padStart(7)} requests  ${[...statuses].map(([s, n]) => `${s}×${n}`).join(' ')}  errors ${errors}  p50 ${percentile(times, 50)} ms  p95 ${percentile(times, 95)} ms  p99 ${percentile(times, 99)} ms`);
+      console.log(`${kind.name.padEnd(18)} ${String(times.length).padStart(7)} requests  ${[...statuses].map(([s, n]) => `${s}×${n}`).join(' ')}  errors ${errors}  unanswered at the end ${unanswered}  p50 ${percentile(times, 50)} ms  p95 ${percentile(times, 95)} ms  p99 ${percentile(times, 99)} ms`);
       out.push(
         { name: `load ${kind.name}: requests`, value: times.length, unit: `in ${SECONDS} s, ${kind.connections} connections` },
         { name: `load ${kind.name}: p50`, value: percentile(times, 50), unit: 'ms' },
@@ -188,6 +192,7 @@ export async function run(): Promise<BenchResult[]> {
         { name: `load ${kind.name}: p99`, value: percentile(times, 99), unit: 'ms' },
         { name: `load ${kind.name}: 5xx`, value: five, unit: 'responses' },
         { name: `load ${kind.name}: connection errors and timeouts`, value: errors, unit: 'requests' },
+        { name: `load ${kind.name}: still running when the clients stopped`, value: unanswered, unit: 'requests' },
       );
     }
     out.push({ name: 'load: groups whose membership differs from a recompute', value: mismatches.length, unit: `of ${Object.keys(groups).length} (${USERS} users)` });
