@@ -27,14 +27,37 @@ export interface RecheckOptions {
   metrics?: Metrics;
 }
 
+export interface ChangedMeanwhile {
+  /** Users a directory write changed. */
+  users: Set<string>;
+  /**
+   * Groups whose membership of one of those users changed: a count a sync derived from what it read does not
+   * know of those changes (the sync's own writes for those users included: counting again is the safe side).
+   */
+  groups: Set<string>;
+}
+
+/** What the change feed names since `position`. */
+export async function changedSince(position: number): Promise<ChangedMeanwhile> {
+  const entries = await readChangesAfter(position);
+  const users = new Set<string>();
+  for (const entry of entries) for (const u of entry.users ?? []) users.add(u);
+  const groups = new Set<string>();
+  for (const entry of entries) {
+    for (const id of entry.memberships ?? []) {
+      // `<groupId>:<externalId>`; group ids hold no colon (membershipId).
+      const colon = id.indexOf(':');
+      if (users.has(id.slice(colon + 1))) groups.add(id.slice(0, colon));
+    }
+  }
+  return { users, groups };
+}
+
 /** Re-evaluates the users changed since `position` against every active automatic group. */
 export async function recheckChangedSince(position: number, opts: RecheckOptions): Promise<ChangeOutcome | undefined> {
-  const users = new Set<string>();
-  for (const entry of await readChangesAfter(position)) {
-    for (const u of entry.users ?? []) if (!opts.covers || opts.covers(u)) users.add(u);
-  }
-  if (users.size === 0) return undefined;
-  const ids = [...users];
+  const { users } = await changedSince(position);
+  const ids = opts.covers ? [...users].filter(opts.covers) : [...users];
+  if (ids.length === 0) return undefined;
   return withLocks(ids.map(userLock), () =>
     applyDirectoryChanges(
       ids.map((externalId) => ({ kind: 'user.changed' as const, externalId, changed: [EVERY_PATH], actor: opts.actor })),

@@ -8,9 +8,9 @@ import { readUsers, usersCollection } from '../directory/user-store.js';
 import type { Metrics } from '../platform/metrics.js';
 import { loadActiveAutomaticGroups, loadGroups } from './active-groups.js';
 import { reconcile, type Scope } from './reconcile.js';
-import { feedPosition, recheckChangedSince } from './changed-meanwhile.js';
+import { changedSince, feedPosition, recheckChangedSince } from './changed-meanwhile.js';
 import { membershipId, type MembershipDoc } from './membership.model.js';
-import { exclusions, memberships, removeOrphans } from './membership-store.js';
+import { countMembers, exclusions, memberships, removeOrphans } from './membership-store.js';
 import { db, isDuplicateKeyError } from '../platform/db/index.js';
 import { eachLimited } from '../platform/each-limited.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
@@ -27,6 +27,7 @@ const KEEP_RUNS_MS = 7 * 86_400_000;
 export async function prepareRun(runId: string, requestedPartitions?: number): Promise<SyncRunDoc> {
   const existing = await SyncRunModel.findById(runId).lean<SyncRunDoc>();
   if (existing) return existing;
+  const feedAt = await feedPosition();
   await SyncRunModel.collection.deleteMany({ at: { $lt: new Date(Date.now() - KEEP_RUNS_MS) } });
 
   const estimate = await db().estimateCount(usersCollection());
@@ -55,7 +56,7 @@ export async function prepareRun(runId: string, requestedPartitions?: number): P
     if (bounds.length === 0 || compareIds(b, bounds[bounds.length - 1]!) > 0) bounds.push(b);
   }
   const groups = (await loadActiveAutomaticGroups()).map((g) => g.id);
-  const run: SyncRunDoc = { _id: runId, at: new Date(), bounds, users, groups };
+  const run: SyncRunDoc = { _id: runId, at: new Date(), bounds, users, groups, feedAt };
   try {
     await SyncRunModel.collection.insertOne(run as never);
     return run;
@@ -229,6 +230,9 @@ export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<Partitio
   for (const r of results) for (const [g, n] of Object.entries(r?.otherRemoved ?? {})) if (n > 0) others.add(g);
   await eachLimited([...others], 8, async (groupId) => setCount(groupId, await countMembers(groupId), run.at));
 
+  // A group whose membership a directory write changed while the run went on: its count is read, not derived from
+  // what the partitions read (a run that predates feedAt counts none again).
+  const moved = run.feedAt === undefined ? new Set<string>() : (await changedSince(run.feedAt)).groups;
   // Each group's count and state are independent writes: a few at a time.
   await eachLimited(run.groups, 8, async (groupId) => {
     const entries = results.map((r) => r?.groups[groupId]);
@@ -251,7 +255,7 @@ export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<Partitio
     out.removed += removed;
     const complete = entries.every((e) => e !== undefined);
     // Only a run that covered every partition for the group knows its exact size.
-    if (complete) await setCount(groupId, members, added + removed > 0 ? run.at : undefined);
+    if (complete) await setCount(groupId, moved.has(groupId) ? await countMembers(groupId) : members, added + removed > 0 ? run.at : undefined);
     if (held) out.held[groupId] = held;
     const failure = !complete && out.failedPartitions.length
       ? { message: `the full sync did not finish partitions ${out.failedPartitions.join(', ')}; run it again` }
@@ -264,13 +268,6 @@ export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<Partitio
     if (complete || failure) await markSynced(groupId, run.at, failure);
   });
   return out;
-}
-
-/** A group's members, counted by reading their `_id`s (a top-level equality: served by an index on every backend). */
-async function countMembers(groupId: string): Promise<number> {
-  let n = 0;
-  for await (const _ of memberships().find({ group: groupId }, { projection: { _id: 1 } }).batchSize(5000)) n++;
-  return n;
 }
 
 export async function markRunStarted(run: SyncRunDoc, jobId: string): Promise<void> {

@@ -59,6 +59,8 @@ const syncRunSchema = new Schema(
     bounds: { type: [String], default: [] },
     users: { type: Number, required: true },
     groups: { type: [String], default: [] },
+    /** Where the change feed stood before the run read anything (changed-meanwhile.ts). */
+    feedAt: { type: Number },
   },
   { versionKey: false, collection: 'sync_runs' },
 );
@@ -69,5 +71,6 @@ export interface SyncRunDoc {
   bounds: string[];
   users: number;
   groups: string[];
+  feedAt?: number;
 }
 export const SyncRunModel = mongoose.model('SyncRun', syncRunSchema);

@@ -10,12 +10,12 @@ import type { RuleDocument } from '../rules/index.js';
 import { toEvalGroup, type EvalGroup } from './active-groups.js';
 import type { PlannedAdd, PlannedRemove } from './planner.js';
 import type { MembershipDoc } from './membership.model.js';
-import { exclusions, memberships } from './membership-store.js';
+import { countMembers, exclusions, memberships } from './membership-store.js';
 import { db } from '../platform/db/index.js';
 import { reconcile, type ReconcileOutcome, type Scope } from './reconcile.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { markRunning, markSynced, setCount } from './group-state.js';
-import { feedPosition, recheckChangedSince } from './changed-meanwhile.js';
+import { changedSince, feedPosition, recheckChangedSince } from './changed-meanwhile.js';
 import { currentSnapshot } from '../snapshot/directory-snapshot.js';
 
 const PROGRESS_EVERY = 1000;
@@ -182,8 +182,14 @@ export async function syncGroup(groupId: string, opts: GroupSyncOptions): Promis
   const ctx = { runKey: opts.jobId, at: opts.at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
   const position = await feedPosition();
   const result = await reconcile(scope, { write: ctx, valve: opts.valve, confirmRemovals: opts.confirmRemovals });
-  // Users changed while it ran: evaluated again, now that its writes are done (changed-meanwhile.ts).
+  // Users changed while it ran: evaluated again, now that its writes are done (changed-meanwhile.ts); if that moved
+  // members of this group, the count it set from what it read is counted again.
   await recheckChangedSince(position, { actor: opts.actor, valve: opts.valve, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+  if ('memberCount' in result && (await changedSince(position)).groups.has(groupId)) {
+    const memberCount = await countMembers(groupId);
+    await setCount(groupId, memberCount);
+    return { ...result, memberCount };
+  }
   return result;
 }
 

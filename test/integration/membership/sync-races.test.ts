@@ -4,9 +4,9 @@
 // it writes (its additions are flushed, and its removals written, at the end).
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
-import { prepareRun, syncPartition } from '../../../src/membership/full-sync.js';
+import { finishRun, prepareRun, syncPartition } from '../../../src/membership/full-sync.js';
 import { syncGroup } from '../../../src/membership/group-sync.js';
-import { createGroup, defineField, historyOf, memberIds, patchUser, userBody, type Auth } from './membership-helpers.js';
+import { createGroup, defineField, getGroup, historyOf, memberIds, patchUser, userBody, type Auth } from './membership-helpers.js';
 
 const USERS = 1200;
 const valve = { share: 0.5, minMembers: 10 };
@@ -58,6 +58,28 @@ describe('Streaming syncs and directory writes at the same moment', function () 
     // Each step is in the history: race00000 added by the partition and taken out again; race00001 out and back.
     expect((await historyOf(t, admin, red, { externalId: id(0) })).map((h) => h.action)).to.deep.equal(['removed', 'added']);
     expect((await historyOf(t, admin, red, { externalId: id(1) })).map((h) => h.action)).to.deep.equal(['added', 'removed', 'added']);
+  });
+
+  it('when a write moves members while a full sync runs, then the count the sync leaves is the number of members', async () => {
+    const before = await memberIds(t, admin, red);
+    const run = await prepareRun('race-count-run', 1);
+    let patched = false;
+    const result = await syncPartition(run, 0, {
+      jobId: 'race-count-run:p0',
+      actor: 'test',
+      valve,
+      progress: async (done) => {
+        if (patched || done < 1000) return;
+        patched = true;
+        // Read by the partition as green (not a member): joins by its own reaction, which the partition never saw.
+        await patchUser(t, hr, id(5), { fields: { team: 'red' } });
+      },
+    });
+    expect(patched).to.equal(true);
+    await finishRun(run, [result], valve);
+    const members = await memberIds(t, admin, red);
+    expect(members).to.deep.equal([...before, id(5)].sort());
+    expect((await getGroup(t, admin, red)).memberCount).to.equal(members.length);
   });
 
   it('when users change between a group sync reading them and writing its decision, then the end state follows the change', async () => {
