@@ -173,6 +173,9 @@ export async function run(): Promise<BenchResult[]> {
         const members = (await db.collection('memberships').find({ group: id }).toArray()).map((m) => String(m.externalId)).sort();
         const want = expected[name as keyof typeof expected];
         if (JSON.stringify(members) !== JSON.stringify(want)) mismatches.push(`${name}: ${members.length} members, a recompute gives ${want.length}`);
+        // The count a group view shows (group_counts), kept by syncs and reactions.
+        const counted = ((await db.collection('group_counts').findOne({ _id: id as never })) as { memberCount?: number } | null)?.memberCount ?? 0;
+        if (counted !== members.length) mismatches.push(`${name}: the stored member count is ${counted}, its members ${members.length}`);
       }
     } finally {
       await client.close();
