@@ -1,4 +1,4 @@
-// A streaming sync (a full-sync partition, a group's sync) reads each user once and writes later; a directory write
+// A streaming sync (a full-sync partition, a group's sync, a course's class group sync) reads each user once and writes later; a directory write
 // in between is reacted to at once. Whatever the interleaving, the end state must follow the last write. Here the
 // write lands exactly in the window: from the partition's progress report, after it has read the user and before
 // it writes (its additions are flushed, and its removals written, at the end).
@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { finishRun, prepareRun, syncPartition } from '../../../src/membership/full-sync.js';
 import { syncGroup } from '../../../src/membership/group-sync.js';
+import { runClassSync } from '../../../src/class-sync/class-sync.service.js';
 import { createGroup, defineField, getGroup, historyOf, memberIds, patchUser, userBody, type Auth } from './membership-helpers.js';
 
 const USERS = 1200;
@@ -123,6 +124,40 @@ describe('Streaming syncs and directory writes at the same moment', function () 
       const member = (await db().collection('memberships').countDocuments({ _id: `${red}:${id(10)}` as never })) === 1;
       expect(member, `round ${round}: team ${final}`).to.equal(final === 'red');
     }
+  });
+
+  it('when a student moves back to their class while the class group sync runs, then they end in that class group only', async () => {
+    const course = 'RACE101';
+    await t.api.put(`/api/v1/courses/${course}`).set(hr).send({ title: 'Races' }).expect(201);
+    const students = Array.from({ length: 600 }, (_, i) => id(i));
+    const enrolment = { status: 'in_progress', role: 'student', class: 'Tutorial_1|THU|01:00PM|C05' };
+    await t.api.post('/api/v1/enrollments/batch').set(hr).send({ enrollments: students.map((externalId) => ({ course, externalId, ...enrolment })) }).expect(200);
+    await t.api.put(`/api/v1/courses/${course}/class-sync`).set(admin).send({ enabled: true }).expect(201);
+    const groupId = async () => String((await db().collection('groups').findOne({ name: '[Tutorial_1|THU|01:00PM|C05]', scope: course }))!._id);
+    for (let i = 0; i < 200 && !(await db().collection('groups').findOne({ name: '[Tutorial_1|THU|01:00PM|C05]', scope: course })); i++) await new Promise((r) => setTimeout(r, 50));
+    await waitForCount(await groupId(), 600);
+    // Drift behind the API: race00010 is in another class, so the sync will move them there.
+    await db().collection('users').updateOne({ _id: id(10) as never }, { $set: { [`enrollments.${course}.class`]: 'Tutorial_2|FRI|10:00AM|C07' } });
+
+    let patched = false;
+    await runClassSync(course, {
+      jobId: 'race-class-sync',
+      at: new Date(),
+      actor: 'test',
+      confirmRemovals: false,
+      valve,
+      progress: async (done, total) => {
+        if (patched || done < 500 || done === total) return;
+        patched = true;
+        // Back in the first class: their reaction finds them a member there (the sync has not moved them yet).
+        await t.api.put(`/api/v1/courses/${course}/enrollments/${id(10)}`).set(hr).send(enrolment).expect(200);
+      },
+    });
+    expect(patched, 'the enrolment landed mid-sync').to.equal(true);
+    expect(await db().collection('memberships').countDocuments({ _id: `${await groupId()}:${id(10)}` as never })).to.equal(1);
+    await waitForCount(await groupId(), 600);
+    const second = await db().collection('groups').findOne({ name: '[Tutorial_2|FRI|10:00AM|C07]', scope: course });
+    if (second) expect(await db().collection('memberships').countDocuments({ group: second._id })).to.equal(0);
   });
 
   async function waitForCount(groupId: string, n: number): Promise<void> {
