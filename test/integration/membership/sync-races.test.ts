@@ -1,7 +1,7 @@
-// A streaming sync (a full-sync partition, a group's sync, a course's class group sync) reads each user once and writes later; a directory write
-// in between is reacted to at once. Whatever the interleaving, the end state must follow the last write. Here the
-// write lands exactly in the window: from the partition's progress report, after it has read the user and before
-// it writes (its additions are flushed, and its removals written, at the end).
+// A streaming sync (a full-sync partition, a group's sync, a course's class group sync) reads each user once and
+// writes later; a directory write in between is reacted to at once. Whatever the interleaving, the end state must
+// follow the last write. Here the write lands exactly in the window: from the sync's progress report, after it has
+// read the user and before it writes (its additions are flushed, and its removals written, at the end).
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { finishRun, prepareRun, syncPartition } from '../../../src/membership/full-sync.js';
