@@ -20,8 +20,6 @@ import { EVERY_PATH } from './rule-reads.js';
 export const feedPosition = (): Promise<number> => feedHeadSeq();
 
 export interface RecheckOptions {
-  /** Whether the sync covered this user (a partition covers its range of externalIds). */
-  covers?: (externalId: string) => boolean;
   actor: string;
   valve: SafetyValve;
   metrics?: Metrics;
@@ -53,10 +51,9 @@ export async function changedSince(position: number): Promise<ChangedMeanwhile> 
   return { users, groups };
 }
 
-/** Re-evaluates the users changed since `position` against every active automatic group. */
-export async function recheckChangedSince(position: number, opts: RecheckOptions): Promise<ChangeOutcome | undefined> {
-  const { users } = await changedSince(position);
-  const ids = opts.covers ? [...users].filter(opts.covers) : [...users];
+/** Re-evaluates these users (changedSince's) against every active automatic group. */
+export async function recheckUsers(users: Iterable<string>, opts: RecheckOptions): Promise<ChangeOutcome | undefined> {
+  const ids = [...users];
   if (ids.length === 0) return undefined;
   return withLocks(ids.map(userLock), () =>
     applyDirectoryChanges(

@@ -8,7 +8,7 @@ import { readUsers, usersCollection } from '../directory/user-store.js';
 import type { Metrics } from '../platform/metrics.js';
 import { loadActiveAutomaticGroups, loadGroups } from './active-groups.js';
 import { reconcile, type Scope } from './reconcile.js';
-import { changedSince, feedPosition, recheckChangedSince } from './changed-meanwhile.js';
+import { changedSince, feedPosition, recheckUsers } from './changed-meanwhile.js';
 import { membershipId, type MembershipDoc } from './membership.model.js';
 import { countMembers, exclusions, memberships, removeOrphans } from './membership-store.js';
 import { db, isDuplicateKeyError } from '../platform/db/index.js';
@@ -113,8 +113,8 @@ export async function syncPartition(run: SyncRunDoc, index: number, opts: Partit
   const result = await reconcile(partitionScope(run, index, opts), { write: ctx, valve: opts.valve });
   // Users of this range changed while it ran: evaluated again, now that its writes are done (changed-meanwhile.ts).
   const range = rangeOf(run, index);
-  const covers = (id: string) => (range.$gte === undefined || id >= range.$gte) && (range.$lt === undefined || id < range.$lt);
-  await recheckChangedSince(position, { covers, actor: opts.actor, valve: opts.valve, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+  const covered = [...(await changedSince(position)).users].filter((id) => (range.$gte === undefined || id >= range.$gte) && (range.$lt === undefined || id < range.$lt));
+  await recheckUsers(covered, { actor: opts.actor, valve: opts.valve, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
   return result;
 }
 

@@ -15,7 +15,7 @@ import { db } from '../platform/db/index.js';
 import { reconcile, type ReconcileOutcome, type Scope } from './reconcile.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { markRunning, markSynced, setCount } from './group-state.js';
-import { changedSince, feedPosition, recheckChangedSince } from './changed-meanwhile.js';
+import { changedSince, feedPosition, recheckUsers } from './changed-meanwhile.js';
 import { currentSnapshot } from '../snapshot/directory-snapshot.js';
 
 const PROGRESS_EVERY = 1000;
@@ -184,8 +184,9 @@ export async function syncGroup(groupId: string, opts: GroupSyncOptions): Promis
   const result = await reconcile(scope, { write: ctx, valve: opts.valve, confirmRemovals: opts.confirmRemovals });
   // Users changed while it ran: evaluated again, now that its writes are done (changed-meanwhile.ts); if that moved
   // members of this group, the count it set from what it read is counted again.
-  await recheckChangedSince(position, { actor: opts.actor, valve: opts.valve, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
-  if ('memberCount' in result && (await changedSince(position)).groups.has(groupId)) {
+  const changed = await changedSince(position);
+  await recheckUsers(changed.users, { actor: opts.actor, valve: opts.valve, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+  if ('memberCount' in result && changed.groups.has(groupId)) {
     const memberCount = await countMembers(groupId);
     await setCount(groupId, memberCount);
     return { ...result, memberCount };
