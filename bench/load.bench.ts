@@ -198,7 +198,7 @@ export async function run(): Promise<BenchResult[]> {
         { name: `load ${kind.name}: still running when the clients stopped`, value: unanswered, unit: 'requests' },
       );
     }
-    out.push({ name: 'load: groups whose membership differs from a recompute', value: mismatches.length, unit: `of ${Object.keys(groups).length} (${USERS} users)` });
+    out.push({ name: 'load: differences from a recompute (members, stored counts)', value: mismatches.length, unit: `in ${Object.keys(groups).length} groups (${USERS} users)` });
     await writeFile(path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-results.json'), JSON.stringify({ users: USERS, seconds: SECONDS, measuredAt: new Date().toISOString(), results: out }, null, 2) + '\n');
     if (fiveXx > 0 || mismatches.length > 0) throw new Error(`load: ${fiveXx} 5xx answers; membership mismatches: ${mismatches.join('; ') || 'none'}`);
     return out;
