@@ -19,13 +19,8 @@ import { toUserFacts } from '../src/directory/user-facts.js';
 import { GroupModel } from '../src/groups/group.model.js';
 import { compileRule, type RuleDocument } from '../src/rules/index.js';
 import { freePort } from '../test/helpers/ports.js';
-import { printTable } from './print.js';
+import { printTable, type BenchResult } from './print.js';
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
 
 const USERS = Number(process.env.BENCH_BATCH_USERS ?? 20_000);
 const PER_CALL = 1000;

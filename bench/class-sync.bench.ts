@@ -23,13 +23,8 @@ import { putClassSync, runClassSync, type ClassSyncResult } from '../src/class-s
 import { memberships } from '../src/membership/membership-store.js';
 import { freePort } from '../test/helpers/ports.js';
 import { measured, VALVE } from './membership.bench.js';
-import { printTable } from './print.js';
+import { printTable, type BenchResult } from './print.js';
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
 
 const STUDENTS = Number(process.env.CLASS_SYNC_BENCH_STUDENTS ?? 5000);
 const CLASSES = 200;

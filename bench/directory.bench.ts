@@ -13,13 +13,8 @@ import { start } from '../src/lifecycle.js';
 import { startEmbeddedDb } from '../src/platform/db/embedded-db.js';
 import { createApiKey } from '../src/keys/api-keys.service.js';
 import { freePort } from '../test/helpers/ports.js';
-import { printTable } from './print.js';
+import { printTable, type BenchResult } from './print.js';
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
 
 /** 10,000 (the batch limit); BENCH_DIRECTORY_USERS makes a quicker run. */
 const USERS = Number(process.env.BENCH_DIRECTORY_USERS ?? 10_000);

@@ -19,7 +19,8 @@ import { usersCollection } from '../src/directory/user-store.js';
 import { addMemberships } from '../src/membership/membership-store.js';
 import { runGroupEnrollment } from '../src/groups/group-courses.js';
 import { freePort } from '../test/helpers/ports.js';
-import { measured, type BenchResult } from './membership.bench.js';
+import { measured } from './membership.bench.js';
+import type { BenchResult } from './print.js';
 
 const MEMBERS = Number(process.env.GROUP_COURSES_BENCH_MEMBERS ?? 10_000);
 const COURSES = Array.from({ length: 5 }, (_, i) => `GC${i}`);

@@ -15,12 +15,8 @@ import autocannon from 'autocannon';
 import { MongoClient } from 'mongodb';
 import { spawnService } from '../test/helpers/child-service.js';
 import { freePort } from '../test/helpers/ports.js';
+import type { BenchResult } from './print.js';
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
 
 const USERS = Number(process.env.LOAD_USERS ?? 50_000);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);

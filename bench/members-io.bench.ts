@@ -23,12 +23,8 @@ import { startEmbeddedDb } from '../src/platform/db/embedded-db.js';
 import { freePort } from '../test/helpers/ports.js';
 import { spawnService } from '../test/helpers/child-service.js';
 import { rng, userDoc } from './membership.bench.js';
+import type { BenchResult } from './print.js';
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
 
 const IMPORT_ROWS = Number(process.env.MEMBERS_IO_IMPORT_ROWS ?? 50_000);
 const EXPORT_MEMBERS = Number(process.env.MEMBERS_IO_EXPORT_MEMBERS ?? 100_000);

@@ -29,12 +29,8 @@ import { compileRule, type RuleDocument } from '../src/rules/index.js';
 import { finishRun, partitionCount, prepareRun, syncPartition, type FullSyncResult, type PartitionResult } from '../src/membership/full-sync.js';
 import { syncGroup } from '../src/membership/group-sync.js';
 import { freePort } from '../test/helpers/ports.js';
+import type { BenchResult } from './print.js';
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
 
 const SIZES = (process.env.MEMBERSHIP_BENCH_SIZES ?? '1000,10000,50000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 const WRITES = Number(process.env.MEMBERSHIP_BENCH_WRITES ?? 200);

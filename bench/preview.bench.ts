@@ -47,7 +47,8 @@ import { planFromSnapshot, planGroup } from '../src/membership/group-sync.js';
 import { toEvalGroup } from '../src/membership/active-groups.js';
 import { buildSnapshotFromDatabase, forgetSnapshot } from '../src/snapshot/directory-snapshot.js';
 import { freePort } from '../test/helpers/ports.js';
-import { COURSES, DEPARTMENTS, GROUPS, fullSync, measured, rng, ruleFor, userDoc, type BenchResult } from './membership.bench.js';
+import { COURSES, DEPARTMENTS, GROUPS, fullSync, measured, rng, ruleFor, userDoc } from './membership.bench.js';
+import type { BenchResult } from './print.js';
 
 const USERS = Number(process.env.PREVIEW_BENCH_USERS ?? 100_000);
 const SKIP_DATABASE_PLAN = process.env.PREVIEW_BENCH_SKIP_DATABASE_PLAN === '1';

@@ -9,13 +9,8 @@ import { compileRule } from '../src/rules/index.js';
 import type { RuleDocument, UserFacts } from '../src/rules/index.js';
 import { buildEngine, buildEngineForRules } from '../src/rules/engine.js';
 import { genRule, genUser, prng } from '../test/unit/rules/support/generate.js';
-import { printTable } from './print.js';
+import { printTable, type BenchResult } from './print.js';
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
 
 const USERS = 10_000;
 const RULES = 200;
