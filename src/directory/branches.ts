@@ -1,8 +1,8 @@
 // The branches in use: the distinct `branch` values of the users, for the rule catalogue (GET /rules/facts lists
 // them under the `user` fact's `$.branch` path). On MongoDB the { branch, _id } index answers `distinct` without
-// reading the users; FerretDB v1.24 reads every user for it. So the answer is kept per database for a short while
-// (an admin building a rule sees a branch created seconds ago at the latest after BRANCHES_TTL_MS), one read at a
-// time however many ask at once, and at most MAX_BRANCHES values are listed (the rest flagged as left out).
+// reading the users; the embedded database reads every user for it. So the answer is kept per database for a short
+// while (an admin building a rule sees a branch created seconds ago at the latest after BRANCHES_TTL_MS), one read
+// at a time however many ask at once, and at most MAX_BRANCHES values are listed (the rest flagged as left out).
 import { usersCollection } from './user-store.js';
 
 export const MAX_BRANCHES = 500;

@@ -32,9 +32,9 @@ const BUCKET_CURSOR = /^#(\d{2}):(.+)$/;
 
 /**
  * A page of a group's members. A small group, or any group on MongoDB, is read in externalId order. A large group
- * on FerretDB is read bucket by bucket (membership.model.ts, pageBucket), in externalId order within each: each
- * query is a top-level equality that reads about 1/64 of the group, where a sorted read of the group would read
- * all of it. A cursor continues in the order it was issued in.
+ * on the embedded database is read bucket by bucket (membership.model.ts, pageBucket), in externalId order within
+ * each: each query is a top-level equality that reads about 1/64 of the group, where a sorted read of the group
+ * would read all of it. A cursor continues in the order it was issued in.
  */
 export async function listMembers(groupId: string, page: PageRequest, source?: MembershipSource): Promise<Page<MemberView>> {
   const bucketCursor = page.after === undefined ? undefined : BUCKET_CURSOR.exec(page.after);

@@ -15,8 +15,8 @@ export const membershipId = (groupId: string, externalId: string): string => `${
 
 /**
  * A group's members are spread over this many page buckets by a hash of the user. A sorted members page of a large
- * group then reads one bucket (a top-level equality, which FerretDB serves from an index, about 1/64 of the
- * group) instead of the whole group, which FerretDB reads and sorts for any sorted page.
+ * group then reads one bucket (a top-level equality, which the embedded database serves from an index, about 1/64
+ * of the group) instead of the whole group, which the embedded database reads and sorts for any sorted page.
  */
 export const PAGE_BUCKETS = 64;
 
