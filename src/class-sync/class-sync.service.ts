@@ -11,7 +11,7 @@ import { GroupModel } from '../groups/group.model.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import type { SafetyValve } from '../membership/policy.js';
 import { reconcile } from '../membership/reconcile.js';
-import { changedSince, feedPosition } from '../membership/changed-meanwhile.js';
+import { changedSince, feedPosition, letGo } from '../membership/changed-meanwhile.js';
 import { userLock } from '../directory/lock-keys.js';
 import { withLocks } from '../platform/db/index.js';
 import { ConflictError, NotFoundError } from '../platform/errors.js';
@@ -160,7 +160,7 @@ export async function runClassSync(course: string, opts: ClassSyncRunOptions): P
   if (state !== 'active') return { course, skipped: state };
   const scope = classScope({ course, now: opts.at, actor: opts.actor, runKey: opts.jobId, ...(opts.progress ? { onProgress: opts.progress } : {}) });
   const ctx = { runKey: opts.jobId, at: opts.at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
-  const position = await feedPosition();
+  const position = await feedPosition(opts.jobId);
   const outcome = await reconcile(scope, { write: ctx, valve: opts.valve, confirmRemovals: opts.confirmRemovals });
   // Students whose enrolment changed while the sync ran: evaluated again, now that its writes are done, under their
   // locks as their own reactions are (membership/changed-meanwhile.ts says why).
@@ -170,6 +170,7 @@ export async function runClassSync(course: string, opts: ClassSyncRunOptions): P
       applyClassChange(course, [...users], { runKey: `${opts.jobId}:recheck`, at: new Date(), actor: opts.actor, valve: opts.valve, ...(opts.metrics ? { metrics: opts.metrics } : {}) }),
     );
   }
+  await letGo(opts.jobId);
   const held = Object.values(outcome.held).reduce((a, b) => a + b, 0);
   await recordSync(course, opts.at, held ? heldMessage(course, opts.valve, outcome) : undefined, held);
   return { ...outcome, ...(held ? { heldRemovals: held } : {}) };

@@ -11,13 +11,17 @@
 import { userLock } from '../directory/lock-keys.js';
 import { withLocks } from '../platform/db/index.js';
 import type { Metrics } from '../platform/metrics.js';
-import { feedHeadSeq, readChangesAfter } from '../snapshot/change-feed.js';
+import { holdFeed, readChangesAfter, releaseFeed } from '../snapshot/change-feed.js';
 import { applyDirectoryChanges, type ChangeOutcome } from './on-change.js';
 import type { SafetyValve } from './policy.js';
 import { EVERY_PATH } from './rule-reads.js';
 
-/** Where the change feed stands: taken before a sync reads anything. */
-export const feedPosition = (): Promise<number> => feedHeadSeq();
+/**
+ * Where the change feed stands: taken before a sync reads anything, by the sync's run or job id. The feed keeps
+ * what follows until letGo (a snapshot would otherwise prune it while a long sync runs).
+ */
+export const feedPosition = (holder: string): Promise<number> => holdFeed(holder);
+export const letGo = (holder: string): Promise<void> => releaseFeed(holder);
 
 export interface RecheckOptions {
   actor: string;

@@ -8,7 +8,7 @@ import { readUsers, usersCollection } from '../directory/user-store.js';
 import type { Metrics } from '../platform/metrics.js';
 import { loadActiveAutomaticGroups, loadGroups } from './active-groups.js';
 import { reconcile, type Scope } from './reconcile.js';
-import { changedSince, feedPosition, recheckUsers } from './changed-meanwhile.js';
+import { changedSince, feedPosition, letGo, recheckUsers } from './changed-meanwhile.js';
 import { membershipId, type MembershipDoc } from './membership.model.js';
 import { countMembers, exclusions, memberships, removeOrphans } from './membership-store.js';
 import { db, isDuplicateKeyError } from '../platform/db/index.js';
@@ -27,7 +27,7 @@ const KEEP_RUNS_MS = 7 * 86_400_000;
 export async function prepareRun(runId: string, requestedPartitions?: number): Promise<SyncRunDoc> {
   const existing = await SyncRunModel.findById(runId).lean<SyncRunDoc>();
   if (existing) return existing;
-  const feedAt = await feedPosition();
+  const feedAt = await feedPosition(runId);
   await SyncRunModel.collection.deleteMany({ at: { $lt: new Date(Date.now() - KEEP_RUNS_MS) } });
 
   const estimate = await db().estimateCount(usersCollection());
@@ -109,12 +109,13 @@ export interface PartitionOptions {
 
 export async function syncPartition(run: SyncRunDoc, index: number, opts: PartitionOptions): Promise<PartitionResult> {
   const ctx = { runKey: opts.jobId, at: run.at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
-  const position = await feedPosition();
+  const position = await feedPosition(opts.jobId);
   const result = await reconcile(partitionScope(run, index, opts), { write: ctx, valve: opts.valve });
   // Users of this range changed while it ran: evaluated again, now that its writes are done (changed-meanwhile.ts).
   const range = rangeOf(run, index);
   const covered = [...(await changedSince(position)).users].filter((id) => (range.$gte === undefined || id >= range.$gte) && (range.$lt === undefined || id < range.$lt));
   await recheckUsers(covered, { actor: opts.actor, valve: opts.valve, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+  await letGo(opts.jobId);
   return result;
 }
 
@@ -267,6 +268,7 @@ export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<Partitio
     if (failure) out.failed[groupId] = failure.message;
     if (complete || failure) await markSynced(groupId, run.at, failure);
   });
+  if (run.feedAt !== undefined) await letGo(run._id);
   return out;
 }
 

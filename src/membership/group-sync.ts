@@ -15,7 +15,7 @@ import { db } from '../platform/db/index.js';
 import { reconcile, type ReconcileOutcome, type Scope } from './reconcile.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { markRunning, markSynced, setCount } from './group-state.js';
-import { changedSince, feedPosition, recheckUsers } from './changed-meanwhile.js';
+import { changedSince, feedPosition, letGo, recheckUsers } from './changed-meanwhile.js';
 import { currentSnapshot } from '../snapshot/directory-snapshot.js';
 
 const PROGRESS_EVERY = 1000;
@@ -180,12 +180,13 @@ export async function syncGroup(groupId: string, opts: GroupSyncOptions): Promis
     },
   );
   const ctx = { runKey: opts.jobId, at: opts.at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
-  const position = await feedPosition();
+  const position = await feedPosition(opts.jobId);
   const result = await reconcile(scope, { write: ctx, valve: opts.valve, confirmRemovals: opts.confirmRemovals });
   // Users changed while it ran: evaluated again, now that its writes are done (changed-meanwhile.ts); if that moved
   // members of this group, the count it set from what it read is counted again.
   const changed = await changedSince(position);
   await recheckUsers(changed.users, { actor: opts.actor, valve: opts.valve, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+  await letGo(opts.jobId);
   if ('memberCount' in result && changed.groups.has(groupId)) {
     const memberCount = await countMembers(groupId);
     await setCount(groupId, memberCount);

@@ -51,6 +51,21 @@ const feedSchema = new Schema(
 );
 export const FeedModel = mongoose.model('ChangeFeedEntry', feedSchema);
 
+/**
+ * A reader that will read the feed from `seq` on (a sync that looks, at its end, for what changed while it ran): the
+ * entries after `seq` are not pruned until it lets go, or `until` has passed (a reader that died).
+ */
+interface FeedHoldDoc {
+  _id: string;
+  seq: number;
+  until: Date;
+}
+const holdSchema = new Schema({ _id: { type: String, required: true }, seq: { type: Number, required: true }, until: { type: Date, required: true } }, { versionKey: false, collection: 'change_feed_holds' });
+const FeedHoldModel = mongoose.model('ChangeFeedHold', holdSchema);
+const feedHolds = (): Collection<FeedHoldDoc> => FeedHoldModel.collection as unknown as Collection<FeedHoldDoc>;
+/** How long a hold lasts if its reader never lets go: longer than any sync runs. */
+const HOLD_MS = 24 * 60 * 60_000;
+
 const headSchema = new Schema({ _id: { type: String, required: true }, seq: { type: Number, required: true } }, { versionKey: false, collection: 'change_feed_head' });
 const FeedHeadModel = mongoose.model('ChangeFeedHead', headSchema);
 
@@ -184,10 +199,39 @@ export async function feedHeadSeq(): Promise<number> {
   return after.length ? feedSeq(after[after.length - 1]!._id) : from;
 }
 
-/** Deletes the entries numbered `upTo` and below (a snapshot holds their effect). Callers keep the floor above. */
+/**
+ * Where the feed stands now, kept for `holder` (one per sync run or job): entries after it are not pruned until
+ * releaseFeed. A holder that holds already (a job run again) keeps the earlier position.
+ */
+export async function holdFeed(holder: string): Promise<number> {
+  const seq = await feedHeadSeq();
+  const held = await feedHolds().findOne({ _id: holder });
+  if (held) return held.seq;
+  try {
+    await feedHolds().insertOne({ _id: holder, seq, until: new Date(Date.now() + HOLD_MS) });
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    return (await feedHolds().findOne({ _id: holder }))?.seq ?? seq;
+  }
+  return seq;
+}
+
+export async function releaseFeed(holder: string): Promise<void> {
+  await feedHolds().deleteOne({ _id: holder });
+}
+
+/**
+ * Deletes the entries numbered `upTo` and below (a snapshot holds their effect), but none a live hold still needs.
+ * Callers keep the floor above.
+ */
 export async function pruneFeed(upTo: number): Promise<void> {
-  if (upTo <= 0) return;
-  await feedEntries().deleteMany({ _id: { $lte: feedId(upTo) } });
+  const now = new Date();
+  const holds = await feedHolds().find({}).toArray();
+  const expired = holds.filter((h) => h.until <= now).map((h) => h._id);
+  if (expired.length) await feedHolds().deleteMany({ _id: { $in: expired } });
+  const limit = Math.min(upTo, ...holds.filter((h) => h.until > now).map((h) => h.seq));
+  if (limit <= 0) return;
+  await feedEntries().deleteMany({ _id: { $lte: feedId(limit) } });
 }
 
 /** Forgets what this process knew of a database's feed (its database was dropped). */

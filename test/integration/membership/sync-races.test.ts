@@ -7,6 +7,8 @@ import { startTestService, type TestService } from '../../helpers/service.js';
 import { finishRun, prepareRun, syncPartition } from '../../../src/membership/full-sync.js';
 import { syncGroup } from '../../../src/membership/group-sync.js';
 import { runClassSync } from '../../../src/class-sync/class-sync.service.js';
+import { feedHeadSeq } from '../../../src/snapshot/change-feed.js';
+import { writeSnapshot } from '../../../src/snapshot/snapshot-store.js';
 import { createGroup, defineField, getGroup, historyOf, memberIds, patchUser, userBody, type Auth } from './membership-helpers.js';
 
 const USERS = 1200;
@@ -111,6 +113,38 @@ describe('Streaming syncs and directory writes at the same moment', function () 
     expect(members.size).to.equal(USERS - 1);
     expect(members.has(id(2)), 'race00002 stays').to.equal(true);
     expect(members.has(id(3)), 'race00003 stays out').to.equal(false);
+  });
+
+  it('when snapshots prune the change feed while a sync runs, then the sync still finds what changed meanwhile', async () => {
+    const teams = (await createGroup(t, admin, { type: 'automatic', rule: { conditions: { any: ['red', 'green', 'gold'].map((value) => ({ fact: 'field', params: { key: 'team' }, operator: 'equal', value })) } } })).id;
+    await waitForCount(teams, (await db().collection('users').countDocuments({ 'fields.team': { $in: ['red', 'green', 'gold'] } })));
+    await patchUser(t, hr, id(7), { fields: { team: 'blue' } });
+    await db().collection('users').updateOne({ _id: id(6) as never }, { $set: { 'fields.team': 'blue' } });
+    await db().collection('users').updateOne({ _id: id(7) as never }, { $set: { 'fields.team': 'gold' } });
+
+    let patched = false;
+    await syncGroup(teams, {
+      jobId: 'race-pruned-sync',
+      at: new Date(),
+      actor: 'test',
+      confirmRemovals: false,
+      valve,
+      progress: async (done, total) => {
+        if (patched || done < 1000 || done === total) return;
+        patched = true;
+        await patchUser(t, hr, id(6), { fields: { team: 'gold' } });
+        await patchUser(t, hr, id(7), { fields: { team: 'blue' } });
+        // Two snapshots: the second prunes the feed up to the first, past where the sync started.
+        await writeSnapshot({ users: new Map(), members: new Map() }, await feedHeadSeq(), 'database');
+        await patchUser(t, hr, id(8), { lastName: 'Moved' });
+        await writeSnapshot({ users: new Map(), members: new Map() }, await feedHeadSeq(), 'database');
+      },
+    });
+    expect(patched).to.equal(true);
+    const members = new Set(await memberIds(t, admin, teams));
+    expect(members.has(id(6)), 'race00006 stays').to.equal(true);
+    expect(members.has(id(7)), 'race00007 stays out').to.equal(false);
+    expect(members.size).to.equal(await db().collection('users').countDocuments({ 'fields.team': { $in: ['red', 'green', 'gold'] } }));
   });
 
   it('when many writes to one user race each other, then the user ends in the groups their last write decides', async () => {

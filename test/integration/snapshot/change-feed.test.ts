@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import type { Db } from 'mongodb';
 import { startTestService, type TestService } from '../../helpers/service.js';
-import { MAX_IDS_PER_ENTRY, feedHeadSeq, feedId, forgetFeed, readChangesAfter, recordChanges } from '../../../src/snapshot/change-feed.js';
+import { MAX_IDS_PER_ENTRY, feedHeadSeq, feedId, forgetFeed, holdFeed, pruneFeed, readChangesAfter, recordChanges, releaseFeed } from '../../../src/snapshot/change-feed.js';
 import { readHeader, writeSnapshot } from '../../../src/snapshot/snapshot-store.js';
 
 describe('Change feed', () => {
@@ -71,5 +71,17 @@ describe('Change feed', () => {
     const seq = await recordChanges({ users: ['c'] });
     expect(seq).to.be.greaterThan((await readHeader())!.prunedTo);
     expect((await readChangesAfter(seq - 1)).map((e) => e.users)).to.deep.equal([['c']]);
+  });
+
+  it('when a reader holds the feed, then pruning leaves every entry after its position until it lets go', async () => {
+    await recordChanges({ users: ['before'] });
+    const position = await holdFeed('a-long-sync');
+    expect(await holdFeed('a-long-sync'), 'holding again keeps the first position').to.equal(position);
+    const mine = await recordChanges({ users: ['meanwhile'] });
+    await pruneFeed(mine + 10);
+    expect((await readChangesAfter(position)).flatMap((e) => e.users)).to.deep.equal(['meanwhile']);
+    await releaseFeed('a-long-sync');
+    await pruneFeed(mine);
+    expect(await db.collection('change_feed').countDocuments({ _id: { $lte: feedId(mine) } as never })).to.equal(0);
   });
 });
