@@ -180,6 +180,10 @@ async function buildFromDatabase(db: string, progress?: Progress): Promise<Held>
  * only on the changes since, however long nobody previewed. Returns the feed number stored.
  */
 export async function refreshStoredSnapshot(): Promise<{ seq: number; stored: boolean }> {
+  // Nothing stored, nothing to bring up to date. The first snapshot is built by a preview or after a full sync:
+  // building it here read the whole directory in a process that may never preview (91 s under the load bench,
+  // while its clients waited).
+  if (!(await readHeader())) return { seq: await feedHeadSeq(), stored: false };
   const snap = await currentSnapshot();
   const current = held;
   if (!current || current.snap !== snap) return { seq: snap.seq, stored: false };

@@ -228,4 +228,16 @@ describe('Preview from the directory snapshot', () => {
     expect(header.origin).to.equal('database');
     await expectSamePlans('after the full sync');
   });
+
+  it('when no snapshot is stored yet, then the refresh job stores none (a preview or the full sync builds the first)', async () => {
+    await db.collection('snapshots').deleteMany({});
+    await db.collection('snapshot_chunks').deleteMany({});
+    await forgetSnapshot();
+    const head = await feedHeadSeq();
+    // Building one would read the whole directory, in a process that may never preview.
+    expect(await refreshStoredSnapshot()).to.deep.equal({ seq: head, stored: false });
+    expect(await readHeader()).to.equal(null);
+    await buildSnapshotFromDatabase();
+    await expectSamePlans('after the first snapshot is built');
+  });
 });
