@@ -41,20 +41,13 @@ describe('Streaming syncs and directory writes at the same moment', function () 
     await db().collection('users').updateOne({ _id: id(1) as never }, { $set: { 'fields.team': 'green' } });
 
     const run = await prepareRun('race-run', 1);
-    let patched = false;
-    await syncPartition(run, 0, {
-      jobId: 'race-run:p0',
-      actor: 'test',
-      valve,
-      // At 1,000 users read: both users were read, and nothing the partition decided about them is written yet.
-      progress: async (done) => {
-        if (patched || done < 1000) return;
-        patched = true;
-        await patchUser(t, hr, id(0), { fields: { team: 'green' } });
-        await patchUser(t, hr, id(1), { fields: { team: 'red' } });
-      },
+    // At 1,000 users read: both users were read, and nothing the partition decided about them is written yet.
+    const window = midway(async () => {
+      await patchUser(t, hr, id(0), { fields: { team: 'green' } });
+      await patchUser(t, hr, id(1), { fields: { team: 'red' } });
     });
-    expect(patched, 'the writes landed mid-partition').to.equal(true);
+    await syncPartition(run, 0, { jobId: 'race-run:p0', actor: 'test', valve, progress: window.progress });
+    expect(window.landed(), 'the writes landed mid-partition').to.equal(true);
 
     expect(await memberIds(t, admin, red)).to.deep.equal([id(1)]);
     expect(await db().collection('memberships').countDocuments({ group: red })).to.equal(1);
@@ -66,19 +59,10 @@ describe('Streaming syncs and directory writes at the same moment', function () 
   it('when a write moves members while a full sync runs, then the count the sync leaves is the number of members', async () => {
     const before = await memberIds(t, admin, red);
     const run = await prepareRun('race-count-run', 1);
-    let patched = false;
-    const result = await syncPartition(run, 0, {
-      jobId: 'race-count-run:p0',
-      actor: 'test',
-      valve,
-      progress: async (done) => {
-        if (patched || done < 1000) return;
-        patched = true;
-        // Read by the partition as green (not a member): joins by its own reaction, which the partition never saw.
-        await patchUser(t, hr, id(5), { fields: { team: 'red' } });
-      },
-    });
-    expect(patched).to.equal(true);
+    // Read by the partition as green (not a member): joins by its own reaction, which the partition never saw.
+    const window = midway(() => patchUser(t, hr, id(5), { fields: { team: 'red' } }));
+    const result = await syncPartition(run, 0, { jobId: 'race-count-run:p0', actor: 'test', valve, progress: window.progress });
+    expect(window.landed()).to.equal(true);
     await finishRun(run, [result], valve);
     const members = await memberIds(t, admin, red);
     expect(members).to.deep.equal([...before, id(5)].sort());
@@ -87,28 +71,16 @@ describe('Streaming syncs and directory writes at the same moment', function () 
 
   it('when users change between a group sync reading them and writing its decision, then the end state follows the change', async () => {
     // Every user on a team is a member: the sync reads all 1,200 and reports progress on the way.
-    const teams = (await createGroup(t, admin, { type: 'automatic', rule: { conditions: { any: ['red', 'green'].map((value) => ({ fact: 'field', params: { key: 'team' }, operator: 'equal', value })) } } })).id;
-    await waitForCount(teams, USERS);
+    const teams = await teamGroup(['red', 'green']);
     await patchUser(t, hr, id(3), { fields: { team: 'blue' } });
     // Drift behind the API, which the sync will correct: race00002 should leave, race00003 should join.
     await db().collection('users').updateOne({ _id: id(2) as never }, { $set: { 'fields.team': 'blue' } });
     await db().collection('users').updateOne({ _id: id(3) as never }, { $set: { 'fields.team': 'green' } });
 
-    let patched = false;
-    await syncGroup(teams, {
-      jobId: 'race-group-sync',
-      at: new Date(),
-      actor: 'test',
-      confirmRemovals: false,
-      valve,
-      progress: async (done, total) => {
-        if (patched || done < 1000 || done === total) return;
-        patched = true;
-        await patchUser(t, hr, id(2), { fields: { team: 'red' } });
-        await patchUser(t, hr, id(3), { fields: { team: 'blue' } });
-      },
+    await syncGroupWith(teams, 'race-group-sync', async () => {
+      await patchUser(t, hr, id(2), { fields: { team: 'red' } });
+      await patchUser(t, hr, id(3), { fields: { team: 'blue' } });
     });
-    expect(patched, 'the writes landed mid-sync').to.equal(true);
     const members = new Set(await memberIds(t, admin, teams));
     expect(members.size).to.equal(USERS - 1);
     expect(members.has(id(2)), 'race00002 stays').to.equal(true);
@@ -116,31 +88,19 @@ describe('Streaming syncs and directory writes at the same moment', function () 
   });
 
   it('when snapshots prune the change feed while a sync runs, then the sync still finds what changed meanwhile', async () => {
-    const teams = (await createGroup(t, admin, { type: 'automatic', rule: { conditions: { any: ['red', 'green', 'gold'].map((value) => ({ fact: 'field', params: { key: 'team' }, operator: 'equal', value })) } } })).id;
-    await waitForCount(teams, (await db().collection('users').countDocuments({ 'fields.team': { $in: ['red', 'green', 'gold'] } })));
+    const teams = await teamGroup(['red', 'green', 'gold']);
     await patchUser(t, hr, id(7), { fields: { team: 'blue' } });
     await db().collection('users').updateOne({ _id: id(6) as never }, { $set: { 'fields.team': 'blue' } });
     await db().collection('users').updateOne({ _id: id(7) as never }, { $set: { 'fields.team': 'gold' } });
 
-    let patched = false;
-    await syncGroup(teams, {
-      jobId: 'race-pruned-sync',
-      at: new Date(),
-      actor: 'test',
-      confirmRemovals: false,
-      valve,
-      progress: async (done, total) => {
-        if (patched || done < 1000 || done === total) return;
-        patched = true;
-        await patchUser(t, hr, id(6), { fields: { team: 'gold' } });
-        await patchUser(t, hr, id(7), { fields: { team: 'blue' } });
-        // Two snapshots: the second prunes the feed up to the first, past where the sync started.
-        await writeSnapshot({ users: new Map(), members: new Map() }, await feedHeadSeq(), 'database');
-        await patchUser(t, hr, id(8), { lastName: 'Moved' });
-        await writeSnapshot({ users: new Map(), members: new Map() }, await feedHeadSeq(), 'database');
-      },
+    await syncGroupWith(teams, 'race-pruned-sync', async () => {
+      await patchUser(t, hr, id(6), { fields: { team: 'gold' } });
+      await patchUser(t, hr, id(7), { fields: { team: 'blue' } });
+      // Two snapshots: the second prunes the feed up to the first, past where the sync started.
+      await writeSnapshot({ users: new Map(), members: new Map() }, await feedHeadSeq(), 'database');
+      await patchUser(t, hr, id(8), { lastName: 'Moved' });
+      await writeSnapshot({ users: new Map(), members: new Map() }, await feedHeadSeq(), 'database');
     });
-    expect(patched).to.equal(true);
     const members = new Set(await memberIds(t, admin, teams));
     expect(members.has(id(6)), 'race00006 stays').to.equal(true);
     expect(members.has(id(7)), 'race00007 stays out').to.equal(false);
@@ -173,26 +133,47 @@ describe('Streaming syncs and directory writes at the same moment', function () 
     // Drift behind the API: race00010 is in another class, so the sync will move them there.
     await db().collection('users').updateOne({ _id: id(10) as never }, { $set: { [`enrollments.${course}.class`]: 'Tutorial_2|FRI|10:00AM|C07' } });
 
-    let patched = false;
-    await runClassSync(course, {
-      jobId: 'race-class-sync',
-      at: new Date(),
-      actor: 'test',
-      confirmRemovals: false,
-      valve,
-      progress: async (done, total) => {
-        if (patched || done < 500 || done === total) return;
-        patched = true;
-        // Back in the first class: their reaction finds them a member there (the sync has not moved them yet).
-        await t.api.put(`/api/v1/courses/${course}/enrollments/${id(10)}`).set(hr).send(enrolment).expect(200);
-      },
-    });
-    expect(patched, 'the enrolment landed mid-sync').to.equal(true);
+    // Back in the first class: their reaction finds them a member there (the sync has not moved them yet).
+    const window = midway(async () => {
+      await t.api.put(`/api/v1/courses/${course}/enrollments/${id(10)}`).set(hr).send(enrolment).expect(200);
+    }, 500);
+    await runClassSync(course, { jobId: 'race-class-sync', at: new Date(), actor: 'test', confirmRemovals: false, valve, progress: window.progress });
+    expect(window.landed(), 'the enrolment landed mid-sync').to.equal(true);
     expect(await db().collection('memberships').countDocuments({ _id: `${await groupId()}:${id(10)}` as never })).to.equal(1);
     await waitForCount(await groupId(), 600);
     const second = await db().collection('groups').findOne({ name: '[Tutorial_2|FRI|10:00AM|C07]', scope: course });
     if (second) expect(await db().collection('memberships').countDocuments({ group: second._id })).to.equal(0);
   });
+
+  /**
+   * A sync's progress report that runs `write` once, after `after` users were read and before the sync writes (it
+   * writes at its end): the window a directory write must not fall through.
+   */
+  function midway(write: () => Promise<void>, after = 1000) {
+    let ran = false;
+    return {
+      progress: async (done: number, total: number) => {
+        if (ran || done < after || done === total) return;
+        ran = true;
+        await write();
+      },
+      landed: () => ran,
+    };
+  }
+
+  /** A group's sync (the job's work) with `write` landing in its window. */
+  async function syncGroupWith(groupId: string, jobId: string, write: () => Promise<void>): Promise<void> {
+    const window = midway(write);
+    await syncGroup(groupId, { jobId, at: new Date(), actor: 'test', confirmRemovals: false, valve, progress: window.progress });
+    expect(window.landed(), 'the writes landed mid-sync').to.equal(true);
+  }
+
+  /** An automatic group of everyone on one of `teams`, once its first sync has filled it. */
+  async function teamGroup(teams: string[]): Promise<string> {
+    const groupId = (await createGroup(t, admin, { type: 'automatic', rule: { conditions: { any: teams.map((value) => ({ fact: 'field', params: { key: 'team' }, operator: 'equal', value })) } } })).id;
+    await waitForCount(groupId, await db().collection('users').countDocuments({ 'fields.team': { $in: teams } }));
+    return groupId;
+  }
 
   async function waitForCount(groupId: string, n: number): Promise<void> {
     for (let i = 0; i < 200 && (await db().collection('memberships').countDocuments({ group: groupId })) !== n; i++) await new Promise((r) => setTimeout(r, 50));
