@@ -8,7 +8,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/logger.js';
 import { start } from '../src/lifecycle.js';
@@ -19,8 +18,7 @@ import { toUserFacts } from '../src/directory/user-facts.js';
 import { GroupModel } from '../src/groups/group.model.js';
 import { compileRule, type RuleDocument } from '../src/rules/index.js';
 import { freePort } from '../test/helpers/ports.js';
-import { printTable, type BenchResult } from './print.js';
-
+import { runWhenMain, type BenchResult } from './print.js';
 
 const USERS = Number(process.env.BENCH_BATCH_USERS ?? 20_000);
 const PER_CALL = 1000;
@@ -102,7 +100,4 @@ export async function run(): Promise<BenchResult[]> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const rows = await run();
-  printTable(rows);
-}
+await runWhenMain(import.meta.url, run);

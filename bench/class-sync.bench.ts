@@ -10,7 +10,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/logger.js';
 import { start, type Service } from '../src/lifecycle.js';
@@ -23,8 +23,7 @@ import { putClassSync, runClassSync, type ClassSyncResult } from '../src/class-s
 import { memberships } from '../src/membership/membership-store.js';
 import { freePort } from '../test/helpers/ports.js';
 import { measured, VALVE } from './membership.bench.js';
-import { printTable, type BenchResult } from './print.js';
-
+import { runWhenMain, type BenchResult } from './print.js';
 
 const STUDENTS = Number(process.env.CLASS_SYNC_BENCH_STUDENTS ?? 5000);
 const CLASSES = 200;
@@ -125,9 +124,8 @@ export async function run(): Promise<BenchResult[]> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const rows = await run();
-  printTable(rows);
+const rows = await runWhenMain(import.meta.url, run);
+if (rows) {
   const out = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results-class-sync.json');
   await writeFile(out, JSON.stringify(rows, null, 2) + '\n');
   console.log(`wrote ${out}`);

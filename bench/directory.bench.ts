@@ -6,15 +6,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/logger.js';
 import { start } from '../src/lifecycle.js';
 import { startEmbeddedDb } from '../src/platform/db/embedded-db.js';
 import { createApiKey } from '../src/keys/api-keys.service.js';
 import { freePort } from '../test/helpers/ports.js';
-import { printTable, type BenchResult } from './print.js';
-
+import { runWhenMain, type BenchResult } from './print.js';
 
 /** 10,000 (the batch limit); BENCH_DIRECTORY_USERS makes a quicker run. */
 const USERS = Number(process.env.BENCH_DIRECTORY_USERS ?? 10_000);
@@ -96,7 +94,4 @@ export async function run(): Promise<BenchResult[]> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const rows = await run();
-  printTable(rows);
-}
+await runWhenMain(import.meta.url, run);

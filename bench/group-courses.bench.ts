@@ -9,7 +9,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/logger.js';
 import { start, type Service } from '../src/lifecycle.js';
@@ -20,7 +19,7 @@ import { addMemberships } from '../src/membership/membership-store.js';
 import { runGroupEnrollment } from '../src/groups/group-courses.js';
 import { freePort } from '../test/helpers/ports.js';
 import { measured } from './membership.bench.js';
-import type { BenchResult } from './print.js';
+import { runWhenMain, type BenchResult } from './print.js';
 
 const MEMBERS = Number(process.env.GROUP_COURSES_BENCH_MEMBERS ?? 10_000);
 const COURSES = Array.from({ length: 5 }, (_, i) => `GC${i}`);
@@ -84,7 +83,4 @@ export async function run(): Promise<BenchResult[]> {
   return out;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const rows = await run();
-  for (const r of rows) console.log(`${r.name.padEnd(80)} ${String(Number.isInteger(r.value) ? r.value : r.value.toFixed(2)).padStart(12)} ${r.unit}`);
-}
+await runWhenMain(import.meta.url, run);

@@ -10,13 +10,12 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { MongoClient } from 'mongodb';
 import { spawnService } from '../test/helpers/child-service.js';
 import { freePort } from '../test/helpers/ports.js';
-import type { BenchResult } from './print.js';
-
+import { runWhenMain, type BenchResult } from './print.js';
 
 const USERS = Number(process.env.LOAD_USERS ?? 50_000);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
@@ -206,6 +205,4 @@ export async function run(): Promise<BenchResult[]> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  for (const r of await run()) console.log(`${r.name.padEnd(60)} ${r.value} ${r.unit}`);
-}
+await runWhenMain(import.meta.url, run);

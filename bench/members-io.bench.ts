@@ -17,14 +17,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { startEmbeddedDb } from '../src/platform/db/embedded-db.js';
 import { freePort } from '../test/helpers/ports.js';
 import { spawnService } from '../test/helpers/child-service.js';
 import { rng, userDoc } from './membership.bench.js';
-import type { BenchResult } from './print.js';
-
+import { runWhenMain, type BenchResult } from './print.js';
 
 const IMPORT_ROWS = Number(process.env.MEMBERS_IO_IMPORT_ROWS ?? 50_000);
 const EXPORT_MEMBERS = Number(process.env.MEMBERS_IO_EXPORT_MEMBERS ?? 100_000);
@@ -151,7 +149,4 @@ export async function run(): Promise<BenchResult[]> {
   return out;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const rows = await run();
-  for (const r of rows) console.log(`${r.name.padEnd(90)} ${String(Number.isInteger(r.value) ? r.value : r.value.toFixed(2)).padStart(12)} ${r.unit}`);
-}
+await runWhenMain(import.meta.url, run);

@@ -14,7 +14,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Db } from 'mongodb';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/logger.js';
@@ -29,8 +28,7 @@ import { compileRule, type RuleDocument } from '../src/rules/index.js';
 import { finishRun, partitionCount, prepareRun, syncPartition, type FullSyncResult, type PartitionResult } from '../src/membership/full-sync.js';
 import { syncGroup } from '../src/membership/group-sync.js';
 import { freePort } from '../test/helpers/ports.js';
-import type { BenchResult } from './print.js';
-
+import { runWhenMain, type BenchResult } from './print.js';
 
 const SIZES = (process.env.MEMBERSHIP_BENCH_SIZES ?? '1000,10000,50000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 const WRITES = Number(process.env.MEMBERSHIP_BENCH_WRITES ?? 200);
@@ -317,7 +315,4 @@ export async function run(): Promise<BenchResult[]> {
   return out;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const rows = await run();
-  for (const r of rows) console.log(`${r.name.padEnd(80)} ${String(Number.isInteger(r.value) ? r.value : r.value.toFixed(2)).padStart(12)} ${r.unit}`);
-}
+await runWhenMain(import.meta.url, run);

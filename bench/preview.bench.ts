@@ -32,7 +32,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { loadConfig } from '../src/config.js';
@@ -48,7 +47,7 @@ import { toEvalGroup } from '../src/membership/active-groups.js';
 import { buildSnapshotFromDatabase, forgetSnapshot } from '../src/snapshot/directory-snapshot.js';
 import { freePort } from '../test/helpers/ports.js';
 import { COURSES, DEPARTMENTS, GROUPS, fullSync, measured, rng, ruleFor, userDoc } from './membership.bench.js';
-import type { BenchResult } from './print.js';
+import { runWhenMain, type BenchResult } from './print.js';
 
 const USERS = Number(process.env.PREVIEW_BENCH_USERS ?? 100_000);
 const SKIP_DATABASE_PLAN = process.env.PREVIEW_BENCH_SKIP_DATABASE_PLAN === '1';
@@ -346,7 +345,4 @@ export async function run(): Promise<BenchResult[]> {
   return out;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const rows = await run();
-  for (const r of rows) console.log(`${r.name.padEnd(90)} ${String(Number.isInteger(r.value) ? r.value : r.value.toFixed(2)).padStart(12)} ${r.unit}`);
-}
+await runWhenMain(import.meta.url, run);

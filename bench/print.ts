@@ -1,4 +1,6 @@
 // One table of bench figures on stdout: what `npm run bench` prints per file, and what a bench run alone prints.
+import { pathToFileURL } from 'node:url';
+
 /** One figure a bench measured: what `npm run bench` writes to bench/results.json. */
 export interface BenchResult {
   name: string;
@@ -12,4 +14,15 @@ export function printTable(rows: readonly BenchResult[]): void {
     const v = Number.isInteger(r.value) ? r.value.toLocaleString('en-US') : r.value.toLocaleString('en-US', { maximumFractionDigits: 2 });
     console.log(`${r.name.padEnd(width)}  ${v.padStart(16)}  ${r.unit}`);
   }
+}
+
+/**
+ * When the bench file is the program (`node --import tsx bench/<name>.bench.ts`): runs it and prints its table.
+ * Returns its figures then, and nothing when the file was imported (by `npm run bench`).
+ */
+export async function runWhenMain(moduleUrl: string, run: () => Promise<BenchResult[]>): Promise<BenchResult[] | undefined> {
+  if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return undefined;
+  const rows = await run();
+  printTable(rows);
+  return rows;
 }

@@ -4,13 +4,12 @@
 // the 200 rules, run once per user) and as explain does (one engine per evaluation). Same process, same data.
 //
 // `npm run bench` runs it with the others; `node --import tsx bench/rules.bench.ts` runs it alone.
-import { pathToFileURL } from 'node:url';
+
 import { compileRule } from '../src/rules/index.js';
 import type { RuleDocument, UserFacts } from '../src/rules/index.js';
 import { buildEngine, buildEngineForRules } from '../src/rules/engine.js';
 import { genRule, genUser, prng } from '../test/unit/rules/support/generate.js';
-import { printTable, type BenchResult } from './print.js';
-
+import { runWhenMain, type BenchResult } from './print.js';
 
 const USERS = 10_000;
 const RULES = 200;
@@ -147,6 +146,4 @@ export async function run(): Promise<BenchResult[]> {
   ];
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  printTable(await run());
-}
+await runWhenMain(import.meta.url, run);
