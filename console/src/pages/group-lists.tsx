@@ -9,38 +9,15 @@ const SOURCES = ['rule', 'manual', 'key', 'default', 'csv', 'copy', 'class'];
 export function Members({ groupId, editable, onChanged, onExplain }: { groupId: string; editable: boolean; onChanged(): void; onExplain(externalId: string): void }) {
   const [source, setSource] = useState('');
   const [cursors, setCursors] = useState<string[]>([]);
-  const [who, setWho] = useState('');
-  const [error, setError] = useState<ApiError>();
   const cursor = cursors[cursors.length - 1];
   const page = useLoad(() => get<Page<Member>>(`/groups/${enc(groupId)}/members${query({ source, cursor, limit: 50 })}`), [groupId, source, cursor]);
-  const change = async (method: 'PUT' | 'DELETE', externalId: string) => {
-    setError(undefined);
-    try {
-      await send(method, `/groups/${enc(groupId)}/members/${enc(externalId)}`);
-      setWho('');
-      page.reload();
-      onChanged();
-    } catch (err) {
-      setError(toApiError(err));
-    }
-  };
+  const { error, change } = useUserListEdit(`/groups/${enc(groupId)}/members`, () => {
+    page.reload();
+    onChanged();
+  });
   return (
     <div>
-      {editable && (
-        <form
-          class="row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void change('PUT', who.trim());
-          }}
-        >
-          <label>
-            Add a member by hand (externalId)
-            <input required value={who} onInput={(e) => setWho((e.target as HTMLInputElement).value)} />
-          </label>
-          <button type="submit">Add member</button>
-        </form>
-      )}
+      {editable && <ExternalIdForm label="Add a member by hand (externalId)" button="Add member" onSubmit={(externalId) => change('PUT', externalId)} />}
       <Problem error={error} />
       <div class="row filters">
         <label>
@@ -99,36 +76,11 @@ export function Members({ groupId, editable, onChanged, onExplain }: { groupId: 
 
 export function Exclusions({ groupId, editable }: { groupId: string; editable: boolean }) {
   const list = useLoad(() => get<Page<{ externalId: string; at?: string; createdAt?: string; actor?: string }>>(`/groups/${enc(groupId)}/exclusions?limit=1000`), [groupId]);
-  const [who, setWho] = useState('');
-  const [error, setError] = useState<ApiError>();
-  const change = async (method: 'PUT' | 'DELETE', externalId: string) => {
-    setError(undefined);
-    try {
-      await send(method, `/groups/${enc(groupId)}/exclusions/${enc(externalId)}`);
-      setWho('');
-      list.reload();
-    } catch (err) {
-      setError(toApiError(err));
-    }
-  };
+  const { error, change } = useUserListEdit(`/groups/${enc(groupId)}/exclusions`, () => list.reload());
   return (
     <div>
       <p class="hint">An excluded user is never a member, whatever the rule says.</p>
-      {editable && (
-        <form
-          class="row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void change('PUT', who.trim());
-          }}
-        >
-          <label>
-            Exclude user (externalId)
-            <input required value={who} onInput={(e) => setWho((e.target as HTMLInputElement).value)} />
-          </label>
-          <button type="submit">Exclude</button>
-        </form>
-      )}
+      {editable && <ExternalIdForm label="Exclude user (externalId)" button="Exclude" onSubmit={(externalId) => change('PUT', externalId)} />}
       <Problem error={error ?? list.error} />
       <ul>
         {list.data?.items.map((x) => (
@@ -187,3 +139,40 @@ export function History({ groupId }: { groupId: string }) {
   );
 }
 
+/** Adding a user to, or taking one out of, a group's list (members, exclusions): `path` + `/<externalId>`. */
+function useUserListEdit(path: string, changed: () => void) {
+  const [error, setError] = useState<ApiError>();
+  /** True when the change was made. */
+  const change = async (method: 'PUT' | 'DELETE', externalId: string): Promise<boolean> => {
+    setError(undefined);
+    try {
+      await send(method, `${path}/${enc(externalId)}`);
+      changed();
+      return true;
+    } catch (err) {
+      setError(toApiError(err));
+      return false;
+    }
+  };
+  return { error, change };
+}
+
+/** A one-field form naming a user by externalId; emptied once its change is made. */
+function ExternalIdForm({ label, button, onSubmit }: { label: string; button: string; onSubmit(externalId: string): Promise<boolean> }) {
+  const [who, setWho] = useState('');
+  return (
+    <form
+      class="row"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void onSubmit(who.trim()).then((done) => done && setWho(''));
+      }}
+    >
+      <label>
+        {label}
+        <input required value={who} onInput={(e) => setWho((e.target as HTMLInputElement).value)} />
+      </label>
+      <button type="submit">{button}</button>
+    </form>
+  );
+}
