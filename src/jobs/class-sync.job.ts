@@ -3,7 +3,6 @@
 // active when the job runs. The nightly run (nightly-sync.job.ts) starts CLASS_SYNC_ALL_JOB, which starts one per
 // active course, named by course and cron occurrence, so that a re-run starts nothing new.
 import type { JobsDeps } from '../service-deps.js';
-import { JobRunModel } from './job-run.model.js';
 import { activeClassSyncCourses, CLASS_SYNC_JOB, runClassSync, startClassSync, type ClassSyncJobData } from '../class-sync/class-sync.service.js';
 import { timedSync, valveOf } from './sync-settings.js';
 
@@ -20,12 +19,10 @@ export function defineClassSyncJob({ scheduler, config, metrics }: JobsDeps): vo
     name: CLASS_SYNC_JOB,
     concurrency: 2,
     async run(data, ctx) {
-      // The instant the job was queued stamps its writes: a re-run of this job writes the very same documents.
-      const record = await JobRunModel.findById(ctx.jobId, { createdAt: 1 }).lean<{ createdAt?: Date }>();
       return timedSync(metrics, 'class', () =>
         runClassSync(data.course, {
           jobId: ctx.jobId,
-          at: record?.createdAt ?? new Date(),
+          at: ctx.queuedAt,
           actor: `job:${CLASS_SYNC_JOB} (${ctx.jobId})`,
           confirmRemovals: data.confirmRemovals === true,
           valve: valveOf(config),

@@ -2,7 +2,6 @@
 // Idempotent: the writes carry the job's id and the instant it was queued, so a second run (two workers, or a
 // worker that died) inserts nothing new and completes the history of what the first run inserted.
 import type { JobsDeps } from '../service-deps.js';
-import { JobRunModel } from './job-run.model.js';
 import { GroupModel, type GroupDoc } from '../groups/group.model.js';
 import { copyContext, copySourceUsers, copyUsers, type CopySource } from '../membership/members-copy.js';
 
@@ -17,11 +16,10 @@ export function defineMembersCopyJob({ scheduler, metrics }: JobsDeps): void {
     async run(data, ctx) {
       const group = await GroupModel.findById(data.groupId).lean<GroupDoc>();
       if (!group) throw new Error(`group ${data.groupId} was deleted before the copy ran`);
-      const record = await JobRunModel.findById(ctx.jobId, { createdAt: 1 }).lean<{ createdAt?: Date }>();
       const source: CopySource = data.fromGroup !== undefined ? { fromGroup: data.fromGroup } : { fromBranch: data.fromBranch! };
       const { users } = await copySourceUsers(source);
       await ctx.progress(0, users.length);
-      return copyUsers(group, users, copyContext(source, data.actor, `copy:${ctx.jobId}`, record?.createdAt ?? new Date(), metrics), ctx.progress);
+      return copyUsers(group, users, copyContext(source, data.actor, `copy:${ctx.jobId}`, ctx.queuedAt, metrics), ctx.progress);
     },
   });
 }

@@ -14,6 +14,11 @@ import { JobRunModel } from './job-run.model.js';
 
 export interface JobContext {
   jobId: string;
+  /**
+   * When the job was queued (its record's creation): the instant a job stamps its writes with, so that a re-run
+   * writes the very same documents. The run's start for a recurring job, which has no record before it runs.
+   */
+  queuedAt: Date;
   logger: Logger;
   /** Records progress for GET /jobs/{id} and extends the job's lock. */
   progress(done: number, total: number): Promise<void>;
@@ -144,10 +149,11 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
     return jobId;
   }
 
-  function contextFor(jobId: string, jobLogger: Logger, job: Job<AgendaData>, startedAt: Date, handOff: () => void): JobContext {
+  function contextFor(jobId: string, queuedAt: Date, jobLogger: Logger, job: Job<AgendaData>, startedAt: Date, handOff: () => void): JobContext {
     let progressLoggedAt = Date.now();
     return {
       jobId,
+      queuedAt,
       logger: jobLogger,
       enqueue,
       handOff,
@@ -191,7 +197,7 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
         const run = await JobRunModel.findById(jobId).lean();
         if (run?.status === 'completed') {
           jobLogger.info('job already completed by another run; nothing to do');
-          await afterFinish(contextFor(jobId, jobLogger, job, new Date(), () => (handedOff = true)));
+          await afterFinish(contextFor(jobId, run.createdAt ?? new Date(), jobLogger, job, new Date(), () => (handedOff = true)));
           return;
         }
         const startedAt = new Date();
@@ -206,7 +212,7 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
           );
         }
         jobLogger.info({ attempt: (run?.attempts ?? 0) + 1, data }, 'job started');
-        const ctx = contextFor(jobId, jobLogger, job, startedAt, () => (handedOff = true));
+        const ctx = contextFor(jobId, run?.createdAt ?? startedAt, jobLogger, job, startedAt, () => (handedOff = true));
         try {
           const result = await def.run(data as D, ctx);
           if (handedOff) {

@@ -1,7 +1,6 @@
 // Sync one automatic group against the whole directory: after a rule change, on creation, when its policy changes,
 // and when an admin asks (with `confirmRemovals` to release removals the safety valve held).
 import type { JobsDeps } from '../service-deps.js';
-import { JobRunModel } from './job-run.model.js';
 import { syncGroup } from '../membership/group-sync.js';
 import { timedSync, valveOf } from './sync-settings.js';
 
@@ -17,12 +16,10 @@ export function defineSyncGroupJob({ scheduler, config, metrics }: JobsDeps): vo
     name: SYNC_GROUP_JOB,
     concurrency: 2,
     async run(data, ctx) {
-      // The instant the job was queued stamps its writes: a re-run of this job writes the very same documents.
-      const record = await JobRunModel.findById(ctx.jobId, { createdAt: 1 }).lean<{ createdAt?: Date }>();
       return timedSync(metrics, 'group', () =>
         syncGroup(data.groupId, {
           jobId: ctx.jobId,
-          at: record?.createdAt ?? new Date(),
+          at: ctx.queuedAt,
           actor: `job:${SYNC_GROUP_JOB} (${ctx.jobId})`,
           confirmRemovals: data.confirmRemovals === true,
           valve: valveOf(config),
