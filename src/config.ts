@@ -42,6 +42,10 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** A members copy of more users than this runs as a job (202) rather than in the request. */
   readonly copyJobThreshold: number;
+  /** A process that has not renewed its leases for this long is dead: others take its leases over. */
+  readonly leaseTtlMs: number;
+  /** Longest a write waits for a document another process is changing before it answers 503. */
+  readonly leaseWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -91,6 +95,8 @@ const schema = Joi.object({
   RATE_LIMIT_BATCHES_PER_MINUTE: Joi.number().integer().min(0).default(600),
   REQUEST_TIMEOUT_MS: Joi.number().integer().min(100).max(3_600_000).default(120_000),
   COPY_JOB_THRESHOLD: Joi.number().integer().min(0).max(1_000_000).default(2000),
+  LEASE_TTL_MS: Joi.number().integer().min(300).max(600_000).default(10_000),
+  LEASE_WAIT_MS: Joi.number().integer().min(100).max(600_000).default(30_000),
 }).unknown(true);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -120,6 +126,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitBatchesPerMinute: value.RATE_LIMIT_BATCHES_PER_MINUTE,
     requestTimeoutMs: value.REQUEST_TIMEOUT_MS,
     copyJobThreshold: value.COPY_JOB_THRESHOLD,
+    leaseTtlMs: value.LEASE_TTL_MS,
+    leaseWaitMs: value.LEASE_WAIT_MS,
   });
 }
 

@@ -11,6 +11,8 @@ import type { Logger } from './platform/logger.js';
 import { createApp } from './app.js';
 import { connectDatabase, type Database } from './platform/db/connection.js';
 import { createDbAdapter, useDbAdapter } from './platform/db/adapter.js';
+import { startLeaseStore } from './platform/db/leases.js';
+import { useLeaseStore } from './platform/db/locks.js';
 import { superviseEmbeddedDb, type SupervisedEmbeddedDb } from './platform/db/embedded-supervisor.js';
 import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import { createMetrics } from './platform/metrics.js';
@@ -55,6 +57,13 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
     // Every backend difference the domain meets goes through this adapter, made once the server is known.
     useDbAdapter(createDbAdapter(database));
     undo.push(async () => useDbAdapter(undefined));
+    // Before anything takes a lock: what one process's locks exclude, the leases exclude across processes.
+    const leases = await startLeaseStore({ ttlMs: config.leaseTtlMs, waitMs: config.leaseWaitMs });
+    useLeaseStore(leases);
+    undo.push(async () => {
+      useLeaseStore(undefined);
+      await leases.stop();
+    });
     // Memberships stored before page buckets existed get theirs, in the background (members pages wait for it).
     void fillMissingPages()
       .then((n) => n > 0 && logger.info({ memberships: n }, 'membership page buckets filled in'))

@@ -1,15 +1,29 @@
-// Serializes read-modify-write of one document within this process. FerretDB runs every update as read, change
-// in Go, rewrite by _id, with no transaction: two overlapping writes to one document would lose one of them. Every
-// write that reads a document and then writes it takes that document's lock first (the keys are the domain's:
-// src/directory/lock-keys.ts, a group's state in group-state.ts).
+// Serializes read-modify-write of one document, across every process on the database. FerretDB runs every update
+// as read, change in Go, rewrite by _id, with no transaction: two overlapping writes to one document would lose one
+// of them, and a condition in the update does not stop the second. Every write that reads a document and then
+// writes it takes that document's lock first (the keys are the domain's: src/directory/lock-keys.ts, a group's in
+// groups/, its state in group-state.ts).
 //
-// Many keys are taken at once and atomically (all queues are joined in one synchronous step), so two callers can
-// never each hold a key the other waits for: no deadlock, whatever the order of the keys.
+// Two layers. In front, a queue per key in this process: flows of one process wait for each other here, without
+// asking the database. Behind it, a lease per key in the database (leases.ts), taken by insert, which is what
+// excludes other processes; the service installs it at start (useLeaseStore). Without one installed (unit tests
+// with no database) only the in-process queue guards.
+//
+// Many keys are taken at once: the in-process queues are joined in one synchronous step, and the leases are
+// inserted in key order, so callers never each hold a key the other waits for.
 //
 // Locks are re-entrant along one asynchronous flow: a directory write's membership reaction runs under the users'
 // locks it took, and a join that enrols those very users in a group's courses writes them again in that flow.
 // Waiting there for itself would never end, so a key the flow already holds is not taken again.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { LeaseStore } from './leases.js';
+
+let leaseStore: LeaseStore | undefined;
+
+/** Installs the process's lease store (lifecycle, after connecting); `undefined` on stop. */
+export function useLeaseStore(store: LeaseStore | undefined): void {
+  leaseStore = store;
+}
 
 const tails = new Map<string, Promise<void>>();
 
@@ -41,11 +55,19 @@ export async function withLocks<T>(lockKeys: Iterable<string>, work: () => Promi
     mine.push([key, tail]);
   }
   const frame: Frame = { keys: new Set(keys), held: true, outer: flow.getStore() };
+  const store = leaseStore;
+  let leased = false;
   try {
     if (waits.length) await Promise.all(waits);
+    if (store) {
+      await store.acquire(keys);
+      leased = true;
+    }
     return await flow.run(frame, work);
   } finally {
     frame.held = false;
+    // The database's lease goes before this process's queue moves on: the next flow here asks for it again.
+    if (leased) await store!.release(keys);
     release();
     for (const [key, tail] of mine) if (tails.get(key) === tail) tails.delete(key);
   }

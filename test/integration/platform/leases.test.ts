@@ -1,0 +1,89 @@
+// Leases by insert (src/platform/db/leases.ts): two lease stores in one process are two holders, as two processes
+// would be; the database decides who holds a key.
+import { expect } from 'chai';
+import mongoose from 'mongoose';
+import { startTestService, type TestService } from '../../helpers/service.js';
+import { startLeaseStore, type LeaseStore } from '../../../src/platform/db/leases.js';
+
+describe('leases across processes (by insert)', function () {
+  this.timeout(60_000);
+  let t: TestService;
+  const stores: LeaseStore[] = [];
+  const store = async (ttlMs = 2_000, waitMs = 5_000) => {
+    const s = await startLeaseStore({ ttlMs, waitMs });
+    stores.push(s);
+    return s;
+  };
+  const leaseDocs = () => mongoose.connection.collection<{ _id: string; holder: string }>('leases').find({}).toArray();
+
+  before(async () => {
+    t = await startTestService('leases');
+  });
+  after(async () => {
+    for (const s of stores) await s.stop();
+    await t.stop();
+  });
+
+  it('when two holders want the same keys, then one holds them until it releases, and the other gets them after', async () => {
+    const a = await store();
+    const b = await store();
+    await a.acquire(['user:x', 'user:y']);
+    let bHolds = false;
+    const bDone = b.acquire(['user:y', 'user:z']).then(() => (bHolds = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bHolds).to.equal(false);
+    // b holds the prefix of its sorted keys that was free: none, since user:y comes first.
+    expect((await leaseDocs()).map((d) => `${d._id}=${d.holder === a.holder ? 'a' : 'b'}`).sort()).to.deep.equal(['user:x=a', 'user:y=a']);
+    await a.release(['user:x', 'user:y']);
+    await bDone;
+    expect((await leaseDocs()).map((d) => `${d._id}=${d.holder === b.holder ? 'b' : 'a'}`).sort()).to.deep.equal(['user:y=b', 'user:z=b']);
+    await b.release(['user:y', 'user:z']);
+    expect(await leaseDocs()).to.deep.equal([]);
+  });
+
+  it('when twelve holders race for one key, then exactly one holds it at a time', async () => {
+    const racers = await Promise.all(Array.from({ length: 12 }, () => store(2_000, 20_000)));
+    let inside = 0;
+    let most = 0;
+    let entries = 0;
+    await Promise.all(
+      racers.map(async (s) => {
+        for (let round = 0; round < 3; round++) {
+          await s.acquire(['group:race']);
+          inside++;
+          most = Math.max(most, inside);
+          await new Promise((r) => setTimeout(r, 5));
+          inside--;
+          entries++;
+          await s.release(['group:race']);
+        }
+      }),
+    );
+    expect(entries).to.equal(36);
+    expect(most).to.equal(1);
+  });
+
+  it('when a holder dies holding a key, then another takes it over once its heartbeat has expired', async () => {
+    const dead = await store(600);
+    const alive = await store(600, 10_000);
+    await dead.acquire(['course:C1']);
+    // A killed process: its heartbeat stops and nothing is released.
+    await dead.stop();
+    const started = Date.now();
+    await alive.acquire(['course:C1']);
+    expect(Date.now() - started).to.be.lessThan(5_000);
+    const [doc] = await leaseDocs();
+    expect(doc).to.include({ _id: 'course:C1', holder: alive.holder });
+    await alive.release(['course:C1']);
+  });
+
+  it('when a key stays held past the wait, then the caller fails with a 503 and holds nothing', async () => {
+    const a = await store();
+    const b = await store(2_000, 300);
+    await a.acquire(['field:k2']);
+    const err = await b.acquire(['field:k1', 'field:k2']).then(() => undefined, (e: unknown) => e as { status?: number });
+    expect(err?.status).to.equal(503);
+    expect((await leaseDocs()).map((d) => d._id)).to.deep.equal(['field:k2']);
+    await a.release(['field:k2']);
+  });
+});
