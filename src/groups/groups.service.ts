@@ -112,7 +112,27 @@ export function groupView(doc: GroupDoc, state: GroupState | undefined, backlog?
 export async function requireGroup(id: string): Promise<GroupDoc> {
   const [doc, defaultId] = await Promise.all([GroupModel.findById(id).lean<GroupDoc>(), readDefaultGroupId()]);
   if (!doc) throw new NotFoundError(`No group with id ${id}.`);
-  return { ...doc, isDefault: doc._id === defaultId };
+  const settled = doc.type === 'automatic' && (await discardUnfinishedRuleVersion(doc)) ? await GroupModel.findById(id).lean<GroupDoc>() : doc;
+  if (!settled) throw new NotFoundError(`No group with id ${id}.`);
+  return { ...settled, isDefault: settled._id === defaultId };
+}
+
+/**
+ * A rule version stored without its group's update (putRule failed between the two, e.g. the database went away:
+ * the request answered 503) never took effect. Left there, it would make every later PUT of the rule collide with
+ * it and answer 412 while GET shows the version before it. Whoever reads the group next removes it, under the
+ * group's lock, so that a PUT still between its two steps (it holds the lock) is never mistaken for one that
+ * failed. Returns whether it removed one.
+ */
+async function discardUnfinishedRuleVersion(doc: GroupDoc): Promise<boolean> {
+  const versions = RuleVersionModel.collection as unknown as Collection<RuleVersionDoc>;
+  if (!(await versions.findOne({ _id: ruleVersionId(doc._id, doc.ruleVersion + 1) }, { projection: { _id: 1 } }))) return false;
+  return withLocks([groupLock(doc._id)], async () => {
+    const current = await GroupModel.findById(doc._id, { ruleVersion: 1 }).lean<Pick<GroupDoc, 'ruleVersion'>>();
+    if (!current) return false;
+    const { deletedCount } = await versions.deleteOne({ _id: ruleVersionId(doc._id, current.ruleVersion + 1) });
+    return deletedCount > 0;
+  });
 }
 
 /** Who reads a group: whether they are shown its key. Absent: they are (the writers' own answers). */
@@ -352,29 +372,42 @@ export async function putRule(
   actor: string,
   scheduler: Scheduler,
 ): Promise<{ group: GroupView; version: number; jobId?: string; warnings: RuleIssue[] }> {
-  const existing = await requireGroup(id);
-  if (existing.type !== 'automatic') throw new ConflictError('A manual group has no rule.');
-  if (ifMatch !== undefined) {
-    const current = [ruleEtag(existing.ruleVersion), await currentGroupEtag(existing)];
-    if (!ifMatchHolds(ifMatch, current)) {
-      throw new PreconditionFailedError(
-        `If-Match names neither the current rule version ("${existing.ruleVersion}") nor the group's current ETag; read the group again and retry.`,
-        undefined,
-        { currentVersion: existing.ruleVersion },
-      );
-    }
-  }
+  if ((await requireGroup(id)).type !== 'automatic') throw new ConflictError('A manual group has no rule.');
   const checked = await checkRule(rule);
-  const version = existing.ruleVersion + 1;
-  const now = new Date();
-  try {
-    // The version's insert is the step two concurrent changes cannot both win.
-    await RuleVersionModel.collection.insertOne({ _id: ruleVersionId(id, version), group: id, version, rule: checked.rule, actor, createdAt: now } as never);
-  } catch (err) {
-    if (!isDuplicateKeyError(err)) throw err;
-    throw new PreconditionFailedError(`The rule was changed by another request (version ${version} exists); read it again and retry.`, undefined, { currentVersion: version });
-  }
-  await withLocks([groupLock(id)], () => GroupModel.collection.updateOne({ _id: id } as never, { $set: { rule: checked.rule, ruleVersion: version, updatedAt: now } }));
+  // Under the group's lock (a lease across processes): the If-Match comparison, the version's insert and the
+  // group's update are one step for every other writer of the group, in this process or another.
+  const { existing, version } = await withLocks([groupLock(id)], async () => {
+    const existing = await requireGroup(id);
+    if (existing.type !== 'automatic') throw new ConflictError('A manual group has no rule.');
+    if (ifMatch !== undefined) {
+      const current = [ruleEtag(existing.ruleVersion), await currentGroupEtag(existing)];
+      if (!ifMatchHolds(ifMatch, current)) {
+        throw new PreconditionFailedError(
+          `If-Match names neither the current rule version ("${existing.ruleVersion}") nor the group's current ETag; read the group again and retry.`,
+          undefined,
+          { currentVersion: existing.ruleVersion },
+        );
+      }
+    }
+    const version = existing.ruleVersion + 1;
+    const now = new Date();
+    try {
+      // Still an insert of a chosen `_id`: a writer that bypassed the lock cannot win the same version.
+      await RuleVersionModel.collection.insertOne({ _id: ruleVersionId(id, version), group: id, version, rule: checked.rule, actor, createdAt: now } as never);
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      throw new PreconditionFailedError(`The rule was changed by another request (version ${version} exists); read it again and retry.`, undefined, { currentVersion: version });
+    }
+    try {
+      await GroupModel.collection.updateOne({ _id: id } as never, { $set: { rule: checked.rule, ruleVersion: version, updatedAt: now } });
+    } catch (err) {
+      // The version must not outlive its failed update (see discardUnfinishedRuleVersion, which the next reader
+      // runs if this delete fails too).
+      await RuleVersionModel.collection.deleteOne({ _id: ruleVersionId(id, version) } as never).catch(() => undefined);
+      throw err;
+    }
+    return { existing, version };
+  });
   const jobId = existing.paused ? undefined : await startGroupSync(scheduler, id, { actor, jobId: versionSyncJobId(id, version) });
   return { group: await getGroup(id), version, ...(jobId ? { jobId } : {}), warnings: checked.warnings };
 }

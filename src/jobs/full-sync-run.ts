@@ -13,6 +13,7 @@ import type { Metrics } from '../platform/metrics.js';
 import { JobRunModel, type JobRunDoc } from './job-run.model.js';
 import { settleJobRun, type JobContext } from './scheduler.js';
 import { SNAPSHOT_BUILD_JOB } from './snapshot-build.job.js';
+import { SYNC_GROUP_JOB } from './sync-group.job.js';
 
 /** The name of the parent job (sync-all.job.ts); its record is the run's. */
 export const FULL_SYNC_JOB = 'sync-all';
@@ -45,6 +46,10 @@ export async function finishRunIfLast(runId: string, deps: FinishDeps): Promise<
   if (!ids.every((id) => settled(records.get(id)?.status))) return;
 
   const summary = await finishRun(run, ids.map(resultOf), deps.valve);
+  // Groups whose rule changed under the run: synced again with the rule they have now (one job per group and run).
+  for (const groupId of summary.stale) {
+    await deps.enqueue(SYNC_GROUP_JOB, { groupId }, { jobId: `${runId}:resync:${groupId}`, actor: `job:${FULL_SYNC_JOB} (${runId})` });
+  }
   await deps.enqueue(SNAPSHOT_BUILD_JOB, {}, { jobId: `${runId}:snapshot`, actor: `job:${FULL_SYNC_JOB} (${runId})` });
   await JobRunModel.updateOne({ _id: runId }, { $set: { 'progress.done': run.users, 'progress.total': run.users } });
   const outcome = summary.failedPartitions.length

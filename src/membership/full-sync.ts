@@ -15,6 +15,7 @@ import { db, isDuplicateKeyError } from '../platform/db/index.js';
 import { eachLimited } from '../platform/each-limited.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { SyncRunModel, type SyncRunDoc } from './group-state.model.js';
+import { GroupModel, type GroupDoc } from '../groups/group.model.js';
 import { markRunning, markSynced, readMemberCounts, setCount } from './group-state.js';
 
 const STREAM_BATCH = 2000;
@@ -88,6 +89,8 @@ export interface PartitionGroupResult {
   removed: number;
   held?: number;
   error?: string;
+  /** The rule version this partition evaluated. */
+  ruleVersion?: number;
 }
 
 export interface PartitionResult {
@@ -193,7 +196,7 @@ function partitionScope(run: SyncRunDoc, index: number, opts: PartitionOptions):
         const added = outcome.planned.get(g.id) ?? 0;
         const removed = removedByGroup.get(g.id) ?? 0;
         const before = inGroup.get(g.id) ?? 0;
-        const entry: PartitionGroupResult = { before, members: before + added - removed, added, removed };
+        const entry: PartitionGroupResult = { before, members: before + added - removed, added, removed, ruleVersion: g.ruleVersion };
         const n = outcome.held.get(g.id);
         if (n) entry.held = n;
         const failure = outcome.failures.get(g.id);
@@ -216,11 +219,19 @@ export interface FullSyncResult {
   held: Record<string, number>;
   failed: Record<string, string>;
   failedPartitions: number[];
+  /**
+   * Groups whose rule changed while the run went on (a partition evaluated another version than the group has now):
+   * neither counted nor marked synced by the run; the caller syncs each again with its current rule.
+   */
+  stale: string[];
 }
 
 /** The parent's last step: each group's state and exact member count from the partitions' results. */
 export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<PartitionResult | null>, valve: SafetyValve): Promise<FullSyncResult> {
-  const out: FullSyncResult = { partitions: results.length, users: 0, groups: run.groups.length, added: 0, removed: 0, held: {}, failed: {}, failedPartitions: [] };
+  const out: FullSyncResult = { partitions: results.length, users: 0, groups: run.groups.length, added: 0, removed: 0, held: {}, failed: {}, failedPartitions: [], stale: [] };
+  const versionsNow = new Map(
+    (await GroupModel.find({ _id: { $in: run.groups } }, { ruleVersion: 1 }).lean<Array<Pick<GroupDoc, '_id' | 'ruleVersion'>>>()).map((g) => [g._id, g.ruleVersion]),
+  );
   results.forEach((r, i) => {
     if (!r) out.failedPartitions.push(i);
     else out.users += r.users;
@@ -254,6 +265,11 @@ export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<Partitio
     }
     out.added += added;
     out.removed += removed;
+    // A partition that evaluated an older rule may have written after that rule's successor was synced.
+    if (entries.some((e) => e?.ruleVersion !== undefined && e.ruleVersion !== versionsNow.get(groupId))) {
+      if (versionsNow.has(groupId)) out.stale.push(groupId);
+      return;
+    }
     const complete = entries.every((e) => e !== undefined);
     // Only a run that covered every partition for the group knows its exact size.
     if (complete) await setCount(groupId, moved.has(groupId) ? await countMembers(groupId) : members, added + removed > 0 ? run.at : undefined);

@@ -11,7 +11,7 @@ import { toEvalGroup, type EvalGroup } from './active-groups.js';
 import type { PlannedAdd, PlannedRemove } from './planner.js';
 import type { MembershipDoc } from './membership.model.js';
 import { countMembers, exclusions, memberships } from './membership-store.js';
-import { db } from '../platform/db/index.js';
+import { db, withLocks } from '../platform/db/index.js';
 import { reconcile, type ReconcileOutcome, type Scope } from './reconcile.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { markRunning, markSynced, setCount } from './group-state.js';
@@ -137,7 +137,30 @@ export interface GroupSyncResult {
   error?: string;
 }
 
+/** Syncs of one group wait for each other, across processes, at most this long (a large group's sync takes seconds). */
+const SYNC_WAIT_MS = 10 * 60_000;
+const syncLock = (groupId: string) => `group-sync-run:${groupId}`;
+
+/**
+ * One group's sync. Syncs of one group run one at a time across every worker (a lease): two at once each read
+ * the memberships before the other wrote, and a sync of an older rule version finishing last would leave its
+ * members behind. A sync whose group got a new rule version while it ran runs again with it, so whichever sync
+ * finishes last has evaluated the current rule.
+ */
 export async function syncGroup(groupId: string, opts: GroupSyncOptions): Promise<GroupSyncResult> {
+  return withLocks([syncLock(groupId)], async () => {
+    for (;;) {
+      const result = await syncGroupOnce(groupId, opts);
+      const now = await GroupModel.findById(groupId, { ruleVersion: 1 }).lean<Pick<GroupDoc, 'ruleVersion'>>();
+      if (!now || result.ruleVersion === undefined || now.ruleVersion === result.ruleVersion) {
+        const { ruleVersion: _evaluated, ...shown } = result;
+        return shown;
+      }
+    }
+  }, { waitMs: SYNC_WAIT_MS });
+}
+
+async function syncGroupOnce(groupId: string, opts: GroupSyncOptions): Promise<GroupSyncResult & { ruleVersion?: number }> {
   const doc = await GroupModel.findById(groupId).lean<GroupDoc>();
   if (!doc) return { groupId, skipped: 'deleted' };
   if (doc.type !== 'automatic') return { groupId, skipped: 'manual' };
@@ -190,9 +213,9 @@ export async function syncGroup(groupId: string, opts: GroupSyncOptions): Promis
   if ('memberCount' in result && changed.groups.has(groupId)) {
     const memberCount = await countMembers(groupId);
     await setCount(groupId, memberCount);
-    return { ...result, memberCount };
+    return { ...result, memberCount, ruleVersion: group.ruleVersion };
   }
-  return result;
+  return { ...result, ruleVersion: group.ruleVersion };
 }
 
 export interface PreviewResult {

@@ -71,7 +71,7 @@ const CLAIMS_KEPT_MS = 24 * 3600_000;
 export interface LeaseStore {
   readonly holder: string;
   /** Takes every key (a re-entrant caller passes only those it does not hold); resolves once all are held. */
-  acquire(keys: readonly string[]): Promise<void>;
+  acquire(keys: readonly string[], waitMs?: number): Promise<void>;
   release(keys: readonly string[]): Promise<void>;
   /** Stops the heartbeat and removes the holder document (its leases must have been released). */
   stop(): Promise<void>;
@@ -161,9 +161,9 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
   const store: LeaseStore = {
     holder,
 
-    async acquire(wanted) {
+    async acquire(wanted, waitMs = opts.waitMs) {
       const keys = [...new Set(wanted)].sort();
-      const deadline = Date.now() + opts.waitMs;
+      const deadline = Date.now() + waitMs;
       let held = 0;
       let poll = FIRST_POLL_MS;
       try {

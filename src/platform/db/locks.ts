@@ -40,7 +40,12 @@ function heldByThisFlow(key: string): boolean {
   return false;
 }
 
-export async function withLocks<T>(lockKeys: Iterable<string>, work: () => Promise<T>): Promise<T> {
+export interface LockOptions {
+  /** Longest wait for keys another process holds (default: the store's LEASE_WAIT_MS); long work such as a sync waits longer. */
+  waitMs?: number;
+}
+
+export async function withLocks<T>(lockKeys: Iterable<string>, work: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
   const keys = [...new Set(lockKeys)].filter((k) => !heldByThisFlow(k));
   if (keys.length === 0) return work();
   const waits: Promise<void>[] = [];
@@ -60,7 +65,7 @@ export async function withLocks<T>(lockKeys: Iterable<string>, work: () => Promi
   try {
     if (waits.length) await Promise.all(waits);
     if (store) {
-      await store.acquire(keys);
+      await store.acquire(keys, opts.waitMs);
       leased = true;
     }
     return await flow.run(frame, work);

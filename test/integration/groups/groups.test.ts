@@ -225,6 +225,23 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
     expect(manual.body.items.every((g: { type: string }) => g.type === 'manual')).to.equal(true);
   });
 
+  it('when a rule version was stored but its group update never happened (a request that failed between the two), then reading the group discards it and the next PUT stores the next version', async () => {
+    const team = uniq('team');
+    const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
+    // What the failed request left: version 2 inserted, the group still at version 1.
+    await db().collection('rule_versions').insertOne({ _id: `${group.id}:2` as never, group: group.id, version: 2, rule: rules.field('team', 'never applied'), createdAt: new Date() });
+    const read = await t.api.get(`/api/v1/groups/${group.id}/rule`).set(admin).expect(200);
+    expect(read.body.version).to.equal(1);
+    expect(await db().collection('rule_versions').countDocuments({ group: group.id })).to.equal(1);
+    // Left there, it made every later PUT collide with it (412) while GET showed version 1.
+    await db().collection('rule_versions').insertOne({ _id: `${group.id}:2` as never, group: group.id, version: 2, rule: rules.field('team', 'never applied'), createdAt: new Date() });
+    const put = await t.api.put(`/api/v1/groups/${group.id}/rule`).set(admin).set('If-Match', '"1"').send({ rule: rules.field('team', `${team}-2`) }).expect(200);
+    expect(put.body).to.include({ ruleVersion: 2 });
+    const stored = await db().collection('rule_versions').findOne({ _id: `${group.id}:2` as never });
+    expect(stored?.rule).to.deep.equal(rules.field('team', `${team}-2`));
+    expect((await db().collection('groups').findOne({ _id: group.id as never }))?.ruleVersion).to.equal(2);
+  });
+
   it('when the rule is replaced, then a new version is stored, If-Match is honoured (412 when stale), and history carries the version', async () => {
     const team = uniq('team');
     const a = await putUser(t, hr, userBody({ fields: { team } }));
