@@ -22,7 +22,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     info: {
       title: 'Autogroups API',
       version: '1.0.0',
-      description: 'Automatic groups for learning platforms and user directories. Contract: shared/API.md.',
+      description:
+        'Automatic groups for learning platforms and user directories: JSON rules keep group membership right by themselves. ' +
+        'This description is the API reference. Conventions (authentication, roles, errors, lists and cursors, jobs), the rule format and ' +
+        'guides are in the repository: docs/api.md and the other guides in docs/.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: '/' }],

@@ -84,11 +84,28 @@ function tidy(node: unknown): unknown {
       else if (rest.length > 1) out[combinator] = rest;
     }
   }
+  foldRefusedValues(out);
   if (isPlainObject(out.properties) && isPlainObject(out.patternProperties)) {
     out.properties = Object.fromEntries(Object.entries(out.properties).filter(([k]) => !/^\/.*\/[a-z]*$/.test(k)));
   }
   if (isPlainObject(out.properties) && Object.keys(out.properties).length === 0) delete out.properties;
   return out;
+}
+
+const escapeRegex = (v: string) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * joi's `.invalid('a', 'b')` on a string comes out as `not: { enum: ['a', 'b'] }`, which Swagger UI shows as a
+ * parameter of type "never". The same refusal is written into `pattern` as a lookahead (ECMA-262, as OpenAPI's
+ * `pattern` is), which accepts exactly the same strings and reads as a string with a pattern.
+ */
+function foldRefusedValues(out: JsonSchema): void {
+  const not = out.not;
+  if (out.type !== 'string' || !isPlainObject(not) || Object.keys(not).length !== 1 || !Array.isArray(not.enum) || !not.enum.every((v) => typeof v === 'string')) return;
+  const refused = `^(?!(?:${(not.enum as string[]).map(escapeRegex).join('|')})$)`;
+  const pattern = typeof out.pattern === 'string' ? out.pattern : undefined;
+  out.pattern = pattern === undefined ? refused : pattern.startsWith('^') ? `${refused}${pattern.slice(1)}` : `${refused}[\\s\\S]*?(?:${pattern})`;
+  delete out.not;
 }
 
 function mapValues(v: unknown, f: (x: unknown) => unknown): unknown {
