@@ -33,6 +33,7 @@ import {
 import { deleteUser, getUser, listUsers, patchUser, putUser } from './users.service.js';
 import { applyUserBatch } from './user-batch.service.js';
 import { parseUsersCsv } from './users-csv.js';
+import { searchUserViews } from './user-lookup.js';
 import { getCourse, listCourses, putCourse } from './courses.service.js';
 import { deleteEnrollment, listCourseEnrollments, listUserEnrollments, putEnrollment } from './enrollments.service.js';
 import { applyEnrollmentBatch } from './enrollment-batch.service.js';
@@ -100,7 +101,12 @@ export function directoryRoutes(deps: RouteDeps): Router {
     res.json(await applyUserBatch(records, ctx(req), { rejected, definitions: defs, lines }));
   });
   router.get('/users', requirePermission('users:read'), validate({ query: usersQuery }), async (_req, res) => {
-    const { email, branch, limit, cursor, ...rest } = res.locals.query as Record<string, string | number | undefined>;
+    const { email, branch, limit, cursor, q, ...rest } = res.locals.query as Record<string, string | number | undefined>;
+    if (q !== undefined) {
+      if (Object.keys(rest).length) throw new ValidationError('q finds people by name, email or id; it is not combined with other filters.', Object.keys(rest).map((k) => ({ path: k, message: 'is not combined with q' })));
+      res.json({ items: await searchUserViews(String(q), (limit as number | undefined) ?? 50), nextCursor: null });
+      return;
+    }
     const fields = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k.slice('field.'.length), String(v)]));
     res.json(
       await listUsers(

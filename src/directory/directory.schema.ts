@@ -20,10 +20,18 @@ export const usersQuery = Joi.object({
   ...pageSchema,
   email: Joi.string().min(1).max(254).description('Exact email, case-insensitive'),
   branch: Joi.string().min(1).max(200),
+  q: Joi.string()
+    .trim()
+    .min(1)
+    .max(200)
+    .description('Find people: users whose externalId, email, first or last name contains each word (case-insensitive), ordered by last and first name; one page of at most `limit`, no cursor. Not combined with the other filters'),
 })
+  .oxor('q', 'email')
+  .oxor('q', 'branch')
+  .oxor('q', 'cursor')
   .pattern(FIELD_FILTER, Joi.string().max(1000))
   .description('`field.<key>=<value>`: the exact value of an additional field (converted by its type: number, true/false, YYYY-MM-DD)')
-  .messages({ 'object.unknown': 'is not a filter of this list (email, branch, field.<key>, limit, cursor)' });
+  .messages({ 'object.unknown': 'is not a filter of this list (email, branch, q, field.<key>, limit, cursor)' });
 
 /**
  * A user body is only required to be a JSON object here: the service checks it against the shape and the field

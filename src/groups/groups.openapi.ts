@@ -16,6 +16,7 @@ import {
   groupParams,
   groupSyncBodySchema,
   historyQuery,
+  exclusionListQuery,
   memberListQuery,
   patchGroupSchema,
   previewBodySchema,
@@ -245,7 +246,7 @@ export const groupsOpenApi: Record<string, unknown> = {
   },
   '/api/v1/groups/{id}/exclusions': {
     parameters: idParam,
-    get: { tags, operationId: 'listGroupExclusions', summary: 'Excluded users', parameters: page, responses: { 200: { description: 'A page of exclusions', content: json(pageOf('Exclusion')) }, 404: problem, ...errors } },
+    get: { tags, operationId: 'listGroupExclusions', summary: 'Excluded users', parameters: queryParameters(exclusionListQuery), responses: { 200: { description: 'A page of exclusions', content: json(pageOf('Exclusion')) }, 404: problem, ...errors } },
   },
   '/api/v1/groups/{id}/exclusions/{externalId}': {
     parameters: memberParam,
@@ -312,7 +313,21 @@ export const groupsSchemas: Record<string, unknown> = {
   Preview: {
     type: 'object',
     required: ['toAdd', 'toRemove', 'sampleAdd', 'sampleRemove'],
-    properties: { toAdd: { type: 'integer' }, toRemove: { type: 'integer' }, sampleAdd: { type: 'array', items: { type: 'string' } }, sampleRemove: { type: 'array', items: { type: 'string' } } },
+    properties: {
+      toAdd: { type: 'integer' },
+      toRemove: { type: 'integer' },
+      sampleAdd: { type: 'array', items: { type: 'string' } },
+      sampleRemove: { type: 'array', items: { type: 'string' } },
+      sampleAddUsers: { type: 'array', items: ref('UserSummary'), description: 'The users of sampleAdd, in its order, with their names' },
+      sampleRemoveUsers: { type: 'array', items: ref('UserSummary'), description: 'The users of sampleRemove, in its order, with their names' },
+      error: { type: 'string', description: 'Why the rule could not be evaluated for some users' },
+    },
+  },
+  UserSummary: {
+    type: 'object',
+    required: ['externalId', 'email', 'firstName', 'lastName'],
+    description: 'Who an externalId is, for people reading a list',
+    properties: { externalId: { type: 'string' }, email: { type: 'string' }, firstName: { type: 'string' }, lastName: { type: 'string' } },
   },
   Explanation: {
     type: 'object',
@@ -325,11 +340,12 @@ export const groupsSchemas: Record<string, unknown> = {
       excluded: { type: 'boolean' },
       reason: { type: 'string' },
       pending: { type: ['string', 'null'], enum: ['add', 'remove', null], description: 'What the next evaluation would change' },
+      user: { ...ref('UserSummary'), description: 'Who the user is' },
     },
   },
   GroupKey: { type: 'object', required: ['key', 'uses'], properties: { key: { type: 'string' }, maxUses: { type: 'integer' }, uses: { type: 'integer' } } },
-  Member: { type: 'object', properties: { externalId: { type: 'string' }, source: { type: 'string', enum: [...MEMBERSHIP_SOURCES] }, addedAt: { type: 'string', format: 'date-time' } } },
-  Exclusion: { type: 'object', properties: { externalId: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' }, actor: { type: 'string' } } },
+  Member: { type: 'object', required: ['externalId', 'source', 'addedAt'], properties: { externalId: { type: 'string' }, source: { type: 'string', enum: [...MEMBERSHIP_SOURCES] }, addedAt: { type: 'string', format: 'date-time' }, user: { ...ref('UserSummary'), description: 'With include=user (always with q or sort=name on members): who the user is' } } },
+  Exclusion: { type: 'object', required: ['externalId', 'createdAt'], properties: { externalId: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' }, actor: { type: 'string' }, user: { ...ref('UserSummary'), description: 'With include=user (always with q or sort=name on members): who the user is' } } },
   HistoryEntry: {
     type: 'object',
     required: ['at', 'externalId', 'action', 'source', 'reason'],
@@ -341,6 +357,7 @@ export const groupsSchemas: Record<string, unknown> = {
       ruleVersion: { type: 'integer' },
       actor: { type: 'string' },
       reason: { type: 'string' },
+      user: { ...ref('UserSummary'), description: 'With include=user (always with q or sort=name on members): who the user is' },
     },
   },
 };

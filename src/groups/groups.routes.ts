@@ -28,12 +28,15 @@ import {
 import { writeMembersCsv } from '../membership/members-csv.js';
 import { membersSourcesRoutes } from './members-sources.routes.js';
 import { previewGroup } from '../membership/group-sync.js';
+import { searchMembers } from '../membership/member-search.js';
+import { userSummaries, withSampleUsers, withUsers } from '../directory/user-lookup.js';
 import type { RuleDocument } from '../rules/index.js';
 import {
   createGroupSchema,
   fullSyncBodySchema,
   groupKeyBodySchema,
   joinBodySchema,
+  exclusionListQuery,
   groupListQuery,
   groupMemberParams,
   groupParams,
@@ -145,12 +148,14 @@ export function groupsRoutes(deps: RouteDeps): Router {
         throw new ValidationError(`The rule has ${result.errors.length} error${result.errors.length > 1 ? 's' : ''}.`, result.errors.map((e) => ({ path: e.path ? `rule.${e.path}` : 'rule', message: e.message })));
       }
     }
-    res.json(await previewGroup(group, proposed as RuleDocument | undefined, new Date()));
+    res.json(await withSampleUsers(await previewGroup(group, proposed as RuleDocument | undefined, new Date())));
   });
 
   router.get('/groups/:id/explain/:externalId', requirePermission('members:read', 'users:read'), validate({ params: memberParams }), async (req, res) => {
     const group = await requireGroup(req.params.id as string);
-    res.json(await explainMembership(group, req.params.externalId as string));
+    const explanation = await explainMembership(group, req.params.externalId as string);
+    const user = (await userSummaries([req.params.externalId as string])).get(req.params.externalId as string);
+    res.json({ ...explanation, ...(user ? { user } : {}) });
   });
 
   router.post('/groups/:id/sync', requirePermission('groups:write'), validate({ params: idParams, body: groupSyncBodySchema }), async (req, res) => {
@@ -178,7 +183,13 @@ export function groupsRoutes(deps: RouteDeps): Router {
     validate({ params: idParams, query: memberListQuery }),
     async (req, res) => {
       const group = await requireGroup(req.params.id as string);
-      res.json(await listMembers(group._id, pageRequest(res.locals.query), res.locals.query.source as MembershipSource | undefined));
+      const { source, q, sort, include } = res.locals.query as { source?: MembershipSource; q?: string; sort: 'externalId' | 'name'; include?: 'user' };
+      if (q || sort === 'name') {
+        res.json(await searchMembers(group._id, pageRequest(res.locals.query), { ...(source ? { source } : {}), ...(q ? { q } : {}), sort }));
+        return;
+      }
+      const page = await listMembers(group._id, pageRequest(res.locals.query), source);
+      res.json(include === 'user' ? { ...page, items: await withUsers(page.items) } : page);
     },
   );
 
@@ -207,9 +218,10 @@ export function groupsRoutes(deps: RouteDeps): Router {
     res.status(204).end();
   });
 
-  router.get('/groups/:id/exclusions', requirePermission('members:read'), validate({ params: idParams, query: pageQuery }), async (req, res) => {
+  router.get('/groups/:id/exclusions', requirePermission('members:read'), validate({ params: idParams, query: exclusionListQuery }), async (req, res) => {
     const group = await requireGroup(req.params.id as string);
-    res.json(await listExclusions(group._id, pageRequest(res.locals.query)));
+    const page = await listExclusions(group._id, pageRequest(res.locals.query));
+    res.json(res.locals.query.include === 'user' ? { ...page, items: await withUsers(page.items) } : page);
   });
 
   router.put('/groups/:id/exclusions/:externalId', requirePermission('members:write'), validate({ params: memberParams }), async (req, res) => {
@@ -231,7 +243,8 @@ export function groupsRoutes(deps: RouteDeps): Router {
     async (req, res) => {
       const group = await requireGroup(req.params.id as string);
       const { externalId, action } = res.locals.query as { externalId?: string; action?: string };
-      res.json(await listHistory(group._id, pageRequest(res.locals.query), { ...(externalId ? { externalId } : {}), ...(action ? { action } : {}) }));
+      const page = await listHistory(group._id, pageRequest(res.locals.query), { ...(externalId ? { externalId } : {}), ...(action ? { action } : {}) });
+      res.json(res.locals.query.include === 'user' ? { ...page, items: await withUsers(page.items) } : page);
     },
   );
 
@@ -240,3 +253,4 @@ export function groupsRoutes(deps: RouteDeps): Router {
 
   return router;
 }
+

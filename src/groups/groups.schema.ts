@@ -18,8 +18,17 @@ export const groupListQuery = Joi.object({
   course: courseCodeSchema.description("Only the groups scoped to this course (its class group sync's groups)"),
 });
 export const groupCourseParams = Joi.object({ id: groupIdSchema.required().description('The group id'), code: courseCodeSchema.required().description('The course code') });
-export const memberListQuery = Joi.object({ ...pageSchema, source: Joi.string().valid(...MEMBERSHIP_SOURCES) });
-export const historyQuery = Joi.object({ ...pageSchema, externalId: externalIdSchema, action: Joi.string().valid('added', 'removed') });
+/** `include=user`: each item also names the user (`user: { externalId, email, firstName, lastName }`), for people reading the list. */
+const includeUser = Joi.string().valid('user').description('`user`: each item also carries `user` (email, first and last name) when the user exists');
+export const memberListQuery = Joi.object({
+  ...pageSchema,
+  source: Joi.string().valid(...MEMBERSHIP_SOURCES),
+  q: Joi.string().trim().min(1).max(200).description("Only members whose externalId, email, first or last name contains each word (case-insensitive); looks at 1,000 matching users at most. Items then carry `user`"),
+  sort: Joi.string().valid('externalId', 'name').default('externalId').description('`name`: by last name, first name, then externalId (reads the whole group: meant for people, not for feeds); items then carry `user`'),
+  include: includeUser,
+});
+export const exclusionListQuery = Joi.object({ ...pageSchema, include: includeUser });
+export const historyQuery = Joi.object({ ...pageSchema, externalId: externalIdSchema.description("Only this user's entries"), action: Joi.string().valid('added', 'removed'), include: includeUser });
 
 const name = Joi.string().trim().min(1).max(200);
 const description = Joi.string().max(2000).allow('');

@@ -49,7 +49,7 @@ export const jobsOpenApi = {
 };
 
 export const jobsSchemas = {
-  Job: { type: 'object', required: ['id', 'name', 'status', 'progress'], properties: { id: { type: 'string' }, name: { type: 'string' }, status: { type: 'string', enum: [...JOB_STATUSES] }, progress: { type: 'object', properties: { done: { type: 'integer' }, total: { type: 'integer' } } }, result: {}, error: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' }, startedAt: { type: 'string', format: 'date-time' }, finishedAt: { type: 'string', format: 'date-time' } } },
+  Job: { type: 'object', required: ['id', 'name', 'status', 'progress'], properties: { id: { type: 'string' }, name: { type: 'string' }, status: { type: 'string', enum: [...JOB_STATUSES] }, progress: { type: 'object', properties: { done: { type: 'integer' }, total: { type: 'integer' } } }, result: {}, error: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' }, startedAt: { type: 'string', format: 'date-time' }, finishedAt: { type: 'string', format: 'date-time' }, groupId: { type: 'string', description: 'The group the job works on, when it works on one' }, groupName: { type: 'string', description: 'That group’s name (absent once it is deleted)' }, course: { type: 'string', description: 'The course the job works on (class group sync), when it works on one' } } },
   JobPage: { type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Job' } }, nextCursor: { type: ['string', 'null'] } } },
   JobAccepted: { type: 'object', required: ['jobId'], properties: { jobId: { type: 'string' } } },
 };

@@ -7,3 +7,9 @@ export const ruleDocumentSchema = documentedBy(Joi.any(), 'RuleDocument');
 
 /** POST /rules/validate and PUT /groups/{id}/rule. */
 export const ruleBodySchema = Joi.object({ rule: ruleDocumentSchema.required() });
+
+/** POST /rules/preview: a rule and the one group setting that changes who it selects. */
+export const rulePreviewBodySchema = Joi.object({
+  rule: ruleDocumentSchema.required(),
+  includeInactive: Joi.boolean().default(false).description('As the new group would have it: whether inactive users may be members'),
+});

@@ -2,7 +2,7 @@
 // where an OpenAPI document can reference it.
 import { openApiSchema, requestBody, type JsonSchema } from '../platform/openapi-schema.js';
 import { ruleSchema } from './catalogue.js';
-import { ruleBodySchema } from './rule-body.schema.js';
+import { ruleBodySchema, rulePreviewBodySchema } from './rule-body.schema.js';
 
 /**
  * A rule that is valid on any directory, even an empty one (a course that does not exist yet is only a warning),
@@ -74,6 +74,19 @@ export const rulesOpenApi = {
       summary: 'Check a rule against the current field definitions and courses, changing nothing',
       requestBody: requestBody(ruleBodySchema, { component: 'RuleBody', example: { rule: ruleExample } }),
       responses: { 200: { description: 'Whether the rule is valid, with each error placed in the rule', content: { 'application/json': { schema: { $ref: '#/components/schemas/RuleValidation' } } } }, ...errors },
+    },
+  },
+  '/api/v1/rules/preview': {
+    post: {
+      tags: ['rules'],
+      operationId: 'previewRule',
+      summary: 'Who a new automatic group with this rule would start with, creating nothing',
+      description:
+        'What support staff check before creating a group from a request: the users the rule selects now (a new group has no members, so ' +
+        '`toRemove` is 0), counted as POST /groups/{id}/preview counts them, with samples named in `sampleAddUsers`. A rule with errors is a ' +
+        '400 naming each. Needs rules:read and users:read (it shows who a rule selects).',
+      requestBody: requestBody(rulePreviewBodySchema, { example: { rule: ruleExample } }),
+      responses: { 200: { description: 'Counts and samples', content: { 'application/json': { schema: { $ref: '#/components/schemas/Preview' } } } }, ...errors },
     },
   },
   '/api/v1/rules/operators': { get: { tags: ['rules'], operationId: 'listRuleOperators', summary: 'The operator catalogue (and decorators)', responses: list('Operators: name, the facts they apply to, value shape, description, example') } },

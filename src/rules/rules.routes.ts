@@ -8,6 +8,21 @@ import { factCatalogue, operatorCatalogue, ruleTemplates, validateRule } from '.
 import { ruleBodySchema } from './rule-body.schema.js';
 import { branchesInUse } from '../directory/branches.js';
 import type { FactInfo } from './catalogue.js';
+import type { RuleDocument } from './index.js';
+import { ValidationError } from '../platform/errors.js';
+import { previewGroup } from '../membership/group-sync.js';
+import { withSampleUsers } from '../directory/user-lookup.js';
+import type { GroupDoc } from '../groups/group.model.js';
+import { rulePreviewBodySchema } from './rule-body.schema.js';
+
+/**
+ * The group a rule preview is computed for: a new automatic group with the defaults POST /groups gives, no
+ * members and no exclusions yet (its id is one no group can have).
+ */
+function newGroupFor(rule: RuleDocument, includeInactive: boolean): GroupDoc {
+  const now = new Date();
+  return { _id: 'grp_preview', name: '', nameLower: '', scope: '', type: 'automatic', rule, ruleVersion: 0, manualMembers: 'remove', includeInactive, paused: false, isDefault: false, courses: [], createdAt: now, updatedAt: now };
+}
 
 export { rulesOpenApi, rulesSchemas } from './rules.openapi.js';
 
@@ -36,6 +51,16 @@ export function rulesRoutes(_deps: RouteDeps): Router {
       );
     },
   );
+
+  // Who a rule would select as a new group's members: what support staff check before creating one.
+  router.post('/rules/preview', requirePermission('rules:read', 'users:read'), validate({ body: rulePreviewBodySchema }), async (req, res) => {
+    const { rule, includeInactive } = req.body as { rule: unknown; includeInactive: boolean };
+    const result = validateRule(rule, await loadRuleValidationContext());
+    if (!result.valid) {
+      throw new ValidationError(`The rule has ${result.errors.length} error${result.errors.length > 1 ? 's' : ''}.`, result.errors.map((e) => ({ path: e.path ? `rule.${e.path}` : 'rule', message: e.message })));
+    }
+    res.json(await withSampleUsers(await previewGroup(newGroupFor(rule as RuleDocument, includeInactive), rule as RuleDocument, new Date())));
+  });
 
   router.get('/rules/operators', requirePermission('rules:read'), validate({}), (_req, res) => {
     const { operators, decorators } = operatorCatalogue();

@@ -98,6 +98,8 @@ describe('OpenAPI description: request body examples', () => {
     await send('PATCH /api/v1/groups/{id}', { id });
     await send('PUT /api/v1/groups/{id}/rule', { id });
     await send('POST /api/v1/groups/{id}/preview', { id });
+    const rulePreview = await send('POST /api/v1/rules/preview');
+    expect(rulePreview.body).to.include({ toRemove: 0 }).and.have.property('sampleAddUsers');
     await send('POST /api/v1/groups/{id}/sync', { id });
     await send('POST /api/v1/sync');
     const made = await send('POST /api/v1/groups/{id}/key', { id });
