@@ -1,11 +1,12 @@
 // Per-key rate limits: each API key gets a budget of requests per minute, and a smaller one for batches and CSV
 // imports (each may carry 10,000 users). Applied after authentication, keyed by the key's id, so one noisy
 // integration cannot starve the others; over budget, a 429 problem document with Retry-After and the IETF
-// RateLimit headers (draft 8). Counters live in the process (express-rate-limit's memory store): behind a load
-// balancer with N API processes a key may send up to N times the budget.
+// RateLimit headers (draft 8). Counters are shared by every API process on the database (rate-limit-store.ts):
+// behind a load balancer the budget is the key's, not each process's.
 import type { RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { AppError } from './errors.js';
+import { DatabaseRateLimitStore } from './rate-limit-store.js';
 
 export class TooManyRequestsError extends AppError {
   readonly status = 429;
@@ -28,6 +29,7 @@ function limiter(limit: number, name: string, applies: (path: string) => boolean
     windowMs: WINDOW_MS,
     limit,
     identifier: name,
+    store: new DatabaseRateLimitStore(`${name}:`),
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     skip: (req) => !applies(req.path),

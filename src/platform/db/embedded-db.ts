@@ -49,14 +49,17 @@ export async function ensureDevdbBinary(log: (msg: string) => void = () => {}): 
  * pool runs dry the command waits forever, with no error. So what a process can hold must stay below FerretDB's
  * pool: EMBEDDED_UPDATE_COMMANDS_IN_FLIGHT bulk update commands of EMBEDDED_MAX_UPDATES_PER_COMMAND statements
  * (+1 each), and every other driver connection running a one-statement update (2 each):
- * 4 × 26 + (20 − 4) × 2 = 136, and two service processes on one database (the workers test) 272 < 300.
+ * 4 × 26 + (20 − 4) × 2 = 136 per service process. The pool is sized for eight processes on one database (the
+ * README's "Running several processes": 4 × ROLE=api and 4 × ROLE=worker), 8 × 136 = 1,088 < 1,100: PostgreSQL
+ * opens connections only as they are used, so a larger ceiling costs nothing while idle (its lock table grows by
+ * about 20 MB of shared memory). A ninth process under bulk updates could again wait forever.
  * Four commands in flight instead of one made 4,000 updates by _id 3.5 times faster (18.6 s → 5.3 s, bench in
  * the README); tools/devdb gives PostgreSQL some connections more than FerretDB's pool.
  */
 export const EMBEDDED_MAX_POOL_SIZE = 20;
 export const EMBEDDED_MAX_UPDATES_PER_COMMAND = 25;
 export const EMBEDDED_UPDATE_COMMANDS_IN_FLIGHT = 4;
-export const FERRETDB_POOL_MAX_CONNS = 300;
+export const FERRETDB_POOL_MAX_CONNS = 1100;
 
 /** The URI clients use for an embedded database listening on this loopback port. */
 export function embeddedUri(port: number): string {
