@@ -41,6 +41,8 @@ export function ruleComponents(): Record<string, JsonSchema> {
   };
 }
 
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
 const issue = { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string', example: 'conditions.all[2].value' }, message: { type: 'string' } } };
 
 export const rulesSchemas = {
@@ -56,12 +58,73 @@ export const rulesSchemas = {
     },
   },
   RuleBody: openApiSchema(ruleBodySchema),
+  RuleOperator: {
+    type: 'object',
+    required: ['name', 'source', 'appliesTo', 'value', 'description', 'example'],
+    properties: {
+      name: { type: 'string', example: 'withinLastDays' },
+      source: { type: 'string', enum: ['json-rules-engine', 'autogroups'] },
+      appliesTo: { type: 'array', items: { type: 'string' }, description: 'The fact value types it applies to (text, number, date, boolean, select, enrollment, …)' },
+      value: { type: 'string', description: 'The shape of the value it takes' },
+      description: { type: 'string' },
+      example: ref('RuleLeafCondition'),
+    },
+  },
+  RuleFactPath: {
+    type: 'object',
+    required: ['path', 'type'],
+    properties: {
+      path: { type: 'string', example: '$.type' },
+      type: { type: 'string' },
+      options: { type: 'array', items: { type: 'string' } },
+      optional: { type: 'boolean' },
+      note: { type: 'string' },
+      values: { type: 'array', items: { type: 'string' }, description: 'Values in use (the `user` fact’s `$.branch`)' },
+      valuesTruncated: { type: 'boolean' },
+    },
+  },
+  RuleFact: {
+    type: 'object',
+    required: ['name', 'params', 'yields', 'type', 'paths'],
+    properties: {
+      name: { type: 'string', example: 'user' },
+      params: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
+      yields: { type: 'string' },
+      type: { type: 'string' },
+      pathRequired: { type: 'boolean' },
+      paths: { type: 'array', items: ref('RuleFactPath') },
+    },
+  },
+  RuleTemplate: {
+    type: 'object',
+    required: ['id', 'name', 'description', 'placeholders', 'rule'],
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      description: { type: 'string' },
+      placeholders: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name', 'label', 'type', 'example'],
+          properties: {
+            name: { type: 'string' },
+            label: { type: 'string' },
+            type: { type: 'string', enum: ['course', 'field', 'text', 'number', 'textList'] },
+            fieldTypes: { type: 'array', items: { type: 'string' } },
+            example: { oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'array', items: { type: 'string' } }] },
+          },
+        },
+      },
+      rule: { description: 'A rule document whose strings may hold `{{placeholder}}`s' },
+    },
+  },
 };
 
 const problem = { $ref: '#/components/responses/Problem' };
 const errors = { 400: problem, 401: problem, 403: problem };
-const list = (description: string) => ({
-  200: { description, content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } } } } },
+const list = (description: string, item: string) => ({
+  200: { description, content: { 'application/json': { schema: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(item) } } } } } },
   401: problem,
   403: problem,
 });
@@ -89,7 +152,7 @@ export const rulesOpenApi = {
       responses: { 200: { description: 'Counts and samples', content: { 'application/json': { schema: { $ref: '#/components/schemas/Preview' } } } }, ...errors },
     },
   },
-  '/api/v1/rules/operators': { get: { tags: ['rules'], operationId: 'listRuleOperators', summary: 'The operator catalogue (and decorators)', responses: list('Operators: name, the facts they apply to, value shape, description, example') } },
-  '/api/v1/rules/facts': { get: { tags: ['rules'], operationId: 'listRuleFacts', summary: 'The facts a rule can read', description: "The `user` fact's `$.branch` path lists the branches in use in `values` (distinct values of the users' branch, sorted, at most 500 with `valuesTruncated` when there are more; refreshed at most every 30 seconds).", responses: list('Facts with their params and paths') } },
-  '/api/v1/rules/templates': { get: { tags: ['rules'], operationId: 'listRuleTemplates', summary: 'Rules to start from', responses: list('Templates with placeholders') } },
+  '/api/v1/rules/operators': { get: { tags: ['rules'], operationId: 'listRuleOperators', summary: 'The operator catalogue (and decorators)', responses: list('Operators: name, the facts they apply to, value shape, description, example', 'RuleOperator') } },
+  '/api/v1/rules/facts': { get: { tags: ['rules'], operationId: 'listRuleFacts', summary: 'The facts a rule can read', description: "The `user` fact's `$.branch` path lists the branches in use in `values` (distinct values of the users' branch, sorted, at most 500 with `valuesTruncated` when there are more; refreshed at most every 30 seconds).", responses: list('Facts with their params and paths', 'RuleFact') } },
+  '/api/v1/rules/templates': { get: { tags: ['rules'], operationId: 'listRuleTemplates', summary: 'Rules to start from', responses: list('Templates with placeholders', 'RuleTemplate') } },
 };
