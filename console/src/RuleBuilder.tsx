@@ -2,7 +2,25 @@
 // condition's API path (so the API's errors, which name that path, show beside it), and a JSON view kept in step.
 import { useEffect, useState } from 'preact/hooks';
 import type { ProblemError } from './api.js';
-import { addChild, childrenOf, fillTemplate, defaultValue, errorsAt, isLeaf, kindOf, leafType, newLeaf, operatorsFor, updateAt, valueKind, withKind, type GroupKind } from './rule-model.js';
+import {
+  addChild,
+  childrenOf,
+  defaultValue,
+  errorsAt,
+  fillTemplate,
+  isLeaf,
+  kindOf,
+  leafType,
+  missingValue,
+  newLeaf,
+  operatorWords,
+  operatorsFor,
+  updateAt,
+  validValue,
+  valueKind,
+  withKind,
+  type GroupKind,
+} from './rule-model.js';
 import type { Catalogue, Condition, Leaf, RuleDocument, RuleTemplate } from './types.js';
 
 interface Props {
@@ -13,17 +31,43 @@ interface Props {
   onChange(rule: RuleDocument): void;
 }
 
-function Errors({ list }: { list: ProblemError[] }) {
+/** The API's errors of one place of the rule, said of what the person sees there (`subject`), not of its JSON path. */
+function Errors({ list, subject }: { list: ProblemError[]; subject?: string }) {
   if (!list.length) return null;
   return (
     <ul class="field-errors" role="alert">
       {list.map((e) => (
-        <li key={e.path + e.message}>
-          <code>{e.path.replace(/^rule\./, '')}</code> {e.message}
-        </li>
+        <li key={e.path + e.message}>{subject ? `${subject}: ${e.message}` : e.message}</li>
       ))}
     </ul>
   );
+}
+
+/** The words for a fact path ("$.enrolledAt" → "enrolled on"). */
+const PATH_WORDS: Record<string, string> = {
+  '$.externalId': 'id',
+  '$.email': 'email',
+  '$.firstName': 'first name',
+  '$.lastName': 'last name',
+  '$.type': 'type',
+  '$.status': 'status',
+  '$.branch': 'branch',
+  '$.role': 'role',
+  '$.class': 'class',
+  '$.cohort': 'cohort',
+  '$.mode': 'mode',
+  '$.enrolledAt': 'enrolled on',
+  '$.completedAt': 'completed on',
+};
+const pathWords = (p: string | undefined) => (p ? (PATH_WORDS[p] ?? p.replace(/^\$\./, '')) : '');
+
+/** What a condition is about, as a person names it: "Hire date", "User type", "Enrolment in DRV-101: status". */
+export function subjectOf(leaf: Leaf, cat: Catalogue): string {
+  if (leaf.fact === 'email') return 'Email';
+  if (leaf.fact === 'field') return cat.fields.find((f) => f.key === leaf.params?.key)?.label ?? leaf.params?.key ?? 'Field';
+  if (leaf.fact === 'user') return `User ${pathWords(leaf.path) || 'detail'}`;
+  if (leaf.fact === 'enrollment') return `Enrolment in ${leaf.params?.course ?? 'a course'}${leaf.path ? `: ${pathWords(leaf.path)}` : ''}`;
+  return leaf.fact;
 }
 
 export function RuleBuilder({ rule, catalogue, errors, readOnly, onChange }: Props) {
@@ -100,7 +144,7 @@ function GroupEditor({ node, path, root, catalogue, errors, readOnly, update }: 
           </button>
         )}
       </legend>
-      <Errors list={errorsAt(errors, path, false)} />
+      <Errors list={errorsAt(errors, path, false)} subject="This group" />
       {childrenOf(node, path).map(({ child, path: p }) => (
         <Node key={p} node={child} path={p} catalogue={catalogue} errors={errors} readOnly={readOnly} update={update} />
       ))}
@@ -118,26 +162,34 @@ function GroupEditor({ node, path, root, catalogue, errors, readOnly, update }: 
   );
 }
 
-/** A leaf re-shaped for a new fact: the params and path that fact needs, and an operator and value that fit. */
-function withFact(leaf: Leaf, fact: string, cat: Catalogue): Leaf {
-  const next: Leaf = { fact, operator: leaf.operator, value: leaf.value };
+/** A leaf re-shaped for a new fact: the params and path that fact needs, an operator that fits, a new value. */
+function withFact(leaf: Leaf, fact: Leaf['fact'], cat: Catalogue): Leaf {
+  const next: Leaf = { fact, operator: leaf.operator, value: undefined };
   if (fact === 'field') next.params = { key: cat.fields[0]?.key ?? '' };
   if (fact === 'enrollment') {
     next.params = { course: cat.courses[0]?.code ?? '' };
     next.path = '$.status';
   }
   if (fact === 'user') next.path = '$.type';
-  return fitOperator(next, cat);
+  return retyped(next, cat);
 }
 
-function fitOperator(leaf: Leaf, cat: Catalogue, operator = leaf.operator): Leaf {
+/**
+ * The fact, field or property changed, so the value's type may have: the operator is kept when the new type has
+ * it, and the value always starts again from a valid default of the new type (never the old type's value).
+ */
+function retyped(leaf: Leaf, cat: Catalogue): Leaf {
   const t = leafType(leaf, cat);
   const ops = operatorsFor(t.type, cat);
-  const op = ops.includes(operator) ? operator : (ops[0] ?? 'equal');
-  const before = valueKind(leaf.operator, t.type);
-  const after = valueKind(op, t.type);
-  const keep = before === after && op === leaf.operator;
-  return { ...leaf, operator: op, value: keep ? leaf.value : defaultValue(after, t.options) };
+  const op = ops.includes(leaf.operator) ? leaf.operator : (ops[0] ?? 'equal');
+  return { ...leaf, operator: op, value: defaultValue(valueKind(op, t.type), t.options) };
+}
+
+/** The operator changed: the value stays when it is still valid for it, else starts again from a valid default. */
+function withOperator(leaf: Leaf, cat: Catalogue, op: string): Leaf {
+  const t = leafType(leaf, cat);
+  const kind = valueKind(op, t.type);
+  return { ...leaf, operator: op, value: validValue(kind, leaf.value, t.options) ? leaf.value : defaultValue(kind, t.options) };
 }
 
 function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: NodeProps & { leaf: Leaf }) {
@@ -146,28 +198,31 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
   const facts = cat.facts.find((f) => f.name === leaf.fact);
   const ops = operatorsFor(t.type, cat);
   const kind = valueKind(leaf.operator, t.type);
-  const mine = errorsAt(errors, path, true);
+  const subject = subjectOf(leaf, cat);
+  // A value missing for its type is said at the condition, in words, before the API is asked about it.
+  const missing = missingValue(subject, kind, leaf.value, kind === 'list' || kind === 'select' ? t.options : undefined);
+  const mine = errorsAt(errors, path, true).filter((e) => !missing || !/\.value$/.test(e.path));
   const label = (what: string) => `${what} (${path})`;
   return (
-    <div class={`rule-leaf${mine.length ? ' has-errors' : ''}`} data-path={path}>
+    <div class={`rule-leaf${mine.length || missing ? ' has-errors' : ''}`} data-path={path}>
       <div class="leaf-controls">
         <label>
           Fact
-          <select aria-label={label('Fact')} value={leaf.fact} disabled={readOnly} onChange={(e) => set((l) => withFact(l, (e.target as HTMLSelectElement).value, cat))}>
-            <option value="email">email</option>
-            <option value="user">user</option>
-            <option value="field">additional field</option>
-            <option value="enrollment">enrolment</option>
+          <select aria-label={label('Fact')} value={leaf.fact} disabled={readOnly} onChange={(e) => set((l) => withFact(l, (e.target as HTMLSelectElement).value as Leaf['fact'], cat))}>
+            <option value="email">Email</option>
+            <option value="user">User detail</option>
+            <option value="field">Additional field</option>
+            <option value="enrollment">Enrolment in a course</option>
           </select>
         </label>
         {leaf.fact === 'field' && (
           <label>
             Field
-            <select aria-label={label('Field')} value={leaf.params?.key ?? ''} disabled={readOnly} onChange={(e) => set((l) => fitOperator({ ...l, params: { key: (e.target as HTMLSelectElement).value } }, cat))}>
+            <select aria-label={label('Field')} value={leaf.params?.key ?? ''} disabled={readOnly} onChange={(e) => set((l) => retyped({ ...l, params: { key: (e.target as HTMLSelectElement).value } }, cat))}>
               {!cat.fields.some((f) => f.key === leaf.params?.key) && <option value={leaf.params?.key ?? ''}>{leaf.params?.key || '(choose)'}</option>}
               {cat.fields.map((f) => (
                 <option key={f.key} value={f.key}>
-                  {f.label} ({f.key})
+                  {f.label}
                 </option>
               ))}
             </select>
@@ -197,14 +252,14 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
                 const p = (e.target as HTMLSelectElement).value;
                 set((l) => {
                   const { path: _old, ...rest } = l;
-                  return fitOperator(p ? { ...rest, path: p } : rest, cat);
+                  return retyped(p ? { ...rest, path: p } : rest, cat);
                 });
               }}
             >
               {leaf.fact === 'enrollment' && <option value="">(is enrolled)</option>}
               {facts?.paths.map((p) => (
                 <option key={p.path} value={p.path}>
-                  {p.path.replace('$.', '')}
+                  {pathWords(p.path)}
                 </option>
               ))}
             </select>
@@ -212,11 +267,11 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
         )}
         <label>
           Operator
-          <select aria-label={label('Operator')} value={leaf.operator} disabled={readOnly} onChange={(e) => set((l) => fitOperator(l, cat, (e.target as HTMLSelectElement).value))}>
-            {!ops.includes(leaf.operator) && <option value={leaf.operator}>{leaf.operator}</option>}
+          <select aria-label={label('Operator')} value={leaf.operator} disabled={readOnly} onChange={(e) => set((l) => withOperator(l, cat, (e.target as HTMLSelectElement).value))}>
+            {!ops.includes(leaf.operator) && <option value={leaf.operator}>{operatorWords(leaf.operator)}</option>}
             {ops.map((o) => (
               <option key={o} value={o} title={cat.operators.find((x) => x.name === o.replace(/^not:/, ''))?.description}>
-                {o}
+                {operatorWords(o)}
               </option>
             ))}
           </select>
@@ -228,7 +283,12 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
           </button>
         )}
       </div>
-      <Errors list={mine} />
+      {missing && (
+        <p class="field-errors" role="alert">
+          {missing}
+        </p>
+      )}
+      <Errors list={mine} subject={subject} />
     </div>
   );
 }
@@ -250,7 +310,7 @@ function ValueInput({ kind, value, options, label, readOnly, onChange }: ValuePr
       return (
         <label>
           Values
-          <select aria-label={label} multiple size={Math.min(4, options.length)} disabled={readOnly} onChange={(e) => onChange(Array.from((e.target as HTMLSelectElement).selectedOptions, (o) => o.value))}>
+          <select aria-label={label.replace(/^Value/, 'Values')} multiple size={Math.min(4, options.length)} disabled={readOnly} onChange={(e) => onChange(Array.from((e.target as HTMLSelectElement).selectedOptions, (o) => o.value))}>
             {options.map((o) => (
               <option key={o} value={o} selected={list.includes(o)}>
                 {o}
@@ -263,7 +323,7 @@ function ValueInput({ kind, value, options, label, readOnly, onChange }: ValuePr
     return (
       <label>
         Values (comma-separated)
-        <input aria-label={label} value={list.join(', ')} readOnly={readOnly} onChange={(e) => onChange(text(e).split(',').map((s) => s.trim()).filter(Boolean))} />
+        <input aria-label={label.replace(/^Value/, 'Values (comma-separated)')} value={list.join(', ')} readOnly={readOnly} onChange={(e) => onChange(text(e).split(',').map((s) => s.trim()).filter(Boolean))} />
       </label>
     );
   }
@@ -280,8 +340,8 @@ function ValueInput({ kind, value, options, label, readOnly, onChange }: ValuePr
       <label>
         Value
         <select aria-label={label} value={String(value === true)} disabled={readOnly} onChange={(e) => onChange((e.target as HTMLSelectElement).value === 'true')}>
-          <option value="true">true</option>
-          <option value="false">false</option>
+          <option value="true">yes</option>
+          <option value="false">no</option>
         </select>
       </label>
     );
@@ -290,7 +350,7 @@ function ValueInput({ kind, value, options, label, readOnly, onChange }: ValuePr
     return (
       <label>
         Date
-        <input aria-label={label} type="date" value={typeof value === 'string' ? value.slice(0, 10) : ''} readOnly={readOnly} onInput={(e) => onChange(text(e))} />
+        <input aria-label={label.replace(/^Value/, 'Date')} type="date" value={typeof value === 'string' ? value.slice(0, 10) : ''} readOnly={readOnly} onInput={(e) => onChange(text(e))} />
       </label>
     );
   }
@@ -299,7 +359,7 @@ function ValueInput({ kind, value, options, label, readOnly, onChange }: ValuePr
       <label>
         Value
         <select aria-label={label} value={String(value ?? '')} disabled={readOnly} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
-          {!options.includes(String(value)) && <option value={String(value ?? '')}>{String(value ?? '')}</option>}
+          {!options.includes(String(value)) && <option value={String(value ?? '')}>{value ? `${String(value)} (not one of its values)` : '(choose)'}</option>}
           {options.map((o) => (
             <option key={o} value={o}>
               {o}

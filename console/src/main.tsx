@@ -60,17 +60,21 @@ function SignIn({ onSignedIn }: { onSignedIn(s: Session): void }) {
   );
 }
 
+/**
+ * The page for the address. A page that shows one resource is keyed by its id: going to another (a new address,
+ * back or forward) starts a new page with that resource's state, never the previous one's draft, tab or result.
+ */
 function route(hash: string, session: Session) {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   const [section, id] = parts;
   const editable = canEdit(session);
   switch (section) {
     case 'groups':
-      return id ? <GroupPage id={id} editable={editable} /> : <GroupsPage editable={editable} />;
+      return id ? <GroupPage key={id} id={id} editable={editable} /> : <GroupsPage editable={editable} />;
     case 'requests':
-      return id ? <RequestPage id={id} editable={editable} /> : <RequestsPage editable={editable} />;
+      return id ? <RequestPage key={id} id={id} editable={editable} /> : <RequestsPage editable={editable} />;
     case 'users':
-      return id ? <UserPage id={id} /> : <UsersPage />;
+      return id ? <UserPage key={id} id={id} /> : <UsersPage />;
     case 'jobs':
       return <JobsPage admin={session.role === 'admin'} />;
     default:

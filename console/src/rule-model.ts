@@ -76,10 +76,50 @@ export function leafType(leaf: Leaf, cat: Catalogue): { type: string; options?: 
   return p ? { type: p.type, ...(p.options ? { options: p.options } : {}) } : { type: 'text' };
 }
 
-/** The catalogue's operators for a fact type, with the `not:` decorator's variants of each. */
+/**
+ * Operators in words, as a person reads the condition ("Hire date is on or after 2026-01-01"). `not:` variants
+ * are offered where they say something no plain operator says (on or after, does not contain, …).
+ */
+export const OPERATOR_WORDS: Record<string, string> = {
+  equal: 'is',
+  notEqual: 'is not',
+  in: 'is one of',
+  notIn: 'is not one of',
+  contains: 'contains',
+  doesNotContain: 'does not contain',
+  lessThan: 'is less than',
+  lessThanInclusive: 'is at most',
+  greaterThan: 'is more than',
+  greaterThanInclusive: 'is at least',
+  includesText: 'contains',
+  'not:includesText': 'does not contain',
+  startsWith: 'starts with',
+  'not:startsWith': 'does not start with',
+  endsWith: 'ends with',
+  'not:endsWith': 'does not end with',
+  matches: 'matches the pattern',
+  'not:matches': 'does not match the pattern',
+  exists: 'has a value',
+  before: 'is before',
+  'not:before': 'is on or after',
+  after: 'is after',
+  'not:after': 'is on or before',
+  withinLastDays: 'is in the last N days',
+  'not:withinLastDays': 'is not in the last N days',
+  moreThanDaysAgo: 'is more than N days ago',
+};
+
+/** An operator in words; one without words of its own (a decorator the builder does not offer) says what it is. */
+export function operatorWords(op: string): string {
+  return OPERATOR_WORDS[op] ?? (op.startsWith('not:') ? `not (${operatorWords(op.slice(4))})` : op);
+}
+
+/** The catalogue's operators for a fact type, in the order people look for them, with the worded `not:` variants. */
 export function operatorsFor(type: string, cat: Catalogue): string[] {
   const names = cat.operators.filter((o) => o.appliesTo.includes(type)).map((o) => o.name);
-  return [...names, ...names.filter((n) => n !== 'exists').map((n) => `not:${n}`)];
+  const withNot = names.flatMap((n) => (OPERATOR_WORDS[`not:${n}`] ? [n, `not:${n}`] : [n]));
+  // On dates, "on or after" is what people mean far more often than the strict "after".
+  return type === 'date' ? [...withNot.filter((n) => n === 'not:before'), ...withNot.filter((n) => n !== 'not:before')] : withNot;
 }
 
 export type ValueKind = 'list' | 'number' | 'boolean' | 'date' | 'select' | 'text';
@@ -114,6 +154,43 @@ export function defaultValue(kind: ValueKind, options?: string[]): unknown {
       return options?.[0] ?? '';
     default:
       return '';
+  }
+}
+
+/** Whether `value` is a valid value of this kind (and, for a choice, one of `options`). */
+export function validValue(kind: ValueKind, value: unknown, options?: string[]): boolean {
+  switch (kind) {
+    case 'list':
+      return Array.isArray(value) && value.length > 0 && (!options?.length || value.every((v) => options.includes(String(v))));
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'date':
+      return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value);
+    case 'select':
+      return typeof value === 'string' && (!options?.length || options.includes(value));
+    default:
+      return typeof value === 'string' && value !== '';
+  }
+}
+
+/** What a condition's value lacks, in words at the condition ("Hire date needs a date"), or undefined. */
+export function missingValue(subject: string, kind: ValueKind, value: unknown, options?: string[]): string | undefined {
+  if (validValue(kind, value, options)) return undefined;
+  switch (kind) {
+    case 'list':
+      return `${subject} needs at least one value${options?.length ? ' from its list' : ''}`;
+    case 'number':
+      return `${subject} needs a number`;
+    case 'date':
+      return `${subject} needs a date`;
+    case 'select':
+      return `${subject} needs one of its values`;
+    case 'boolean':
+      return undefined;
+    default:
+      return `${subject} needs some text`;
   }
 }
 

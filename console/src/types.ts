@@ -1,162 +1,52 @@
-// The shapes the console reads from the public API (API.md); only the fields it shows.
+// The shapes the console reads, named from the API's own OpenAPI schemas (generated/api-schema.d.ts, which
+// tools/console-types.ts generates from the service's description at build and typecheck time): no hand copies.
+// A declaration file, so that tsc's skipLibCheck passes over what openapi-typescript writes for the recursive
+// RuleValue (a type alias TypeScript refuses to resolve, read as any here).
+import type { components } from './generated/api-schema.js';
 
-export type Role = 'admin' | 'support' | 'hr-feed' | 'viewer' | 'integration';
+type Schemas = components['schemas'];
 
-export interface Session {
-  keyId: string;
-  name: string;
-  role: Role;
-  expiresAt: string;
-  csrfToken: string;
-}
+export type Session = Schemas['Session'];
+export type Role = Session['role'];
+export type Group = Schemas['Group'];
+export type Sync = NonNullable<Group['sync']>;
+export type FieldDefinition = Schemas['FieldDefinition'];
+export type Course = Schemas['Course'];
+export type OperatorInfo = Schemas['RuleOperator'];
+export type FactInfo = Schemas['RuleFact'];
+export type FactPath = Schemas['RuleFactPath'];
+export type RuleTemplate = Schemas['RuleTemplate'];
+export type Preview = Schemas['Preview'];
+export type UserSummary = Schemas['UserSummary'];
+export type ExplainNode = Schemas['ExplainNode'];
+export type Explanation = Schemas['Explanation'];
+export type Member = Schemas['Member'];
+export type Exclusion = Schemas['Exclusion'];
+export type HistoryEntry = Schemas['HistoryEntry'];
+export type Job = Schemas['Job'];
+export type User = Schemas['User'];
+export type Enrollment = Schemas['Enrollment'];
+export type SupportRequest = Schemas['SupportRequest'];
+export type RuleIssue = Schemas['RuleIssue'];
 
-export interface Sync {
-  state: string;
-  lastSyncAt: string | null;
-  lastChangeAt: string | null;
-  lastError?: string;
-  heldRemovals?: number;
-  jobId?: string;
-}
-
-export interface Group {
-  id: string;
-  name: string;
-  description?: string;
-  type: 'manual' | 'automatic';
-  rule?: RuleDocument;
-  ruleVersion?: number;
-  paused: boolean;
-  memberCount: number;
-  sync?: Sync;
-  updatedAt: string;
-}
-
-export type Leaf = { fact: string; operator: string; value: unknown; params?: Record<string, string>; path?: string };
+/**
+ * A condition as the builder edits it. The rule schema gives each fact its `params` through if/then branches,
+ * which the generated type cannot follow (it says `Record<string, never>`); every param is a string.
+ */
+export type Leaf = Omit<Schemas['RuleLeafCondition'], 'params' | 'value'> & { params?: Record<string, string>; value: unknown };
 export type Condition = { all: Condition[] } | { any: Condition[] } | { not: Condition } | Leaf;
+/** Schemas['RuleDocument'] with the builder's Condition (a leaf's params as strings). */
 export interface RuleDocument {
   conditions: Condition;
 }
 
-export interface FieldDefinition {
-  key: string;
-  label: string;
-  type: 'text' | 'number' | 'date' | 'boolean' | 'select';
-  options?: string[];
-}
-export interface Course {
-  code: string;
-  title: string;
-}
-export interface OperatorInfo {
-  name: string;
-  appliesTo: string[];
-  value: string;
-  description: string;
-}
-export interface FactPath {
-  path: string;
-  type: string;
-  options?: string[];
-}
-export interface FactInfo {
-  name: string;
-  type: string;
-  paths: FactPath[];
-  pathRequired?: boolean;
-}
-export interface RuleTemplate {
-  id: string;
-  name: string;
-  description: string;
-  placeholders: Array<{ name: string; label: string; example: unknown }>;
-  rule: RuleDocument;
-}
+/** What the rule builder offers: field definitions, courses, the operator and fact catalogues, templates. */
 export interface Catalogue {
   templates: RuleTemplate[];
   fields: FieldDefinition[];
   courses: Course[];
   operators: OperatorInfo[];
   facts: FactInfo[];
-}
-
-export interface Preview {
-  toAdd: number;
-  toRemove: number;
-  sampleAdd: string[];
-  sampleRemove: string[];
-}
-
-export interface ExplainNode {
-  all?: ExplainNode[];
-  any?: ExplainNode[];
-  not?: ExplainNode;
-  fact?: string;
-  params?: Record<string, unknown>;
-  path?: string;
-  operator?: string;
-  value?: unknown;
-  factValue?: unknown;
-  result: boolean;
-}
-export interface Explanation {
-  member: boolean;
-  matches: boolean;
-  conditions?: ExplainNode;
-}
-
-export interface Member {
-  externalId: string;
-  source: string;
-  addedAt: string;
-}
-export interface HistoryEntry {
-  at: string;
-  externalId: string;
-  action: 'added' | 'removed';
-  source: string;
-  ruleVersion?: number;
-  actor?: string;
-  reason: string;
-}
-export interface Job {
-  id: string;
-  name: string;
-  status: 'queued' | 'running' | 'completed' | 'failed';
-  progress?: { done: number; total: number };
-  error?: string;
-  result?: Record<string, unknown>;
-  createdAt?: string;
-  startedAt?: string;
-}
-export interface User {
-  externalId: string;
-  email: string;
-  firstName: string;
-  lastName: string;
-  type: string;
-  status: string;
-  branch?: string;
-  fields: Record<string, unknown>;
-}
-export interface Enrollment {
-  course: string;
-  status: string;
-  role?: string;
-  class?: string;
-  cohort?: string;
-}
-export interface SupportRequest {
-  id: string;
-  title: string;
-  description: string;
-  requestedBy: string;
-  status: 'open' | 'in_progress' | 'done' | 'rejected';
-  draftRule?: RuleDocument;
-  draftRuleErrors?: Array<{ path: string; message: string }>;
-  groupId?: string;
-  timeline: Array<{ at: string; actor: string; event: string; status: string; note?: string; groupId?: string | null }>;
-  createdAt: string;
 }
 
 export type { Page } from './api.js';

@@ -1,7 +1,7 @@
-// Small shared pieces: loading data, showing a problem, dates, a job's progress.
+// Small shared pieces: loading data, showing a problem, dates, a job's progress, a user's name, finding a user.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get } from './api.js';
-import type { Catalogue, Course, FactInfo, FieldDefinition, Job, OperatorInfo, RuleTemplate } from './types.js';
+import type { Catalogue, Course, FactInfo, FieldDefinition, Job, OperatorInfo, Page, RuleTemplate, User, UserSummary } from './types.js';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -123,4 +123,96 @@ export function Pager({ cursor, onNext, onFirst, atFirst }: { cursor: string | n
       </button>
     </div>
   );
+}
+
+/** A user as people know them: name, then email; the externalId as a quiet detail. Links to the user's page. */
+export function UserName({ id, user, link = true }: { id: string; user?: UserSummary | undefined; link?: boolean }) {
+  const name = user ? `${user.firstName} ${user.lastName}`.trim() : id;
+  return (
+    <span class="user-name">
+      {link ? <a href={`#/users/${encodeURIComponent(id)}`}>{name}</a> : <strong>{name}</strong>}
+      {user && (
+        <>
+          {' '}
+          <span class="email">{user.email}</span> <small class="id">({id})</small>
+        </>
+      )}
+    </span>
+  );
+}
+
+/** Users found by a piece of their name, email or id (GET /users?q=). */
+export async function findUsers(text: string, limit = 20): Promise<User[]> {
+  const q = text.trim();
+  if (!q) return [];
+  return (await get<Page<User>>(`/users?q=${encodeURIComponent(q)}&limit=${limit}`)).items;
+}
+
+/**
+ * Finding a user by name or email and choosing one: a search box whose matches are buttons. `onPick` gets the
+ * chosen user; the box empties when it answers true.
+ */
+export function UserPicker({ label, button, onPick }: { label: string; button: string; onPick(user: User): Promise<boolean> | boolean }) {
+  const [text, setText] = useState('');
+  const [found, setFound] = useState<User[]>();
+  const [error, setError] = useState<ApiError>();
+  const search = async () => {
+    setError(undefined);
+    try {
+      setFound(await findUsers(text));
+    } catch (err) {
+      setError(toApiError(err));
+    }
+  };
+  return (
+    <div class="user-picker">
+      <form
+        class="row"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void search();
+        }}
+      >
+        <label>
+          {label}
+          <input type="search" required value={text} placeholder="name, email or id" onInput={(e) => setText((e.target as HTMLInputElement).value)} />
+        </label>
+        <button type="submit">Find</button>
+      </form>
+      <Problem error={error} />
+      {found && found.length === 0 && <p class="hint">No user matches “{text.trim()}”.</p>}
+      {found && found.length > 0 && (
+        <ul class="picks">
+          {found.map((u) => (
+            <li key={u.externalId}>
+              <UserName id={u.externalId} user={u} link={false} />{' '}
+              <button
+                type="button"
+                onClick={async () => {
+                  if (await onPick(u)) {
+                    setText('');
+                    setFound(undefined);
+                  }
+                }}
+              >
+                {button} {u.firstName} {u.lastName}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** Calls `tick` every `ms` while `active`; stops when the page goes. */
+export function usePolling(active: boolean, ms: number, tick: () => void): void {
+  const latest = useRef(tick);
+  latest.current = tick;
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => latest.current(), ms);
+    return () => clearInterval(timer);
+  }, [active, ms]);
 }

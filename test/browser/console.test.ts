@@ -145,18 +145,20 @@ describe('admin console (browser)', function () {
     await waitForSync(id);
     await page.reload();
     const members = page.getByTestId('members');
-    await members.getByRole('link', { name: 'ana' }).waitFor();
-    await members.getByRole('link', { name: 'ben' }).waitFor();
+    await members.getByRole('link', { name: 'Ana Tester' }).waitFor();
+    await members.getByRole('link', { name: 'Ben Tester' }).waitFor();
     expect(await members.locator('tbody tr').count()).to.equal(2);
-    await page.getByLabel('User id (externalId)').fill('dan');
-    await page.getByRole('button', { name: 'Explain' }).click();
+    // Explain: the user is found by email, the conditions read in words.
+    await page.getByLabel('Why is this user in the group, or not?').fill('dan@example.com');
+    await page.locator('#explain').getByRole('button', { name: 'Find' }).click();
+    await page.getByRole('button', { name: 'Explain Dan Tester' }).click();
     const why = page.getByTestId('explanation');
     await why.getByText('Not a member').waitFor();
-    expect(await why.textContent()).to.contain('"Support"');
-    // From a member's row: why ana is in the group.
-    await page.getByRole('button', { name: 'Why is ana here?' }).click();
+    expect(await why.textContent()).to.contain('Department is “Sales” — the user has “Support”');
+    // From a member's row: why Ana is in the group.
+    await page.getByRole('button', { name: 'Why is Ana Tester here?' }).click();
     await why.getByText('Member', { exact: true }).waitFor();
-    expect(await page.getByLabel('User id (externalId)').inputValue()).to.equal('ana');
+    expect(await why.textContent()).to.contain('Ana Tester');
     await screenshot(page, 'group');
   });
 
@@ -205,7 +207,7 @@ describe('admin console (browser)', function () {
     // ana completed DRV-101 and joins; the two learners leave.
     await page.getByTestId('preview-add').filter({ hasText: /^1$/ }).waitFor();
     expect(await page.getByTestId('preview-remove').textContent()).to.equal('2');
-    expect(await page.getByTestId('preview').textContent()).to.contain('ana');
+    expect(await page.getByTestId('preview').textContent()).to.contain('Ana Tester');
     await page.getByRole('button', { name: 'Save rule' }).click();
     await page.getByRole('status').filter({ hasText: 'Saved as version 2' }).waitFor();
     // Removing both of the group's two members is more than the safety valve allows at once: held.
@@ -255,8 +257,11 @@ describe('admin console (browser)', function () {
     await page.getByRole('link', { name: 'Support team group' }).click();
     expect(await page.getByLabel('Value (conditions.all[0])', { exact: true }).inputValue()).to.equal('Support');
     await page.getByRole('button', { name: 'Start work' }).click();
-    await page.getByTestId('request-status').filter({ hasText: 'in_progress' }).waitFor();
+    await page.getByTestId('request-status').filter({ hasText: 'in progress' }).waitFor();
     await page.getByLabel('Group name').fill('Support team');
+    await page.getByRole('button', { name: 'Preview who would join' }).click();
+    await page.getByTestId('create-preview').getByRole('link', { name: 'Dan Tester' }).waitFor();
+    await page.getByLabel(/Start the group now/).check();
     await screenshot(page, 'request');
     await page.getByRole('button', { name: 'Create group and mark done' }).click();
     await page.getByTestId('request-status').filter({ hasText: 'done' }).waitFor();
@@ -266,7 +271,7 @@ describe('admin console (browser)', function () {
     const group = await t.api.get(`/api/v1/groups/${stored.body.groupId}`).set(await admin());
     expect(group.body.name).to.equal('Support team');
     expect(group.body.rule).to.deep.equal(draftRule);
-    await page.getByRole('link', { name: stored.body.groupId }).click();
+    await page.getByTestId('request-group').getByRole('link', { name: 'Support team' }).click();
     await page.getByRole('heading', { name: 'Support team' }).waitFor();
     await page.getByRole('link', { name: 'Groups', exact: true }).click();
     await page.getByRole('link', { name: 'Support team', exact: true }).waitFor();
@@ -307,14 +312,15 @@ describe('admin console (browser)', function () {
     await form.getByLabel('Type').selectOption('manual');
     await form.getByRole('button', { name: 'Create group' }).click();
     await page.getByRole('heading', { name: 'Hand picked' }).waitFor();
-    await page.getByLabel('Add a member by hand (externalId)').fill('eve');
-    await page.getByRole('button', { name: 'Add member' }).click();
-    await page.getByTestId('members').getByRole('link', { name: 'eve' }).waitFor();
+    await page.getByLabel('Add a member by hand').fill('Eve');
+    await page.getByLabel('Add a member by hand').press('Enter');
+    await page.getByRole('button', { name: 'Add Eve Tester' }).click();
+    await page.getByTestId('members').getByRole('link', { name: 'Eve Tester' }).waitFor();
     await page.getByTestId('member-count').filter({ hasText: /^1$/ }).waitFor();
     const id = decodeURIComponent(new URL(page.url()).hash.split('/')[2]!);
     const stored = await t.api.get(`/api/v1/groups/${id}/members`).set(await admin());
     expect(stored.body.items.map((m: { externalId: string; source: string }) => [m.externalId, m.source])).to.deep.equal([['eve', 'manual']]);
-    await page.getByRole('button', { name: 'Remove eve' }).click();
+    await page.getByRole('button', { name: 'Remove Eve Tester' }).click();
     await page.getByTestId('member-count').filter({ hasText: /^0$/ }).waitFor();
     expect((await t.api.get(`/api/v1/groups/${id}/members`).set(await admin())).body.items).to.deep.equal([]);
   });
@@ -341,7 +347,7 @@ describe('admin console (browser)', function () {
     await page.getByRole('link', { name: 'Users' }).click();
     await page.getByLabel('Email, name or id').fill('Ana');
     await page.getByRole('button', { name: 'Search' }).click();
-    await page.getByRole('link', { name: 'ana', exact: true }).click();
+    await page.getByRole('link', { name: 'Ana Tester', exact: true }).click();
     await page.getByText('DRV-101: completed').waitFor();
     await page.getByTestId('user-groups').getByRole('link', { name: 'Staff', exact: true }).waitFor();
     await screenshot(page, 'user-390');

@@ -1,37 +1,43 @@
-// Explain a user against a group's rule: member or not, and each condition with the value the user had.
+// Explain a user against a group's rule: found by name or email, member or not and why, and each condition in
+// words with the value the user had.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, enc, get } from '../api.js';
-import type { Explanation, ExplainNode } from '../types.js';
-import { Problem, toApiError } from '../ui.js';
+import { operatorWords } from '../rule-model.js';
+import type { Explanation, ExplainNode, User } from '../types.js';
+import { Problem, UserName, UserPicker, loadCatalogue, toApiError } from '../ui.js';
+import type { Catalogue, Leaf } from '../types.js';
+import { subjectOf } from '../RuleBuilder.js';
 
-function ExplainTree({ node }: { node: ExplainNode }) {
+const shown = (v: unknown): string => (v === undefined ? 'nothing' : typeof v === 'string' ? `“${v}”` : Array.isArray(v) ? v.map(shown).join(', ') : JSON.stringify(v));
+
+function ExplainTree({ node, catalogue }: { node: ExplainNode; catalogue: Catalogue | undefined }) {
   const mark = <span class={node.result ? 'yes' : 'no'}>{node.result ? '✔' : '✘'}</span>;
   const kids = node.all ?? node.any ?? (node.not ? [node.not] : undefined);
   if (kids) {
     return (
       <li>
-        {mark} {node.all ? 'all of' : node.any ? 'any of' : 'not'}
+        {mark} {node.all ? 'all of these' : node.any ? 'any of these' : 'not this'}
         <ul>
           {kids.map((k, i) => (
-            <ExplainTree key={i} node={k} />
+            <ExplainTree key={i} node={k} catalogue={catalogue} />
           ))}
         </ul>
       </li>
     );
   }
-  const params = node.params ? ` ${Object.values(node.params).join(' ')}` : '';
+  const leaf = { fact: node.fact, operator: node.operator ?? '', value: node.value, ...(node.params ? { params: node.params } : {}), ...(node.path ? { path: node.path } : {}) } as Leaf;
+  const subject = catalogue ? subjectOf(leaf, catalogue) : `${node.fact ?? ''} ${node.path ?? ''}`;
   return (
     <li>
-      {mark} <code>{`${node.fact}${params}${node.path ? ` ${node.path}` : ''}`}</code> {node.operator} <code>{JSON.stringify(node.value)}</code> — the user has{' '}
-      <code>{node.factValue === undefined ? 'nothing' : JSON.stringify(node.factValue)}</code>
+      {mark} {subject} {operatorWords(node.operator ?? '')} <strong>{shown(node.value)}</strong> — the user has <strong>{shown(node.factValue)}</strong>
     </li>
   );
 }
 
 export function ExplainUser({ groupId, initial = '' }: { groupId: string; initial?: string }) {
-  const [who, setWho] = useState(initial);
   const [result, setResult] = useState<Explanation>();
   const [error, setError] = useState<ApiError>();
+  const [catalogue, setCatalogue] = useState<Catalogue>();
   const explain = async (externalId: string) => {
     setError(undefined);
     setResult(undefined);
@@ -42,32 +48,30 @@ export function ExplainUser({ groupId, initial = '' }: { groupId: string; initia
     }
   };
   useEffect(() => {
+    loadCatalogue().then(setCatalogue, () => undefined);
     if (initial) void explain(initial);
   }, [groupId, initial]);
   return (
     <section class="card explain" id="explain" aria-label="Explain a user">
       <h2>Explain a user</h2>
-      <form
-        class="row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void explain(who.trim());
+      <UserPicker
+        label="Why is this user in the group, or not?"
+        button="Explain"
+        onPick={async (u: User) => {
+          await explain(u.externalId);
+          return true;
         }}
-      >
-        <label>
-          User id (externalId)
-          <input name="externalId" required value={who} onInput={(e) => setWho((e.target as HTMLInputElement).value)} />
-        </label>
-        <button type="submit">Explain</button>
-      </form>
+      />
       {result && (
         <div data-testid="explanation">
           <p>
-            <strong>{result.member ? 'Member' : 'Not a member'}</strong>; the rule {result.matches ? 'matches' : 'does not match'}.
+            {result.user && <UserName id={result.user.externalId} user={result.user} />}: <strong>{result.member ? 'Member' : 'Not a member'}</strong>; the rule{' '}
+            {result.matches ? 'matches' : 'does not match'}.
           </p>
+          {result.reason && <p class="hint">{result.reason}</p>}
           {result.conditions && (
             <ul class="explain-tree">
-              <ExplainTree node={result.conditions} />
+              <ExplainTree node={result.conditions} catalogue={catalogue} />
             </ul>
           )}
         </div>
@@ -76,4 +80,3 @@ export function ExplainUser({ groupId, initial = '' }: { groupId: string; initia
     </section>
   );
 }
-

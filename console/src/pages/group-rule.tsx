@@ -3,20 +3,26 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, call, enc, send, type ProblemError } from '../api.js';
 import { RuleBuilder } from '../RuleBuilder.js';
-import type { Catalogue, Group, Preview, RuleDocument } from '../types.js';
+import type { Catalogue, Group, Preview, RuleDocument, UserSummary } from '../types.js';
 import { Problem, loadCatalogue, toApiError } from '../ui.js';
 
 const PREVIEW_DELAY_MS = 400;
 
-function UserLinks({ ids }: { ids: string[] }) {
+/** The sampled users by name (the preview's sample…Users), each linking to the user. */
+export function UserLinks({ ids, users }: { ids: string[]; users?: UserSummary[] | undefined }) {
   return (
     <>
-      {ids.map((id, i) => (
-        <span key={id}>
-          {i > 0 && ', '}
-          <a href={`#/users/${enc(id)}`}>{id}</a>
-        </span>
-      ))}
+      {ids.map((id, i) => {
+        const u = users?.find((x) => x.externalId === id);
+        return (
+          <span key={id}>
+            {i > 0 && ', '}
+            <a href={`#/users/${enc(id)}`} title={u ? `${u.email} (${id})` : undefined}>
+              {u ? `${u.firstName} ${u.lastName}` : id}
+            </a>
+          </span>
+        );
+      })}
     </>
   );
 }
@@ -101,13 +107,13 @@ export function RuleEditor({ group, editable, onSaved }: { group: Group; editabl
             {preview.sampleAdd.length > 0 && (
               <span class="samples">
                 {' '}
-                · e.g. joining: <UserLinks ids={preview.sampleAdd} />
+                · e.g. joining: <UserLinks ids={preview.sampleAdd} users={preview.sampleAddUsers} />
               </span>
             )}
             {preview.sampleRemove.length > 0 && (
               <span class="samples">
                 {' '}
-                · e.g. leaving: <UserLinks ids={preview.sampleRemove} />
+                · e.g. leaving: <UserLinks ids={preview.sampleRemove} users={preview.sampleRemoveUsers} />
               </span>
             )}
           </p>

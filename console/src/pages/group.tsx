@@ -1,21 +1,33 @@
 // One group: its state and actions (pause, sync now with progress, held removals), the rule editor, explain,
-// and the members, exclusions and history tabs.
+// and the members, exclusions and history tabs. The page follows the server: while a sync is queued or running
+// it reads the group again every second, and the tabs read their lists again whenever the group changed.
 import { useState } from 'preact/hooks';
 import { enc, get, send, type ApiError } from '../api.js';
 import type { Group } from '../types.js';
-import { Problem, ProgressBar, toApiError, useJob, useLoad, when } from '../ui.js';
+import { Problem, ProgressBar, toApiError, useJob, useLoad, usePolling, when } from '../ui.js';
 import { syncLabel } from './groups.js';
 import { RuleEditor } from './group-rule.js';
 import { ExplainUser } from './explain.js';
 import { Exclusions, History, Members } from './group-lists.js';
 
+/** How often a group whose sync is queued or running is read again. */
+const FOLLOW_MS = 1000;
+
+const TABS = ['members', 'exclusions', 'history'] as const;
+
+/** What changes when the group's members or history change: the lists below read again when it does. */
+const changeMark = (g: Group) => [g.memberCount, g.sync?.lastChangeAt, g.sync?.lastSyncAt, g.sync?.state, g.ruleVersion, g.paused, g.updatedAt].join('|');
+
 export function GroupPage({ id, editable }: { id: string; editable: boolean }) {
   const group = useLoad(() => get<Group>(`/groups/${enc(id)}`), [id]);
-  const [tab, setTab] = useState<'members' | 'exclusions' | 'history'>('members');
-  const [explainId, setExplainId] = useState('');
+  const [tab, setTab] = useState<(typeof TABS)[number]>('members');
+  const [explain, setExplain] = useState<{ externalId: string; n: number }>();
   const g = group.data;
-  if (group.error) return <Problem error={group.error} />;
+  const busy = g?.sync?.state === 'queued' || g?.sync?.state === 'running';
+  usePolling(busy, FOLLOW_MS, group.reload);
+  if (group.error && !g) return <Problem error={group.error} />;
   if (!g) return <p>Loading…</p>;
+  const mark = changeMark(g);
   return (
     <section>
       <p>
@@ -25,18 +37,29 @@ export function GroupPage({ id, editable }: { id: string; editable: boolean }) {
       {g.description && <p>{g.description}</p>}
       <GroupStatus group={g} editable={editable} onChanged={group.reload} />
       {g.type === 'automatic' && <RuleEditor group={g} editable={editable} onSaved={group.reload} />}
-      <ExplainUser key={explainId} groupId={g.id} initial={explainId} />
+      <ExplainUser key={explain ? `${explain.externalId}:${explain.n}` : ''} groupId={g.id} initial={explain?.externalId ?? ''} />
       <div role="group" aria-label="Group details" class="tabs">
-        {(['members', 'exclusions', 'history'] as const).map((t) => (
+        {TABS.map((t) => (
           <button key={t} type="button" aria-pressed={tab === t} onClick={() => setTab(t)}>
             {t[0]!.toUpperCase() + t.slice(1)}
           </button>
         ))}
       </div>
       <div>
-        {tab === 'members' && <Members groupId={g.id} editable={editable} onChanged={group.reload} onExplain={(x) => (setExplainId(x), document.getElementById('explain')?.scrollIntoView())} />}
-        {tab === 'exclusions' && <Exclusions groupId={g.id} editable={editable} />}
-        {tab === 'history' && <History groupId={g.id} />}
+        {tab === 'members' && (
+          <Members
+            groupId={g.id}
+            editable={editable}
+            changed={mark}
+            onChanged={group.reload}
+            onExplain={(x) => {
+              setExplain((e) => ({ externalId: x, n: (e?.n ?? 0) + 1 }));
+              document.getElementById('explain')?.scrollIntoView();
+            }}
+          />
+        )}
+        {tab === 'exclusions' && <Exclusions groupId={g.id} editable={editable} changed={mark} onChanged={group.reload} />}
+        {tab === 'history' && <History groupId={g.id} changed={mark} />}
       </div>
     </section>
   );
@@ -60,6 +83,7 @@ function GroupStatus({ group: g, editable, onChanged }: { group: Group; editable
       const { jobId: started } = await send<{ jobId: string }>('POST', `/groups/${enc(g.id)}/sync`, confirmRemovals ? { confirmRemovals: true } : undefined);
       setConfirming(false);
       setJobId(started);
+      onChanged();
     });
   return (
     <div class="card status">
@@ -115,4 +139,3 @@ function GroupStatus({ group: g, editable, onChanged }: { group: Group; editable
     </div>
   );
 }
-

@@ -1,25 +1,58 @@
-// Jobs: the recent ones with their progress, refreshed while any runs; admins get the job dashboard.
-import { useEffect } from 'preact/hooks';
+// Jobs: the recent ones in words ("Sync of Sales"), failures first, with their progress, refreshed while any
+// runs; admins get the job dashboard.
 import { get } from '../api.js';
 import type { Job, Page } from '../types.js';
-import { Problem, ProgressBar, useLoad, when } from '../ui.js';
+import { Problem, ProgressBar, useLoad, usePolling, when } from '../ui.js';
 
 /** A job's result in one line: its plain values (counts, ids), not its nested detail. */
-function summary(result: Record<string, unknown>): string {
-  return Object.entries(result)
+function summary(result: unknown): string {
+  if (!result || typeof result !== 'object') return '';
+  return Object.entries(result as Record<string, unknown>)
     .filter(([, v]) => v === null || typeof v !== 'object')
     .map(([k, v]) => `${k} ${String(v)}`)
     .join(' · ');
 }
 
+/** What a job does, in words, naming its group or course. */
+export function jobKind(j: Job): string {
+  const group = j.groupName ? `“${j.groupName}”` : j.groupId ? 'a deleted group' : '';
+  switch (j.name) {
+    case 'sync-group':
+      return `Sync of ${group || 'a group'}`;
+    case 'sync-all':
+      return 'Sync of every automatic group';
+    case 'sync-partition':
+      return 'Part of a sync of every automatic group';
+    case 'nightly-sync':
+      return 'Nightly sync';
+    case 'class-sync':
+      return `Class group sync of ${j.course ?? 'a course'}`;
+    case 'class-sync-all':
+      return 'Class group sync of every course';
+    case 'group-enroll':
+      return `Enrolment of the members of ${group || 'a group'} in its courses`;
+    case 'members-copy':
+      return `Copy of members into ${group || 'a group'}`;
+    case 'snapshot-build':
+    case 'snapshot-refresh':
+      return 'Refresh of the directory snapshot (used by previews)';
+    case 'reaction-replay':
+      return 'Retry of membership changes owed to directory writes';
+    default:
+      return j.name;
+  }
+}
+
+const failedFirst = (jobs: Job[]) => [...jobs.filter((j) => j.status === 'failed'), ...jobs.filter((j) => j.status !== 'failed')];
+
 export function JobsPage({ admin }: { admin: boolean }) {
   const jobs = useLoad(() => get<Page<Job>>('/jobs?limit=50'), []);
-  const active = jobs.data?.items.some((j) => j.status === 'queued' || j.status === 'running');
-  useEffect(() => {
-    if (!active) return;
-    const timer = setTimeout(jobs.reload, 1000);
-    return () => clearTimeout(timer);
-  }, [jobs.data]);
+  const failed = useLoad(() => get<Page<Job>>('/jobs?status=failed&limit=20'), []);
+  const active = !!jobs.data?.items.some((j) => j.status === 'queued' || j.status === 'running');
+  usePolling(active, 1000, jobs.reload);
+  // Failures first: the recent failed ones (even when older than the page of recent jobs), then the rest.
+  const seen = new Set<string>();
+  const shown = failedFirst([...(failed.data?.items ?? []), ...(jobs.data?.items ?? [])]).filter((j) => !seen.has(j.id) && (seen.add(j.id), true));
   return (
     <section>
       <h1>Jobs</h1>
@@ -28,38 +61,38 @@ export function JobsPage({ admin }: { admin: boolean }) {
           Scheduling, retries and the raw queue: <a href="/dashboard">the job dashboard</a>.
         </p>
       )}
-      <button type="button" onClick={jobs.reload}>
+      <button type="button" onClick={() => (jobs.reload(), failed.reload())}>
         Refresh
       </button>
-      <Problem error={jobs.error} />
+      <Problem error={jobs.error ?? failed.error} />
       {jobs.loading && !jobs.data && <p>Loading…</p>}
-      {jobs.data?.items.length === 0 && <p>No jobs yet.</p>}
+      {jobs.data && shown.length === 0 && <p>No jobs yet.</p>}
       <div class="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Job</th>
-            <th scope="col">Started</th>
-            <th scope="col">Progress</th>
-          </tr>
-        </thead>
-        <tbody>
-          {jobs.data?.items.map((j) => (
-            <tr key={j.id}>
-              <td>
-                {j.name}
-                <br />
-                <small>{j.id}</small>
-              </td>
-              <td>{when(j.startedAt ?? j.createdAt)}</td>
-              <td>
-                <ProgressBar job={j} />
-                {j.result && <small class="result">{summary(j.result)}</small>}
-              </td>
+        <table data-testid="jobs">
+          <thead>
+            <tr>
+              <th scope="col">Job</th>
+              <th scope="col">Started</th>
+              <th scope="col">Progress</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {shown.map((j) => (
+              <tr key={j.id} class={j.status === 'failed' ? 'failed' : ''}>
+                <td>
+                  {j.groupId && j.groupName ? <a href={`#/groups/${encodeURIComponent(j.groupId)}`}>{jobKind(j)}</a> : jobKind(j)}
+                  <br />
+                  <small class="id">{j.id}</small>
+                </td>
+                <td>{when(j.startedAt ?? j.createdAt)}</td>
+                <td>
+                  <ProgressBar job={j} />
+                  {j.result !== undefined && <small class="result">{summary(j.result)}</small>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       </div>
     </section>
   );

@@ -1,33 +1,9 @@
-// Users: find one by email, name or id; a user's fields, enrolments, and the groups they are in, each with why.
+// Users: find one by a piece of their name, email or id (GET /users?q=); a user's fields, enrolments, and the groups they are in, each with why.
 import { useState } from 'preact/hooks';
 import { ApiError, enc, get } from '../api.js';
 import type { Enrollment, Explanation, Group, Page, User } from '../types.js';
-import { Problem, toApiError, useLoad } from '../ui.js';
+import { Problem, findUsers, toApiError, useLoad } from '../ui.js';
 import { ExplainUser } from './explain.js';
-
-/** The API finds users by exact email or id; a name is matched here over the directory's first pages. */
-async function findUsers(text: string): Promise<User[]> {
-  const q = text.trim();
-  if (!q) return [];
-  if (q.includes('@')) return (await get<Page<User>>(`/users?email=${enc(q)}`)).items;
-  const byId = await get<User>(`/users/${enc(q)}`).then(
-    (u) => [u],
-    (e: unknown) => {
-      if (toApiError(e).status === 404) return [];
-      throw e;
-    },
-  );
-  const needle = q.toLowerCase();
-  const found = new Map(byId.map((u) => [u.externalId, u]));
-  let cursor: string | null = null;
-  for (let pages = 0; pages < 5; pages++) {
-    const page: Page<User> = await get<Page<User>>(`/users?limit=1000${cursor ? `&cursor=${enc(cursor)}` : ''}`);
-    for (const u of page.items) if (`${u.firstName} ${u.lastName}`.toLowerCase().includes(needle)) found.set(u.externalId, u);
-    cursor = page.nextCursor;
-    if (!cursor) break;
-  }
-  return [...found.values()];
-}
 
 export function UsersPage() {
   const [text, setText] = useState('');
@@ -43,7 +19,7 @@ export function UsersPage() {
           e.preventDefault();
           setError(undefined);
           try {
-            setResults(await findUsers(text));
+            setResults(await findUsers(text, 100));
           } catch (err) {
             setError(toApiError(err));
           }
@@ -61,23 +37,23 @@ export function UsersPage() {
         <table>
           <thead>
             <tr>
-              <th scope="col">Id</th>
               <th scope="col">Name</th>
               <th scope="col">Email</th>
               <th scope="col">Type</th>
+              <th scope="col">Id</th>
             </tr>
           </thead>
           <tbody>
             {results.map((u) => (
               <tr key={u.externalId}>
                 <td>
-                  <a href={`#/users/${enc(u.externalId)}`}>{u.externalId}</a>
-                </td>
-                <td>
-                  {u.firstName} {u.lastName}
+                  <a href={`#/users/${enc(u.externalId)}`}>
+                    {u.firstName} {u.lastName}
+                  </a>
                 </td>
                 <td>{u.email}</td>
                 <td>{u.type}</td>
+                <td class="id">{u.externalId}</td>
               </tr>
             ))}
           </tbody>

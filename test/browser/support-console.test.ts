@@ -1,0 +1,139 @@
+// The console as support staff use it (issue 19): pages keyed by what they show, pages that follow the server,
+// conditions that stay valid, drafts that are kept, a request flow that previews before it creates, names
+// instead of ids, and every page usable at 390 and 1280 px without a console error.
+import { expect } from 'chai';
+import { useConsoleFixture } from './console-fixture.js';
+
+const branchIs = (branch: string) => ({ conditions: { all: [{ fact: 'user', path: '$.branch', operator: 'equal', value: branch }] } });
+const departmentIs = (department: string) => ({ conditions: { all: [{ fact: 'field', params: { key: 'department' }, operator: 'equal', value: department }] } });
+
+describe('admin console for support staff (browser)', function () {
+  this.timeout(120_000);
+  const f = useConsoleFixture('supportconsole');
+  const leaf = (path: string) => f.page.locator(`.rule-leaf[data-path="${path}"]`);
+
+  before(async () => {
+    await f.put('/fields/department', { label: 'Department', type: 'select', options: ['Sales', 'Support', 'Engineering'] });
+    await f.put('/fields/contract', { label: 'Contract type', type: 'select', options: ['permanent', 'fixed-term'] });
+    await f.put('/fields/hireDate', { label: 'Hire date', type: 'date' });
+    const people: Array<[string, string, string, 'staff' | 'learner', string, string]> = [
+      ['u1001', 'Ana', 'Silva', 'staff', 'Sales', 'Lisbon'],
+      ['u1002', 'Ben', 'Okoro', 'staff', 'Sales', 'Melbourne'],
+      ['u1003', 'Cleo', 'Marsh', 'learner', 'Sales', 'Melbourne'],
+      ['u1004', 'Dan', 'Ito', 'staff', 'Support', 'Lisbon'],
+      ['u1005', 'Eve', 'Novak', 'learner', 'Engineering', 'Melbourne'],
+    ];
+    for (const [id, first, last, type, department, branch] of people) {
+      await f.put(`/users/${id}`, { email: `${first.toLowerCase()}.${last.toLowerCase()}@example.com`, firstName: first, lastName: last, type, status: 'active', branch, fields: { department } });
+    }
+  });
+
+  it('defect 1: when the address changes to another request (or back), then the page shows that request, its draft and its group name', async () => {
+    const { page } = f;
+    const melbourne = await f.post('/requests', { title: 'Melbourne learners', description: 'Everyone in Melbourne', requestedBy: 'ops@example.com', draftRule: branchIs('Melbourne') });
+    const lisbon = await f.post('/requests', { title: 'Lisbon staff', description: 'Everyone in Lisbon', requestedBy: 'ops@example.com', draftRule: branchIs('Lisbon') });
+    await f.signIn();
+    await page.goto(`${f.base}/console/#/requests/${melbourne.id as string}`);
+    await page.getByRole('heading', { name: 'Melbourne learners' }).waitFor();
+    await f.waitFor(async () => (await leaf('conditions.all[0]').getByLabel('Value').inputValue()) === 'Melbourne', 'the Melbourne draft');
+    await f.goHash(`#/requests/${lisbon.id as string}`);
+    await page.getByRole('heading', { name: 'Lisbon staff' }).waitFor();
+    await f.waitFor(async () => (await page.getByLabel('Group name').inputValue()) === 'Lisbon staff', 'the group name of the Lisbon request');
+    expect(await leaf('conditions.all[0]').getByLabel('Value').inputValue()).to.equal('Lisbon');
+    await page.goBack();
+    await page.getByRole('heading', { name: 'Melbourne learners' }).waitFor();
+    await f.waitFor(async () => (await page.getByLabel('Group name').inputValue()) === 'Melbourne learners', 'the group name of the Melbourne request');
+    expect(await leaf('conditions.all[0]').getByLabel('Value').inputValue()).to.equal('Melbourne');
+  });
+
+  it('defect 1: when the address changes to another group, then the tab and the explain result are that group’s, not the previous one’s', async () => {
+    const { page } = f;
+    const automatic = await f.createGroup('Sales people', departmentIs('Sales'));
+    const manual = await f.createGroup('Hand picked few', undefined);
+    await f.waitForSync(automatic);
+    await f.signIn();
+    await page.goto(`${f.base}/console/#/groups/${automatic}`);
+    await page.getByRole('heading', { name: 'Sales people' }).waitFor();
+    await page.getByRole('button', { name: 'History' }).click();
+    await page.locator('#explain input').first().fill('ana');
+    await page.locator('#explain').getByRole('button', { name: 'Find' }).click();
+    await page.locator('#explain').getByRole('button', { name: 'Explain Ana Silva' }).click();
+    await page.getByTestId('explanation').waitFor();
+    await f.goHash(`#/groups/${manual}`);
+    await page.getByRole('heading', { name: 'Hand picked few' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Members' }).getAttribute('aria-pressed')).to.equal('true');
+    expect(await page.getByTestId('explanation').count()).to.equal(0);
+    expect(await page.locator('#explain input').first().inputValue()).to.equal('');
+  });
+
+  it('defect 2: when a group is paused and resumed, then its state follows the server back to idle and the History tab shows the new rows', async () => {
+    const { page } = f;
+    const id = await f.createGroup('Porto office', branchIs('Porto'));
+    await f.waitForSync(id);
+    await f.signIn();
+    await page.goto(`${f.base}/console/#/groups/${id}`);
+    await page.getByRole('heading', { name: 'Porto office' }).waitFor();
+    await page.getByRole('button', { name: 'History' }).click();
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByTestId('sync-state').filter({ hasText: 'paused' }).waitFor();
+    await f.put('/users/u2001', { email: 'zoe.porto@example.com', firstName: 'Zoe', lastName: 'Porto', type: 'staff', status: 'active', branch: 'Porto', fields: {} });
+    await page.getByRole('button', { name: 'Resume' }).click();
+    // The API settles within a second or two; the page must follow it without a reload.
+    await page.getByTestId('sync-state').filter({ hasText: 'idle' }).waitFor({ timeout: 10_000 });
+    await page.getByTestId('history').getByText('u2001').first().waitFor({ timeout: 10_000 });
+    await page.getByTestId('member-count').filter({ hasText: /^1$/ }).waitFor({ timeout: 10_000 });
+  });
+
+  it('defect 3: when a condition’s fact, field or operator changes, then its value is reset to a valid value of the new type', async () => {
+    const { page } = f;
+    const id = await f.createGroup('Condition resets', departmentIs('Support'), { paused: true });
+    await f.signIn();
+    await page.goto(`${f.base}/console/#/groups/${id}`);
+    await page.getByRole('button', { name: /Add condition/ }).first().click();
+    const added = leaf('conditions.all[1]');
+    await added.getByLabel('Fact').selectOption('field');
+    await added.getByLabel('Field').selectOption('contract');
+    expect(await added.getByLabel('Value').inputValue()).to.equal('permanent');
+    expect(await added.getByLabel('Value').locator('option').allTextContents()).to.not.include('staff');
+    await added.getByLabel('Field').selectOption('hireDate');
+    const date = added.getByLabel(/Value|Date/);
+    expect(await date.getAttribute('type')).to.equal('date');
+    expect(await date.inputValue()).to.match(/^\d{4}-\d{2}-\d{2}$/);
+    await added.getByLabel('Operator').selectOption({ index: 1 });
+    await page.getByTestId('preview-add').waitFor();
+    expect(await page.locator('.field-errors').count()).to.equal(0);
+  });
+
+  it('defect 4: when a draft is built on a request page and the page is left, then the draft is kept on the request', async () => {
+    const { page } = f;
+    const request = await f.post('/requests', { title: 'Learners please', description: 'A group of learners', requestedBy: 'ops@example.com' });
+    await f.signIn();
+    await page.goto(`${f.base}/console/#/requests/${request.id as string}`);
+    await page.getByRole('heading', { name: 'Learners please' }).waitFor();
+    await leaf('conditions.all[0]').getByLabel('Value').selectOption('learner');
+    await page.getByRole('link', { name: 'Groups', exact: true }).click();
+    await page.getByRole('heading', { name: 'Groups' }).waitFor();
+    await f.waitFor(async () => JSON.stringify((await f.get(`/requests/${request.id as string}`)).draftRule ?? null).includes('learner'), 'the draft stored on the request');
+    await page.goBack();
+    await page.getByRole('heading', { name: 'Learners please' }).waitFor();
+    await f.waitFor(async () => (await leaf('conditions.all[0]').getByLabel('Value').inputValue()) === 'learner', 'the draft shown again');
+  });
+
+  it('defect 5: when a request’s rule matches nobody, then creating its group warns first and the group is created paused', async () => {
+    const { page } = f;
+    const request = await f.post('/requests', { title: 'Atlantis branch', description: 'Everyone in Atlantis', requestedBy: 'ops@example.com', draftRule: branchIs('Atlantis') });
+    await f.signIn();
+    await page.goto(`${f.base}/console/#/requests/${request.id as string}`);
+    await page.getByRole('button', { name: 'Preview who would join' }).click();
+    await page.getByTestId('create-preview').getByText(/matches nobody/).waitFor();
+    // Nothing is created by the preview.
+    expect(((await f.get('/groups?limit=1000')).items as Array<{ name: string }>).some((g) => g.name === 'Atlantis branch')).to.equal(false);
+    expect(await page.getByLabel(/Start the group now/).isChecked()).to.equal(false);
+    await page.getByRole('button', { name: 'Create group and mark done' }).click();
+    await page.getByTestId('request-status').filter({ hasText: /done/ }).waitFor();
+    const stored = await f.get(`/requests/${request.id as string}`);
+    const group = await f.get(`/groups/${stored.groupId as string}`);
+    expect(group.name).to.equal('Atlantis branch');
+    expect(group.paused).to.equal(true);
+  });
+});
