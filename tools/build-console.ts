@@ -6,14 +6,13 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { writeConsoleTypes } from './console-types.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CONSOLE_OUT_DIR = path.join(ROOT, 'dist', 'console');
 
 export async function buildConsole(outDir = CONSOLE_OUT_DIR): Promise<void> {
   await mkdir(outDir, { recursive: true });
-  await writeConsoleTypes();
+  await writeTypesIfPossible();
   await build({
     absWorkingDir: ROOT,
     entryPoints: ['console/src/main.tsx'],
@@ -32,6 +31,21 @@ export async function buildConsole(outDir = CONSOLE_OUT_DIR): Promise<void> {
   await copyFile(path.join(ROOT, 'console', 'index.html'), path.join(outDir, 'index.html'));
   await copyFile(path.join(ROOT, 'console', 'app.css'), path.join(outDir, 'app.css'));
   await copyFile(path.join(ROOT, 'console', 'favicon.svg'), path.join(outDir, 'favicon.svg'));
+}
+
+/**
+ * The API types are for tsc (esbuild drops types), and their generator is a dev dependency: an install without
+ * dev dependencies (`npm ci --omit=dev`, then `npm start`) builds the console without them.
+ */
+async function writeTypesIfPossible(): Promise<void> {
+  let generator: typeof import('./console-types.js');
+  try {
+    generator = await import('./console-types.js');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return;
+    throw err;
+  }
+  await generator.writeConsoleTypes();
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
