@@ -13,6 +13,30 @@ import { JobsPage } from './pages/jobs.js';
 
 export const canEdit = (s: Session): boolean => s.role === 'admin' || s.role === 'support';
 
+/**
+ * Whether this browser signed in here and has not signed out since. The session cookie is HttpOnly, so the page
+ * cannot see it; without this hint every visit signed out would ask GET /session only to be told 401 (which the
+ * browser logs as an error). A stale hint costs one such answer, after which it is cleared.
+ */
+const SIGNED_IN_HINT = 'autogroups:signed-in';
+const hint = {
+  get: (): boolean => {
+    try {
+      return localStorage.getItem(SIGNED_IN_HINT) === '1';
+    } catch {
+      return true; // storage refused: ask the service
+    }
+  },
+  set(on: boolean): void {
+    try {
+      if (on) localStorage.setItem(SIGNED_IN_HINT, '1');
+      else localStorage.removeItem(SIGNED_IN_HINT);
+    } catch {
+      // storage refused: the next visit asks the service
+    }
+  },
+};
+
 function useHash(): string {
   const [hash, setHash] = useState(location.hash);
   useEffect(() => {
@@ -38,6 +62,7 @@ function SignIn({ onSignedIn }: { onSignedIn(s: Session): void }) {
           try {
             const s = await send<Session>('POST', '/session', { key: key.trim() });
             setCsrfToken(s.csrfToken);
+            hint.set(true);
             onSignedIn(s);
           } catch (err) {
             setError(toApiError(err));
@@ -87,14 +112,19 @@ function App() {
   const hash = useHash();
   useEffect(() => {
     // A reload: the cookie may still hold a session; its CSRF token comes back from GET /session.
-    get<Session>('/session').then(
-      (s) => {
-        setCsrfToken(s.csrfToken);
-        setSession(s);
-      },
-      () => setSession(null),
-    );
+    if (hint.get()) {
+      get<Session>('/session').then(
+        (s) => {
+          setCsrfToken(s.csrfToken);
+          setSession(s);
+        },
+        () => (hint.set(false), setSession(null)),
+      );
+    } else {
+      setSession(null);
+    }
     const signedOut = () => {
+      hint.set(false);
       setCsrfToken(undefined);
       setSession(null);
     };
@@ -128,6 +158,7 @@ function App() {
           type="button"
           onClick={async () => {
             await send('DELETE', '/session').catch(() => undefined);
+            hint.set(false);
             setCsrfToken(undefined);
             setSession(null);
           }}

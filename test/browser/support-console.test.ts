@@ -136,4 +136,20 @@ describe('admin console for support staff (browser)', function () {
     expect(group.name).to.equal('Atlantis branch');
     expect(group.paused).to.equal(true);
   });
+
+  it('defect 6: when an admin opens the job dashboard, then its live events connect (no 501, no SSE error) and the page says what it lists', async () => {
+    const { page } = f;
+    await f.signIn();
+    const events: number[] = [];
+    page.on('response', (r) => {
+      if (r.url().endsWith('/dashboard/api/events')) events.push(r.status());
+    });
+    await page.goto(`${f.base}/dashboard/`);
+    // Long enough for the dashboard's stream to fail and retry (it retried every few seconds).
+    await page.waitForTimeout(5000);
+    expect(events.length, 'the dashboard opened its event stream').to.be.greaterThan(0);
+    expect(events.every((s) => s === 200), `event stream statuses ${events.join(',')}`).to.equal(true);
+    expect(f.consoleErrors).to.deep.equal([]);
+    await page.getByText('Finished one-off jobs').waitFor();
+  });
 });
