@@ -3,6 +3,7 @@
 // instead of ids, and every page usable at 390 and 1280 px without a console error.
 import { expect } from 'chai';
 import { useConsoleFixture } from './console-fixture.js';
+import { screenshot } from './browser.js';
 
 const branchIs = (branch: string) => ({ conditions: { all: [{ fact: 'user', path: '$.branch', operator: 'equal', value: branch }] } });
 const departmentIs = (department: string) => ({ conditions: { all: [{ fact: 'field', params: { key: 'department' }, operator: 'equal', value: department }] } });
@@ -152,4 +153,132 @@ describe('admin console for support staff (browser)', function () {
     expect(f.consoleErrors).to.deep.equal([]);
     await page.getByText('Finished one-off jobs').waitFor();
   });
+
+  it('defect 7: when /docs shows GET /groups, then its course parameter is a string with a pattern, not "never", and nothing points to a file users do not have', async () => {
+    const { page } = f;
+    await page.goto(`${f.base}/docs/`);
+    const op = page.locator('.opblock-get').filter({ hasText: '/api/v1/groups' }).filter({ hasNotText: '{id}' }).first();
+    await op.locator('.opblock-summary').click();
+    const course = op.locator('tr[data-param-name="course"]');
+    await course.waitFor();
+    expect(await course.textContent()).to.contain('string').and.not.contain('never');
+    expect(await page.locator('body').textContent()).to.not.contain('shared/API.md');
+  });
+
+  it('the whole support flow: a request is written, its draft built and previewed by name, its group created and the request done, all without an id', async () => {
+    const { page } = f;
+    await f.signIn();
+    await page.getByRole('link', { name: 'Requests' }).click();
+    const form = page.getByRole('form', { name: 'New request' });
+    await form.getByLabel('Title').fill('Sales staff group');
+    await form.getByLabel('Description').fill('Please create a group of everyone in Sales\nwho is staff (not learners).');
+    await form.getByLabel('Requested by').fill('Hana from HR');
+    await form.getByRole('button', { name: 'Add a draft rule' }).click();
+    await form.locator('.rule-leaf[data-path="conditions.all[0]"]').getByLabel('Value').selectOption('staff');
+    await form.getByRole('button', { name: 'Add request' }).click();
+    await page.getByRole('heading', { name: 'Sales staff group' }).waitFor();
+    expect(await page.locator('.description').textContent()).to.contain('\nwho is staff');
+    await page.getByRole('button', { name: 'Start work' }).click();
+    await page.getByTestId('request-status').filter({ hasText: 'in progress' }).waitFor();
+    // The draft: staff, and department is Sales (an operator in words).
+    await page.getByRole('button', { name: /Add condition/ }).first().click();
+    const second = leaf('conditions.all[1]');
+    await second.getByLabel('Fact').selectOption('field');
+    await second.getByLabel('Field').selectOption('department');
+    expect(await second.getByLabel('Operator').locator('option:checked').textContent()).to.equal('is');
+    await second.getByLabel('Value').selectOption('Sales');
+    await page.getByTestId('draft-state').filter({ hasText: 'Draft saved' }).waitFor();
+    await page.getByRole('button', { name: 'Preview who would join' }).click();
+    const preview = page.getByTestId('create-preview');
+    await preview.getByRole('link', { name: 'Ana Silva' }).waitFor();
+    await preview.getByRole('link', { name: 'Ben Okoro' }).waitFor();
+    expect(await page.getByTestId('create-preview-count').textContent()).to.equal('2');
+    expect(await preview.textContent()).to.not.contain('u100');
+    await page.getByLabel(/Start the group now/).check();
+    await screenshot(page, 'request-preview');
+    await page.getByRole('button', { name: 'Create group and mark done' }).click();
+    await page.getByTestId('request-status').filter({ hasText: 'done' }).waitFor();
+    const group = page.getByTestId('request-group');
+    await group.getByRole('link', { name: 'Sales staff group' }).waitFor();
+    expect(await group.textContent()).to.not.contain('grp_');
+    // The done request shows its rule, and can be reopened.
+    await page.getByRole('region', { name: 'Rule' }).waitFor();
+    await screenshot(page, 'request-done');
+    await group.getByRole('link', { name: 'Sales staff group' }).click();
+    await page.getByRole('heading', { name: 'Sales staff group' }).waitFor();
+    await page.getByTestId('member-count').filter({ hasText: /^2$/ }).waitFor();
+    const members = page.getByTestId('members');
+    await members.getByRole('link', { name: 'Ana Silva' }).waitFor();
+    expect(await members.textContent()).to.contain('ana.silva@example.com');
+    await page.getByLabel('Search the members').fill('okoro');
+    await page.getByLabel('Search the members').press('Enter');
+    await f.waitFor(async () => (await members.locator('tbody tr').count()) === 1, 'one member found');
+    await members.getByRole('link', { name: 'Ben Okoro' }).waitFor();
+    await page.getByRole('button', { name: 'History' }).click();
+    await page.getByTestId('history').getByRole('link', { name: 'Ana Silva' }).waitFor();
+    await screenshot(page, 'group');
+    await page.getByRole('link', { name: 'Jobs' }).click();
+    await page.getByTestId('jobs').getByText('Sync of “Sales staff group”').first().waitFor();
+    const stored = (await f.get('/requests?status=done&limit=100')).items as Array<{ title: string; status: string; groupId: string }>;
+    const request = stored.find((r) => r.title === 'Sales staff group')!;
+    const created = await f.get(`/groups/${request.groupId}`);
+    expect(created).to.include({ name: 'Sales staff group', paused: false, memberCount: 2 });
+  });
+
+  for (const width of [390, 1280]) {
+    it(`when every page is visited at ${width} px, then none scrolls sideways and the browser logs no error`, async () => {
+      const page = await f.newPage({ width, height: 900 });
+      const groupId = await f.createGroup(`Every page ${width}`, departmentIs('Sales'));
+      const manualId = await f.createGroup(`Every page manual ${width}`, undefined);
+      await f.waitForSync(groupId);
+      await f.t.api.put(`/api/v1/groups/${groupId}/exclusions/u1005`).set({ Authorization: `Bearer ${f.t.adminKey}` }).expect(201);
+      const open = await f.post('/requests', { title: `Page check ${width}`, description: 'One\ntwo', requestedBy: 'ops@example.com', draftRule: departmentIs('Sales') });
+      const done = await f.post('/requests', { title: `Done check ${width}`, description: 'Done', requestedBy: 'ops@example.com' });
+      await f.t.api.patch(`/api/v1/requests/${done.id as string}`).set({ Authorization: `Bearer ${f.t.adminKey}` }).send({ status: 'done', groupId }).expect(200);
+      const noSideScroll = async (where: string) => {
+        const [scroll, inner] = await page.evaluate(() => {
+          const d = (globalThis as unknown as { document: { documentElement: { scrollWidth: number } }; innerWidth: number });
+          return [d.document.documentElement.scrollWidth, d.innerWidth];
+        });
+        expect(scroll, `${where} at ${width} px scrolls sideways`).to.be.at.most(inner);
+      };
+      await page.goto(`${f.base}/console/`);
+      await page.getByLabel('API key').waitFor();
+      await noSideScroll('the sign-in page');
+      await f.signIn();
+      const visit = async (hash: string, ready: () => Promise<unknown>, name: string) => {
+        await f.goHash(hash);
+        await ready();
+        await page.waitForLoadState('networkidle');
+        await noSideScroll(name);
+        if (width === 390 && /groups\/|requests\//.test(hash)) await screenshot(page, `${name.replace(/\W+/g, '-')}-390`);
+      };
+      await visit('#/groups', () => page.getByRole('link', { name: `Every page ${width}`, exact: true }).waitFor(), 'groups');
+      await visit(`#/groups/${groupId}`, () => page.getByTestId('members').getByRole('link', { name: 'Ana Silva' }).waitFor(), 'group');
+      await page.getByRole('button', { name: 'Exclusions' }).click();
+      await page.getByTestId('exclusions').getByRole('link', { name: 'Eve Novak' }).waitFor();
+      await noSideScroll('the exclusions tab');
+      await page.getByRole('button', { name: 'History' }).click();
+      await page.getByTestId('history').getByRole('link', { name: 'Ana Silva' }).first().waitFor();
+      await noSideScroll('the history tab');
+      await visit(`#/groups/${manualId}`, () => page.getByRole('heading', { name: `Every page manual ${width}` }).waitFor(), 'manual group');
+      await visit('#/requests', () => page.getByRole('link', { name: `Page check ${width}` }).waitFor(), 'requests');
+      await visit(`#/requests/${open.id as string}`, () => page.getByRole('button', { name: 'Preview who would join' }).waitFor(), 'request');
+      await visit(`#/requests/${done.id as string}`, () => page.getByTestId('request-group').getByRole('link').waitFor(), 'done request');
+      await visit('#/users', () => page.getByLabel('Email, name or id').waitFor(), 'users');
+      await page.getByLabel('Email, name or id').fill('silva');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.getByRole('link', { name: 'Ana Silva' }).waitFor();
+      await noSideScroll('the users found');
+      await visit('#/users/u1001', () => page.getByTestId('user-groups').getByRole('link', { name: `Every page ${width}` }).waitFor(), 'user');
+      await visit('#/jobs', () => page.getByTestId('jobs').getByText(`Sync of “Every page ${width}”`).first().waitFor(), 'jobs');
+      await page.goto(`${f.base}/dashboard/`);
+      await page.getByText('Finished one-off jobs').waitFor();
+      await page.waitForLoadState('networkidle').catch(() => undefined);
+      await page.goto(`${f.base}/docs/`);
+      await page.locator('.opblock').first().waitFor();
+      await page.waitForLoadState('networkidle');
+      expect(f.consoleErrors, 'errors the browser logged').to.deep.equal([]);
+    });
+  }
 });
