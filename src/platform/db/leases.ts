@@ -10,14 +10,16 @@
 // find the same dead lease exactly one deletes it (no one else deletes that instance: its holder is dead), and then
 // everyone competes by insert again. A live process's leases never expire, whatever the work under them lasts.
 //
-// Many keys are taken in one ordered insert of the sorted keys: the insert stops at the first key someone else
-// holds, so a caller holds a prefix of its sorted keys while it waits, and callers that wait for each other always
-// wait in key order: no deadlock across processes. A wait is bounded (LEASE_WAIT): past it the caller gives up
-// what it holds and fails with a 503 the client may retry.
+// Many keys are taken in one unordered insert (a batch of 10,000 users is a few round trips). A caller that must
+// wait for a key another live process holds first gives back every key it took that sorts after it: while waiting
+// it holds only keys before the one it waits for, so callers that wait for each other always wait in key order and
+// none waits for one that waits for it (no deadlock across processes). A wait is bounded (LEASE_WAIT, per key):
+// past it the caller gives up what it holds and fails with a 503 the client may retry.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import mongoose, { Schema } from 'mongoose';
-import { MongoBulkWriteError, type Collection } from 'mongodb';
+import type { Collection } from 'mongodb';
+import { db } from './adapter.js';
 import { isDuplicateKeyError } from './duplicate-key.js';
 import { ServiceUnavailableError } from '../errors.js';
 
@@ -61,7 +63,7 @@ export interface LeaseOptions {
   waitMs: number;
 }
 
-/** Keys per insert: an ordered insert stops at the first key held, so chunks keep the order too. */
+/** Keys per delete command. */
 const CHUNK = 1000;
 const FIRST_POLL_MS = 5;
 const MAX_POLL_MS = 100;
@@ -77,7 +79,14 @@ export interface LeaseStore {
   stop(): Promise<void>;
 }
 
-export class LeaseWaitTimeoutError extends ServiceUnavailableError {}
+export class LeaseWaitTimeoutError extends ServiceUnavailableError {
+  /** Who held the key when the wait ended (for the log, not the client). */
+  readonly heldBy: string;
+  constructor(detail: string, opts: { retryAfterSeconds: number; heldBy: string }) {
+    super(detail, opts);
+    this.heldBy = opts.heldBy;
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -96,23 +105,34 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
   let beating: Promise<unknown> = Promise.resolve();
   /** Keys whose release failed (the database away): released again at each heartbeat until it works. */
   const pendingRelease = new Set<string>();
+  /** Keys a flow of this process is acquiring or holds: a retried release must not remove those. */
+  const inUse = new Set<string>();
+  /** The heartbeat's retry of failed releases while it runs; an acquisition waits for it (see acquire). */
+  let releasing: Promise<void> = Promise.resolve();
+  const retryReleases = async () => {
+    const keys = [...pendingRelease].filter((k) => !inUse.has(k));
+    if (keys.length === 0) return;
+    await deleteLeases(keys);
+    for (const k of keys) pendingRelease.delete(k);
+  };
   const heartbeat = setInterval(() => {
     // A heartbeat that fails (the database away) is retried at the next tick; TTL is three ticks.
     beating = renew()
-      .then(async () => {
-        if (pendingRelease.size === 0) return;
-        const keys = [...pendingRelease];
-        await deleteLeases(keys);
-        for (const k of keys) pendingRelease.delete(k);
+      .then(() => {
+        if (pendingRelease.size > 0) releasing = retryReleases().catch(() => undefined);
+        return releasing;
       })
       .catch(() => undefined);
   }, Math.max(50, Math.floor(opts.ttlMs / 3)));
   heartbeat.unref();
 
-  /** By `_id` only: while this process lives nobody else deletes its leases, so what is there is this holder's. */
+  /**
+   * Only this holder's: a key given back after a failed insert may never have been stored, and another process may
+   * hold it now. While this process lives nobody else deletes its leases, so the holder cannot change under it.
+   */
   async function deleteLeases(keys: readonly string[]): Promise<void> {
     for (let start = 0; start < keys.length; start += CHUNK) {
-      const ops = keys.slice(start, start + CHUNK).map((_id) => ({ deleteOne: { filter: { _id } } }));
+      const ops = keys.slice(start, start + CHUNK).map((_id) => ({ deleteOne: { filter: { _id, holder } } }));
       await leases().bulkWrite(ops, { ordered: false });
     }
   }
@@ -135,64 +155,73 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
     await leases().deleteOne({ _id: lease._id, token: lease.token });
   }
 
-  /** Inserts keys in order; returns how many, from the start, are now held by this call. */
-  async function insertInOrder(keys: readonly string[]): Promise<number> {
-    let held = 0;
-    for (let start = 0; start < keys.length; start += CHUNK) {
-      const chunk = keys.slice(start, start + CHUNK).map((_id) => ({ _id, holder, token: randomUUID(), at: new Date() }));
-      try {
-        await leases().insertMany(chunk, { ordered: true });
-        held += chunk.length;
-      } catch (err) {
-        if (!(err instanceof MongoBulkWriteError)) throw err;
-        const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-        const first = Math.min(...writeErrors.map((we) => we.index));
-        if (!writeErrors.every((we) => isDuplicateKeyError({ code: we.code, message: we.errmsg }))) {
-          // Not a held key (the database failed mid-insert): give back what this chunk took.
-          await leases().deleteMany({ _id: { $in: chunk.slice(0, first).map((d) => d._id) }, holder });
-          throw err;
-        }
-        return held + first;
-      }
-    }
-    return held;
-  }
-
   const store: LeaseStore = {
     holder,
 
     async acquire(wanted, waitMs = opts.waitMs) {
       const keys = [...new Set(wanted)].sort();
-      const deadline = Date.now() + waitMs;
-      let held = 0;
+      // A retried release in flight could remove a lease of these keys after this call found it its own.
+      await releasing;
+      for (const k of keys) {
+        inUse.add(k);
+        pendingRelease.delete(k);
+      }
+      const held = new Set<string>();
+      // The wait is bounded per key: the deadline moves on whenever a key is taken.
+      let deadline = Date.now() + waitMs;
       let poll = FIRST_POLL_MS;
       try {
-        while (held < keys.length) {
-          const got = await insertInOrder(keys.slice(held));
-          held += got;
-          if (held === keys.length) break;
-          if (got > 0) poll = FIRST_POLL_MS;
-          const key = keys[held]!;
-          const lease = await leases().findOne({ _id: key });
-          if (lease && !(await alive(lease))) {
-            await takeOver(lease);
-            continue;
+        for (;;) {
+          const wantedNow = keys.filter((k) => !held.has(k));
+          const docs = wantedNow.map((_id) => ({ _id, holder, token: randomUUID(), at: new Date() }));
+          const taken = await db().insertIgnoringDuplicates(leases(), docs);
+          const before = held.size;
+          docs.forEach((d, i) => {
+            if (!taken.has(i)) held.add(d._id);
+          });
+          const others = docs.filter((_, i) => taken.has(i)).map((d) => d._id);
+          if (others.length === 0) return;
+          // Who holds them: this process (a release that failed, or an insert cut off before it answered: withLocks
+          // lets one flow of a process ask for a key at a time, so it is this caller's), a dead process (taken
+          // over), nobody any more (inserted again next round), or a live process (waited for).
+          const found = await db().readByIds(leases(), others);
+          let blocked: LeaseDoc | undefined;
+          for (const key of others) {
+            const lease = found.get(key);
+            if (!lease) continue;
+            if (lease.holder === holder) held.add(key);
+            else if (!(await alive(lease))) await takeOver(lease);
+            else if (!blocked || key < blocked._id) blocked = lease;
           }
-          if (lease?.holder === holder) {
-            // This process's own lease, left by a release that failed (the database away): withLocks lets one flow
-            // of a process at a time ask for a key, so no flow of ours holds it now. It is this caller's.
-            pendingRelease.delete(key);
-            held++;
-            continue;
+          if (held.size > before) {
+            poll = FIRST_POLL_MS;
+            deadline = Date.now() + waitMs;
+          }
+          if (!blocked) continue;
+          // Waiting, hold only keys that sort before the one waited for: whoever holds that one waits, if at all,
+          // for a key after it, never for one of these. No two holders ever wait for each other.
+          const after = [...held].filter((k) => k > blocked._id);
+          if (after.length) {
+            await store.release(after);
+            for (const k of after) {
+              held.delete(k);
+              inUse.add(k);
+            }
           }
           if (Date.now() >= deadline) {
-            throw new LeaseWaitTimeoutError(`Another request is still changing ${key}; retry shortly.`, { retryAfterSeconds: 1 });
+            throw new LeaseWaitTimeoutError(`Another request is still changing ${blocked._id}; retry shortly.`, { retryAfterSeconds: 1, heldBy: blocked.holder });
           }
-          if (lease) await sleep(poll + Math.random() * poll);
+          await sleep(poll + Math.random() * poll);
           poll = Math.min(MAX_POLL_MS, poll * 2);
         }
       } catch (err) {
-        if (held > 0) await store.release(keys.slice(0, held));
+        if (held.size > 0) await store.release([...held]);
+        for (const k of keys) {
+          if (held.has(k)) continue;
+          inUse.delete(k);
+          // An insert cut off by the database may have stored some of them before it failed.
+          if (!(err instanceof LeaseWaitTimeoutError)) pendingRelease.add(k);
+        }
         throw err;
       }
     },
@@ -204,6 +233,8 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
       } catch {
         // Kept as held by this process, whose next flow for the key adopts it; the heartbeat retries meanwhile.
         for (const k of keys) pendingRelease.add(k);
+      } finally {
+        for (const k of keys) inUse.delete(k);
       }
     },
 

@@ -29,10 +29,10 @@ describe('leases across processes (by insert)', function () {
     const b = await store();
     await a.acquire(['user:x', 'user:y']);
     let bHolds = false;
-    const bDone = b.acquire(['user:y', 'user:z']).then(() => (bHolds = true));
+    const bDone = b.acquire(["user:y", "user:z"]).then(() => (bHolds = true));
     await new Promise((r) => setTimeout(r, 300));
     expect(bHolds).to.equal(false);
-    // b holds the prefix of its sorted keys that was free: none, since user:y comes first.
+    // Waiting for user:y, b gives back what sorts after it (user:z): it holds nothing while it waits.
     expect((await leaseDocs()).map((d) => `${d._id}=${d.holder === a.holder ? 'a' : 'b'}`).sort()).to.deep.equal(['user:x=a', 'user:y=a']);
     await a.release(['user:x', 'user:y']);
     await bDone;
@@ -61,6 +61,20 @@ describe('leases across processes (by insert)', function () {
     );
     expect(entries).to.equal(36);
     expect(most).to.equal(1);
+  });
+
+  it('when two holders take the same two keys in opposite orders, again and again, then both always finish (no deadlock)', async () => {
+    const a = await store(2_000, 20_000);
+    const b = await store(2_000, 20_000);
+    const rounds = async (s: LeaseStore, keys: string[]) => {
+      for (let i = 0; i < 15; i++) {
+        await s.acquire(keys);
+        await new Promise((r) => setTimeout(r, 2));
+        await s.release(keys);
+      }
+    };
+    await Promise.all([rounds(a, ['user:k1', 'user:k2']), rounds(b, ['user:k2', 'user:k1'])]);
+    expect(await leaseDocs()).to.deep.equal([]);
   });
 
   it('when a holder dies holding a key, then another takes it over once its heartbeat has expired', async () => {
