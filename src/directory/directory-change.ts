@@ -25,4 +25,9 @@ export interface PublishMeta {
    * them again. Not journaled: a replay reads the users.
    */
   stored?: ReadonlyMap<string, UserDoc>;
+  /**
+   * A replay of a journaled write whose first reaction failed part-way: what that reaction stored (memberships
+   * inserted or deleted before it failed) was never counted, so counts are read again rather than adjusted.
+   */
+  replay?: boolean;
 }

@@ -11,7 +11,7 @@ import type { Logger } from '../platform/logger.js';
 import { withLocks } from '../platform/db/index.js';
 import { userLock } from './lock-keys.js';
 import type { DirectoryChange, PublishMeta } from './directory-change.js';
-import { asError, closeEntry, dueEntries, failEntry, openEntry, replayFailed, type JournaledIntent, type ReplayOptions, type ReplayResult } from './reaction-journal.js';
+import { asError, closeEntry, dueEntries, entriesNaming, failEntry, openEntry, replayFailed, type JournaledIntent, type ReplayOptions, type ReplayResult } from './reaction-journal.js';
 
 export type { DirectoryChange, DirectoryChangeKind, PublishMeta } from './directory-change.js';
 
@@ -89,17 +89,49 @@ export async function announce(ctx: WriteContext, changes: readonly DirectoryCha
   if (!journalError) await closeEntry(entry);
 }
 
+/**
+ * The reactions still owed to these users, run now: called by a batch under its users' locks, before it writes.
+ * A batch retried after a failure (the database went away mid-batch) finds the users it stored the first time
+ * unchanged and announces nothing for them; their membership was owed to the replay job, which would settle it
+ * only after the retry answered. Every journal entry naming one of these users is owed (no write of theirs is in
+ * flight: this caller holds their locks): its changes for them are published again as the first reaction would
+ * have written them (same run key and instant), and an entry whose users are all here leaves the journal.
+ */
+export async function settleOwedReactions(users: ReadonlySet<string>): Promise<void> {
+  if (users.size === 0 || !hasDirectoryListeners()) return;
+  for (const entry of await entriesNaming(users)) {
+    const mine = entry.changes.filter((c) => users.has(c.externalId));
+    try {
+      await publishDirectoryChanges(mine, { id: entry._id, at: entry.at, replay: true });
+    } catch {
+      // Still owed, to the replay job as before: the batch itself is not refused for an older write's reaction.
+      continue;
+    }
+    if (mine.length === entry.changes.length) await closeEntry(entry);
+  }
+}
+
 /** Publishes due journal entries again through the same listeners; removes each that succeeds. */
 export async function replayDue(opts: ReplayOptions = {}): Promise<ReplayResult> {
   if (!hasDirectoryListeners()) throw new Error('no directory listener is wired in this process (stopping?): nothing replayed');
   const due = await dueEntries(opts);
   const result: ReplayResult = { replayed: 0, failed: 0, users: 0, errors: [] };
   let done = 0;
-  for (const entry of due) {
+  // A replay of 10,000 users takes longer than a job's lock lasts without progress: without this, the job would be
+  // taken over and run again while it is still running.
+  const keepAlive = opts.progress ? setInterval(() => void opts.progress!(done, due.length).catch(() => undefined), KEEP_ALIVE_MS) : undefined;
+  try {
+    for (const entry of due) await replayOne(entry);
+  } finally {
+    if (keepAlive) clearInterval(keepAlive);
+  }
+  return result;
+
+  async function replayOne(entry: (typeof due)[number]): Promise<void> {
     try {
       // Under the users' locks, as the write's own reaction: a replay that read a user before a retry of the write
       // stored them, and their memberships after its reaction added them, would take those out as "user deleted".
-      await withLocks(entry.changes.map((c) => userLock(c.externalId)), () => publishDirectoryChanges(entry.changes, { id: entry._id, at: entry.at }));
+      await withLocks(entry.changes.map((c) => userLock(c.externalId)), () => publishDirectoryChanges(entry.changes, { id: entry._id, at: entry.at, replay: true }));
       await closeEntry(entry);
       result.replayed++;
       result.users += entry.users;
@@ -111,5 +143,7 @@ export async function replayDue(opts: ReplayOptions = {}): Promise<ReplayResult>
     }
     await opts.progress?.(++done, due.length);
   }
-  return result;
 }
+
+/** How often a replay reports progress while one entry's reaction runs (it extends the job's lock). */
+const KEEP_ALIVE_MS = 2_000;

@@ -11,7 +11,7 @@ import { existingCourseCodes } from './courses.service.js';
 import { userLock } from './lock-keys.js';
 import { db, withLocks } from '../platform/db/index.js';
 import { readUsersByIds, usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-events.js';
+import { announce, settleOwedReactions, type WriteContext } from './directory-events.js';
 import { writeAhead, type JournaledIntent } from './reaction-journal.js';
 import type { DirectoryChange } from './directory-events.js';
 import { BatchOutcome, rejectDuplicates, type BatchResult } from './batch-outcome.js';
@@ -57,6 +57,8 @@ async function storeEnrollments(candidates: readonly Candidate[], outcome: Batch
   const { now } = opts;
   const own = new Map<string, string[]>();
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
+    // What an earlier, cut-off run of this batch left owed is settled before this one answers.
+    await settleOwedReactions(new Set(candidates.map((c) => c.externalId)));
     const ids = [...new Set(candidates.map((c) => c.externalId))];
     const { byId } = await readUsersByIds(ids, { _id: 1, enrollments: 1 });
     const enrollmentsOf = new Map([...byId].map(([id, d]) => [id, (d.enrollments ?? {}) as Record<string, EnrollmentDoc>]));

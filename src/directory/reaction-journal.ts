@@ -265,6 +265,13 @@ export async function dueEntries(opts: ReplayOptions = {}): Promise<JournalEntry
   return due.sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
+/** Entries that name any of these users, oldest first (the journal holds only writes in flight and failures). */
+export async function entriesNaming(users: ReadonlySet<string>): Promise<JournalEntryDoc[]> {
+  const out: JournalEntryDoc[] = [];
+  for await (const e of journal().find({})) if (e.changes.some((c) => users.has(c.externalId))) out.push(e);
+  return out.sort((a, b) => a.at.getTime() - b.at.getTime());
+}
+
 /** A replay failed again: the entry backs off. */
 export async function replayFailed(entry: JournalEntryDoc, error: Error): Promise<void> {
   const attempts = entry.attempts + 1;

@@ -18,7 +18,7 @@ import type { FieldDefinitions } from './user-values.js';
 import { userLock } from './lock-keys.js';
 import { db, isDuplicateKeyError, withLocks } from '../platform/db/index.js';
 import { findEmailHolders, readUsersByIds, usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-events.js';
+import { announce, settleOwedReactions, type WriteContext } from './directory-events.js';
 import { abandonIntent, journalAhead, type JournaledIntent } from './reaction-journal.js';
 import type { DirectoryChange } from './directory-events.js';
 import { BatchOutcome, rejectDuplicates, duplicateKeyIndexes, type BatchResult } from './batch-outcome.js';
@@ -66,6 +66,8 @@ export async function applyUserBatch(records: readonly unknown[], ctx: WriteCont
   let intent: JournaledIntent | undefined;
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
     const ids = candidates.map((c) => c.externalId);
+    // What an earlier, cut-off run of this batch left owed is settled before this one answers.
+    await settleOwedReactions(new Set(ids));
     // Whole users (enrolments too): what this batch stores of them is handed to the reactions, which then read
     // nothing again (storedAfter below).
     const { byId, emailHolders } = await readUsersByIds(ids, {});

@@ -20,9 +20,10 @@ import { loadGroups, type DefaultGroup, type EvalGroup } from './active-groups.j
 import { reconcile, type Scope } from './reconcile.js';
 import { changeAffects } from './rule-reads.js';
 import { membershipId, type MembershipDoc } from './membership.model.js';
-import { exclusions, memberships } from './membership-store.js';
+import { countMembers, exclusions, memberships } from './membership-store.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
-import { bumpCounts, markFailed, storedValveSizes } from './group-state.js';
+import { bumpCounts, markFailed, setCount, storedValveSizes } from './group-state.js';
+import { eachLimited } from '../platform/each-limited.js';
 
 export interface ChangeDeps {
   valve: SafetyValve;
@@ -32,6 +33,8 @@ export interface ChangeDeps {
   at?: Date;
   /** The changed users as their writer stored them (PublishMeta.stored): not read again. */
   stored?: ReadonlyMap<string, UserDoc>;
+  /** A replay of a reaction that failed part-way (PublishMeta.replay): the groups' counts are read again. */
+  replay?: boolean;
 }
 
 export interface ChangeOutcome {
@@ -115,6 +118,7 @@ export function membershipListener(deps: { valve: SafetyValve; metrics: Metrics;
         metrics: deps.metrics,
         ...(meta ? { runKey: `change:${meta.id}`, at: meta.at } : {}),
         ...(meta?.stored ? { stored: meta.stored } : {}),
+        ...(meta?.replay ? { replay: true } : {}),
       });
     } catch (err) {
       deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'failed' }, seconds());
@@ -137,7 +141,7 @@ export async function applyDirectoryChanges(changes: readonly DirectoryChange[],
   if (byUser.size === 0) return result;
   const now = deps.at ?? new Date();
   const ctx = { runKey: deps.runKey ?? `change:${randomUUID()}`, at: now, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
-  return reconcile(changeScope(byUser, now, deps.valve, result, deps.stored), { write: ctx, valve: deps.valve });
+  return reconcile(changeScope(byUser, now, deps.valve, result, deps.stored, deps.replay === true), { write: ctx, valve: deps.valve });
 }
 
 /** Whether the default group takes a new user at all (see the top of this file). */
@@ -150,9 +154,18 @@ function takesDefault(group: DefaultGroup, active: boolean): boolean {
  * The changed-users scope: each user against the active automatic groups the change can affect (a new user against
  * all); a deleted user out of every group.
  */
-function changeScope(byUser: Map<string, Changed>, now: Date, valve: SafetyValve, result: ChangeOutcome, stored?: ReadonlyMap<string, UserDoc>): Scope<ChangeOutcome> {
+function changeScope(
+  byUser: Map<string, Changed>,
+  now: Date,
+  valve: SafetyValve,
+  result: ChangeOutcome,
+  stored: ReadonlyMap<string, UserDoc> | undefined,
+  replay: boolean,
+): Scope<ChangeOutcome> {
   /** Groups whose rule reads what changed for some user: only their failures are this change's to report. */
   const touched = new Set<string>();
+  /** The default group, when new users may have joined it. */
+  const defaultJoins: string[] = [];
   return {
     kind: 'change',
     now,
@@ -183,6 +196,7 @@ function changeScope(byUser: Map<string, Changed>, now: Date, valve: SafetyValve
       }
       // New users the default group may take (its exclusions are checked below, with the rest).
       const joinsDefault = new Set<string>();
+      if (defaultGroup) defaultJoins.push(defaultGroup._id);
       for (const change of byUser.values()) {
         const user = users.get(change.externalId);
         if (change.created && user && defaultGroup && takesDefault(defaultGroup, user.status === 'active')) joinsDefault.add(user._id);
@@ -237,7 +251,14 @@ function changeScope(byUser: Map<string, Changed>, now: Date, valve: SafetyValve
         if (n > 0) deltas.set(g, (deltas.get(g) ?? 0) - n);
         result.removed += n;
       }
-      await bumpCounts(deltas, now);
+      if (replay) {
+        // The failed first reaction may have stored part of its writes and counted none of them: the groups it could
+        // have written are counted again, whatever this replay found left to do.
+        const written = new Set([...touched, ...outcome.planned.keys(), ...outcome.removes.map((r) => r.groupId), ...defaultJoins]);
+        await eachLimited([...written], 4, async (g) => setCount(g, await countMembers(g), now));
+      } else {
+        await bumpCounts(deltas, now);
+      }
       // Held removals: those members stay, and the group says why until an admin confirms with a group sync.
       for (const [groupId, n] of outcome.held) {
         result.held[groupId] = n;
