@@ -4,10 +4,22 @@ import type { Db } from 'mongodb';
 
 export type StoredState = Record<string, { count: number; hash: string }>;
 
-/** Every collection but those named in `except` (e.g. Agenda's, whose recurring jobs run on their own clock). */
+/**
+ * The service's own bookkeeping, which changes whatever a request does: the leases work holds while it runs (a sync
+ * in the background holds its group's), each process's heartbeat and its share of the rate-limit counters.
+ */
+const BOOKKEEPING = ['leases', 'lease_claims', 'lease_holders', 'rate_limits'];
+
+/**
+ * Every collection but the service's bookkeeping and those named in `except` (e.g. Agenda's, whose recurring jobs
+ * run on their own clock).
+ */
 export async function storedState(db: Db, except: readonly string[] = ['agendaJobs']): Promise<StoredState> {
   const out: StoredState = {};
-  const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => !except.includes(n)).sort();
+  const names = (await db.listCollections({}, { nameOnly: true }).toArray())
+    .map((c) => c.name)
+    .filter((n) => !except.includes(n) && !BOOKKEEPING.includes(n))
+    .sort();
   for (const name of names) {
     const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
     out[name] = { count: docs.length, hash: createHash('sha256').update(JSON.stringify(docs)).digest('hex') };
