@@ -99,8 +99,9 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
       { upsert: true },
     );
   await renew();
-  // Old claims and the holder documents of processes long dead; any process may do it, the result is the same.
+  // Old claims and the holder documents of processes long dead: any process may remove them, with the same result.
   await claims().deleteMany({ at: { $lt: new Date(Date.now() - CLAIMS_KEPT_MS) } }).catch(() => undefined);
+  await holders().deleteMany({ expiresAt: { $lt: new Date(Date.now() - CLAIMS_KEPT_MS) } }).catch(() => undefined);
   let stopped = false;
   let beating: Promise<unknown> = Promise.resolve();
   /** Keys whose release failed (the database away): released again at each heartbeat until it works. */
@@ -144,10 +145,13 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
     return !!h && h.expiresAt.getTime() > Date.now();
   }
 
-  /** One attempt at a dead holder's lease: the claim's winner removes that instance (and only it). */
+  /**
+   * One attempt at a dead holder's lease: the claim's winner removes that instance (and only it). A claim names a
+   * TTL-long period too, so that if its winner dies before removing the lease, a claim of a later period can.
+   */
   async function takeOver(lease: LeaseDoc): Promise<void> {
     try {
-      await claims().insertOne({ _id: `${lease._id}#${lease.token}`, by: holder, at: new Date() });
+      await claims().insertOne({ _id: `${lease._id}#${lease.token}#${Math.floor(Date.now() / opts.ttlMs)}`, by: holder, at: new Date() });
     } catch (err) {
       if (isDuplicateKeyError(err)) return; // another process took this one over
       throw err;

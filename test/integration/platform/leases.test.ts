@@ -77,7 +77,7 @@ describe('leases across processes (by insert)', function () {
     expect(await leaseDocs()).to.deep.equal([]);
   });
 
-  it('when a holder dies holding a key, then another takes it over once its heartbeat has expired', async () => {
+  it('when a holder stops without releasing (its holder document gone), then another takes its lease over at once', async () => {
     const dead = await store(600);
     const alive = await store(600, 10_000);
     await dead.acquire(['course:C1']);
@@ -89,6 +89,22 @@ describe('leases across processes (by insert)', function () {
     const [doc] = await leaseDocs();
     expect(doc).to.include({ _id: 'course:C1', holder: alive.holder });
     await alive.release(['course:C1']);
+  });
+
+  it('when a killed process left a lease and its heartbeat has not expired yet, then another waits until it expires, then takes it over', async () => {
+    const db = mongoose.connection;
+    // What a SIGKILLed process leaves: its lease, and its holder document, last renewed a moment ago.
+    await db.collection('lease_holders').insertOne({ _id: 'ghost' as never, expiresAt: new Date(Date.now() + 800), host: 'gone', pid: 1, startedAt: new Date() });
+    await db.collection('leases').insertOne({ _id: 'course:C2' as never, holder: 'ghost', token: 'g1', at: new Date() });
+    const alive = await store(2_000, 10_000);
+    const started = Date.now();
+    await alive.acquire(['course:C2']);
+    expect(Date.now() - started).to.be.within(600, 5_000);
+    const [doc] = await leaseDocs();
+    expect(doc).to.include({ _id: 'course:C2', holder: alive.holder });
+    // One claim names the instance taken over.
+    expect((await db.collection('lease_claims').find({}).toArray()).map((c) => String(c._id))).to.satisfy((ids: string[]) => ids.some((id) => id.startsWith('course:C2#g1#')));
+    await alive.release(['course:C2']);
   });
 
   it('when a key stays held past the wait, then the caller fails with a 503 and holds nothing', async () => {
