@@ -216,3 +216,28 @@ export function usePolling(active: boolean, ms: number, tick: () => void): void 
     return () => clearInterval(timer);
   }, [active, ms]);
 }
+
+/** The jobs that act on memberships, as an actor names them (`job:<name> (<job id>)`), in words. */
+const ACTOR_JOBS: Record<string, string> = {
+  'sync-group': 'a sync of the group',
+  'sync-all': 'the full sync',
+  'sync-partition': 'the full sync',
+  'nightly-sync': 'the nightly sync',
+  'class-sync': 'the class group sync',
+  'group-enroll': 'the enrolment of the group',
+  'members-copy': 'a copy of members',
+  'reaction-replay': 'a retried directory change',
+};
+
+/**
+ * Who made a change, as a person reads it: an API key by its name ("key:Ops desk (key_…)" → "Ops desk"), a job by
+ * what it does; anything else as the API wrote it.
+ */
+export function actorWords(actor: string | undefined): string {
+  if (!actor) return '';
+  const key = /^key:(.*) \(key_[0-9a-f]+\)$/.exec(actor);
+  if (key) return key[1]!;
+  const job = /^job:([\w-]+)/.exec(actor);
+  if (job) return ACTOR_JOBS[job[1]!] ?? `the job ${job[1]!}`;
+  return actor;
+}

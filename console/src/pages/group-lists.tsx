@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, enc, get, query, send } from '../api.js';
 import type { Exclusion, HistoryEntry, Member, Page, User } from '../types.js';
-import { Pager, Problem, UserName, UserPicker, toApiError, useLoad, when } from '../ui.js';
+import { Pager, Problem, UserName, UserPicker, actorWords, toApiError, useLoad, when } from '../ui.js';
 
 const SOURCES = ['rule', 'manual', 'key', 'default', 'csv', 'copy', 'class'];
 
@@ -125,7 +125,7 @@ export function Exclusions({ groupId, editable, changed, onChanged }: ListProps 
       <ul data-testid="exclusions">
         {list.data?.items.map((x) => (
           <li key={x.externalId}>
-            <UserName id={x.externalId} user={x.user} /> since {when(x.createdAt)}{' '}
+            <UserName id={x.externalId} user={x.user} /> since {when(x.createdAt)}{x.actor ? `, by ${actorWords(x.actor)}` : ''}{' '}
             {editable && (
               <button type="button" class="link" onClick={() => change('DELETE', x.externalId)}>
                 Remove exclusion of {fullName(x.user, x.externalId)}
@@ -190,7 +190,7 @@ export function History({ groupId, changed }: ListProps) {
                   {h.ruleVersion !== undefined ? `, rule v${h.ruleVersion}` : ''})
                 </td>
                 <td>{h.reason}</td>
-                <td>{h.actor ?? ''}</td>
+                <td title={h.actor}>{actorWords(h.actor)}</td>
               </tr>
             ))}
           </tbody>

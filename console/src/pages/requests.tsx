@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, enc, get, query, send, type ProblemError } from '../api.js';
 import { RuleBuilder } from '../RuleBuilder.js';
 import type { Catalogue, Group, Page, Preview, RuleDocument, SupportRequest } from '../types.js';
-import { Problem, loadCatalogue, toApiError, useLoad, when } from '../ui.js';
+import { Problem, actorWords, loadCatalogue, toApiError, useLoad, when } from '../ui.js';
 import { UserLinks } from './group-rule.js';
 
 const STATUSES = ['open', 'in_progress', 'done', 'rejected'] as const;
@@ -275,7 +275,7 @@ export function RequestPage({ id, editable }: { id: string; editable: boolean })
       <ol class="timeline">
         {r.timeline.map((t, i) => (
           <li key={i}>
-            {when(t.at)} — {t.actor}: {t.event === 'created' ? 'created' : t.from && t.from !== t.status ? `${statusWords(t.from)} → ${statusWords(t.status)}` : 'changed'}
+            {when(t.at)} — {actorWords(t.actor)}: {t.event === 'created' ? 'created' : t.from && t.from !== t.status ? `${statusWords(t.from)} → ${statusWords(t.status)}` : 'changed'}
             {t.draftRule ? `, draft rule ${t.draftRule === 'set' ? 'saved' : 'removed'}` : ''}
             {t.groupId ? `, group ${t.groupId === g?.id ? g.name : t.groupId}` : ''}
             {t.note ? ` (${t.note})` : ''}
