@@ -18,7 +18,7 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
 }
 
-/** Screenshots go to .tmp/screenshots; SCREENSHOTS_DIR=docs/screenshots refreshes the README's. */
+/** Screenshots go to .tmp/screenshots; SCREENSHOTS_DIR=docs/screenshots refreshes the ones docs/console.md shows. */
 export const SCREENSHOTS_DIR = path.resolve(process.env.SCREENSHOTS_DIR ?? '.tmp/screenshots');
 
 export async function screenshot(page: Page, name: string): Promise<void> {
