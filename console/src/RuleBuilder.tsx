@@ -1,6 +1,8 @@
-// The rule builder: every all/any/not group and condition of the rule document, each control labelled with the
-// condition's API path (so the API's errors, which name that path, show beside it), and a JSON view kept in step.
-import { useEffect, useState } from 'preact/hooks';
+// The rule builder: every all/any/not group and condition of the rule document, and a JSON view kept in step.
+// Each condition and group is a named group of controls ("Condition 2", "Group 1.3", numbered as people count) whose
+// controls are named by the words they show (Fact, Operator, Value, …); its API path, which the API's errors
+// name, is kept in data-path so they show beside it.
+import { useEffect, useId, useState } from 'preact/hooks';
 import type { ProblemError } from './api.js';
 import {
   addChild,
@@ -72,13 +74,14 @@ export function subjectOf(leaf: Leaf, cat: Catalogue): string {
 
 export function RuleBuilder({ rule, catalogue, errors, readOnly, onChange }: Props) {
   const update = (path: string, fn: (c: Condition) => Condition | null) => onChange({ ...rule, conditions: updateAt(rule.conditions, path, fn) });
+  const templateId = useId();
   const rootErrors = errors.filter((e) => !e.path.replace(/^rule\.?/, '').startsWith('conditions'));
   return (
     <div class="rule-builder">
       {!readOnly && catalogue.templates.length > 0 && (
         <label class="template-picker">
-          Start from a template
-          <select
+          <span id={`${templateId}-label`}>Start from a template</span>
+          <select aria-labelledby={`${templateId}-label`}
             value=""
             onChange={(e) => {
               const t = catalogue.templates.find((x) => x.id === (e.target as HTMLSelectElement).value);
@@ -125,21 +128,30 @@ function Node(props: NodeProps) {
   return isLeaf(props.node) ? <LeafEditor {...props} leaf={props.node} /> : <GroupEditor {...props} />;
 }
 
+/** A node's place as people count it: "conditions.all[1].any[0]" → "2.1" (the top group is ""). */
+export function placeOf(path: string): string {
+  return [...path.matchAll(/\[(\d+)\]|\.not/g)].map((m) => (m[1] === undefined ? '1' : String(Number(m[1]) + 1))).join('.');
+}
+
 function GroupEditor({ node, path, root, catalogue, errors, readOnly, update }: NodeProps) {
   const kind = kindOf(node)!;
+  const uid = useId();
+  const name = root ? 'The rule' : `Group ${placeOf(path)}`;
   return (
-    <fieldset class="rule-group" data-path={path}>
+    <fieldset class="rule-group" data-path={path} aria-label={name}>
       <legend>
         <label>
-          <span class="sr-only">Combine ({path}) </span>
-          <select aria-label={`Combine (${path})`} value={kind} disabled={readOnly} onChange={(e) => update(path, (c) => withKind(c, (e.target as HTMLSelectElement).value as GroupKind))}>
+          <span class="sr-only" id={`${uid}-combine`}>
+            Combine
+          </span>
+          <select aria-labelledby={`${uid}-combine`} value={kind} disabled={readOnly} onChange={(e) => update(path, (c) => withKind(c, (e.target as HTMLSelectElement).value as GroupKind))}>
             <option value="all">all of these</option>
             <option value="any">any of these</option>
             <option value="not">not this</option>
           </select>
         </label>
         {!root && !readOnly && (
-          <button type="button" class="link" aria-label={`Remove group (${path})`} onClick={() => update(path, () => null)}>
+          <button type="button" class="link" onClick={() => update(path, () => null)}>
             Remove group
           </button>
         )}
@@ -150,11 +162,11 @@ function GroupEditor({ node, path, root, catalogue, errors, readOnly, update }: 
       ))}
       {kind !== 'not' && !readOnly && (
         <div class="row">
-          <button type="button" aria-label={`Add condition (${path})`} onClick={() => update(path, (c) => addChild(c, newLeaf()))}>
-            + Condition
+          <button type="button" onClick={() => update(path, (c) => addChild(c, newLeaf()))}>
+            Add a condition
           </button>
-          <button type="button" aria-label={`Add group (${path})`} onClick={() => update(path, (c) => addChild(c, { any: [newLeaf()] }))}>
-            + Group
+          <button type="button" onClick={() => update(path, (c) => addChild(c, { any: [newLeaf()] }))}>
+            Add a group
           </button>
         </div>
       )}
@@ -198,17 +210,19 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
   const facts = cat.facts.find((f) => f.name === leaf.fact);
   const ops = operatorsFor(t.type, cat);
   const kind = valueKind(leaf.operator, t.type);
+  const uid = useId();
+  // Each control is named by the word it shows (aria-labelledby: a label around a select would add its options).
+  const lid = (what: string) => `${uid}-${what}`;
   const subject = subjectOf(leaf, cat);
   // A value missing for its type is said at the condition, in words, before the API is asked about it.
   const missing = missingValue(subject, kind, leaf.value, kind === 'list' || kind === 'select' ? t.options : undefined);
   const mine = errorsAt(errors, path, true).filter((e) => !missing || !/\.value$/.test(e.path));
-  const label = (what: string) => `${what} (${path})`;
   return (
-    <div class={`rule-leaf${mine.length || missing ? ' has-errors' : ''}`} data-path={path}>
+    <div class={`rule-leaf${mine.length || missing ? ' has-errors' : ''}`} data-path={path} role="group" aria-label={`Condition ${placeOf(path)}`}>
       <div class="leaf-controls">
         <label>
-          Fact
-          <select aria-label={label('Fact')} value={leaf.fact} disabled={readOnly} onChange={(e) => set((l) => withFact(l, (e.target as HTMLSelectElement).value as Leaf['fact'], cat))}>
+          <span id={lid('fact')}>Fact</span>
+          <select aria-labelledby={lid('fact')} value={leaf.fact} disabled={readOnly} onChange={(e) => set((l) => withFact(l, (e.target as HTMLSelectElement).value as Leaf['fact'], cat))}>
             <option value="email">Email</option>
             <option value="user">User detail</option>
             <option value="field">Additional field</option>
@@ -217,8 +231,8 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
         </label>
         {leaf.fact === 'field' && (
           <label>
-            Field
-            <select aria-label={label('Field')} value={leaf.params?.key ?? ''} disabled={readOnly} onChange={(e) => set((l) => retyped({ ...l, params: { key: (e.target as HTMLSelectElement).value } }, cat))}>
+            <span id={lid('field')}>Field</span>
+            <select aria-labelledby={lid('field')} value={leaf.params?.key ?? ''} disabled={readOnly} onChange={(e) => set((l) => retyped({ ...l, params: { key: (e.target as HTMLSelectElement).value } }, cat))}>
               {!cat.fields.some((f) => f.key === leaf.params?.key) && <option value={leaf.params?.key ?? ''}>{leaf.params?.key || '(choose)'}</option>}
               {cat.fields.map((f) => (
                 <option key={f.key} value={f.key}>
@@ -230,8 +244,8 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
         )}
         {leaf.fact === 'enrollment' && (
           <label>
-            Course
-            <select aria-label={label('Course')} value={leaf.params?.course ?? ''} disabled={readOnly} onChange={(e) => set((l) => ({ ...l, params: { course: (e.target as HTMLSelectElement).value } }))}>
+            <span id={lid('course')}>Course</span>
+            <select aria-labelledby={lid('course')} value={leaf.params?.course ?? ''} disabled={readOnly} onChange={(e) => set((l) => ({ ...l, params: { course: (e.target as HTMLSelectElement).value } }))}>
               {!cat.courses.some((c) => c.code === leaf.params?.course) && <option value={leaf.params?.course ?? ''}>{leaf.params?.course || '(choose)'}</option>}
               {cat.courses.map((c) => (
                 <option key={c.code} value={c.code}>
@@ -243,9 +257,9 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
         )}
         {(leaf.fact === 'user' || leaf.fact === 'enrollment') && (
           <label>
-            Property
-            <select
-              aria-label={label('Property')}
+            <span id={lid('property')}>Property</span>
+            <select aria-labelledby={lid('property')}
+             
               value={leaf.path ?? ''}
               disabled={readOnly}
               onChange={(e) => {
@@ -266,8 +280,8 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
           </label>
         )}
         <label>
-          Operator
-          <select aria-label={label('Operator')} value={leaf.operator} disabled={readOnly} onChange={(e) => set((l) => withOperator(l, cat, (e.target as HTMLSelectElement).value))}>
+          <span id={lid('operator')}>Operator</span>
+          <select aria-labelledby={lid('operator')} value={leaf.operator} disabled={readOnly} onChange={(e) => set((l) => withOperator(l, cat, (e.target as HTMLSelectElement).value))}>
             {!ops.includes(leaf.operator) && <option value={leaf.operator}>{operatorWords(leaf.operator)}</option>}
             {ops.map((o) => (
               <option key={o} value={o} title={cat.operators.find((x) => x.name === o.replace(/^not:/, ''))?.description}>
@@ -276,9 +290,9 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
             ))}
           </select>
         </label>
-        <ValueInput kind={kind} value={leaf.value} options={t.options} label={label('Value')} readOnly={readOnly} onChange={(v) => set((l) => ({ ...l, value: v }))} />
+        <ValueInput kind={kind} value={leaf.value} options={t.options} readOnly={readOnly} onChange={(v) => set((l) => ({ ...l, value: v }))} />
         {!readOnly && (
-          <button type="button" class="link" aria-label={label('Remove condition')} onClick={() => update(path, () => null)}>
+          <button type="button" class="link" onClick={() => update(path, () => null)}>
             Remove
           </button>
         )}
@@ -297,20 +311,21 @@ interface ValueProps {
   kind: ReturnType<typeof valueKind>;
   value: unknown;
   options?: string[] | undefined;
-  label: string;
   readOnly: boolean;
   onChange(v: unknown): void;
 }
 
-function ValueInput({ kind, value, options, label, readOnly, onChange }: ValueProps) {
+function ValueInput({ kind, value, options, readOnly, onChange }: ValueProps) {
+  const uid = useId();
+  const lid = (what: string) => `${uid}-${what}`;
   const text = (e: Event) => (e.target as HTMLInputElement).value;
   if (kind === 'list') {
     const list = Array.isArray(value) ? value.map(String) : [];
     if (options?.length) {
       return (
         <label>
-          Values
-          <select aria-label={label.replace(/^Value/, 'Values')} multiple size={Math.min(4, options.length)} disabled={readOnly} onChange={(e) => onChange(Array.from((e.target as HTMLSelectElement).selectedOptions, (o) => o.value))}>
+          <span id={lid('values')}>Values</span>
+          <select aria-labelledby={lid('values')} multiple size={Math.min(4, options.length)} disabled={readOnly} onChange={(e) => onChange(Array.from((e.target as HTMLSelectElement).selectedOptions, (o) => o.value))}>
             {options.map((o) => (
               <option key={o} value={o} selected={list.includes(o)}>
                 {o}
@@ -322,24 +337,24 @@ function ValueInput({ kind, value, options, label, readOnly, onChange }: ValuePr
     }
     return (
       <label>
-        Values (comma-separated)
-        <input aria-label={label.replace(/^Value/, 'Values (comma-separated)')} value={list.join(', ')} readOnly={readOnly} onChange={(e) => onChange(text(e).split(',').map((s) => s.trim()).filter(Boolean))} />
+        <span id={lid('values-comma-separated')}>Values (comma-separated)</span>
+        <input aria-labelledby={lid('values-comma-separated')} value={list.join(', ')} readOnly={readOnly} onChange={(e) => onChange(text(e).split(',').map((s) => s.trim()).filter(Boolean))} />
       </label>
     );
   }
   if (kind === 'number') {
     return (
       <label>
-        Value
-        <input aria-label={label} type="number" value={typeof value === 'number' ? value : ''} readOnly={readOnly} onInput={(e) => text(e) !== '' && onChange(Number(text(e)))} />
+        <span id={lid('value')}>Value</span>
+        <input aria-labelledby={lid('value')} type="number" value={typeof value === 'number' ? value : ''} readOnly={readOnly} onInput={(e) => text(e) !== '' && onChange(Number(text(e)))} />
       </label>
     );
   }
   if (kind === 'boolean') {
     return (
       <label>
-        Value
-        <select aria-label={label} value={String(value === true)} disabled={readOnly} onChange={(e) => onChange((e.target as HTMLSelectElement).value === 'true')}>
+        <span id={lid('value')}>Value</span>
+        <select aria-labelledby={lid('value')} value={String(value === true)} disabled={readOnly} onChange={(e) => onChange((e.target as HTMLSelectElement).value === 'true')}>
           <option value="true">yes</option>
           <option value="false">no</option>
         </select>
@@ -349,16 +364,16 @@ function ValueInput({ kind, value, options, label, readOnly, onChange }: ValuePr
   if (kind === 'date') {
     return (
       <label>
-        Date
-        <input aria-label={label.replace(/^Value/, 'Date')} type="date" value={typeof value === 'string' ? value.slice(0, 10) : ''} readOnly={readOnly} onInput={(e) => onChange(text(e))} />
+        <span id={lid('date')}>Date</span>
+        <input aria-labelledby={lid('date')} type="date" value={typeof value === 'string' ? value.slice(0, 10) : ''} readOnly={readOnly} onInput={(e) => onChange(text(e))} />
       </label>
     );
   }
   if (kind === 'select' && options?.length) {
     return (
       <label>
-        Value
-        <select aria-label={label} value={String(value ?? '')} disabled={readOnly} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
+        <span id={lid('value')}>Value</span>
+        <select aria-labelledby={lid('value')} value={String(value ?? '')} disabled={readOnly} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
           {!options.includes(String(value)) && <option value={String(value ?? '')}>{value ? `${String(value)} (not one of its values)` : '(choose)'}</option>}
           {options.map((o) => (
             <option key={o} value={o}>
@@ -371,8 +386,8 @@ function ValueInput({ kind, value, options, label, readOnly, onChange }: ValuePr
   }
   return (
     <label>
-      Value
-      <input aria-label={label} value={typeof value === 'string' ? value : JSON.stringify(value)} readOnly={readOnly} onInput={(e) => onChange(text(e))} />
+      <span id={lid('value')}>Value</span>
+      <input aria-labelledby={lid('value')} value={typeof value === 'string' ? value : JSON.stringify(value)} readOnly={readOnly} onInput={(e) => onChange(text(e))} />
     </label>
   );
 }

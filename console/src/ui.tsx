@@ -54,12 +54,42 @@ export function Problem({ error }: { error: ApiError | undefined }) {
 
 export const when = (iso: string | null | undefined): string => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '—');
 
+/** What a job does, in words, naming its group or course. */
+export function jobKind(j: Job): string {
+  const group = j.groupName ? `“${j.groupName}”` : j.groupId ? 'a deleted group' : '';
+  switch (j.name) {
+    case 'sync-group':
+      return `Sync of ${group || 'a group'}`;
+    case 'sync-all':
+      return 'Sync of every automatic group';
+    case 'sync-partition':
+      return 'Part of a sync of every automatic group';
+    case 'nightly-sync':
+      return 'Nightly sync';
+    case 'class-sync':
+      return `Class group sync of ${j.course ?? 'a course'}`;
+    case 'class-sync-all':
+      return 'Class group sync of every course';
+    case 'group-enroll':
+      return `Enrolment of the members of ${group || 'a group'} in its courses`;
+    case 'members-copy':
+      return `Copy of members into ${group || 'a group'}`;
+    case 'snapshot-build':
+    case 'snapshot-refresh':
+      return 'Refresh of the directory snapshot (used by previews)';
+    case 'reaction-replay':
+      return 'Retry of membership changes owed to directory writes';
+    default:
+      return j.name;
+  }
+}
+
 export function ProgressBar({ job }: { job: Job }) {
   const total = job.progress?.total ?? 0;
   const done = job.progress?.done ?? 0;
   return (
     <div class="job-progress">
-      <progress max={total || 1} value={job.status === 'completed' ? total || 1 : done} aria-label={`Job ${job.name} progress`} />
+      <progress max={total || 1} value={job.status === 'completed' ? total || 1 : done} aria-label={`Progress of ${jobKind(job)}`} />
       <span>
         {job.status} {total ? `${done}/${total}` : ''}
         {job.error ? ` — ${job.error}` : ''}

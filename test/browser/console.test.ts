@@ -114,15 +114,15 @@ describe('admin console (browser)', function () {
     await page.getByRole('heading', { name: 'Staff' }).waitFor();
     await page.getByTestId('member-count').filter({ hasText: '3' }).waitFor();
     // First condition: department equal Sales (ana, ben, cleo): cleo would join, dan leave.
-    await page.getByLabel('Fact (conditions.all[0])', { exact: true }).selectOption('field');
-    await page.getByLabel('Field (conditions.all[0])', { exact: true }).selectOption('department');
-    await page.getByLabel('Operator (conditions.all[0])', { exact: true }).selectOption('equal');
-    await page.getByLabel('Value (conditions.all[0])', { exact: true }).selectOption('Sales');
+    await page.locator('[data-path="conditions.all[0]"]').getByLabel('Fact', { exact: true }).selectOption('field');
+    await page.locator('[data-path="conditions.all[0]"]').getByLabel('Field', { exact: true }).selectOption('department');
+    await page.locator('[data-path="conditions.all[0]"]').getByLabel('Operator', { exact: true }).selectOption('equal');
+    await page.locator('[data-path="conditions.all[0]"]').getByLabel('Value', { exact: true }).selectOption('Sales');
     await page.getByTestId('preview-add').filter({ hasText: /^1$/ }).waitFor();
     expect(await page.getByTestId('preview-remove').textContent()).to.equal('1');
     // Second condition: and staff: cleo no longer joins.
-    await page.getByRole('button', { name: 'Add condition (conditions)' }).click();
-    await page.getByLabel('Value (conditions.all[1])', { exact: true }).selectOption('staff');
+    await page.locator('[data-path="conditions"] > .row').getByRole('button', { name: 'Add a condition' }).click();
+    await page.locator('[data-path="conditions.all[1]"]').getByLabel('Value', { exact: true }).selectOption('staff');
     await page.getByTestId('preview-add').filter({ hasText: /^0$/ }).waitFor();
     expect(await page.getByTestId('preview-remove').textContent()).to.equal('1');
     // The JSON view is the same rule.
@@ -166,7 +166,7 @@ describe('admin console (browser)', function () {
     const id = await createGroup('Conflicted', { conditions: { all: [{ fact: 'user', path: '$.type', operator: 'equal', value: 'staff' }] } });
     await signIn(t.adminKey);
     await page.goto(`${base}/console/#/groups/${id}`);
-    await page.getByLabel('Value (conditions.all[0])', { exact: true }).selectOption('learner');
+    await page.locator('[data-path="conditions.all[0]"]').getByLabel('Value', { exact: true }).selectOption('learner');
     // A concurrent edit through the API: version 2.
     const theirs = { conditions: { any: [{ fact: 'email', operator: 'endsWith', value: '@example.com' }] } };
     const concurrent = await t.api.put(`/api/v1/groups/${id}/rule`).set(await admin()).set('If-Match', '"1"').send({ rule: theirs });
@@ -175,9 +175,9 @@ describe('admin console (browser)', function () {
     await page.getByTestId('conflict').waitFor();
     await screenshot(page, 'conflict');
     await page.getByRole('button', { name: 'Reload the latest rule' }).click();
-    await page.getByLabel('Combine (conditions)', { exact: true }).filter({ has: page.locator('option[value="any"]:checked') }).waitFor();
-    expect(await page.getByLabel('Value (conditions.any[0])', { exact: true }).inputValue()).to.equal('@example.com');
-    await page.getByLabel('Value (conditions.any[0])', { exact: true }).fill('@example.org');
+    await page.locator('[data-path="conditions"]').getByLabel('Combine', { exact: true }).filter({ has: page.locator('option[value="any"]:checked') }).waitFor();
+    expect(await page.locator('[data-path="conditions.any[0]"]').getByLabel('Value', { exact: true }).inputValue()).to.equal('@example.com');
+    await page.locator('[data-path="conditions.any[0]"]').getByLabel('Value', { exact: true }).fill('@example.org');
     await page.getByRole('button', { name: 'Save rule' }).click();
     await page.getByRole('status').filter({ hasText: 'Saved as version 3' }).waitFor();
     const stored = await t.api.get(`/api/v1/groups/${id}/rule`).set(await admin());
@@ -186,7 +186,7 @@ describe('admin console (browser)', function () {
     // Another conflict, resolved the other way: keep the draft and save it over theirs.
     const again = await t.api.put(`/api/v1/groups/${id}/rule`).set(await admin()).set('If-Match', '"3"').send({ rule: theirs });
     expect(again.status).to.equal(200);
-    await page.getByLabel('Value (conditions.any[0])', { exact: true }).fill('@example.net');
+    await page.locator('[data-path="conditions.any[0]"]').getByLabel('Value', { exact: true }).fill('@example.net');
     await page.getByRole('button', { name: 'Save rule' }).click();
     await page.getByTestId('conflict').waitFor();
     await page.getByRole('button', { name: 'Keep my draft' }).click();
@@ -203,7 +203,7 @@ describe('admin console (browser)', function () {
     await page.goto(`${base}/console/#/groups/${id}`);
     await page.getByTestId('member-count').filter({ hasText: '2' }).waitFor();
     await page.getByLabel('Start from a template').selectOption('completed-course');
-    expect(await page.getByLabel('Course (conditions.all[0])', { exact: true }).inputValue()).to.equal('DRV-101');
+    expect(await page.locator('[data-path="conditions.all[0]"]').getByLabel('Course', { exact: true }).inputValue()).to.equal('DRV-101');
     // ana completed DRV-101 and joins; the two learners leave.
     await page.getByTestId('preview-add').filter({ hasText: /^1$/ }).waitFor();
     expect(await page.getByTestId('preview-remove').textContent()).to.equal('2');
@@ -231,19 +231,19 @@ describe('admin console (browser)', function () {
     const id = await createGroup('With errors', { conditions: { all: [{ fact: 'user', path: '$.type', operator: 'equal', value: 'staff' }] } });
     await signIn(t.adminKey);
     await page.goto(`${base}/console/#/groups/${id}`);
-    await page.getByRole('button', { name: 'Add condition (conditions)' }).click();
-    await page.getByLabel('Fact (conditions.all[1])', { exact: true }).selectOption('email');
-    await page.getByLabel('Operator (conditions.all[1])', { exact: true }).selectOption('includesText');
+    await page.locator('[data-path="conditions"] > .row').getByRole('button', { name: 'Add a condition' }).click();
+    await page.locator('[data-path="conditions.all[1]"]').getByLabel('Fact', { exact: true }).selectOption('email');
+    await page.locator('[data-path="conditions.all[1]"]').getByLabel('Operator', { exact: true }).selectOption('includesText');
     // includesText needs a non-empty string: the API's 400 names conditions.all[1].value.
-    await page.getByLabel('Value (conditions.all[1])', { exact: true }).fill('');
+    await page.locator('[data-path="conditions.all[1]"]').getByLabel('Value', { exact: true }).fill('');
     await page.locator('[data-path="conditions.all[1]"] .field-errors').waitFor();
     expect(await page.locator('[data-path="conditions.all[0]"] .field-errors').count()).to.equal(0);
     expect(await page.getByRole('button', { name: 'Save rule' }).isEnabled()).to.equal(true);
     // The JSON view edits the same rule: a rule typed there shows in the builder, and its errors are gone.
     await page.getByText('JSON', { exact: true }).click();
     await page.getByLabel('Rule as JSON').fill(JSON.stringify({ conditions: { any: [{ fact: 'email', operator: 'endsWith', value: '@example.com' }] } }));
-    await page.getByLabel('Fact (conditions.any[0])', { exact: true }).waitFor();
-    expect(await page.getByLabel('Operator (conditions.any[0])', { exact: true }).inputValue()).to.equal('endsWith');
+    await page.locator('[data-path="conditions.any[0]"]').getByLabel('Fact', { exact: true }).waitFor();
+    expect(await page.locator('[data-path="conditions.any[0]"]').getByLabel('Operator', { exact: true }).inputValue()).to.equal('endsWith');
     await page.getByTestId('preview-add').waitFor();
     expect(await page.locator('.field-errors').count()).to.equal(0);
   });
@@ -255,7 +255,7 @@ describe('admin console (browser)', function () {
     await signIn(t.adminKey);
     await page.getByRole('link', { name: 'Requests' }).click();
     await page.getByRole('link', { name: 'Support team group' }).click();
-    expect(await page.getByLabel('Value (conditions.all[0])', { exact: true }).inputValue()).to.equal('Support');
+    expect(await page.locator('[data-path="conditions.all[0]"]').getByLabel('Value', { exact: true }).inputValue()).to.equal('Support');
     await page.getByRole('button', { name: 'Start work' }).click();
     await page.getByTestId('request-status').filter({ hasText: 'in progress' }).waitFor();
     await page.getByLabel('Group name').fill('Support team');
@@ -286,8 +286,8 @@ describe('admin console (browser)', function () {
     expect(await page.getByRole('form', { name: 'Create a group' }).count()).to.equal(0);
     expect(await page.getByRole('link', { name: 'Dashboard' }).count()).to.equal(0);
     await page.goto(`${base}/console/#/groups/${id}`);
-    await page.getByLabel('Fact (conditions.all[0])', { exact: true }).waitFor();
-    expect(await page.getByLabel('Fact (conditions.all[0])', { exact: true }).isDisabled()).to.equal(true);
+    await page.locator('[data-path="conditions.all[0]"]').getByLabel('Fact', { exact: true }).waitFor();
+    expect(await page.locator('[data-path="conditions.all[0]"]').getByLabel('Fact', { exact: true }).isDisabled()).to.equal(true);
     expect(await page.getByRole('button', { name: 'Save rule' }).count()).to.equal(0);
     expect(await page.getByRole('button', { name: /Sync now|Pause/ }).count()).to.equal(0);
     await screenshot(page, 'viewer-group');

@@ -90,7 +90,7 @@ describe('admin console for support staff (browser)', function () {
     const id = await f.createGroup('Condition resets', departmentIs('Support'), { paused: true });
     await f.signIn();
     await page.goto(`${f.base}/console/#/groups/${id}`);
-    await page.getByRole('button', { name: /Add condition/ }).first().click();
+    await page.locator('[data-path="conditions"] > .row').getByRole('button', { name: 'Add a condition' }).click();
     const added = leaf('conditions.all[1]');
     await added.getByLabel('Fact').selectOption('field');
     await added.getByLabel('Field').selectOption('contract');
@@ -181,7 +181,7 @@ describe('admin console for support staff (browser)', function () {
     await page.getByRole('button', { name: 'Start work' }).click();
     await page.getByTestId('request-status').filter({ hasText: 'in progress' }).waitFor();
     // The draft: staff, and department is Sales (an operator in words).
-    await page.getByRole('button', { name: /Add condition/ }).first().click();
+    await page.locator('[data-path="conditions"] > .row').getByRole('button', { name: 'Add a condition' }).click();
     const second = leaf('conditions.all[1]');
     await second.getByLabel('Fact').selectOption('field');
     await second.getByLabel('Field').selectOption('department');

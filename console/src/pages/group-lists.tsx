@@ -54,15 +54,15 @@ export function Members({ groupId, editable, changed, onChanged, onExplain }: Li
           )}
         </form>
         <label>
-          Sort by
-          <select value={sort} onChange={(e) => (setSort((e.target as HTMLSelectElement).value as 'name' | 'externalId'), setCursors([]))}>
+          <span id="members-sort">Sort by</span>
+          <select aria-labelledby="members-sort" value={sort} onChange={(e) => (setSort((e.target as HTMLSelectElement).value as 'name' | 'externalId'), setCursors([]))}>
             <option value="externalId">id</option>
             <option value="name">name</option>
           </select>
         </label>
         <label>
-          Source
-          <select value={source} onChange={(e) => (setSource((e.target as HTMLSelectElement).value), setCursors([]))}>
+          <span id="members-source">Source</span>
+          <select aria-labelledby="members-source" value={source} onChange={(e) => (setSource((e.target as HTMLSelectElement).value), setCursors([]))}>
             <option value="">any</option>
             {SOURCES.map((s) => (
               <option key={s} value={s}>

@@ -26,8 +26,8 @@ export function GroupsPage({ editable }: { editable: boolean }) {
           <input type="search" value={search} placeholder="name or id" onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
         </label>
         <label>
-          Type
-          <select value={type} onChange={(e) => setType((e.target as HTMLSelectElement).value)}>
+          <span id="groups-type-filter">Type</span>
+          <select aria-labelledby="groups-type-filter" value={type} onChange={(e) => setType((e.target as HTMLSelectElement).value)}>
             <option value="">all</option>
             <option value="automatic">automatic</option>
             <option value="manual">manual</option>
@@ -110,8 +110,8 @@ export function CreateGroup({ initialName = '', rule, onCreated }: { initialName
       </label>
       {rule === undefined && (
         <label>
-          Type
-          <select name="type" value={type} onChange={(e) => setType((e.target as HTMLSelectElement).value as 'automatic' | 'manual')}>
+          <span id="new-group-type">Type</span>
+          <select aria-labelledby="new-group-type" name="type" value={type} onChange={(e) => setType((e.target as HTMLSelectElement).value as 'automatic' | 'manual')}>
             <option value="automatic">automatic (rule)</option>
             <option value="manual">manual</option>
           </select>

@@ -2,7 +2,7 @@
 // runs; admins get the job dashboard.
 import { get } from '../api.js';
 import type { Job, Page } from '../types.js';
-import { Problem, ProgressBar, useLoad, usePolling, when } from '../ui.js';
+import { Problem, ProgressBar, jobKind, useLoad, usePolling, when } from '../ui.js';
 
 /** A job's result in one line: its plain values (counts, ids), not its nested detail. */
 function summary(result: unknown): string {
@@ -11,36 +11,6 @@ function summary(result: unknown): string {
     .filter(([, v]) => v === null || typeof v !== 'object')
     .map(([k, v]) => `${k} ${String(v)}`)
     .join(' · ');
-}
-
-/** What a job does, in words, naming its group or course. */
-export function jobKind(j: Job): string {
-  const group = j.groupName ? `“${j.groupName}”` : j.groupId ? 'a deleted group' : '';
-  switch (j.name) {
-    case 'sync-group':
-      return `Sync of ${group || 'a group'}`;
-    case 'sync-all':
-      return 'Sync of every automatic group';
-    case 'sync-partition':
-      return 'Part of a sync of every automatic group';
-    case 'nightly-sync':
-      return 'Nightly sync';
-    case 'class-sync':
-      return `Class group sync of ${j.course ?? 'a course'}`;
-    case 'class-sync-all':
-      return 'Class group sync of every course';
-    case 'group-enroll':
-      return `Enrolment of the members of ${group || 'a group'} in its courses`;
-    case 'members-copy':
-      return `Copy of members into ${group || 'a group'}`;
-    case 'snapshot-build':
-    case 'snapshot-refresh':
-      return 'Refresh of the directory snapshot (used by previews)';
-    case 'reaction-replay':
-      return 'Retry of membership changes owed to directory writes';
-    default:
-      return j.name;
-  }
 }
 
 const failedFirst = (jobs: Job[]) => [...jobs.filter((j) => j.status === 'failed'), ...jobs.filter((j) => j.status !== 'failed')];
