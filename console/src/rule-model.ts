@@ -101,9 +101,10 @@ export const OPERATOR_WORDS: Record<string, string> = {
   'not:matches': 'does not match the pattern',
   exists: 'has a value',
   before: 'is before',
-  'not:before': 'is on or after',
+  // not:before is also true for a user without the date (json-rules-engine's undefined facts): said so.
+  'not:before': 'is on or after, or has none',
   after: 'is after',
-  'not:after': 'is on or before',
+  'not:after': 'is on or before, or has none',
   withinLastDays: 'is in the last N days',
   'not:withinLastDays': 'is not in the last N days',
   moreThanDaysAgo: 'is more than N days ago',
@@ -117,9 +118,7 @@ export function operatorWords(op: string): string {
 /** The catalogue's operators for a fact type, in the order people look for them, with the worded `not:` variants. */
 export function operatorsFor(type: string, cat: Catalogue): string[] {
   const names = cat.operators.filter((o) => o.appliesTo.includes(type)).map((o) => o.name);
-  const withNot = names.flatMap((n) => (OPERATOR_WORDS[`not:${n}`] ? [n, `not:${n}`] : [n]));
-  // On dates, "on or after" is what people mean far more often than the strict "after".
-  return type === 'date' ? [...withNot.filter((n) => n === 'not:before'), ...withNot.filter((n) => n !== 'not:before')] : withNot;
+  return names.flatMap((n) => (OPERATOR_WORDS[`not:${n}`] ? [n, `not:${n}`] : [n]));
 }
 
 export type ValueKind = 'list' | 'number' | 'boolean' | 'date' | 'select' | 'text';

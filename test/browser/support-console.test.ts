@@ -100,9 +100,16 @@ describe('admin console for support staff (browser)', function () {
     const date = added.getByLabel(/Value|Date/);
     expect(await date.getAttribute('type')).to.equal('date');
     expect(await date.inputValue()).to.match(/^\d{4}-\d{2}-\d{2}$/);
-    await added.getByLabel('Operator').selectOption({ index: 1 });
+    await added.getByLabel('Operator').selectOption('not:before');
+    expect(await added.getByLabel('Operator').locator('option:checked').textContent()).to.equal('is on or after, or has none');
+    expect(await date.inputValue(), 'a date stays a date under another date operator').to.match(/^\d{4}-\d{2}-\d{2}$/);
     await page.getByTestId('preview-add').waitFor();
     expect(await page.locator('.field-errors').count()).to.equal(0);
+    // Emptied, the date is asked for in words at the condition.
+    await date.fill('');
+    await added.getByText('Hire date needs a date').waitFor();
+    await date.fill('2026-01-01');
+    await screenshot(page, 'condition-in-words');
   });
 
   it('defect 4: when a draft is built on a request page and the page is left, then the draft is kept on the request', async () => {
