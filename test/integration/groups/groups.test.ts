@@ -333,12 +333,15 @@ describe('Groups: create, read, change, delete; rule versions; explain and previ
     const historyBefore = await historyOf(t, admin, group.id);
 
     const stored = await t.api.post(`/api/v1/groups/${group.id}/preview`).set(admin).send({}).expect(200);
-    expect(stored.body).to.deep.equal({ toAdd: 0, toRemove: 0, sampleAdd: [], sampleRemove: [] });
+    expect(stored.body).to.deep.equal({ toAdd: 0, toRemove: 0, sampleAdd: [], sampleRemove: [], sampleAddUsers: [], sampleRemoveUsers: [] });
     const proposed = {
       conditions: { all: [{ fact: 'field', params: { key: 'department' }, operator: 'equal', value: 'Sales' }, { fact: 'field', params: { key: 'team' }, operator: 'startsWith', value: team }] },
     };
     const res = await t.api.post(`/api/v1/groups/${group.id}/preview`).set(await t.auth('viewer')).send({ rule: proposed }).expect(200);
-    expect(res.body).to.deep.equal({ toAdd: 1, toRemove: 1, sampleAdd: [join], sampleRemove: [leave] });
+    expect(res.body).to.deep.include({ toAdd: 1, toRemove: 1, sampleAdd: [join], sampleRemove: [leave] });
+    // The samples named (issue 19): the same users, with their names.
+    expect(res.body.sampleAddUsers.map((x: { externalId: string }) => x.externalId)).to.deep.equal([join]);
+    expect(res.body.sampleRemoveUsers.map((x: { externalId: string }) => x.externalId)).to.deep.equal([leave]);
     const invalid = await t.api.post(`/api/v1/groups/${group.id}/preview`).set(admin).send({ rule: { conditions: { all: [{ fact: 'nope', operator: 'equal', value: 1 }] } } }).expect(400);
     expect(invalid.body.errors[0].path).to.match(/^rule\./);
     expectSorted(await memberIds(t, admin, group.id), [stay, leave]);
