@@ -11,7 +11,19 @@ import type { Logger } from '../platform/logger.js';
 import { withLocks } from '../platform/db/index.js';
 import { userLock } from './lock-keys.js';
 import type { DirectoryChange, PublishMeta } from './directory-change.js';
-import { asError, closeEntry, dueEntries, entriesNaming, failEntry, openEntry, replayFailed, type JournaledIntent, type ReplayOptions, type ReplayResult } from './reaction-journal.js';
+import {
+  asError,
+  closeEntry,
+  dueEntries,
+  entriesNaming,
+  failEntry,
+  openEntry,
+  replayFailed,
+  whileReacting,
+  type JournaledIntent,
+  type ReplayOptions,
+  type ReplayResult,
+} from './reaction-journal.js';
 
 export type { DirectoryChange, DirectoryChangeKind, PublishMeta } from './directory-change.js';
 
@@ -102,7 +114,7 @@ export async function settleOwedReactions(users: ReadonlySet<string>): Promise<v
   for (const entry of await entriesNaming(users)) {
     const mine = entry.changes.filter((c) => users.has(c.externalId));
     try {
-      await publishDirectoryChanges(mine, { id: entry._id, at: entry.at, replay: true });
+      await whileReacting(entry._id, () => publishDirectoryChanges(mine, { id: entry._id, at: entry.at, replay: true }));
     } catch {
       // Still owed, to the replay job as before: the batch itself is not refused for an older write's reaction.
       continue;
@@ -131,7 +143,9 @@ export async function replayDue(opts: ReplayOptions = {}): Promise<ReplayResult>
     try {
       // Under the users' locks, as the write's own reaction: a replay that read a user before a retry of the write
       // stored them, and their memberships after its reaction added them, would take those out as "user deleted".
-      await withLocks(entry.changes.map((c) => userLock(c.externalId)), () => publishDirectoryChanges(entry.changes, { id: entry._id, at: entry.at, replay: true }));
+      await withLocks(entry.changes.map((c) => userLock(c.externalId)), () =>
+        whileReacting(entry._id, () => publishDirectoryChanges(entry.changes, { id: entry._id, at: entry.at, replay: true })),
+      );
       await closeEntry(entry);
       result.replayed++;
       result.users += entry.users;

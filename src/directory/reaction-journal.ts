@@ -53,6 +53,24 @@ export const JournalEntryModel = mongoose.model('DirectoryReaction', journalSche
 const journal = (): Collection<JournalEntryDoc> => JournalEntryModel.collection as unknown as Collection<JournalEntryDoc>;
 
 /**
+ * This process's entries whose write is still being made or reacted to (opened, not yet closed or failed). A write
+ * nested in such a reaction (a join's enrolment writes the same users again) must not take its own outer entry
+ * for a failed one.
+ */
+const reacting = new Set<string>();
+
+/** Runs a replay of an entry as one of those (see `reacting`). */
+export async function whileReacting<T>(entryId: string, work: () => Promise<T>): Promise<T> {
+  const outer = reacting.has(entryId);
+  reacting.add(entryId);
+  try {
+    return await work();
+  } finally {
+    if (!outer) reacting.delete(entryId);
+  }
+}
+
+/**
  * An entry nobody marked failed is a write still reacting, or one whose process died while reacting: after this
  * long it is replayed as well (a replay of a write still in flight only repeats idempotent work).
  */
@@ -101,6 +119,7 @@ function entryOf(changes: readonly DirectoryChange[], at: Date): JournalEntryDoc
 export async function openEntry(changes: readonly DirectoryChange[]): Promise<{ entry: JournalEntryDoc; journalError?: Error }> {
   const entry = entryOf(changes, new Date());
   try {
+    reacting.add(entry._id);
     await journal().insertOne(entry);
     return { entry };
   } catch (err) {
@@ -123,7 +142,13 @@ export interface JournaledIntent {
 export async function journalAhead(changes: readonly DirectoryChange[]): Promise<JournaledIntent | undefined> {
   if (changes.length === 0) return undefined;
   const entry = entryOf(changes, new Date());
-  await journal().insertOne(entry);
+  reacting.add(entry._id);
+  try {
+    await journal().insertOne(entry);
+  } catch (err) {
+    reacting.delete(entry._id);
+    throw err;
+  }
   return { entry };
 }
 
@@ -157,6 +182,7 @@ export async function writeAhead<T>(
 
 /** Every listener succeeded: the entry leaves the journal (if that fails, it is replayed after the grace period). */
 export async function closeEntry(entry: JournalEntryDoc): Promise<void> {
+  reacting.delete(entry._id);
   await journal().deleteOne({ _id: entry._id }).catch(() => undefined);
 }
 
@@ -174,6 +200,7 @@ const MARK_RETRY_FIRST_MS = 1000;
 const MARK_RETRY_MAX_MS = 30_000;
 
 async function recordFailure(entry: JournalEntryDoc, error: Error): Promise<void> {
+  reacting.delete(entry._id);
   const attempts = entry.attempts + 1;
   const failedAt = new Date();
   // The first retry is due at once (the hook enqueues it); later ones back off.
@@ -265,10 +292,13 @@ export async function dueEntries(opts: ReplayOptions = {}): Promise<JournalEntry
   return due.sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
-/** Entries that name any of these users, oldest first (the journal holds only writes in flight and failures). */
+/**
+ * Entries that name any of these users and that no write of this process is still making or reacting to, oldest
+ * first (the journal holds only writes in flight and failures).
+ */
 export async function entriesNaming(users: ReadonlySet<string>): Promise<JournalEntryDoc[]> {
   const out: JournalEntryDoc[] = [];
-  for await (const e of journal().find({})) if (e.changes.some((c) => users.has(c.externalId))) out.push(e);
+  for await (const e of journal().find({})) if (!reacting.has(e._id) && e.changes.some((c) => users.has(c.externalId))) out.push(e);
   return out.sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
