@@ -1,10 +1,10 @@
 // The console's one way to the service: the public API under /api/v1 with the session cookie (sent by the
 // browser, HttpOnly) and, on state-changing calls, the session's CSRF token in X-CSRF-Token.
 
-export interface ProblemError {
-  path: string;
-  message: string;
-}
+import type { components } from './generated/api-schema.js';
+
+/** One entry of a problem document's `errors` (the API's Problem schema). */
+export type ProblemError = NonNullable<components['schemas']['Problem']['errors']>[number];
 
 /** An RFC 9457 problem document the API answered, or a network failure (status 0). */
 export class ApiError extends Error {

@@ -273,10 +273,11 @@ export function RequestPage({ id, editable }: { id: string; editable: boolean })
       <Problem error={error} />
       <h2>Timeline</h2>
       <ol class="timeline">
-        {r.timeline.map((t, i) => (
+        {collapseDraftSaves(r.timeline).map(({ entry: t, times }, i) => (
           <li key={i}>
             {when(t.at)} — {actorWords(t.actor)}: {t.event === 'created' ? 'created' : t.from && t.from !== t.status ? `${statusWords(t.from)} → ${statusWords(t.status)}` : 'changed'}
             {t.draftRule ? `, draft rule ${t.draftRule === 'set' ? 'saved' : 'removed'}` : ''}
+            {times > 1 ? ` (${times} saves, the last shown)` : ''}
             {t.groupId ? `, group ${t.groupId === g?.id ? g.name : t.groupId}` : ''}
             {t.note ? ` (${t.note})` : ''}
           </li>
@@ -284,6 +285,22 @@ export function RequestPage({ id, editable }: { id: string; editable: boolean })
       </ol>
     </section>
   );
+}
+
+type TimelineEntry = SupportRequest['timeline'][number];
+
+/** Only a draft saved, nothing else: what the page's autosave writes as the draft is edited. */
+const isDraftSave = (t: TimelineEntry) => t.event === 'changed' && t.draftRule === 'set' && (!t.from || t.from === t.status) && !t.note && t.groupId === undefined;
+
+/** The timeline with each run of draft saves by one person shown once, with how many it holds. */
+function collapseDraftSaves(timeline: TimelineEntry[]): Array<{ entry: TimelineEntry; times: number }> {
+  const out: Array<{ entry: TimelineEntry; times: number }> = [];
+  for (const entry of timeline) {
+    const last = out[out.length - 1];
+    if (last && isDraftSave(entry) && isDraftSave(last.entry) && last.entry.actor === entry.actor) out[out.length - 1] = { entry, times: last.times + 1 };
+    else out.push({ entry, times: 1 });
+  }
+  return out;
 }
 
 /**
