@@ -215,7 +215,7 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
   const lid = (what: string) => `${uid}-${what}`;
   const subject = subjectOf(leaf, cat);
   // A value missing for its type is said at the condition, in words, before the API is asked about it.
-  const missing = missingValue(subject, kind, leaf.value, kind === 'list' || kind === 'select' ? t.options : undefined);
+  const missing = countsDays(leaf.operator) && typeof leaf.value !== 'number' ? `${subject} needs a number of days` : missingValue(subject, kind, leaf.value, kind === 'list' || kind === 'select' ? t.options : undefined);
   const mine = errorsAt(errors, path, true).filter((e) => !missing || !/\.value$/.test(e.path));
   return (
     <div class={`rule-leaf${mine.length || missing ? ' has-errors' : ''}`} data-path={path} role="group" aria-label={`Condition ${placeOf(path)}`}>
@@ -258,8 +258,8 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
         {(leaf.fact === 'user' || leaf.fact === 'enrollment') && (
           <label>
             <span id={lid('property')}>Property</span>
-            <select aria-labelledby={lid('property')}
-             
+            <select
+              aria-labelledby={lid('property')}
               value={leaf.path ?? ''}
               disabled={readOnly}
               onChange={(e) => {
@@ -290,7 +290,7 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
             ))}
           </select>
         </label>
-        <ValueInput kind={kind} value={leaf.value} options={t.options} readOnly={readOnly} onChange={(v) => set((l) => ({ ...l, value: v }))} />
+        <ValueInput kind={kind} days={countsDays(leaf.operator)} value={leaf.value} options={t.options} readOnly={readOnly} onChange={(v) => set((l) => ({ ...l, value: v }))} />
         {!readOnly && (
           <button type="button" class="link" onClick={() => update(path, () => null)}>
             Remove
@@ -307,15 +307,20 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
   );
 }
 
+/** Whether the operator's value is a number of days ("in the last N days"). */
+const countsDays = (operator: string) => /^(not:)?(withinLastDays|moreThanDaysAgo)$/.test(operator);
+
 interface ValueProps {
   kind: ReturnType<typeof valueKind>;
+  /** The number is a number of days: labelled so. */
+  days?: boolean;
   value: unknown;
   options?: string[] | undefined;
   readOnly: boolean;
   onChange(v: unknown): void;
 }
 
-function ValueInput({ kind, value, options, readOnly, onChange }: ValueProps) {
+function ValueInput({ kind, days, value, options, readOnly, onChange }: ValueProps) {
   const uid = useId();
   const lid = (what: string) => `${uid}-${what}`;
   const text = (e: Event) => (e.target as HTMLInputElement).value;
@@ -345,8 +350,8 @@ function ValueInput({ kind, value, options, readOnly, onChange }: ValueProps) {
   if (kind === 'number') {
     return (
       <label>
-        <span id={lid('value')}>Value</span>
-        <input aria-labelledby={lid('value')} type="number" value={typeof value === 'number' ? value : ''} readOnly={readOnly} onInput={(e) => text(e) !== '' && onChange(Number(text(e)))} />
+        <span id={lid('value')}>{days ? 'N (days)' : 'Value'}</span>
+        <input aria-labelledby={lid('value')} type="number" min={days ? 0 : undefined} value={typeof value === 'number' ? value : ''} readOnly={readOnly} onInput={(e) => text(e) !== '' && onChange(Number(text(e)))} />
       </label>
     );
   }
