@@ -18,6 +18,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import type { EventEmitter } from 'node:events';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { createExpressMiddleware, cspHeader } from 'agendash';
 import { authenticate, requirePermission } from '../platform/auth.js';
 import type { RouteDeps } from '../service-deps.js';
@@ -26,6 +28,8 @@ export const DASHBOARD_PATH = '/dashboard';
 
 /** A comment line sent this often keeps proxies from closing an idle stream. */
 const KEEP_ALIVE_MS = 25_000;
+/** How often an open stream checks that the server still listens: a stopping service ends its streams at once. */
+const LISTENING_CHECK_MS = 500;
 
 const NOTICE =
   '<p role="note" style="margin:0;padding:.5rem 1rem;background:#fff3cd;color:#5a4000;font:14px/1.4 system-ui,sans-serif">' +
@@ -67,8 +71,15 @@ function jobEvents(agenda: RouteDeps['scheduler']['agenda']) {
       return { type, listener };
     });
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+    // A stream never finishes by itself: once the server stops listening (a stop has begun), end it, so that the
+    // stop does not wait out its timeout for an open dashboard.
+    const server = (req.socket as Socket & { server?: Server }).server;
+    const listening = setInterval(() => {
+      if (server && !server.listening) res.end();
+    }, LISTENING_CHECK_MS);
     req.on('close', () => {
       clearInterval(keepAlive);
+      clearInterval(listening);
       for (const { type, listener } of listeners) emitter.off(type, listener);
     });
   };

@@ -3,6 +3,8 @@
 // 401; a state-changing call made with a session must come from the service's own pages (fetch metadata), since
 // Agendash's front end sends no CSRF header.
 import { expect } from 'chai';
+import { get, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import supertest from 'supertest';
 import { startTestService, type TestService } from '../../helpers/service.js';
 
@@ -79,5 +81,38 @@ describe('Job dashboard at /dashboard', () => {
     expect(otherOrigin.status).to.equal(403);
     const ownPage = await http().post('/dashboard/api/jobs/delete').set('Cookie', cookie).set('Sec-Fetch-Site', 'same-origin').send(body);
     expect(ownPage.status).to.be.below(400);
+  });
+});
+
+describe('Job dashboard live events (/dashboard/api/events)', () => {
+  it('when an admin opens the stream, then it is an event stream that says connected and relays a job of this process; a stop of the service ends it at once', async () => {
+    const t = await startTestService('dashboard-events');
+    let stopped = false;
+    try {
+      const { port } = t.service.server.address() as AddressInfo;
+      const chunks: string[] = [];
+      const response = await new Promise<IncomingMessage>((resolve, reject) => {
+        get({ host: '127.0.0.1', port, path: '/dashboard/api/events', headers: { Authorization: `Bearer ${t.adminKey}` } }, resolve).on('error', reject);
+      });
+      expect(response.statusCode).to.equal(200);
+      expect(response.headers['content-type']).to.match(/^text\/event-stream/);
+      response.setEncoding('utf8');
+      response.on('data', (c: string) => chunks.push(c));
+      const ended = new Promise<void>((resolve) => response.on('close', () => resolve()));
+      const seen = async (text: string) => {
+        for (let i = 0; i < 100 && !chunks.join('').includes(text); i++) await new Promise((r) => setTimeout(r, 100));
+        expect(chunks.join('')).to.contain(text);
+      };
+      await seen('event: connected');
+      await t.api.post('/api/v1/sync').set(await t.auth()).send({}).expect(202);
+      await seen('"type":"complete"');
+      const started = Date.now();
+      await t.stop();
+      stopped = true;
+      await ended;
+      expect(Date.now() - started, 'the open stream did not hold the stop until its timeout').to.be.below(5000);
+    } finally {
+      if (!stopped) await t.stop();
+    }
   });
 });
