@@ -348,7 +348,7 @@ describe('admin console (browser)', function () {
     await page.getByLabel('Email, name or id').fill('Ana');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('link', { name: 'Ana Tester', exact: true }).click();
-    await page.getByText('DRV-101: completed').waitFor();
+    await page.getByText('Safe driving (DRV-101): completed').waitFor();
     await page.getByTestId('user-groups').getByRole('link', { name: 'Staff', exact: true }).waitFor();
     await screenshot(page, 'user-390');
     await page.getByRole('link', { name: 'Jobs' }).click();

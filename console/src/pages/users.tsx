@@ -1,8 +1,9 @@
 // Users: find one by a piece of their name, email or id (GET /users?q=); a user's fields, enrolments, and the groups they are in, each with why.
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, enc, get } from '../api.js';
 import type { Enrollment, Explanation, Group, Page, User } from '../types.js';
-import { Problem, findUsers, toApiError, useLoad } from '../ui.js';
+import { Problem, findUsers, loadCatalogue, toApiError, useLoad } from '../ui.js';
 import { ExplainUser } from './explain.js';
 
 export function UsersPage() {
@@ -76,6 +77,13 @@ export function UserPage({ id }: { id: string }) {
   const user = useLoad(() => get<User>(`/users/${enc(id)}`), [id]);
   const enrolments = useLoad(() => get<Page<Enrollment>>(`/users/${enc(id)}/enrollments?limit=1000`), [id]);
   const groups = useLoad(() => groupsOf(id), [id]);
+  // Fields by their label and courses by their title, as people know them (the catalogue is read once).
+  const catalogue = useLoad(() => loadCatalogue().catch(() => undefined), []);
+  const fieldLabel = (key: string) => catalogue.data?.fields.find((f) => f.key === key)?.label ?? key;
+  const courseName = (code: string) => {
+    const title = catalogue.data?.courses.find((c) => c.code === code)?.title;
+    return title ? `${title} (${code})` : code;
+  };
   const [why, setWhy] = useState<string>();
   const u = user.data;
   if (user.error) return <Problem error={user.error} />;
@@ -100,10 +108,10 @@ export function UserPage({ id }: { id: string }) {
         <dt>Branch</dt>
         <dd>{u.branch ?? '—'}</dd>
         {Object.entries(u.fields ?? {}).map(([k, v]) => (
-          <>
-            <dt key={`k${k}`}>{k}</dt>
-            <dd key={`v${k}`}>{String(v)}</dd>
-          </>
+          <Fragment key={k}>
+            <dt>{fieldLabel(k)}</dt>
+            <dd>{String(v)}</dd>
+          </Fragment>
         ))}
       </dl>
       <h2>Enrolments</h2>
@@ -111,7 +119,7 @@ export function UserPage({ id }: { id: string }) {
       <ul>
         {enrolments.data?.items.map((e) => (
           <li key={e.course}>
-            {e.course}: {e.status}
+            {courseName(e.course)}: {e.status}
             {e.role ? `, ${e.role}` : ''}
             {e.class ? `, class ${e.class}` : ''}
             {e.cohort ? `, cohort ${e.cohort}` : ''}
