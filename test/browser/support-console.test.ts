@@ -223,7 +223,7 @@ describe('admin console for support staff (browser)', function () {
     await members.getByRole('link', { name: 'Ben Okoro' }).waitFor();
     await page.getByRole('button', { name: 'History' }).click();
     await page.getByTestId('history').getByRole('link', { name: 'Ana Silva' }).waitFor();
-    await screenshot(page, 'group');
+    await screenshot(page, 'group-history');
     await page.getByRole('link', { name: 'Jobs' }).click();
     await page.getByTestId('jobs').getByText('Sync of “Sales staff group”').first().waitFor();
     const stored = (await f.get('/requests?status=done&limit=100')).items as Array<{ title: string; status: string; groupId: string }>;
