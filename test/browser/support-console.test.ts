@@ -172,7 +172,7 @@ describe('admin console for support staff (browser)', function () {
     expect(await page.locator('body').textContent()).to.not.contain('shared/API.md');
   });
 
-  it('the whole support flow: a request is written, its draft built and previewed by name, its group created and the request done, all without an id', async () => {
+  it('when support staff work a request from asked to done (written, draft built and saved, preview, group created, done), then every step names people and groups, never an id', async () => {
     const { page } = f;
     await f.signIn();
     await page.getByRole('link', { name: 'Requests' }).click();
