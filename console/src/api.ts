@@ -18,10 +18,6 @@ export class ApiError extends Error {
   }
 }
 
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
 
 let csrfToken: string | undefined;
 

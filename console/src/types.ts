@@ -49,4 +49,8 @@ export interface Catalogue {
   facts: FactInfo[];
 }
 
-export type { Page } from './api.js';
+/** A page of any list (the API's lists share this shape: `?limit=`, `?cursor=`). */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
