@@ -20,6 +20,8 @@ const EMPTY_RULE: RuleDocument = { conditions: { all: [{ fact: 'user', path: '$.
 export function RequestsPage({ editable }: { editable: boolean }) {
   const [status, setStatus] = useState<string>('open');
   const list = useLoad(() => get<Page<SupportRequest>>(`/requests${query({ status, limit: 200 })}`), [status]);
+  // The groups requests produced, by name.
+  const groups = useLoad(() => get<Page<Group>>('/groups?limit=1000').then((p) => new Map(p.items.map((g) => [g.id, g.name]))), []);
   return (
     <section>
       <h1>Support requests</h1>
@@ -35,6 +37,12 @@ export function RequestsPage({ editable }: { editable: boolean }) {
         {list.data?.items.map((r) => (
           <li key={r.id}>
             <a href={`#/requests/${enc(r.id)}`}>{r.title}</a> <span class={`state state-${r.status}`}>{statusWords(r.status)}</span> — {r.requestedBy}, {when(r.createdAt)}
+            {r.groupId && groups.data?.has(r.groupId) && (
+              <>
+                {' '}
+                → <a href={`#/groups/${enc(r.groupId)}`}>{groups.data.get(r.groupId)}</a>
+              </>
+            )}
             {r.draftRuleErrors?.length ? <span class="badge">draft rule has errors</span> : null}
           </li>
         ))}
