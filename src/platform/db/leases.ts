@@ -6,15 +6,16 @@
 //
 // Who holds a lease: a lease names its holder, a process. Each process keeps a holder document alive (a heartbeat
 // every third of LEASE_TTL); a lease whose holder document has expired or is gone belongs to a dead process. Taking
-// it over is itself an insert: the claim `<key>#<token>` names that one lease instance, so of several processes that
-// find the same dead lease exactly one deletes it (no one else deletes that instance: its holder is dead), and then
-// everyone competes by insert again. A live process's leases never expire, whatever the work under them lasts.
+// it over is itself an insert: a claim names that one lease instance, so of several processes that find the same
+// dead lease exactly one deletes it (no one else deletes that instance: its holder is dead), and then everyone
+// competes by insert again. A live process's leases never expire, whatever the work under them lasts.
 //
-// Many keys are taken in one unordered insert (a batch of 10,000 users is a few round trips). A caller that must
-// wait for a key another live process holds first gives back every key it took that sorts after it: while waiting
-// it holds only keys before the one it waits for, so callers that wait for each other always wait in key order and
-// none waits for one that waits for it (no deadlock across processes). A wait is bounded (LEASE_WAIT, per key):
-// past it the caller gives up what it holds and fails with a 503 the client may retry.
+// Many keys are taken in one unordered insert and released by one delete of the acquisition's id (a batch of 10,000
+// users is a few round trips each way). A caller that must wait for a key another live process holds first gives
+// back every key it took that sorts after it: while waiting it holds only keys before the one it waits for, so
+// callers that wait for each other always wait in key order and none waits for one that waits for it (no deadlock
+// across processes). A wait is bounded (LEASE_WAIT, per key): past it the caller gives up what it holds and fails
+// with a 503 the client may retry.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import mongoose, { Schema } from 'mongoose';
@@ -28,6 +29,11 @@ interface LeaseDoc {
   holder: string;
   /** This instance of the lease: a claim names it, so that a takeover removes this instance and no later one. */
   token: string;
+  /**
+   * The acquisition that took it: its keys are released together by one delete of this equality (served by an
+   * index), where deleting them by `_id` costs FerretDB a statement each (10,000 keys: 11 s against 0.4 s).
+   */
+  acq: string;
   at: Date;
 }
 
@@ -45,7 +51,8 @@ interface ClaimDoc {
   at: Date;
 }
 
-const leaseSchema = new Schema({ _id: String, holder: String, token: String, at: Date }, { versionKey: false, collection: 'leases' });
+const leaseSchema = new Schema({ _id: String, holder: String, token: String, acq: String, at: Date }, { versionKey: false, collection: 'leases' });
+leaseSchema.index({ acq: 1 });
 const holderSchema = new Schema({ _id: String, expiresAt: Date, host: String, pid: Number, startedAt: Date }, { versionKey: false, collection: 'lease_holders' });
 const claimSchema = new Schema({ _id: String, by: String, at: Date }, { versionKey: false, collection: 'lease_claims' });
 const LeaseModel = mongoose.models.Lease ?? mongoose.model('Lease', leaseSchema);
@@ -63,18 +70,22 @@ export interface LeaseOptions {
   waitMs: number;
 }
 
-/** Keys per delete command. */
-const CHUNK = 1000;
 const FIRST_POLL_MS = 5;
 const MAX_POLL_MS = 100;
 /** Claims are kept a day (a claim removed too soon could be won again by a late claimant of the same instance). */
 const CLAIMS_KEPT_MS = 24 * 3600_000;
 
+/** What one acquisition holds; handed back to release. */
+export interface HeldLeases {
+  readonly acq: string;
+  readonly keys: readonly string[];
+}
+
 export interface LeaseStore {
   readonly holder: string;
   /** Takes every key (a re-entrant caller passes only those it does not hold); resolves once all are held. */
-  acquire(keys: readonly string[], waitMs?: number): Promise<void>;
-  release(keys: readonly string[]): Promise<void>;
+  acquire(keys: readonly string[], waitMs?: number): Promise<HeldLeases>;
+  release(held: HeldLeases): Promise<void>;
   /** Stops the heartbeat and removes the holder document (its leases must have been released). */
   stop(): Promise<void>;
 }
@@ -104,17 +115,15 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
   await holders().deleteMany({ expiresAt: { $lt: new Date(Date.now() - CLAIMS_KEPT_MS) } }).catch(() => undefined);
   let stopped = false;
   let beating: Promise<unknown> = Promise.resolve();
-  /** Keys whose release failed (the database away): released again at each heartbeat until it works. */
+  /** Acquisitions whose release failed (the database away): released again at each heartbeat until it works. */
   const pendingRelease = new Set<string>();
-  /** Keys a flow of this process is acquiring or holds: a retried release must not remove those. */
-  const inUse = new Set<string>();
   /** The heartbeat's retry of failed releases while it runs; an acquisition waits for it (see acquire). */
   let releasing: Promise<void> = Promise.resolve();
   const retryReleases = async () => {
-    const keys = [...pendingRelease].filter((k) => !inUse.has(k));
-    if (keys.length === 0) return;
-    await deleteLeases(keys);
-    for (const k of keys) pendingRelease.delete(k);
+    for (const acq of [...pendingRelease]) {
+      await leases().deleteMany({ acq, holder });
+      pendingRelease.delete(acq);
+    }
   };
   const heartbeat = setInterval(() => {
     // A heartbeat that fails (the database away) is retried at the next tick; TTL is three ticks.
@@ -126,17 +135,6 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
       .catch(() => undefined);
   }, Math.max(50, Math.floor(opts.ttlMs / 3)));
   heartbeat.unref();
-
-  /**
-   * Only this holder's: a key given back after a failed insert may never have been stored, and another process may
-   * hold it now. While this process lives nobody else deletes its leases, so the holder cannot change under it.
-   */
-  async function deleteLeases(keys: readonly string[]): Promise<void> {
-    for (let start = 0; start < keys.length; start += CHUNK) {
-      const ops = keys.slice(start, start + CHUNK).map((_id) => ({ deleteOne: { filter: { _id, holder } } }));
-      await leases().bulkWrite(ops, { ordered: false });
-    }
-  }
 
   /** Whether the lease document found for a key belongs to a live holder. */
   async function alive(lease: LeaseDoc): Promise<boolean> {
@@ -159,42 +157,41 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
     await leases().deleteOne({ _id: lease._id, token: lease.token });
   }
 
+
   const store: LeaseStore = {
     holder,
 
     async acquire(wanted, waitMs = opts.waitMs) {
       const keys = [...new Set(wanted)].sort();
-      // A retried release in flight could remove a lease of these keys after this call found it its own.
+      const acq = randomUUID();
+      // A retried release in flight could remove a lease this call then finds its own (see adoption below).
       await releasing;
-      for (const k of keys) {
-        inUse.add(k);
-        pendingRelease.delete(k);
-      }
       const held = new Set<string>();
       // The wait is bounded per key: the deadline moves on whenever a key is taken.
       let deadline = Date.now() + waitMs;
       let poll = FIRST_POLL_MS;
       try {
         for (;;) {
-          const wantedNow = keys.filter((k) => !held.has(k));
-          const docs = wantedNow.map((_id) => ({ _id, holder, token: randomUUID(), at: new Date() }));
+          const docs = keys.filter((k) => !held.has(k)).map((_id) => ({ _id, holder, token: randomUUID(), acq, at: new Date() }));
           const taken = await db().insertIgnoringDuplicates(leases(), docs);
           const before = held.size;
           docs.forEach((d, i) => {
             if (!taken.has(i)) held.add(d._id);
           });
           const others = docs.filter((_, i) => taken.has(i)).map((d) => d._id);
-          if (others.length === 0) return;
+          if (others.length === 0) return { acq, keys };
           // Who holds them: this process (a release that failed, or an insert cut off before it answered: withLocks
-          // lets one flow of a process ask for a key at a time, so it is this caller's), a dead process (taken
-          // over), nobody any more (inserted again next round), or a live process (waited for).
+          // lets one flow of a process ask for a key at a time, so it is this caller's, and joins this acquisition),
+          // a dead process (taken over), nobody any more (inserted again next round), or a live process (waited for).
           const found = await db().readByIds(leases(), others);
           let blocked: LeaseDoc | undefined;
           for (const key of others) {
             const lease = found.get(key);
             if (!lease) continue;
-            if (lease.holder === holder) held.add(key);
-            else if (!(await alive(lease))) await takeOver(lease);
+            if (lease.holder === holder) {
+              await leases().updateOne({ _id: key, holder }, { $set: { acq } });
+              held.add(key);
+            } else if (!(await alive(lease))) await takeOver(lease);
             else if (!blocked || key < blocked._id) blocked = lease;
           }
           if (held.size > before) {
@@ -204,41 +201,32 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
           if (!blocked) continue;
           // Waiting, hold only keys that sort before the one waited for: whoever holds that one waits, if at all,
           // for a key after it, never for one of these. No two holders ever wait for each other.
-          const after = [...held].filter((k) => k > blocked._id);
+          const waitedFor = blocked._id;
+          const after = [...held].filter((k) => k > waitedFor);
           if (after.length) {
-            await store.release(after);
-            for (const k of after) {
-              held.delete(k);
-              inUse.add(k);
-            }
+            await leases().deleteMany({ acq, holder, _id: { $gt: waitedFor } });
+            for (const k of after) held.delete(k);
           }
           if (Date.now() >= deadline) {
-            throw new LeaseWaitTimeoutError(`Another request is still changing ${blocked._id}; retry shortly.`, { retryAfterSeconds: 1, heldBy: blocked.holder });
+            throw new LeaseWaitTimeoutError(`Another request is still changing ${waitedFor}; retry shortly.`, { retryAfterSeconds: 1, heldBy: blocked.holder });
           }
           await sleep(poll + Math.random() * poll);
           poll = Math.min(MAX_POLL_MS, poll * 2);
         }
       } catch (err) {
-        if (held.size > 0) await store.release([...held]);
-        for (const k of keys) {
-          if (held.has(k)) continue;
-          inUse.delete(k);
-          // An insert cut off by the database may have stored some of them before it failed.
-          if (!(err instanceof LeaseWaitTimeoutError)) pendingRelease.add(k);
-        }
+        // Everything this acquisition may have stored, an insert cut off by the database included.
+        await store.release({ acq, keys });
         throw err;
       }
     },
 
-    async release(keys) {
-      if (keys.length === 0) return;
+    async release({ acq }) {
       try {
-        await deleteLeases(keys);
+        // Only this holder's documents carry this acquisition: no one else's lease can match.
+        await leases().deleteMany({ acq, holder });
       } catch {
-        // Kept as held by this process, whose next flow for the key adopts it; the heartbeat retries meanwhile.
-        for (const k of keys) pendingRelease.add(k);
-      } finally {
-        for (const k of keys) inUse.delete(k);
+        // Kept as held by this process, whose next flow for a key adopts it; the heartbeat retries meanwhile.
+        pendingRelease.add(acq);
       }
     },
 

@@ -16,7 +16,7 @@
 // locks it took, and a join that enrols those very users in a group's courses writes them again in that flow.
 // Waiting there for itself would never end, so a key the flow already holds is not taken again.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { LeaseStore } from './leases.js';
+import type { HeldLeases, LeaseStore } from './leases.js';
 
 let leaseStore: LeaseStore | undefined;
 
@@ -61,18 +61,15 @@ export async function withLocks<T>(lockKeys: Iterable<string>, work: () => Promi
   }
   const frame: Frame = { keys: new Set(keys), held: true, outer: flow.getStore() };
   const store = leaseStore;
-  let leased = false;
+  let leased: HeldLeases | undefined;
   try {
     if (waits.length) await Promise.all(waits);
-    if (store) {
-      await store.acquire(keys, opts.waitMs);
-      leased = true;
-    }
+    if (store) leased = await store.acquire(keys, opts.waitMs);
     return await flow.run(frame, work);
   } finally {
     frame.held = false;
     // The database's lease goes before this process's queue moves on: the next flow here asks for it again.
-    if (leased) await store!.release(keys);
+    if (leased) await store!.release(leased);
     release();
     for (const [key, tail] of mine) if (tails.get(key) === tail) tails.delete(key);
   }

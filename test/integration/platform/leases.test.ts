@@ -27,17 +27,20 @@ describe('leases across processes (by insert)', function () {
   it('when two holders want the same keys, then one holds them until it releases, and the other gets them after', async () => {
     const a = await store();
     const b = await store();
-    await a.acquire(['user:x', 'user:y']);
+    const aHeld = await a.acquire(['user:x', 'user:y']);
     let bHolds = false;
-    const bDone = b.acquire(["user:y", "user:z"]).then(() => (bHolds = true));
+    const bDone = b.acquire(['user:y', 'user:z']).then((held) => {
+      bHolds = true;
+      return held;
+    });
     await new Promise((r) => setTimeout(r, 300));
     expect(bHolds).to.equal(false);
     // Waiting for user:y, b gives back what sorts after it (user:z): it holds nothing while it waits.
     expect((await leaseDocs()).map((d) => `${d._id}=${d.holder === a.holder ? 'a' : 'b'}`).sort()).to.deep.equal(['user:x=a', 'user:y=a']);
-    await a.release(['user:x', 'user:y']);
-    await bDone;
+    await a.release(aHeld);
+    const bHeld = await bDone;
     expect((await leaseDocs()).map((d) => `${d._id}=${d.holder === b.holder ? 'b' : 'a'}`).sort()).to.deep.equal(['user:y=b', 'user:z=b']);
-    await b.release(['user:y', 'user:z']);
+    await b.release(bHeld);
     expect(await leaseDocs()).to.deep.equal([]);
   });
 
@@ -49,13 +52,13 @@ describe('leases across processes (by insert)', function () {
     await Promise.all(
       racers.map(async (s) => {
         for (let round = 0; round < 3; round++) {
-          await s.acquire(['group:race']);
+          const held = await s.acquire(['group:race']);
           inside++;
           most = Math.max(most, inside);
           await new Promise((r) => setTimeout(r, 5));
           inside--;
           entries++;
-          await s.release(['group:race']);
+          await s.release(held);
         }
       }),
     );
@@ -68,9 +71,9 @@ describe('leases across processes (by insert)', function () {
     const b = await store(2_000, 20_000);
     const rounds = async (s: LeaseStore, keys: string[]) => {
       for (let i = 0; i < 15; i++) {
-        await s.acquire(keys);
+        const held = await s.acquire(keys);
         await new Promise((r) => setTimeout(r, 2));
-        await s.release(keys);
+        await s.release(held);
       }
     };
     await Promise.all([rounds(a, ['user:k1', 'user:k2']), rounds(b, ['user:k2', 'user:k1'])]);
@@ -84,11 +87,11 @@ describe('leases across processes (by insert)', function () {
     // A killed process: its heartbeat stops and nothing is released.
     await dead.stop();
     const started = Date.now();
-    await alive.acquire(['course:C1']);
+    const held = await alive.acquire(['course:C1']);
     expect(Date.now() - started).to.be.lessThan(5_000);
     const [doc] = await leaseDocs();
     expect(doc).to.include({ _id: 'course:C1', holder: alive.holder });
-    await alive.release(['course:C1']);
+    await alive.release(held);
   });
 
   it('when a killed process left a lease and its heartbeat has not expired yet, then another waits until it expires, then takes it over', async () => {
@@ -98,22 +101,22 @@ describe('leases across processes (by insert)', function () {
     await db.collection('leases').insertOne({ _id: 'course:C2' as never, holder: 'ghost', token: 'g1', at: new Date() });
     const alive = await store(2_000, 10_000);
     const started = Date.now();
-    await alive.acquire(['course:C2']);
+    const held = await alive.acquire(['course:C2']);
     expect(Date.now() - started).to.be.within(600, 5_000);
     const [doc] = await leaseDocs();
     expect(doc).to.include({ _id: 'course:C2', holder: alive.holder });
     // One claim names the instance taken over.
     expect((await db.collection('lease_claims').find({}).toArray()).map((c) => String(c._id))).to.satisfy((ids: string[]) => ids.some((id) => id.startsWith('course:C2#g1#')));
-    await alive.release(['course:C2']);
+    await alive.release(held);
   });
 
   it('when a key stays held past the wait, then the caller fails with a 503 and holds nothing', async () => {
     const a = await store();
     const b = await store(2_000, 300);
-    await a.acquire(['field:k2']);
+    const held = await a.acquire(['field:k2']);
     const err = await b.acquire(['field:k1', 'field:k2']).then(() => undefined, (e: unknown) => e as { status?: number });
     expect(err?.status).to.equal(503);
     expect((await leaseDocs()).map((d) => d._id)).to.deep.equal(['field:k2']);
-    await a.release(['field:k2']);
+    await a.release(held);
   });
 });
