@@ -75,17 +75,15 @@ const MAX_POLL_MS = 100;
 /** Claims are kept a day (a claim removed too soon could be won again by a late claimant of the same instance). */
 const CLAIMS_KEPT_MS = 24 * 3600_000;
 
-/** What one acquisition holds; handed back to release. */
-export interface HeldLeases {
-  readonly acq: string;
-  readonly keys: readonly string[];
-}
-
 export interface LeaseStore {
   readonly holder: string;
-  /** Takes every key (a re-entrant caller passes only those it does not hold); resolves once all are held. */
-  acquire(keys: readonly string[], waitMs?: number): Promise<HeldLeases>;
-  release(held: HeldLeases): Promise<void>;
+  /**
+   * Takes every key (none this process holds already: locks.ts shares those among its flows); resolves once all
+   * are held, with the acquisition's id.
+   */
+  acquire(keys: readonly string[], waitMs?: number): Promise<string>;
+  /** Gives back keys of one acquisition: all of them (one delete of its id) or some. */
+  release(acq: string, keys: readonly string[] | 'all'): Promise<void>;
   /** Stops the heartbeat and removes the holder document (its leases must have been released). */
   stop(): Promise<void>;
 }
@@ -115,13 +113,13 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
   await holders().deleteMany({ expiresAt: { $lt: new Date(Date.now() - CLAIMS_KEPT_MS) } }).catch(() => undefined);
   let stopped = false;
   let beating: Promise<unknown> = Promise.resolve();
-  /** Acquisitions whose release failed (the database away): released again at each heartbeat until it works. */
-  const pendingRelease = new Set<string>();
+  /** Releases that failed (the database away), by acquisition: made again at each heartbeat until they work. */
+  const pendingRelease = new Map<string, Set<string> | 'all'>();
   /** The heartbeat's retry of failed releases while it runs; an acquisition waits for it (see acquire). */
   let releasing: Promise<void> = Promise.resolve();
   const retryReleases = async () => {
-    for (const acq of [...pendingRelease]) {
-      await leases().deleteMany({ acq, holder });
+    for (const [acq, keys] of [...pendingRelease]) {
+      await leases().deleteMany(keys === 'all' ? { acq, holder } : { acq, holder, _id: { $in: [...keys] } });
       pendingRelease.delete(acq);
     }
   };
@@ -179,7 +177,7 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
             if (!taken.has(i)) held.add(d._id);
           });
           const others = docs.filter((_, i) => taken.has(i)).map((d) => d._id);
-          if (others.length === 0) return { acq, keys };
+          if (others.length === 0) return acq;
           // Who holds them: this process (a release that failed, or an insert cut off before it answered: withLocks
           // lets one flow of a process ask for a key at a time, so it is this caller's, and joins this acquisition),
           // a dead process (taken over), nobody any more (inserted again next round), or a live process (waited for).
@@ -215,18 +213,21 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
         }
       } catch (err) {
         // Everything this acquisition may have stored, an insert cut off by the database included.
-        await store.release({ acq, keys });
+        await store.release(acq, 'all');
         throw err;
       }
     },
 
-    async release({ acq }) {
+    async release(acq, keys) {
       try {
         // Only this holder's documents carry this acquisition: no one else's lease can match.
-        await leases().deleteMany({ acq, holder });
+        if (keys === 'all') await leases().deleteMany({ acq, holder });
+        else if (keys.length) await leases().deleteMany({ acq, holder, _id: { $in: [...keys] } });
       } catch {
         // Kept as held by this process, whose next flow for a key adopts it; the heartbeat retries meanwhile.
-        pendingRelease.add(acq);
+        const pending = pendingRelease.get(acq);
+        if (keys === 'all' || pending === 'all') pendingRelease.set(acq, 'all');
+        else pendingRelease.set(acq, new Set([...(pending ?? []), ...keys]));
       }
     },
 

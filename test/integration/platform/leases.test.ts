@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import mongoose from 'mongoose';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { startLeaseStore, type LeaseStore } from '../../../src/platform/db/leases.js';
+import { withLocks } from '../../../src/platform/db/locks.js';
 
 describe('leases across processes (by insert)', function () {
   this.timeout(60_000);
@@ -37,10 +38,10 @@ describe('leases across processes (by insert)', function () {
     expect(bHolds).to.equal(false);
     // Waiting for user:y, b gives back what sorts after it (user:z): it holds nothing while it waits.
     expect((await leaseDocs()).map((d) => `${d._id}=${d.holder === a.holder ? 'a' : 'b'}`).sort()).to.deep.equal(['user:x=a', 'user:y=a']);
-    await a.release(aHeld);
+    await a.release(aHeld, 'all');
     const bHeld = await bDone;
     expect((await leaseDocs()).map((d) => `${d._id}=${d.holder === b.holder ? 'b' : 'a'}`).sort()).to.deep.equal(['user:y=b', 'user:z=b']);
-    await b.release(bHeld);
+    await b.release(bHeld, 'all');
     expect(await leaseDocs()).to.deep.equal([]);
   });
 
@@ -58,7 +59,7 @@ describe('leases across processes (by insert)', function () {
           await new Promise((r) => setTimeout(r, 5));
           inside--;
           entries++;
-          await s.release(held);
+          await s.release(held, 'all');
         }
       }),
     );
@@ -73,7 +74,7 @@ describe('leases across processes (by insert)', function () {
       for (let i = 0; i < 15; i++) {
         const held = await s.acquire(keys);
         await new Promise((r) => setTimeout(r, 2));
-        await s.release(held);
+        await s.release(held, 'all');
       }
     };
     await Promise.all([rounds(a, ['user:k1', 'user:k2']), rounds(b, ['user:k2', 'user:k1'])]);
@@ -91,7 +92,7 @@ describe('leases across processes (by insert)', function () {
     expect(Date.now() - started).to.be.lessThan(5_000);
     const [doc] = await leaseDocs();
     expect(doc).to.include({ _id: 'course:C1', holder: alive.holder });
-    await alive.release(held);
+    await alive.release(held, 'all');
   });
 
   it('when a killed process left a lease and its heartbeat has not expired yet, then another waits until it expires, then takes it over', async () => {
@@ -107,7 +108,34 @@ describe('leases across processes (by insert)', function () {
     expect(doc).to.include({ _id: 'course:C2', holder: alive.holder });
     // One claim names the instance taken over.
     expect((await db.collection('lease_claims').find({}).toArray()).map((c) => String(c._id))).to.satisfy((ids: string[]) => ids.some((id) => id.startsWith('course:C2#g1#')));
-    await alive.release(held);
+    await alive.release(held, 'all');
+  });
+
+  it('when flows of this process lock thousands of users, then they share at most 256 bucket leases, another process waits for a bucket they hold, and nothing is left after', async () => {
+    const users = (prefix: string) => Array.from({ length: 3000 }, (_, i) => `user:${prefix}${i}`);
+    const other = await store(2_000, 20_000);
+    let otherGot = 0;
+    let otherDone: Promise<void> | undefined;
+    let insideBoth = 0;
+    await Promise.all([
+      withLocks(users('a'), async () => {
+        await withLocks(users('b'), async () => {
+          insideBoth = (await leaseDocs()).length;
+          // The other process wants a bucket this one holds: it waits until both flows are done.
+          const bucket = (await leaseDocs())[0]!._id;
+          otherDone = other.acquire([bucket]).then(async (acq) => {
+            otherGot = Date.now();
+            await other.release(acq, 'all');
+          });
+          await new Promise((r) => setTimeout(r, 300));
+          expect(otherGot).to.equal(0);
+        });
+      }),
+    ]);
+    expect(insideBoth).to.be.within(1, 256);
+    await otherDone;
+    expect(otherGot).to.be.greaterThan(0);
+    expect(await leaseDocs()).to.deep.equal([]);
   });
 
   it('when a key stays held past the wait, then the caller fails with a 503 and holds nothing', async () => {
@@ -117,6 +145,6 @@ describe('leases across processes (by insert)', function () {
     const err = await b.acquire(['field:k1', 'field:k2']).then(() => undefined, (e: unknown) => e as { status?: number });
     expect(err?.status).to.equal(503);
     expect((await leaseDocs()).map((d) => d._id)).to.deep.equal(['field:k2']);
-    await a.release(held);
+    await a.release(held, 'all');
   });
 });
