@@ -12,7 +12,7 @@ import { createApp } from './app.js';
 import { connectDatabase, type Database } from './platform/db/connection.js';
 import { createDbAdapter, useDbAdapter } from './platform/db/adapter.js';
 import { startLeaseStore } from './platform/db/leases.js';
-import { useLeaseStore } from './platform/db/locks.js';
+import { returnIdleLeases, useLeaseStore } from './platform/db/locks.js';
 import { superviseEmbeddedDb, type SupervisedEmbeddedDb } from './platform/db/embedded-supervisor.js';
 import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import { createMetrics } from './platform/metrics.js';
@@ -61,6 +61,7 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
     const leases = await startLeaseStore({ ttlMs: config.leaseTtlMs, waitMs: config.leaseWaitMs });
     useLeaseStore(leases);
     undo.push(async () => {
+      await returnIdleLeases();
       useLeaseStore(undefined);
       await leases.stop();
     });

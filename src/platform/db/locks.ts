@@ -45,12 +45,21 @@ function leaseKeyOf(key: string): string {
   return `users#${String(bucket).padStart(3, '0')}`;
 }
 
+/**
+ * How long a lease no flow holds stays with the process before it goes back: a write that follows within that time
+ * (the next change to a popular group's count, the next user of a bucket) finds it here and asks the database
+ * nothing. Another process waits that much longer for it at most.
+ */
+const LINGER_MS = 100;
+
 /** This process's leases, shared by its flows: how many flows hold each, and the acquisition that took it. */
 interface SharedLease {
   count: number;
   /** Settles when the acquisition that takes it has (rejects if it failed). */
   ready: Promise<void>;
   acq?: string;
+  /** Set while no flow holds it: it goes back when this fires. */
+  linger?: NodeJS.Timeout;
 }
 const shared = new Map<string, SharedLease>();
 /** Leases on their way back to the database: taking one again waits for that first (else its delete could land after). */
@@ -63,7 +72,12 @@ async function takeLeases(store: LeaseStore, keys: readonly string[], waitMs: nu
   if (inFlight.length) await Promise.all(inFlight);
   const missing = wanted.filter((k) => !shared.has(k));
   const joined = wanted.filter((k) => shared.has(k));
-  for (const k of joined) shared.get(k)!.count++;
+  for (const k of joined) {
+    const lease = shared.get(k)!;
+    if (lease.linger) clearTimeout(lease.linger);
+    lease.linger = undefined;
+    lease.count++;
+  }
   let settle!: (err?: unknown) => void;
   const ready = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
   ready.catch(() => undefined); // a failure is the acquiring flow's to report; joiners see it through their own await
@@ -82,28 +96,42 @@ async function takeLeases(store: LeaseStore, keys: readonly string[], waitMs: nu
   return wanted;
 }
 
-/** One flow is done with these leases: those no other flow of the process holds go back to the database. */
+/**
+ * One flow is done with these leases: those no other flow of the process holds go back to the database after
+ * LINGER_MS (at once when their acquisition failed: it gave back what it took).
+ */
 async function giveBack(store: LeaseStore, leaseKeys: readonly string[]): Promise<void> {
-  const byAcq = new Map<string, string[]>();
   for (const k of leaseKeys) {
     const lease = shared.get(k);
     if (!lease || --lease.count > 0) continue;
-    shared.delete(k);
-    if (!lease.acq) continue; // its acquisition failed: it released what it took
-    let list = byAcq.get(lease.acq);
-    if (!list) byAcq.set(lease.acq, (list = []));
-    list.push(k);
-  }
-  for (const [acq, list] of byAcq) {
-    const stillShared = [...shared.values()].some((l) => l.acq === acq);
-    const done = store.release(acq, stillShared ? list : 'all');
-    for (const k of list) returning.set(k, done);
-    try {
-      await done;
-    } finally {
-      for (const k of list) if (returning.get(k) === done) returning.delete(k);
+    if (!lease.acq) {
+      shared.delete(k);
+      continue;
     }
+    lease.linger = setTimeout(() => void returnLease(store, k, lease), LINGER_MS);
   }
+}
+
+async function returnLease(store: LeaseStore, key: string, lease: SharedLease): Promise<void> {
+  if (shared.get(key) !== lease || lease.count > 0) return;
+  shared.delete(key);
+  const stillShared = [...shared.values()].some((l) => l.acq === lease.acq);
+  const done = store.release(lease.acq!, stillShared ? [key] : 'all');
+  returning.set(key, done);
+  try {
+    await done;
+  } finally {
+    if (returning.get(key) === done) returning.delete(key);
+  }
+}
+
+/** Gives back at once every lease no flow holds (a stopping service: nothing may stay lingering). */
+export async function returnIdleLeases(): Promise<void> {
+  const store = leaseStore;
+  if (!store) return;
+  const idle = [...shared].filter(([, l]) => l.count === 0 && l.linger);
+  for (const [, l] of idle) clearTimeout(l.linger);
+  await Promise.all(idle.map(([k, l]) => returnLease(store, k, l)));
 }
 
 /** The keys one withLocks call took; `held` turns false when it releases them (a flow started inside may outlive it). */
