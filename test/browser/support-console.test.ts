@@ -183,7 +183,7 @@ describe('admin console for support staff (browser)', function () {
     await form.getByRole('button', { name: 'Add a draft rule' }).click();
     await form.locator('.rule-leaf[data-path="conditions.all[0]"]').getByLabel('Value').selectOption('staff');
     await form.getByRole('button', { name: 'Add request' }).click();
-    await page.getByRole('heading', { name: 'Sales staff group' }).waitFor();
+    await page.getByRole('heading', { name: 'Sales staff group', exact: true }).waitFor();
     expect(await page.locator('.description').textContent()).to.contain('\nwho is staff');
     await page.getByRole('button', { name: 'Start work' }).click();
     await page.getByTestId('request-status').filter({ hasText: 'in progress' }).waitFor();
@@ -212,7 +212,7 @@ describe('admin console for support staff (browser)', function () {
     await page.getByRole('region', { name: 'Rule' }).waitFor();
     await screenshot(page, 'request-done');
     await group.getByRole('link', { name: 'Sales staff group' }).click();
-    await page.getByRole('heading', { name: 'Sales staff group' }).waitFor();
+    await page.getByRole('heading', { name: 'Sales staff group', exact: true }).waitFor();
     await page.getByTestId('member-count').filter({ hasText: /^2$/ }).waitFor();
     const members = page.getByTestId('members');
     await members.getByRole('link', { name: 'Ana Silva' }).waitFor();

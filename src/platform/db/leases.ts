@@ -168,16 +168,22 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
       // The wait is bounded per key: the deadline moves on whenever a key is taken.
       let deadline = Date.now() + waitMs;
       let poll = FIRST_POLL_MS;
+      /** The key last found held by another live process: until it is taken, no key after it is tried. */
+      let waitingFor: string | undefined;
       try {
         for (;;) {
-          const docs = keys.filter((k) => !held.has(k)).map((_id) => ({ _id, holder, token: randomUUID(), acq, at: new Date() }));
+          if (waitingFor !== undefined && held.has(waitingFor)) waitingFor = undefined;
+          const docs = keys
+            .filter((k) => !held.has(k) && (waitingFor === undefined || k <= waitingFor))
+            .map((_id) => ({ _id, holder, token: randomUUID(), acq, at: new Date() }));
           const taken = await db().insertIgnoringDuplicates(leases(), docs);
           const before = held.size;
           docs.forEach((d, i) => {
             if (!taken.has(i)) held.add(d._id);
           });
           const others = docs.filter((_, i) => taken.has(i)).map((d) => d._id);
-          if (others.length === 0) return acq;
+          if (others.length === 0 && held.size === keys.length) return acq;
+          if (others.length === 0) continue;
           // Who holds them: this process (a release that failed, or an insert cut off before it answered: withLocks
           // lets one flow of a process ask for a key at a time, so it is this caller's, and joins this acquisition),
           // a dead process (taken over), nobody any more (inserted again next round), or a live process (waited for).
@@ -200,6 +206,7 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
           // Waiting, hold only keys that sort before the one waited for: whoever holds that one waits, if at all,
           // for a key after it, never for one of these. No two holders ever wait for each other.
           const waitedFor = blocked._id;
+          waitingFor = waitedFor;
           const after = [...held].filter((k) => k > waitedFor);
           if (after.length) {
             await leases().deleteMany({ acq, holder, _id: { $gt: waitedFor } });

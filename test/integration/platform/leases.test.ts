@@ -24,6 +24,10 @@ describe('leases across processes (by insert)', function () {
     for (const s of stores) await s.stop();
     await t.stop();
   });
+  // A failed test leaves what it held: the next starts from no lease at all.
+  afterEach(async () => {
+    await mongoose.connection.collection('leases').deleteMany({});
+  });
 
   it('when two holders want the same keys, then one holds them until it releases, and the other gets them after', async () => {
     const a = await store();
@@ -34,10 +38,13 @@ describe('leases across processes (by insert)', function () {
       bHolds = true;
       return held;
     });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(bHolds).to.equal(false);
     // Waiting for user:y, b gives back what sorts after it (user:z): it holds nothing while it waits.
-    expect((await leaseDocs()).map((d) => `${d._id}=${d.holder === a.holder ? 'a' : 'b'}`).sort()).to.deep.equal(['user:x=a', 'user:y=a']);
+    const who = async () => (await leaseDocs()).map((d) => `${d._id}=${d.holder === a.holder ? 'a' : 'b'}`).sort();
+    const deadline = Date.now() + 5_000;
+    while ((await who()).length !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(bHolds).to.equal(false);
+    expect(await who()).to.deep.equal(['user:x=a', 'user:y=a']);
     await a.release(aHeld, 'all');
     const bHeld = await bDone;
     expect((await leaseDocs()).map((d) => `${d._id}=${d.holder === b.holder ? 'b' : 'a'}`).sort()).to.deep.equal(['user:y=b', 'user:z=b']);
