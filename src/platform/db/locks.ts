@@ -9,11 +9,12 @@
 // processes; the service installs the store at start (useLeaseStore). Without one installed (unit tests with no
 // database) only the in-process queue guards.
 //
-// Users are leased by bucket (a hash of the externalId, USER_BUCKETS of them), other keys one each: a batch of
-// 10,000 users takes 256 leases, not 10,000 (each lease is a document inserted and deleted: 10,000 of them cost a
-// 10,000-user batch 0.7 s, a third of its time). A lease is the process's, shared by its flows: a flow whose
-// bucket another flow of the process holds counts itself in and asks the database nothing; the last one out gives
-// it back. The price is that two processes writing different users of one bucket at the same moment take turns.
+// One lease per key, users included: a batch of 10,000 users inserts 10,000 lease documents and deletes them with
+// one command (0.6 s of a 10,000-user batch's 2.3 s on the embedded database). Leasing users by bucket instead
+// (256 of them) made that 0.1 s, but every batch then held every bucket, and batches sent through four API
+// processes at once waited for each other until their waits ran out (bench/many-processes.bench.ts). A lease is the
+// process's, shared by its flows (a flow whose key another flow of the process holds asks the database nothing),
+// and lingers a moment after the last one lets go, for the next write to the same group count or user.
 //
 // Many keys are taken at once: the in-process queues are joined in one synchronous step, and the leases are
 // inserted in key order, so callers never each hold a key the other waits for.
@@ -22,7 +23,6 @@
 // locks it took, and a join that enrols those very users in a group's courses writes them again in that flow.
 // Waiting there for itself would never end, so a key the flow already holds is not taken again.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createHash } from 'node:crypto';
 import type { LeaseStore } from './leases.js';
 
 let leaseStore: LeaseStore | undefined;
@@ -34,20 +34,9 @@ export function useLeaseStore(store: LeaseStore | undefined): void {
 
 const tails = new Map<string, Promise<void>>();
 
-/** Buckets users are leased by (see the top of this file). */
-const USER_BUCKETS = 256;
-const USER_KEY = 'user:';
-
-/** The lease that covers a lock key: a user's bucket, or the key itself. */
-function leaseKeyOf(key: string): string {
-  if (!key.startsWith(USER_KEY)) return key;
-  const bucket = createHash('sha1').update(key).digest().readUInt16BE(0) % USER_BUCKETS;
-  return `users#${String(bucket).padStart(3, '0')}`;
-}
-
 /**
  * How long a lease no flow holds stays with the process before it goes back: a write that follows within that time
- * (the next change to a popular group's count, the next user of a bucket) finds it here and asks the database
+ * (the next change to a popular group's count, or to the same user) finds it here and asks the database
  * nothing. Another process waits that much longer for it at most.
  */
 const LINGER_MS = 100;
@@ -58,24 +47,29 @@ interface SharedLease {
   /** Settles when the acquisition that takes it has (rejects if it failed). */
   ready: Promise<void>;
   acq?: string;
-  /** Set while no flow holds it: it goes back when this fires. */
-  linger?: NodeJS.Timeout;
+  /** Set while no flow holds it: the batch of leases it goes back with when the batch's moment is up. */
+  lingering?: LingeringBatch;
+}
+interface LingeringBatch {
+  keys: string[];
+  timer?: NodeJS.Timeout;
 }
 const shared = new Map<string, SharedLease>();
+/** How many of `shared` each acquisition still has: when none, its leases go back by one delete of its id. */
+const liveByAcq = new Map<string, number>();
 /** Leases on their way back to the database: taking one again waits for that first (else its delete could land after). */
 const returning = new Map<string, Promise<void>>();
 
 /** Takes the leases of `keys` for one flow: counts it in where the process holds them, asks the store for the rest. */
 async function takeLeases(store: LeaseStore, keys: readonly string[], waitMs: number | undefined): Promise<string[]> {
-  const wanted = [...new Set(keys.map(leaseKeyOf))];
+  const wanted = [...new Set(keys)];
   const inFlight = wanted.map((k) => returning.get(k)).filter((p) => p !== undefined);
   if (inFlight.length) await Promise.all(inFlight);
   const missing = wanted.filter((k) => !shared.has(k));
   const joined = wanted.filter((k) => shared.has(k));
   for (const k of joined) {
     const lease = shared.get(k)!;
-    if (lease.linger) clearTimeout(lease.linger);
-    lease.linger = undefined;
+    lease.lingering = undefined;
     lease.count++;
   }
   let settle!: (err?: unknown) => void;
@@ -85,7 +79,10 @@ async function takeLeases(store: LeaseStore, keys: readonly string[], waitMs: nu
   missing.forEach((k, i) => shared.set(k, mine[i]!));
   try {
     const acq = missing.length ? await store.acquire(missing, waitMs) : undefined;
-    for (const lease of mine) if (acq) lease.acq = acq;
+    if (acq) {
+      for (const lease of mine) lease.acq = acq;
+      liveByAcq.set(acq, mine.length);
+    }
     settle();
     await Promise.all(joined.map((k) => shared.get(k)?.ready));
   } catch (err) {
@@ -97,10 +94,11 @@ async function takeLeases(store: LeaseStore, keys: readonly string[], waitMs: nu
 }
 
 /**
- * One flow is done with these leases: those no other flow of the process holds go back to the database after
- * LINGER_MS (at once when their acquisition failed: it gave back what it took).
+ * One flow is done with these leases: those no other flow of the process holds go back to the database together
+ * after LINGER_MS (at once when their acquisition failed: it gave back what it took).
  */
 async function giveBack(store: LeaseStore, leaseKeys: readonly string[]): Promise<void> {
+  const batch: LingeringBatch = { keys: [] };
   for (const k of leaseKeys) {
     const lease = shared.get(k);
     if (!lease || --lease.count > 0) continue;
@@ -108,30 +106,49 @@ async function giveBack(store: LeaseStore, leaseKeys: readonly string[]): Promis
       shared.delete(k);
       continue;
     }
-    lease.linger = setTimeout(() => void returnLease(store, k, lease), LINGER_MS);
+    lease.lingering = batch;
+    batch.keys.push(k);
   }
+  if (batch.keys.length) batch.timer = setTimeout(() => void returnLeases(store, [batch]), LINGER_MS);
 }
 
-async function returnLease(store: LeaseStore, key: string, lease: SharedLease): Promise<void> {
-  if (shared.get(key) !== lease || lease.count > 0) return;
-  shared.delete(key);
-  const stillShared = [...shared.values()].some((l) => l.acq === lease.acq);
-  const done = store.release(lease.acq!, stillShared ? [key] : 'all');
-  returning.set(key, done);
-  try {
-    await done;
-  } finally {
-    if (returning.get(key) === done) returning.delete(key);
+/** Gives back the leases of these batches that no flow took up again meanwhile: by acquisition, one delete each. */
+async function returnLeases(store: LeaseStore, batches: readonly LingeringBatch[]): Promise<void> {
+  const byAcq = new Map<string, string[]>();
+  for (const batch of batches) {
+    if (batch.timer) clearTimeout(batch.timer);
+    for (const k of batch.keys) {
+      const lease = shared.get(k);
+      if (!lease || lease.count > 0 || lease.lingering !== batch) continue;
+      shared.delete(k);
+      let list = byAcq.get(lease.acq!);
+      if (!list) byAcq.set(lease.acq!, (list = []));
+      list.push(k);
+    }
   }
+  await Promise.all(
+    [...byAcq].map(async ([acq, keys]) => {
+      const left = (liveByAcq.get(acq) ?? 0) - keys.length;
+      if (left > 0) liveByAcq.set(acq, left);
+      else liveByAcq.delete(acq);
+      const done = store.release(acq, left > 0 ? keys : 'all');
+      for (const k of keys) returning.set(k, done);
+      try {
+        await done;
+      } finally {
+        for (const k of keys) if (returning.get(k) === done) returning.delete(k);
+      }
+    }),
+  );
 }
 
 /** Gives back at once every lease no flow holds (a stopping service: nothing may stay lingering). */
 export async function returnIdleLeases(): Promise<void> {
   const store = leaseStore;
   if (!store) return;
-  const idle = [...shared].filter(([, l]) => l.count === 0 && l.linger);
-  for (const [, l] of idle) clearTimeout(l.linger);
-  await Promise.all(idle.map(([k, l]) => returnLease(store, k, l)));
+  const batches = new Set<LingeringBatch>();
+  for (const lease of shared.values()) if (lease.count === 0 && lease.lingering) batches.add(lease.lingering);
+  await returnLeases(store, [...batches]);
 }
 
 /** The keys one withLocks call took; `held` turns false when it releases them (a flow started inside may outlive it). */
