@@ -1,6 +1,6 @@
 // `npm run soak [runs] [test file]`: runs one fault test again and again, each run in a mocha process of its own, and
 // says how many ended exact. By default the database-outage test (the embedded database killed mid-batch, the batch
-// retried, then membership, counts and history compared) ten times. Not part of CI: ten runs take about six
+// retried, then membership, counts and history compared) ten times. Not part of CI: ten runs take about two
 // minutes. Each failed run's output is kept in .tmp/soak-<n>.log.
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
