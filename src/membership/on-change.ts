@@ -19,6 +19,7 @@ import type { Metrics } from '../platform/metrics.js';
 import { loadGroups, type DefaultGroup, type EvalGroup } from './active-groups.js';
 import { reconcile, type Scope } from './reconcile.js';
 import { changeAffects } from './rule-reads.js';
+import { changeReason } from './change-reasons.js';
 import { membershipId, type MembershipDoc } from './membership.model.js';
 import { countMembers, exclusions, memberships } from './membership-store.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
@@ -222,6 +223,7 @@ function changeScope(
               planner.user(user, {
                 actor: change.actor,
                 only: (g: EvalGroup) => only.has(g.id),
+                because: (g) => changeReason(user, change.paths, g.reads),
                 current: (g) => {
                   const m = current.get(membershipId(g, change.externalId));
                   return m ? currentMembershipOf(m) : undefined;

@@ -35,6 +35,11 @@ export interface UserContext {
   actor: string;
   /** Only these groups (a change that cannot affect the others); all when absent. */
   only?: (group: EvalGroup) => boolean;
+  /**
+   * What changed that the group's rule reads, in words ("department changed to Ops"): a decision the rule made is
+   * recorded with it, so that history says why. Absent, or nothing for that group: the rule's reason alone.
+   */
+  because?: (group: EvalGroup) => string | undefined;
 }
 
 export class Planner {
@@ -89,7 +94,12 @@ export class Planner {
           continue;
         }
       }
-      this.record(group, externalId, decide(group, standing, matches, current, excluded), current, ctx.actor);
+      let decision = decide(group, standing, matches, current, excluded);
+      if ((decision.action === 'add' || decision.action === 'remove') && decision.byRule) {
+        const because = ctx.because?.(group);
+        if (because) decision = { ...decision, reason: `${decision.reason}: ${because}` };
+      }
+      this.record(group, externalId, decision, current, ctx.actor);
     }
   }
 

@@ -46,8 +46,8 @@ export const currentMembershipOf = (m: MembershipDoc): CurrentMembership => ({
 export type Decision =
   | { action: 'stay' }
   | { action: 'none' }
-  | { action: 'add'; reason: string }
-  | { action: 'remove'; reason: string };
+  | { action: 'add'; reason: string; byRule?: true }
+  | { action: 'remove'; reason: string; byRule?: true };
 
 const STAY: Decision = { action: 'stay' };
 const NONE: Decision = { action: 'none' };
@@ -73,9 +73,9 @@ export function decide(
   if (excluded) return current ? { action: 'remove', reason: 'excluded from the group' } : NONE;
   const eligible = user.active || group.includeInactive;
   if (!eligible) return current ? { action: 'remove', reason: 'user is inactive' } : NONE;
-  if (matches) return current ? STAY : { action: 'add', reason: group.own?.added ?? `matches rule v${group.ruleVersion}` };
+  if (matches) return current ? STAY : { action: 'add', reason: group.own?.added ?? `matches rule v${group.ruleVersion}`, byRule: true };
   if (!current) return NONE;
-  if (current.source === (group.own?.source ?? 'rule')) return { action: 'remove', reason: group.own?.left ?? `no longer matches rule v${group.ruleVersion}` };
+  if (current.source === (group.own?.source ?? 'rule')) return { action: 'remove', reason: group.own?.left ?? `no longer matches rule v${group.ruleVersion}`, byRule: true };
   switch (group.manualMembers) {
     case 'keep':
       return STAY;

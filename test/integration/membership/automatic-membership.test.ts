@@ -57,8 +57,9 @@ describe('Automatic membership: changes in the directory move members before the
       [ana, 'added', 'rule', 1],
     ]);
     expect(history[1]!.actor).to.match(/^key:test hr-feed/);
-    expect(history[1]!.reason).to.equal('matches rule v1');
-    expect(history[0]!.reason).to.equal('no longer matches rule v1');
+    // The reason says what changed, not only that the rule decided.
+    expect(history[1]!.reason).to.equal('matches rule v1: enrolment in DRV-101 changed to completed');
+    expect(history[0]!.reason).to.equal('no longer matches rule v1: enrolment in DRV-101 changed to in_progress');
   });
 
   it('when users exist before the group, then its first sync adds them; an email keyword matches case-insensitively', async () => {

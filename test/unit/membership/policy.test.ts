@@ -9,13 +9,13 @@ const member = (source: CurrentMembership['source']): CurrentMembership => ({ so
 
 describe('membership policy: decide', () => {
   it('when the rule matches an eligible user, then add (or stay if already in, whatever the source)', () => {
-    expect(decide(group(), active, true, undefined, false)).to.deep.equal({ action: 'add', reason: 'matches rule v3' });
+    expect(decide(group(), active, true, undefined, false)).to.deep.equal({ action: 'add', reason: 'matches rule v3', byRule: true });
     expect(decide(group(), active, true, member('rule'), false)).to.deep.equal({ action: 'stay' });
     expect(decide(group(), active, true, member('manual'), false)).to.deep.equal({ action: 'stay' });
   });
 
   it('when the rule does not match, then a rule member leaves and a non-member stays out', () => {
-    expect(decide(group(), active, false, member('rule'), false)).to.deep.equal({ action: 'remove', reason: 'no longer matches rule v3' });
+    expect(decide(group(), active, false, member('rule'), false)).to.deep.equal({ action: 'remove', reason: 'no longer matches rule v3', byRule: true });
     expect(decide(group(), active, false, undefined, false)).to.deep.equal({ action: 'none' });
   });
 
