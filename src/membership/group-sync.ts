@@ -10,11 +10,11 @@ import type { RuleDocument } from '../rules/index.js';
 import { toEvalGroup, type EvalGroup } from './active-groups.js';
 import type { PlannedAdd, PlannedRemove } from './planner.js';
 import type { MembershipDoc } from './membership.model.js';
-import { countMembers, exclusions, memberships } from './membership-store.js';
+import { exclusions, memberships } from './membership-store.js';
 import { db, withLocks } from '../platform/db/index.js';
 import { reconcile, type ReconcileOutcome, type Scope } from './reconcile.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
-import { markRunning, markSynced, setCount } from './group-state.js';
+import { bumpCounts, markRunning, markSynced } from './group-state.js';
 import { changedSince, feedPosition, letGo, recheckUsers } from './changed-meanwhile.js';
 import { currentSnapshot } from '../snapshot/directory-snapshot.js';
 
@@ -183,8 +183,12 @@ async function syncGroupOnce(groupId: string, opts: GroupSyncOptions): Promise<G
       const held = outcome.held.get(groupId) ?? 0;
       const removes = plan.removes.length;
       const memberCount = plan.members + plan.addCount - removes;
+      // The count moves by what this sync's own writes won (an insert or delete another writer made first is that
+      // writer's to count): a count set from what the sync read would undo the counts of writes that landed
+      // meanwhile, in any process.
+      const won = new Map([[groupId, (outcome.created.get(groupId) ?? 0) - (outcome.deleted.get(groupId) ?? 0)]]);
       const changed = plan.addCount > 0 || removes > 0 || (outcome.created.get(groupId) ?? 0) > 0 || (outcome.deleted.get(groupId) ?? 0) > 0;
-      await setCount(groupId, memberCount, changed ? opts.at : undefined);
+      if (won.get(groupId) !== 0 || changed) await bumpCounts(won, opts.at);
       const failure = plan.failure
         ? { message: plan.failure }
         : held
@@ -205,16 +209,11 @@ async function syncGroupOnce(groupId: string, opts: GroupSyncOptions): Promise<G
   const ctx = { runKey: opts.jobId, at: opts.at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
   const position = await feedPosition(opts.jobId);
   const result = await reconcile(scope, { write: ctx, valve: opts.valve, confirmRemovals: opts.confirmRemovals });
-  // Users changed while it ran: evaluated again, now that its writes are done (changed-meanwhile.ts); if that moved
-  // members of this group, the count it set from what it read is counted again.
+  // Users changed while it ran: evaluated again, now that its writes are done (changed-meanwhile.ts); their
+  // reactions count what they change.
   const changed = await changedSince(position);
   await recheckUsers(changed.users, { actor: opts.actor, valve: opts.valve, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
   await letGo(opts.jobId);
-  if ('memberCount' in result && changed.groups.has(groupId)) {
-    const memberCount = await countMembers(groupId);
-    await setCount(groupId, memberCount);
-    return { ...result, memberCount, ruleVersion: group.ruleVersion };
-  }
   return { ...result, ruleVersion: group.ruleVersion };
 }
 
