@@ -16,7 +16,7 @@ import { eachLimited } from '../platform/each-limited.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { SyncRunModel, type SyncRunDoc } from './group-state.model.js';
 import { GroupModel, type GroupDoc } from '../groups/group.model.js';
-import { markRunning, markSynced, readMemberCounts, setCount } from './group-state.js';
+import { bumpCounts, markRunning, markSynced, readMemberCounts, setCount } from './group-state.js';
 
 const STREAM_BATCH = 2000;
 export const MAX_PARTITIONS = 64;
@@ -188,6 +188,13 @@ function partitionScope(run: SyncRunDoc, index: number, opts: PartitionOptions):
       return new Map(groupIds.map((g) => [g, { members: inGroup.get(g) ?? 0, size: Math.max(stored.get(g) ?? 0, inGroup.get(g) ?? 0) }]));
     },
     async settle(outcome) {
+      // Each group's count moves by what this partition's own writes won, as every writer's does: a count the run
+      // derived at its end from what its partitions read would undo the counts of writes landing meanwhile.
+      const won = new Map<string, number>();
+      for (const [g, n] of outcome.created) won.set(g, (won.get(g) ?? 0) + n);
+      for (const [g, n] of outcome.deleted) won.set(g, (won.get(g) ?? 0) - n);
+      for (const [g, n] of won) if (n === 0) won.delete(g);
+      if (won.size) await bumpCounts(won, run.at);
       const active = new Set(outcome.groups.map((g) => g.id));
       const removedByGroup = new Map<string, number>();
       for (const r of outcome.removes) removedByGroup.set(r.groupId, (removedByGroup.get(r.groupId) ?? 0) + 1);
@@ -242,8 +249,7 @@ export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<Partitio
   for (const r of results) for (const [g, n] of Object.entries(r?.otherRemoved ?? {})) if (n > 0) others.add(g);
   await eachLimited([...others], 8, async (groupId) => setCount(groupId, await countMembers(groupId), run.at));
 
-  // A group whose membership a directory write changed while the run went on: its count is read, not derived from
-  // what the partitions read (a run that predates feedAt counts none again).
+  // Groups whose membership something changed while the run went on (a run that predates feedAt knows none).
   const moved = run.feedAt === undefined ? new Set<string>() : (await changedSince(run.feedAt)).groups;
   // Each group's count and state are independent writes: a few at a time.
   await eachLimited(run.groups, 8, async (groupId) => {
@@ -272,7 +278,9 @@ export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<Partitio
     }
     const complete = entries.every((e) => e !== undefined);
     // Only a run that covered every partition for the group knows its exact size.
-    if (complete) await setCount(groupId, moved.has(groupId) ? await countMembers(groupId) : members, added + removed > 0 ? run.at : undefined);
+    // A group nothing changed while the run went on gets the exact count the partitions read (which also puts right
+    // a count that drifted); one that something changed has been counted by every writer, the partitions included.
+    if (complete && !moved.has(groupId)) await setCount(groupId, members, added + removed > 0 ? run.at : undefined);
     if (held) out.held[groupId] = held;
     const failure = !complete && out.failedPartitions.length
       ? { message: `the full sync did not finish partitions ${out.failedPartitions.join(', ')}; run it again` }
