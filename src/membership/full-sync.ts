@@ -7,7 +7,7 @@
 import { readUsers, usersCollection } from '../directory/user-store.js';
 import type { Metrics } from '../platform/metrics.js';
 import { loadActiveAutomaticGroups, loadGroups } from './active-groups.js';
-import { reconcile, type Scope } from './reconcile.js';
+import { netWins, reconcile, type Scope } from './reconcile.js';
 import { changedSince, feedPosition, letGo, recheckUsers } from './changed-meanwhile.js';
 import { membershipId, type MembershipDoc } from './membership.model.js';
 import { countMembers, exclusions, memberships, removeOrphans } from './membership-store.js';
@@ -188,12 +188,9 @@ function partitionScope(run: SyncRunDoc, index: number, opts: PartitionOptions):
       return new Map(groupIds.map((g) => [g, { members: inGroup.get(g) ?? 0, size: Math.max(stored.get(g) ?? 0, inGroup.get(g) ?? 0) }]));
     },
     async settle(outcome) {
-      // Each group's count moves by what this partition's own writes won, as every writer's does: a count the run
-      // derived at its end from what its partitions read would undo the counts of writes landing meanwhile.
-      const won = new Map<string, number>();
-      for (const [g, n] of outcome.created) won.set(g, (won.get(g) ?? 0) + n);
-      for (const [g, n] of outcome.deleted) won.set(g, (won.get(g) ?? 0) - n);
-      for (const [g, n] of won) if (n === 0) won.delete(g);
+      // Each group's count moves by what this partition's own writes won (netWins), as every writer's does: a count
+      // the run derived at its end from what its partitions read would undo the counts of writes landing meanwhile.
+      const won = new Map([...netWins(outcome)].filter(([, n]) => n !== 0));
       if (won.size) await bumpCounts(won, run.at);
       const active = new Set(outcome.groups.map((g) => g.id));
       const removedByGroup = new Map<string, number>();

@@ -12,7 +12,7 @@ import type { PlannedAdd, PlannedRemove } from './planner.js';
 import type { MembershipDoc } from './membership.model.js';
 import { exclusions, memberships } from './membership-store.js';
 import { db, withLocks } from '../platform/db/index.js';
-import { reconcile, type ReconcileOutcome, type Scope } from './reconcile.js';
+import { netWins, reconcile, type ReconcileOutcome, type Scope } from './reconcile.js';
 import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { bumpCounts, markRunning, markSynced } from './group-state.js';
 import { changedSince, feedPosition, letGo, recheckUsers } from './changed-meanwhile.js';
@@ -183,12 +183,10 @@ async function syncGroupOnce(groupId: string, opts: GroupSyncOptions): Promise<G
       const held = outcome.held.get(groupId) ?? 0;
       const removes = plan.removes.length;
       const memberCount = plan.members + plan.addCount - removes;
-      // The count moves by what this sync's own writes won (an insert or delete another writer made first is that
-      // writer's to count): a count set from what the sync read would undo the counts of writes that landed
-      // meanwhile, in any process.
-      const won = new Map([[groupId, (outcome.created.get(groupId) ?? 0) - (outcome.deleted.get(groupId) ?? 0)]]);
+      // The count moves by what this sync's own writes won (netWins): a count set from what the sync read would undo
+      // the counts of writes that landed meanwhile, in any process.
       const changed = plan.addCount > 0 || removes > 0 || (outcome.created.get(groupId) ?? 0) > 0 || (outcome.deleted.get(groupId) ?? 0) > 0;
-      if (won.get(groupId) !== 0 || changed) await bumpCounts(won, opts.at);
+      if (changed) await bumpCounts(new Map([[groupId, netWins(outcome).get(groupId) ?? 0]]), opts.at);
       const failure = plan.failure
         ? { message: plan.failure }
         : held

@@ -17,7 +17,7 @@ import type { UserDoc } from '../directory/user.model.js';
 import { db } from '../platform/db/index.js';
 import type { Metrics } from '../platform/metrics.js';
 import { loadGroups, type DefaultGroup, type EvalGroup } from './active-groups.js';
-import { reconcile, type Scope } from './reconcile.js';
+import { netWins, reconcile, type Scope } from './reconcile.js';
 import { changeAffects } from './rule-reads.js';
 import { changeReason } from './change-reasons.js';
 import { membershipId, type MembershipDoc } from './membership.model.js';
@@ -244,22 +244,15 @@ function changeScope(
       return storedValveSizes(groupIds);
     },
     async settle(outcome) {
-      const deltas = new Map<string, number>();
-      for (const [g, n] of outcome.created) {
-        if (n > 0) deltas.set(g, (deltas.get(g) ?? 0) + n);
-        result.added += n;
-      }
-      for (const [g, n] of outcome.deleted) {
-        if (n > 0) deltas.set(g, (deltas.get(g) ?? 0) - n);
-        result.removed += n;
-      }
+      for (const n of outcome.created.values()) result.added += n;
+      for (const n of outcome.deleted.values()) result.removed += n;
       if (replay) {
         // The failed first reaction may have stored part of its writes and counted none of them: the groups it could
         // have written are counted again, whatever this replay found left to do.
         const written = new Set([...touched, ...outcome.planned.keys(), ...outcome.removes.map((r) => r.groupId), ...defaultJoins]);
         await eachLimited([...written], 4, async (g) => setCount(g, await countMembers(g), now));
       } else {
-        await bumpCounts(deltas, now);
+        await bumpCounts(netWins(outcome), now);
       }
       // Held removals: those members stay, and the group says why until an admin confirms with a group sync.
       for (const [groupId, n] of outcome.held) {

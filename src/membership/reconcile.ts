@@ -73,6 +73,17 @@ export interface ReconcileOutcome {
   sizes: Map<string, ValveSize>;
 }
 
+/**
+ * What a run's own writes won, per group it changed: the memberships it inserted minus those it deleted (an insert or
+ * delete another writer made first is that writer's). Every writer moves a group's count by this, and only by it.
+ */
+export function netWins(outcome: Pick<ReconcileOutcome, 'created' | 'deleted'>): Map<string, number> {
+  const wins = new Map<string, number>();
+  for (const [g, n] of outcome.created) if (n > 0) wins.set(g, (wins.get(g) ?? 0) + n);
+  for (const [g, n] of outcome.deleted) if (n > 0) wins.set(g, (wins.get(g) ?? 0) - n);
+  return wins;
+}
+
 /** Additions are written in batches of this many while users are still being evaluated. */
 const FLUSH_ADDS = 5000;
 
