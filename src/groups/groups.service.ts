@@ -112,9 +112,9 @@ export function groupView(doc: GroupDoc, state: GroupState | undefined, backlog?
 export async function requireGroup(id: string): Promise<GroupDoc> {
   const [doc, defaultId] = await Promise.all([GroupModel.findById(id).lean<GroupDoc>(), readDefaultGroupId()]);
   if (!doc) throw new NotFoundError(`No group with id ${id}.`);
-  const settled = doc.type === 'automatic' && (await discardUnfinishedRuleVersion(doc)) ? await GroupModel.findById(id).lean<GroupDoc>() : doc;
-  if (!settled) throw new NotFoundError(`No group with id ${id}.`);
-  return { ...settled, isDefault: settled._id === defaultId };
+  // Discarding a version leaves the group as it is: what was read stands.
+  if (doc.type === 'automatic') await discardUnfinishedRuleVersion(doc);
+  return { ...doc, isDefault: doc._id === defaultId };
 }
 
 /**
@@ -122,16 +122,14 @@ export async function requireGroup(id: string): Promise<GroupDoc> {
  * the request answered 503) never took effect. Left there, it would make every later PUT of the rule collide with
  * it and answer 412 while GET shows the version before it. Whoever reads the group next removes it, under the
  * group's lock, so that a PUT still between its two steps (it holds the lock) is never mistaken for one that
- * failed. Returns whether it removed one.
+ * failed.
  */
-async function discardUnfinishedRuleVersion(doc: GroupDoc): Promise<boolean> {
+async function discardUnfinishedRuleVersion(doc: GroupDoc): Promise<void> {
   const versions = RuleVersionModel.collection as unknown as Collection<RuleVersionDoc>;
-  if (!(await versions.findOne({ _id: ruleVersionId(doc._id, doc.ruleVersion + 1) }, { projection: { _id: 1 } }))) return false;
-  return withLocks([groupLock(doc._id)], async () => {
+  if (!(await versions.findOne({ _id: ruleVersionId(doc._id, doc.ruleVersion + 1) }, { projection: { _id: 1 } }))) return;
+  await withLocks([groupLock(doc._id)], async () => {
     const current = await GroupModel.findById(doc._id, { ruleVersion: 1 }).lean<Pick<GroupDoc, 'ruleVersion'>>();
-    if (!current) return false;
-    const { deletedCount } = await versions.deleteOne({ _id: ruleVersionId(doc._id, current.ruleVersion + 1) });
-    return deletedCount > 0;
+    if (current) await versions.deleteOne({ _id: ruleVersionId(doc._id, current.ruleVersion + 1) });
   });
 }
 
