@@ -88,14 +88,8 @@ export interface LeaseStore {
   stop(): Promise<void>;
 }
 
-export class LeaseWaitTimeoutError extends ServiceUnavailableError {
-  /** Who held the key when the wait ended (for the log, not the client). */
-  readonly heldBy: string;
-  constructor(detail: string, opts: { retryAfterSeconds: number; heldBy: string }) {
-    super(detail, opts);
-    this.heldBy = opts.heldBy;
-  }
-}
+/** A wait for a key another live process holds ran out (nothing was stored under it: the caller gave back what it took). */
+export class LeaseWaitTimeoutError extends ServiceUnavailableError {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -213,7 +207,7 @@ export async function startLeaseStore(opts: LeaseOptions): Promise<LeaseStore> {
             for (const k of after) held.delete(k);
           }
           if (Date.now() >= deadline) {
-            throw new LeaseWaitTimeoutError(`Another request is still changing ${waitedFor}; retry shortly.`, { retryAfterSeconds: 1, heldBy: blocked.holder });
+            throw new LeaseWaitTimeoutError(`Another request is still changing ${waitedFor}; retry shortly.`, { retryAfterSeconds: 1 });
           }
           await sleep(poll + Math.random() * poll);
           poll = Math.min(MAX_POLL_MS, poll * 2);

@@ -10,14 +10,15 @@
 // database) only the in-process queue guards.
 //
 // One lease per key, users included: a batch of 10,000 users inserts 10,000 lease documents and deletes them with
-// one command (0.6 s of a 10,000-user batch's 2.3 s on the embedded database). Leasing users by bucket instead
+// one command (each about 0.3 s measured alone on the embedded database; the directory bench's 10,000-user batch
+// went from 1.7 s to 1.9 s). Leasing users by bucket instead
 // (256 of them) made that 0.1 s, but every batch then held every bucket, and batches sent through four API
 // processes at once waited for each other until their waits ran out (bench/many-processes.bench.ts). A lease is the
 // process's, shared by its flows (a flow whose key another flow of the process holds asks the database nothing),
 // and lingers a moment after the last one lets go, for the next write to the same group count or user.
 //
-// Many keys are taken at once: the in-process queues are joined in one synchronous step, and the leases are
-// inserted in key order, so callers never each hold a key the other waits for.
+// Many keys are taken at once: the in-process queues are joined in one synchronous step, and a caller waiting for a
+// lease holds none that sorts after it (leases.ts), so callers never each hold a key the other waits for.
 //
 // Locks are re-entrant along one asynchronous flow: a directory write's membership reaction runs under the users'
 // locks it took, and a join that enrols those very users in a group's courses writes them again in that flow.
