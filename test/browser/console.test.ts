@@ -272,7 +272,7 @@ describe('admin console (browser)', function () {
     expect(group.body.name).to.equal('Support team');
     expect(group.body.rule).to.deep.equal(draftRule);
     await page.getByTestId('request-group').getByRole('link', { name: 'Support team' }).click();
-    await page.getByRole('heading', { name: 'Support team' }).waitFor();
+    await page.getByRole('heading', { name: 'Support team', exact: true }).waitFor();
     await page.getByRole('link', { name: 'Groups', exact: true }).click();
     await page.getByRole('link', { name: 'Support team', exact: true }).waitFor();
     await screenshot(page, 'groups');
