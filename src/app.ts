@@ -21,6 +21,7 @@ import { requestsRoutes } from './requests/support-requests.routes.js';
 import { sessionsRoutes } from './sessions/sessions.routes.js';
 import { DASHBOARD_PATH, jobDashboard } from './jobs/dashboard.js';
 import { consoleRoutes } from './console/console.routes.js';
+import { changesRoutes } from './changes/changes.routes.js';
 
 export interface AppDeps extends ServiceDeps {
   /** False for ROLE=worker: only the operations endpoints are served. */
@@ -115,6 +116,7 @@ export function createApp(deps: AppDeps): express.Express {
     api.use(classSyncRoutes(deps));
     api.use(requestsRoutes(deps));
     api.use(sessionsRoutes(deps));
+    api.use(changesRoutes());
     api.use(pathParamErrors(api));
     app.use('/api/v1', api);
     app.use(DASHBOARD_PATH, jobDashboard(deps));

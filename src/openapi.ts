@@ -8,6 +8,7 @@ import { classSyncOpenApi, classSyncSchemas } from './class-sync/class-sync.rout
 import { rulesOpenApi, rulesSchemas } from './rules/rules.routes.js';
 import { requestsOpenApi, requestsSchemas } from './requests/support-requests.routes.js';
 import { sessionsOpenApi, sessionsSchemas } from './sessions/sessions.routes.js';
+import { changesOpenApi, changesSchemas } from './changes/changes.routes.js';
 import { SESSION_COOKIE } from './sessions/session-cookie.js';
 
 const operations = {
@@ -30,7 +31,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }, { session: [] }],
-    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...rulesOpenApi, ...groupsOpenApi, ...classSyncOpenApi, ...requestsOpenApi, ...sessionsOpenApi },
+    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...rulesOpenApi, ...groupsOpenApi, ...classSyncOpenApi, ...requestsOpenApi, ...sessionsOpenApi, ...changesOpenApi },
     components: {
       securitySchemes: {
         bearer: {
@@ -70,6 +71,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         ...classSyncSchemas,
         ...requestsSchemas,
         ...sessionsSchemas,
+        ...changesSchemas,
       },
     },
   };

@@ -11,6 +11,11 @@
 // - A removal writes its history entry first, with an `_id` derived from the removed membership (group, user and
 //   the instant it was added), then deletes by `_id`: two writers removing the same membership compute the same
 //   entry, so one is written, and a crash between the two steps is finished by the re-run.
+// - History is the outbox of membership events (the changes feed and webhooks read it): each entry is put in the
+//   change log (src/changes/change-log.ts), which orders them, after its insert and before a removal's delete. An
+//   entry this writer inserted is logged at once; one whose insert was a duplicate (this writer's re-run, or another
+//   writer that recorded the same change) is logged unless an entry of the log names it already, so that a writer
+//   that died between the two is made good by its re-run without logging anything twice.
 import type { Collection } from 'mongodb';
 import mongoose from 'mongoose';
 import type { Metrics } from '../platform/metrics.js';
@@ -31,6 +36,7 @@ import {
 import type { PlannedAdd, PlannedRemove } from './planner.js';
 import { recordChanges } from '../snapshot/change-feed.js';
 import { eachLimited } from '../platform/each-limited.js';
+import { appendToLog, appendUnlessLogged, type LoggedEvent } from '../changes/change-log.js';
 
 /** Deletes of different (group, source) slices sent at once. */
 const SLICES_IN_FLIGHT = 8;
@@ -58,6 +64,7 @@ export interface MembershipAdd extends PlannedAdd {
 
 function addedEntry(m: MembershipDoc, reason: string, actor: string): HistoryDoc {
   return {
+    ...(m.run !== undefined ? { run: m.run } : {}),
     _id: historyId(m.group, m.externalId, m.addedAt, 'added'),
     at: m.addedAt,
     group: m.group,
@@ -130,17 +137,22 @@ export async function addMemberships(adds: readonly MembershipAdd[], ctx: WriteC
   const entries: HistoryDoc[] = [];
   const written: string[] = [];
   const joined: AddedMembership[] = [];
+  const firstRun: LoggedEvent[] = [];
+  const reRun: LoggedEvent[] = [];
   docs.forEach((doc, i) => {
     const mine = !duplicates.has(i);
     if (mine) count(created, doc.group);
     const stored = mine ? doc : own.get(doc._id);
     if (mine || (stored && stored.run === ctx.runKey && stored.addedAt.getTime() === ctx.at.getTime())) {
-      entries.push(addedEntry(doc, adds[i]!.reason, adds[i]!.actor));
+      const entry = addedEntry(doc, adds[i]!.reason, adds[i]!.actor);
+      entries.push(entry);
+      (mine ? firstRun : reRun).push({ id: entry._id, group: doc.group, run: ctx.runKey });
       written.push(doc._id);
       joined.push({ groupId: doc.group, externalId: doc.externalId, actor: adds[i]!.actor });
     }
   });
   await db().insertIgnoringDuplicates(history(), entries);
+  await Promise.all([appendToLog(firstRun), appendUnlessLogged(reRun)]);
   // This writer's inserts, including those of its interrupted earlier run, which may have missed the feed too.
   await recordChanges({ memberships: written });
   const bySource = new Map<string, number>();
@@ -159,27 +171,35 @@ export async function addMemberships(adds: readonly MembershipAdd[], ctx: WriteC
  */
 export async function completeOwnHistory(own: readonly MembershipDoc[], reasonOf: (m: MembershipDoc) => string, actor: string): Promise<void> {
   if (own.length === 0) return;
-  await db().insertIgnoringDuplicates(history(), own.map((m) => addedEntry(m, reasonOf(m), actor)));
+  const entries = own.map((m) => addedEntry(m, reasonOf(m), actor));
+  await db().insertIgnoringDuplicates(history(), entries);
+  await appendUnlessLogged(entries.map((e) => ({ id: e._id, group: e.group, run: e.run ?? '' })));
 }
 
 /** Removes memberships, each with its history entry. Returns, per group, how many this call deleted. */
 export async function removeMemberships(removes: readonly PlannedRemove[], ctx: WriteContext): Promise<Map<string, number>> {
   const deleted = new Map<string, number>();
   if (removes.length === 0) return deleted;
-  await db().insertIgnoringDuplicates(
-    history(),
-    removes.map((r) => ({
-      _id: historyId(r.groupId, r.externalId, r.membership.addedAt, 'removed'),
-      at: ctx.at,
-      group: r.groupId,
-      externalId: r.externalId,
-      action: 'removed' as const,
-      source: r.membership.source,
-      ...(r.ruleVersion > 0 ? { ruleVersion: r.ruleVersion } : {}),
-      actor: r.actor,
-      reason: r.reason,
-    })),
-  );
+  const entries: HistoryDoc[] = removes.map((r) => ({
+    _id: historyId(r.groupId, r.externalId, r.membership.addedAt, 'removed'),
+    at: ctx.at,
+    group: r.groupId,
+    externalId: r.externalId,
+    action: 'removed' as const,
+    source: r.membership.source,
+    ...(r.ruleVersion > 0 ? { ruleVersion: r.ruleVersion } : {}),
+    actor: r.actor,
+    reason: r.reason,
+    run: ctx.runKey,
+  }));
+  const recorded = await db().insertIgnoringDuplicates(history(), entries);
+  // Logged before the delete: once the membership is gone, a re-run would not plan its removal again.
+  const stored = recorded.size ? await db().readByIds(history(), [...recorded].map((i) => entries[i]!._id)) : new Map<string, HistoryDoc>();
+  const logged = (e: HistoryDoc): LoggedEvent => ({ id: e._id, group: e.group, run: e.run ?? ctx.runKey });
+  await Promise.all([
+    appendToLog(entries.filter((_, i) => !recorded.has(i)).map(logged)),
+    appendUnlessLogged([...recorded].map((i) => logged(stored.get(entries[i]!._id) ?? entries[i]!))),
+  ]);
   // Grouped by group and source, so that what is counted is what this call deleted (a concurrent writer's
   // deletion of the same membership is counted once, by whoever deleted it).
   const bySlice = new Map<string, { groupId: string; source: string; list: PlannedRemove[] }>();

@@ -100,6 +100,8 @@ const historySchema = new Schema(
     ruleVersion: { type: Number },
     actor: { type: String },
     reason: { type: String, required: true },
+    /** The writer whose insert stored the entry (a WriteContext's runKey): the change log names it (src/changes). */
+    run: { type: String },
   },
   { versionKey: false, collection: 'membership_history' },
 );
@@ -115,6 +117,7 @@ export interface HistoryDoc {
   ruleVersion?: number;
   actor?: string;
   reason: string;
+  run?: string;
 }
 export const historyId = (groupId: string, externalId: string, addedAt: Date, action: HistoryAction): string =>
   `${membershipId(groupId, externalId)}:${addedAt.getTime()}:${action}`;

@@ -24,12 +24,17 @@ export const PERMISSIONS = [
   'enrollments:read',
   'enrollments:write',
   'join',
+  /** The changes feed (GET /changes): membership changes, as members lists show them. */
+  'changes:read',
+  /** Webhook subscriptions: their secrets sign what the service sends, so admins only (not even viewers read them). */
+  'webhooks:read',
+  'webhooks:write',
   /** The job dashboard (/dashboard): it can requeue and delete any job, so admins only. */
   'dashboard',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-const readAllButKeys = PERMISSIONS.filter((p) => p.endsWith(':read') && p !== 'keys:read');
+const readAllButKeys = PERMISSIONS.filter((p) => p.endsWith(':read') && p !== 'keys:read' && p !== 'webhooks:read');
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
@@ -43,7 +48,7 @@ const GRANTS: Record<Role, readonly Permission[]> = {
     'enrollments:read', 'enrollments:write',
   ],
   viewer: readAllButKeys,
-  integration: ['groups:read', 'members:read', 'join'],
+  integration: ['groups:read', 'members:read', 'changes:read', 'join'],
 };
 
 const grantSets = new Map<Role, ReadonlySet<Permission>>(ROLES.map((r) => [r, new Set(GRANTS[r])]));

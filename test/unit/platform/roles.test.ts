@@ -13,10 +13,17 @@ describe('role table', () => {
     }
   });
 
-  it('when the role is viewer, then it reads everything but writes nothing', () => {
+  it('when the role is viewer, then it reads everything but keys and webhooks, and writes nothing', () => {
     for (const p of PERMISSIONS) {
-      expect(roleAllows('viewer', p), p).to.equal(p.endsWith(':read') && p !== 'keys:read');
+      expect(roleAllows('viewer', p), p).to.equal(p.endsWith(':read') && p !== 'keys:read' && p !== 'webhooks:read');
     }
+  });
+
+  it('when webhooks and the changes feed are asked for, then only admin reaches webhooks and integration reads changes', () => {
+    for (const role of ROLES) {
+      expect([roleAllows(role, 'webhooks:read'), roleAllows(role, 'webhooks:write')], role).to.deep.equal(role === 'admin' ? [true, true] : [false, false]);
+    }
+    expect(ROLES.filter((r) => roleAllows(r, 'changes:read'))).to.deep.equal(['admin', 'viewer', 'integration']);
   });
 
   it('then each role has exactly the grants API.md gives it', () => {

@@ -1,0 +1,95 @@
+// Membership events read from the outbox: the change log's order over the history entries it names. The changes
+// feed pages through them, and each webhook subscription's delivery works through them from its own position.
+import { db } from '../platform/db/index.js';
+import { history } from '../membership/membership-store.js';
+import type { HistoryDoc, MembershipSource } from '../membership/membership.model.js';
+import { logSeq, readLogAfter } from './change-log.js';
+
+export const EVENT_TYPES = ['membership.added', 'membership.removed'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * A place in the log: every entry numbered `seq` or below has been read, and the first `skip` events of entry
+ * `seq + 1`. Positions only move forward.
+ */
+export interface LogPosition {
+  seq: number;
+  skip: number;
+}
+
+export interface ChangeEvent {
+  /** The history entry's `_id`: unique per change, the webhook-id of its deliveries. */
+  id: string;
+  type: EventType;
+  at: Date;
+  groupId: string;
+  externalId: string;
+  source: MembershipSource;
+  reason: string;
+  ruleVersion?: number;
+  /** The position just after this event. */
+  after: LogPosition;
+}
+
+export function toEvent(h: HistoryDoc, after: LogPosition): ChangeEvent {
+  return {
+    id: h._id,
+    type: h.action === 'added' ? 'membership.added' : 'membership.removed',
+    at: h.at,
+    groupId: h.group,
+    externalId: h.externalId,
+    source: h.source,
+    reason: h.reason,
+    ...(h.ruleVersion !== undefined ? { ruleVersion: h.ruleVersion } : {}),
+    after,
+  };
+}
+
+export interface ReadOptions {
+  /** Only the events of these groups. */
+  groups?: ReadonlySet<string> | undefined;
+  /** At most this many events. */
+  limit: number;
+  /** At most this many log entries looked at (a feed of a few groups may pass many entries of other groups). */
+  maxEntries?: number;
+}
+
+/** History `_id`s start with their group's id (membership.model.ts historyId), so a group filter needs no read. */
+const groupOf = (historyId: string): string => historyId.slice(0, historyId.indexOf(':'));
+
+/**
+ * The events after `from`, oldest first, and the position to continue from: after the last event returned, or
+ * after every entry looked at when fewer than `limit` matched. An event whose history is gone (its group was
+ * deleted) is passed over; an event the log names twice (two writers logging one change at once) is returned once.
+ */
+export async function readEvents(from: LogPosition, opts: ReadOptions): Promise<{ events: ChangeEvent[]; next: LogPosition }> {
+  const entries = await readLogAfter(from.seq, opts.maxEntries ?? 64);
+  const wanted: Array<{ id: string; after: LogPosition }> = [];
+  let next = from;
+  scan: for (const entry of entries) {
+    const n = logSeq(entry._id);
+    const start = n === from.seq + 1 ? from.skip : 0;
+    if (opts.groups && !entry.groups.some((g) => opts.groups!.has(g))) {
+      next = { seq: n, skip: 0 };
+      continue;
+    }
+    for (let k = start; k < entry.events.length; k++) {
+      const id = entry.events[k]!;
+      const after = k + 1 === entry.events.length ? { seq: n, skip: 0 } : { seq: n - 1, skip: k + 1 };
+      if (!opts.groups || opts.groups.has(groupOf(id))) wanted.push({ id, after });
+      next = after;
+      if (wanted.length >= opts.limit) break scan;
+    }
+    next = { seq: n, skip: 0 };
+  }
+  const stored = await db().readByIds(history(), [...new Set(wanted.map((w) => w.id))]);
+  const seen = new Set<string>();
+  const events: ChangeEvent[] = [];
+  for (const w of wanted) {
+    const h = stored.get(w.id);
+    if (!h || seen.has(w.id)) continue;
+    seen.add(w.id);
+    events.push(toEvent(h, w.after));
+  }
+  return { events, next };
+}
