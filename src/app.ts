@@ -21,6 +21,7 @@ import { requestsRoutes } from './requests/support-requests.routes.js';
 import { sessionsRoutes } from './sessions/sessions.routes.js';
 import { DASHBOARD_PATH, jobDashboard } from './jobs/dashboard.js';
 import { consoleRoutes } from './console/console.routes.js';
+import { scimRoutes } from './scim/scim.routes.js';
 import { changesRoutes } from './changes/changes.routes.js';
 
 export interface AppDeps extends ServiceDeps {
@@ -121,6 +122,8 @@ export function createApp(deps: AppDeps): express.Express {
     app.use('/api/v1', api);
     app.use(DASHBOARD_PATH, jobDashboard(deps));
     app.use('/console', consoleRoutes());
+    // SCIM 2.0 for identity providers: its own auth, bodies and error shape (scim/scim.routes.ts).
+    app.use('/scim/v2', scimRoutes(deps));
   }
 
   app.use((req, _res, next) => {

@@ -188,6 +188,11 @@ function fromDatabase(err: unknown): AppError | undefined {
   return new ServiceUnavailableError('The database is not reachable at the moment; retry the request later. A write that failed this way may have been applied in part: sending it again completes it.');
 }
 
+/** What the service knows `err` to be (ours, a body parser's, an unreachable database), or undefined for a bug. */
+export function knownError(err: unknown, req: Request): AppError | undefined {
+  return err instanceof AppError ? err : (fromPathDecoding(err) ?? fromBodyParser(err as BodyParserError, req) ?? fromDatabase(err));
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     if (res.headersSent) {
@@ -197,7 +202,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       if (!res.writableEnded) res.destroy();
       return;
     }
-    const known = err instanceof AppError ? err : (fromPathDecoding(err) ?? fromBodyParser(err as BodyParserError, req) ?? fromDatabase(err));
+    const known = knownError(err, req);
     if (known) {
       if (known instanceof ServiceUnavailableError && !(err instanceof AppError)) {
         logger.warn({ err, reqId: req.id, method: req.method, url: req.originalUrl }, 'database unavailable');
