@@ -23,6 +23,7 @@ import { DASHBOARD_PATH, jobDashboard } from './jobs/dashboard.js';
 import { consoleRoutes } from './console/console.routes.js';
 import { scimRoutes } from './scim/scim.routes.js';
 import { changesRoutes } from './changes/changes.routes.js';
+import { webhooksRoutes } from './webhooks/webhooks.routes.js';
 
 export interface AppDeps extends ServiceDeps {
   /** False for ROLE=worker: only the operations endpoints are served. */
@@ -118,6 +119,7 @@ export function createApp(deps: AppDeps): express.Express {
     api.use(requestsRoutes(deps));
     api.use(sessionsRoutes(deps));
     api.use(changesRoutes());
+    api.use(webhooksRoutes(deps));
     api.use(pathParamErrors(api));
     app.use('/api/v1', api);
     app.use(DASHBOARD_PATH, jobDashboard(deps));

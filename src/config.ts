@@ -46,6 +46,8 @@ export interface Config {
   readonly leaseTtlMs: number;
   /** Longest a write waits for a document another process is changing before it answers 503. */
   readonly leaseWaitMs: number;
+  /** Webhooks may target private, loopback and link-local addresses, and http: URLs (development and tests only). */
+  readonly webhooksAllowPrivateTargets: boolean;
 }
 
 export class ConfigError extends Error {
@@ -97,6 +99,7 @@ const schema = Joi.object({
   COPY_JOB_THRESHOLD: Joi.number().integer().min(0).max(1_000_000).default(2000),
   LEASE_TTL_MS: Joi.number().integer().min(300).max(600_000).default(10_000),
   LEASE_WAIT_MS: Joi.number().integer().min(100).max(600_000).default(30_000),
+  WEBHOOKS_ALLOW_PRIVATE_TARGETS: Joi.boolean().truthy('true').falsy('false').default(false),
 }).unknown(true);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -128,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     copyJobThreshold: value.COPY_JOB_THRESHOLD,
     leaseTtlMs: value.LEASE_TTL_MS,
     leaseWaitMs: value.LEASE_WAIT_MS,
+    webhooksAllowPrivateTargets: value.WEBHOOKS_ALLOW_PRIVATE_TARGETS,
   });
 }
 

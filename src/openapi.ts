@@ -9,6 +9,7 @@ import { rulesOpenApi, rulesSchemas } from './rules/rules.routes.js';
 import { requestsOpenApi, requestsSchemas } from './requests/support-requests.routes.js';
 import { sessionsOpenApi, sessionsSchemas } from './sessions/sessions.routes.js';
 import { changesOpenApi, changesSchemas } from './changes/changes.routes.js';
+import { webhooksOpenApi, webhooksSchemas } from './webhooks/webhooks.openapi.js';
 import { SESSION_COOKIE } from './sessions/session-cookie.js';
 
 const operations = {
@@ -31,7 +32,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }, { session: [] }],
-    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...rulesOpenApi, ...groupsOpenApi, ...classSyncOpenApi, ...requestsOpenApi, ...sessionsOpenApi, ...changesOpenApi },
+    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...rulesOpenApi, ...groupsOpenApi, ...classSyncOpenApi, ...requestsOpenApi, ...sessionsOpenApi, ...changesOpenApi, ...webhooksOpenApi },
     components: {
       securitySchemes: {
         bearer: {
@@ -72,6 +73,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         ...requestsSchemas,
         ...sessionsSchemas,
         ...changesSchemas,
+        ...webhooksSchemas,
       },
     },
   };

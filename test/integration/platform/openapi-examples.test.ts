@@ -125,6 +125,12 @@ describe('OpenAPI description: request body examples', () => {
     // The example's key is a placeholder (keys are secrets): a real one of the same shape signs in.
     const session = await send('POST /api/v1/session', {}, 'application/json', { key: t.adminKey });
     expect(session.body).to.include({ role: 'admin' });
+    // Last, with no membership change after it: the example's URL is a public address, never sent to in tests.
+    const webhook = await send('POST /api/v1/webhooks');
+    expect(webhook.body).to.include({ url: webhook.example.url, state: 'active' });
+    await send('PATCH /api/v1/webhooks/{id}', { id: webhook.body.id as string });
+    const rotated = await send('POST /api/v1/webhooks/{id}/rotate-secret', { id: webhook.body.id as string });
+    expect(rotated.body.secret).to.match(/^whsec_/);
 
     // Every documented body was tried: a new operation with a body needs its example tried here too.
     expect(operationsWithBodies(doc).map((b) => `${b.op} ${b.type}`).filter((op) => !tried.has(op))).to.deep.equal([]);

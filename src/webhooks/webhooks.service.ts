@@ -1,0 +1,225 @@
+// Webhook subscriptions: create, read, change, rotate the secret, delete; and their state as deliveries go. The one
+// writer of the `webhooks` collection: every write of a subscription here takes its lock first, so that an admin's
+// edit and a worker's change of state never overwrite each other.
+import { createHash, randomBytes } from 'node:crypto';
+import { withLocks } from '../platform/db/index.js';
+import { NotFoundError, ValidationError } from '../platform/errors.js';
+import { logBounds } from '../changes/change-log.js';
+import type { EventType } from '../changes/change-events.js';
+import { attempts, progress, webhooks, type AttemptDoc, type WebhookDoc, type WebhookState } from './webhook.model.js';
+import { TargetRefusedError, checkTarget } from './target-address.js';
+
+export interface WebhookView {
+  id: string;
+  url: string;
+  events: EventType[];
+  groups?: string[];
+  description?: string;
+  state: WebhookState;
+  stateReason?: string;
+  /** While a rotated-out secret still signs: when it stops. */
+  previousSecretExpiresAt?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface WebhookInput {
+  url: string;
+  events: EventType[];
+  groups?: string[];
+  description?: string;
+}
+
+export interface WebhookPatch {
+  url?: string;
+  events?: EventType[];
+  groups?: string[] | null;
+  description?: string | null;
+  /** `active` turns a failing or disabled subscription back on (deliveries go on from where they stopped); `disabled` stops it. */
+  state?: 'active' | 'disabled';
+}
+
+const lockKey = (id: string) => `webhook:${id}`;
+
+/** `whsec_` + base64 of 32 random bytes: the part after the prefix is the HMAC key (Standard Webhooks). */
+export const newSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
+
+/** One event's deliveries to one subscription share this id (and its attempts are `<id>:<n>`). */
+export const deliveryId = (subscription: string, event: string): string =>
+  `dlv_${createHash('sha256').update(`${subscription}\n${event}`).digest('hex').slice(0, 24)}`;
+
+export function view(doc: WebhookDoc, now = new Date()): WebhookView {
+  const previous = doc.secrets.slice(1).find((s) => s.expiresAt && s.expiresAt > now);
+  return {
+    id: doc._id,
+    url: doc.url,
+    events: doc.events,
+    ...(doc.groups ? { groups: doc.groups } : {}),
+    ...(doc.description ? { description: doc.description } : {}),
+    state: doc.state,
+    ...(doc.stateReason ? { stateReason: doc.stateReason } : {}),
+    ...(previous?.expiresAt ? { previousSecretExpiresAt: previous.expiresAt.toISOString() } : {}),
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+  };
+}
+
+/** The secrets that sign now: the current one, and a rotated-out one during its grace period. */
+export function signingSecrets(doc: WebhookDoc, now = new Date()): string[] {
+  return doc.secrets.filter((s, i) => i === 0 || (s.expiresAt !== undefined && s.expiresAt > now)).map((s) => s.value);
+}
+
+async function checkUrl(url: string, allowPrivate: boolean): Promise<void> {
+  try {
+    await checkTarget(url, allowPrivate);
+  } catch (err) {
+    if (err instanceof TargetRefusedError) throw new ValidationError('The webhook URL may not be used.', [{ path: 'url', message: err.message }]);
+    throw err;
+  }
+}
+
+async function stored(id: string): Promise<WebhookDoc> {
+  const doc = await webhooks().findOne({ _id: id });
+  if (!doc) throw new NotFoundError(`No webhook ${id}.`);
+  return doc;
+}
+
+export async function createWebhook(input: WebhookInput, allowPrivate: boolean): Promise<WebhookView & { secret: string }> {
+  await checkUrl(input.url, allowPrivate);
+  const now = new Date();
+  const { head } = await logBounds();
+  const secret = newSecret();
+  const doc: WebhookDoc = {
+    _id: `wh_${randomBytes(8).toString('hex')}`,
+    url: input.url,
+    events: [...new Set(input.events)],
+    ...(input.groups?.length ? { groups: [...new Set(input.groups)] } : {}),
+    ...(input.description ? { description: input.description } : {}),
+    secrets: [{ value: secret, createdAt: now }],
+    state: 'active',
+    startAfter: { seq: head, skip: 0 },
+    createdAt: now,
+    updatedAt: now,
+  };
+  await webhooks().insertOne(doc);
+  return { ...view(doc), secret };
+}
+
+export async function listWebhooks(): Promise<WebhookView[]> {
+  const docs = await webhooks().find({}).toArray();
+  return docs.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a._id.localeCompare(b._id)).map((d) => view(d));
+}
+
+export async function getWebhook(id: string): Promise<WebhookView> {
+  return view(await stored(id));
+}
+
+export async function updateWebhook(id: string, patch: WebhookPatch, allowPrivate: boolean): Promise<WebhookView> {
+  if (patch.url !== undefined) await checkUrl(patch.url, allowPrivate);
+  return withLocks([lockKey(id)], async () => {
+    const doc = await stored(id);
+    const next: WebhookDoc = { ...doc, updatedAt: new Date() };
+    if (patch.url !== undefined) next.url = patch.url;
+    if (patch.events !== undefined) next.events = [...new Set(patch.events)];
+    if (patch.groups === null) delete next.groups;
+    else if (patch.groups !== undefined) next.groups = [...new Set(patch.groups)];
+    if (patch.description === null) delete next.description;
+    else if (patch.description !== undefined) next.description = patch.description;
+    if (patch.state === 'active') {
+      next.state = 'active';
+      delete next.stateReason;
+    } else if (patch.state === 'disabled') {
+      next.state = 'disabled';
+      next.stateReason = 'disabled by an admin';
+    }
+    await webhooks().replaceOne({ _id: id }, next);
+    return view(next);
+  });
+}
+
+/** A new secret, returned once; the previous one goes on signing for `graceSeconds` (both sign meanwhile). */
+export async function rotateSecret(id: string, graceSeconds: number): Promise<WebhookView & { secret: string }> {
+  return withLocks([lockKey(id)], async () => {
+    const doc = await stored(id);
+    const now = new Date();
+    const secret = newSecret();
+    const previous = doc.secrets[0]!;
+    const secrets = [{ value: secret, createdAt: now }, ...(graceSeconds > 0 ? [{ ...previous, expiresAt: new Date(now.getTime() + graceSeconds * 1000) }] : [])];
+    const next = { ...doc, secrets, updatedAt: now };
+    await webhooks().replaceOne({ _id: id }, next);
+    return { ...view(next, now), secret };
+  });
+}
+
+export async function deleteWebhook(id: string): Promise<void> {
+  await withLocks([lockKey(id)], async () => {
+    await stored(id);
+    await webhooks().deleteOne({ _id: id });
+    await Promise.all([progress().deleteOne({ _id: id }), attempts().deleteMany({ subscription: id })]);
+  });
+}
+
+/**
+ * A worker's change of state after delivering: `failing` or back to `active` (never over an admin's `disabled`), or
+ * `disabled` with its reason. Returns whether the state changed.
+ */
+export async function setDeliveryState(id: string, state: WebhookState, reason?: string): Promise<boolean> {
+  return withLocks([lockKey(id)], async () => {
+    const doc = await webhooks().findOne({ _id: id });
+    if (!doc || doc.state === 'disabled' || (doc.state === state && doc.stateReason === reason)) return false;
+    const next: WebhookDoc = { ...doc, state, updatedAt: new Date() };
+    if (reason) next.stateReason = reason;
+    else delete next.stateReason;
+    await webhooks().replaceOne({ _id: id }, next);
+    return true;
+  });
+}
+
+export interface DeliveryView {
+  id: string;
+  /** The event's id: the `webhook-id` of every attempt. */
+  eventId: string;
+  type: string;
+  groupId: string;
+  externalId: string;
+  state: 'delivered' | 'failing';
+  attempts: Array<{ at: string; statusCode?: number; error?: string; durationMs: number; manual?: boolean }>;
+}
+
+export function deliveryView(list: readonly AttemptDoc[]): DeliveryView {
+  const sorted = [...list].sort((a, b) => a.n - b.n);
+  const first = sorted[0]!;
+  return {
+    id: first.delivery,
+    eventId: first.event,
+    type: first.type,
+    groupId: first.groupId,
+    externalId: first.externalId,
+    state: sorted.some((a) => a.ok) ? 'delivered' : 'failing',
+    attempts: sorted.map((a) => ({
+      at: a.at.toISOString(),
+      ...(a.statusCode !== undefined ? { statusCode: a.statusCode } : {}),
+      ...(a.error !== undefined ? { error: a.error } : {}),
+      durationMs: a.durationMs,
+      ...(a.manual ? { manual: true } : {}),
+    })),
+  };
+}
+
+/** A subscription's deliveries that have had an attempt, the latest attempted first; `after` is the previous page's last id. */
+export async function listDeliveries(id: string, page: { limit: number; after?: string }): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
+  await stored(id);
+  const byDelivery = new Map<string, AttemptDoc[]>();
+  for await (const a of attempts().find({ subscription: id })) {
+    let list = byDelivery.get(a.delivery);
+    if (!list) byDelivery.set(a.delivery, (list = []));
+    list.push(a);
+  }
+  const latest = (list: AttemptDoc[]) => Math.max(...list.map((a) => a.at.getTime()));
+  const ordered = [...byDelivery.entries()].sort(([ia, a], [ib, b]) => latest(b) - latest(a) || ia.localeCompare(ib));
+  // The cursor names the last delivery returned; a page goes on after it in the order above.
+  const start = page.after === undefined ? 0 : ordered.findIndex(([d]) => d === page.after) + 1;
+  const slice = ordered.slice(start, start + page.limit);
+  const more = start + page.limit < ordered.length;
+  return { items: slice.map(([, list]) => deliveryView(list)), nextCursor: more && slice.length ? slice[slice.length - 1]![0] : null };
+}
