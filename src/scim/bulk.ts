@@ -5,6 +5,7 @@
 // reaction as POST /api/v1/users/batch, membership settled before the answer), not one write per user. Every other
 // operation goes to the resource's own SCIM function.
 import { applyUserBatch } from '../directory/user-batch.service.js';
+import { checkUserRecord } from '../directory/user.schema.js';
 import { loadFieldDefinitions } from '../directory/field-definitions.service.js';
 import { usersCollection } from '../directory/user-store.js';
 import type { WriteContext } from './write-context.js';
@@ -183,7 +184,7 @@ interface RunResult {
 
 /**
  * Consecutive user creations as one directory batch. What can be told before writing (a bad resource, a user that
- * exists, a duplicate in the run) fails on its own; `budget` (what failOnErrors leaves) stops the run at the
+ * exists, a duplicate in the run, a record the directory's schema refuses) fails on its own; `budget` (what failOnErrors leaves) stops the run at the
  * operation that uses it up, and only the operations before it are written. Errors the batch itself finds (an
  * email another user holds) are reported per operation after it.
  */
@@ -193,7 +194,11 @@ async function createUsers(run: BulkOperation[], deps: BulkDeps, budget: number 
     try {
       if (!isObject(op.data)) throw invalidValue('data must be a User.');
       const id = chooseExternalId(op.data);
-      return { op, id, record: { externalId: id, ...creationBody(op.data, defs) } };
+      const record = { externalId: id, ...creationBody(op.data, defs) };
+      // Checked here with the directory's own schema, so that failOnErrors can count it before anything is written.
+      const { errors } = checkUserRecord(record, defs);
+      if (errors.length) throw invalidValue(errors.map((f) => `${scimPath(f.path)}: ${f.message}`).join('; '));
+      return { op, id, record };
     } catch (err) {
       const scim = asScimError(err);
       if (!scim) throw err;

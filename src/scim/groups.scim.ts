@@ -253,8 +253,11 @@ export async function patchScimGroup(id: string, body: unknown, ifMatch: string 
         // Groups keep no externalId of the client's; Entra sends its own on create and patch.
         return;
       case 'id':
+        // Okta's path-less replace repeats the group's id: the same id changes nothing.
+        if (value === id && op !== 'remove') return;
+        throw mutability('id cannot be changed.');
       case 'meta':
-        throw mutability(`${attr} cannot be changed.`);
+        throw mutability('meta cannot be changed.');
       default:
         throw invalidPath(`Group has no attribute ${path} that can be changed (displayName, members).`);
     }
