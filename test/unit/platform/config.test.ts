@@ -27,6 +27,12 @@ describe('config', () => {
       .and.satisfy((e: Error) => !e.message.includes('short-secret'));
   });
 
+  it('when WEBHOOKS_ALLOW_PRIVATE_TARGETS is unset, then private targets are refused; true allows them; anything but true or false is named', () => {
+    expect(loadConfig({}).webhooksAllowPrivateTargets).to.equal(false);
+    expect(loadConfig({ WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true' }).webhooksAllowPrivateTargets).to.equal(true);
+    expect(() => loadConfig({ WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'yes' })).to.throw(ConfigError, /WEBHOOKS_ALLOW_PRIVATE_TARGETS/);
+  });
+
   it('when a valid cron and role are given, then they are kept', () => {
     const c = loadConfig({ SYNC_CRON: '30 3 * * 1-5', ROLE: 'worker', PORT: '0' });
     expect(c).to.include({ syncCron: '30 3 * * 1-5', role: 'worker', port: 0 });
