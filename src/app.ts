@@ -22,6 +22,7 @@ import { sessionsRoutes } from './sessions/sessions.routes.js';
 import { DASHBOARD_PATH, jobDashboard } from './jobs/dashboard.js';
 import { consoleRoutes } from './console/console.routes.js';
 import { scimRoutes } from './scim/scim.routes.js';
+import { scimRequestsRoutes } from './scim/scim-requests.routes.js';
 import { changesRoutes } from './changes/changes.routes.js';
 import { webhooksRoutes } from './webhooks/webhooks.routes.js';
 
@@ -118,6 +119,7 @@ export function createApp(deps: AppDeps): express.Express {
     api.use(classSyncRoutes(deps));
     api.use(requestsRoutes(deps));
     api.use(sessionsRoutes(deps));
+    api.use(scimRequestsRoutes());
     api.use(changesRoutes());
     api.use(webhooksRoutes(deps));
     api.use(pathParamErrors(api));

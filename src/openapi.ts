@@ -11,6 +11,7 @@ import { sessionsOpenApi, sessionsSchemas } from './sessions/sessions.routes.js'
 import { changesOpenApi, changesSchemas } from './changes/changes.routes.js';
 import { webhooksOpenApi, webhooksSchemas } from './webhooks/webhooks.openapi.js';
 import { SESSION_COOKIE } from './sessions/session-cookie.js';
+import { scimRequestsOpenApi, scimRequestsSchemas } from './scim/scim-requests.routes.js';
 
 const operations = {
   '/health': { get: { tags: ['operations'], operationId: 'health', security: [], summary: 'The process is up', responses: { 200: { description: 'Up' } } } },
@@ -32,7 +33,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }, { session: [] }],
-    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...rulesOpenApi, ...groupsOpenApi, ...classSyncOpenApi, ...requestsOpenApi, ...sessionsOpenApi, ...changesOpenApi, ...webhooksOpenApi },
+    paths: { ...operations, ...apiKeysOpenApi, ...jobsOpenApi, ...directoryOpenApi, ...rulesOpenApi, ...groupsOpenApi, ...classSyncOpenApi, ...requestsOpenApi, ...sessionsOpenApi, ...changesOpenApi, ...webhooksOpenApi, ...scimRequestsOpenApi },
     components: {
       securitySchemes: {
         bearer: {
@@ -72,6 +73,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         ...classSyncSchemas,
         ...requestsSchemas,
         ...sessionsSchemas,
+        ...scimRequestsSchemas,
         ...changesSchemas,
         ...webhooksSchemas,
       },

@@ -31,6 +31,8 @@ export const PERMISSIONS = [
   'webhooks:write',
   /** The job dashboard (/dashboard): it can requeue and delete any job, so admins only. */
   'dashboard',
+  /** The log of recent SCIM requests (GET /api/v1/scim/requests): it shows what provisioning clients looked up, so admins only. */
+  'provisioning',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
