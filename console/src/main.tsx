@@ -10,6 +10,7 @@ import { GroupPage } from './pages/group.js';
 import { RequestsPage, RequestPage } from './pages/requests.js';
 import { UsersPage, UserPage } from './pages/users.js';
 import { JobsPage } from './pages/jobs.js';
+import { ProvisioningPage } from './pages/provisioning.js';
 
 export const canEdit = (s: Session): boolean => s.role === 'admin' || s.role === 'support';
 
@@ -102,6 +103,8 @@ function route(hash: string, session: Session) {
       return id ? <UserPage key={id} id={id} /> : <UsersPage />;
     case 'jobs':
       return <JobsPage admin={session.role === 'admin'} />;
+    case 'provisioning':
+      return session.role === 'admin' ? <ProvisioningPage /> : <GroupsPage editable={editable} />;
     default:
       return <GroupsPage editable={editable} />;
   }
@@ -148,6 +151,7 @@ function App() {
           {link('requests', 'Requests')}
           {link('users', 'Users')}
           {link('jobs', 'Jobs')}
+          {session.role === 'admin' && link('provisioning', 'Provisioning')}
           {session.role === 'admin' && <a href="/dashboard">Dashboard</a>}
         </nav>
         <span class="who">
