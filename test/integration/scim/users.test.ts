@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
+import { parseFilter } from '../../../src/scim/filter.js';
+import { compileUserFilter } from '../../../src/scim/user-query.js';
 import { bodyOf, ENTERPRISE_URN, expectScimError, FIELDS_URN, LIST_URN, oktaUser, patchOp, scim, unique, USER_URN } from './scim-helpers.js';
 
 describe('SCIM: Users', () => {
@@ -154,6 +156,20 @@ describe('SCIM: Users', () => {
     expect(await ids(`emails[type eq "work" and value co "${tag}"] and name.givenName eq "YARA"`)).to.deep.equal([`y-${tag}`]);
     expect(await ids(`displayName eq "Xavi ${tag}"`)).to.deep.equal([`x-${tag}`]);
     expectScimError(await s.get(`/Users?filter=${encodeURIComponent('userName eq')}`), 400, 'invalidFilter');
+  });
+
+  it('when users are looked up by userName, externalId or work email, then the database answers from an index, not a scan', async () => {
+    const created = bodyOf(await s.post('/Users', oktaUser()).expect(201));
+    for (const text of [`userName eq "${(created.userName as string).toUpperCase()}"`, `externalId eq "${created.id as string}"`, `emails[type eq "work"].value eq "${created.userName as string}"`]) {
+      const { query, exact } = compileUserFilter(parseFilter(text), new Map());
+      expect(exact, text).to.equal(true);
+      const plan = JSON.stringify(await t.service.database.db.command({ explain: { find: 'users', filter: query }, verbosity: 'queryPlanner' }));
+      // PostgreSQL's plan under FerretDB ("Bitmap Index Scan" on the field's GIN index), or MongoDB's IXSCAN.
+      expect(plan, text).to.match(/Index Scan|IXSCAN|IDHACK|EXPRESS/);
+      expect(plan, text).to.not.match(/Seq Scan|COLLSCAN/);
+      const found = bodyOf(await s.get(`/Users?filter=${encodeURIComponent(text)}`).expect(200));
+      expect(found.Resources.map((r: { id: string }) => r.id), text).to.deep.equal([created.id]);
+    }
   });
 
   it('when no or another key calls, then 401 or 403 as SCIM errors', async () => {
