@@ -155,7 +155,7 @@ export async function run(): Promise<BenchResult[]> {
       for (let still = 0; still < 5; ) {
         await new Promise((r) => setTimeout(r, 1000));
         const now = ((await db.collection('change_feed_head').findOne({})) as { seq?: number } | null)?.seq ?? 0;
-        const owed = await db.collection('directory_reactions').countDocuments({});
+        const owed = await db.collection('user_event_writes').countDocuments({});
         still = now === head && owed === 0 ? still + 1 : 0;
         head = now;
       }

@@ -113,7 +113,7 @@ export async function run(): Promise<BenchResult[]> {
     try {
       const db = client.db('bench_procs');
       const owedUntil = Date.now() + 60_000;
-      while ((await db.collection('directory_reactions').countDocuments({})) > 0 && Date.now() < owedUntil) await new Promise((r) => setTimeout(r, 500));
+      while ((await db.collection('user_event_writes').countDocuments({})) > 0 && Date.now() < owedUntil) await new Promise((r) => setTimeout(r, 500));
       const stored = await db.collection<{ _id: string; fields: { department: string } }>('users').find({}, { projection: { fields: 1 } }).toArray();
       for (const d of DEPARTMENTS) {
         const want = new Set(stored.filter((u) => u.fields.department === d).map((u) => u._id));

@@ -4,11 +4,11 @@
 // - jobs waiting: Agenda's own documents, which hold only scheduled, running and failed jobs (completed ones are
 //   removed), at most MAX_JOB_DOCUMENTS of them;
 // - held removals: one sync-state document per automatic group;
-// - reactions owed: the reaction journal, which holds only writes in flight and failures.
+// - reactions owed: the outbox's open writes, only writes in flight and failures.
 import type { Db } from 'mongodb';
 import type { GaugeSources } from './platform/metrics.js';
 import { GroupSyncModel, type GroupSyncDoc } from './membership/group-state.model.js';
-import { readBacklog } from './directory/reaction-journal.js';
+import { readBacklog } from './directory/user-events.js';
 import type { Collection } from 'mongodb';
 
 const MAX_JOB_DOCUMENTS = 10_000;

@@ -18,12 +18,10 @@ import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import { createMetrics } from './platform/metrics.js';
 import { ensureBootstrapKey } from './keys/api-keys.service.js';
 import { defineJobs, scheduleRecurringJobs } from './jobs/index.js';
-import { wireReactions } from './reactions.js';
+import { wireReactions } from './wiring.js';
 import { fillMissingPages } from './membership/membership-store.js';
 import { gaugeSources } from './gauges.js';
 import { forgetSnapshot } from './snapshot/directory-snapshot.js';
-import { startDeliveryWorker } from './webhooks/delivery.js';
-import { registerWebhookGauges } from './webhooks/delivery-gauges.js';
 
 export interface Service {
   readonly config: Config;
@@ -78,7 +76,6 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
 
     const metrics = createMetrics();
     metrics.setGaugeSources(gaugeSources(database.db));
-    registerWebhookGauges(metrics.registry);
     const scheduler = await createScheduler({
       db: database.db,
       logger,
@@ -88,8 +85,7 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
     });
     undo.push(() => scheduler.stop());
     defineJobs({ scheduler, config, logger, metrics });
-    // Reactions are wired before jobs are processed: a replay of journaled directory changes that ran with no
-    // listener would count as done and drop them.
+    // Reactions are wired before jobs are processed: a replay of an open directory write needs them.
     const unwire = wireReactions({ config, logger, metrics, scheduler });
     undo.push(async () => unwire());
     // Previews hold the directory snapshot in memory; a stopped service holds nothing.
@@ -98,9 +94,6 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
       await scheduleRecurringJobs({ scheduler, config, logger, metrics });
       await scheduler.startProcessing();
       logger.info({ pollMs: config.jobPollMs }, 'processing jobs');
-      // Webhook deliveries: a loop of this worker's own, beside the jobs (delivery.ts says why not a job).
-      const deliveries = startDeliveryWorker({ allowPrivate: config.webhooksAllowPrivateTargets, metrics, logger });
-      undo.push(() => deliveries.stop());
     }
 
     const app = createApp({

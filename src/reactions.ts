@@ -1,59 +1,46 @@
-// Cross-domain reactions, wired once per process at start: membership listens to directory changes, the
-// directory asks groups which rules use a field, and a join enrols in the group's courses. Kept here so that
-// neither domain imports the other's wiring.
-import type { Config } from './config.js';
+// What follows a directory write, across domains: the hop from a stored user to their memberships. Every directory
+// writer calls reactToDirectoryWrite (through src/directory/user-writes.ts) with the users it stored, under their
+// locks, before it answers; the replay of an open write calls it the same way. Kept here so that neither the
+// directory nor membership imports the other's internals. What it needs from the process (configuration, metrics,
+// the logger) is installed at start by src/wiring.ts.
 import type { Logger } from './platform/logger.js';
 import type { Metrics } from './platform/metrics.js';
-import type { Scheduler } from './jobs/scheduler.js';
-import { subscribeDirectoryChanges } from './directory/directory-events.js';
-import { setReactionFailureHook } from './directory/reaction-journal.js';
-import { setFieldUsageLookup } from './directory/field-usage.js';
-import { membershipListener } from './membership/on-change.js';
-import { classSyncListener } from './class-sync/class-sync.listener.js';
-import { groupNamesUsingField } from './groups/groups.service.js';
+import type { DirectoryChange, PublishMeta } from './directory/directory-change.js';
+import { followDirectoryWrite } from './membership/on-change.js';
+import { followEnrolments } from './class-sync/class-sync.listener.js';
 import { recordChanges } from './snapshot/change-feed.js';
-import { setMembershipsAddedHook } from './membership/membership-store.js';
-import { enrollJoiners } from './groups/group-courses.js';
-import { REACTION_REPLAY_JOB, reactionReplayJobId, type ReactionReplayJobData } from './jobs/reaction-replay.job.js';
+import type { SafetyValve } from './membership/policy.js';
 
-export interface ReactionDeps {
-  config: Config;
-  logger: Logger;
+export interface ReactionContext {
+  valve: SafetyValve;
   metrics: Metrics;
-  scheduler: Scheduler;
+  logger: Logger;
 }
 
-/** Returns a function that unwires everything (stop). */
-export function wireReactions(deps: ReactionDeps): () => void {
-  const valve = { share: deps.config.removalSafetyShare, minMembers: deps.config.removalSafetyMinMembers };
-  // Membership follows every directory change before the write answers (publish awaits its listeners).
-  const unsubscribe = subscribeDirectoryChanges(membershipListener({ valve, metrics: deps.metrics, logger: deps.logger }));
-  // A course's class groups follow its enrolments the same way (src/class-sync).
-  const unsubscribeClasses = subscribeDirectoryChanges(classSyncListener({ valve, metrics: deps.metrics }));
-  // Previews read the directory snapshot, which learns of changed users from the change feed; a full sync learns
-  // there which users changed while it ran (so the feed hears of a change first).
-  const unsubscribeFeed = subscribeDirectoryChanges(
-    async (changes) => {
-      await recordChanges({ users: changes.map((c) => c.externalId) });
-    },
-    { ahead: true },
-  );
-  // A failed reaction is journaled (reaction-journal.ts); its replay starts at once. The id names the entry and
-  // the attempt, so two processes reporting the same failure enqueue one job.
-  const previousHook = setReactionFailureHook(async ({ id, attempts }) => {
-    deps.metrics.reactionFailures.inc();
-    const data: ReactionReplayJobData = { entryId: id };
-    await deps.scheduler.enqueue(REACTION_REPLAY_JOB, data, { jobId: reactionReplayJobId(id, attempts), actor: 'reaction-journal' });
-  });
-  const previousLookup = setFieldUsageLookup(groupNamesUsingField);
-  // Whoever joins a group with courses, by any source, is enrolled in them as they join.
-  const previousAdded = setMembershipsAddedHook(enrollJoiners(deps.logger));
+let wired: ReactionContext | undefined;
+
+/**
+ * Membership, and the class groups of courses with an active class sync, follow the stored users. Throws when either
+ * failed (the write then stays open and is applied again: both are idempotent), or when nothing is wired in this
+ * process (stopping, or a tool that never started the service): then nothing is applied and the write stays owed.
+ */
+export async function reactToDirectoryWrite(changes: readonly DirectoryChange[], meta: PublishMeta): Promise<void> {
+  if (changes.length === 0) return;
+  if (!wired) throw new Error('no reaction is wired in this process (stopping?): the write stays open for the replay job');
+  const deps = wired;
+  // The snapshot's change feed hears of the change first: a full sync that read a user before this write looks in
+  // the feed, after its own writes, for users changed meanwhile, which only works if every write whose membership
+  // reaction could have read before the sync wrote is in the feed by then.
+  await recordChanges({ users: changes.map((c) => c.externalId) });
+  const outcomes = await Promise.allSettled([followDirectoryWrite(changes, meta, deps), followEnrolments(changes, meta, deps)]);
+  const failed = outcomes.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Installs what the reactions need (at start); returns a function that removes it again (stop). */
+export function useReactionContext(context: ReactionContext): () => void {
+  wired = context;
   return () => {
-    setMembershipsAddedHook(previousAdded);
-    unsubscribe();
-    unsubscribeClasses();
-    unsubscribeFeed();
-    setReactionFailureHook(previousHook);
-    setFieldUsageLookup(previousLookup);
+    if (wired === context) wired = undefined;
   };
 }

@@ -1,12 +1,11 @@
-// Class group sync's listener to directory writes (wired in src/reactions.ts), beside membership's: a changed
+// Class group sync follows directory writes (src/reactions.ts), beside membership: a changed
 // enrolment of a course whose class sync is active moves that user between the course's class groups before the
 // write answers. A user's status or type also counts (an inactive user leaves; staff added by hand stay), so those
 // changes re-evaluate the user in every active course they are enrolled in. A deleted user leaves every group
-// through membership's own listener (on-change.ts).
+// through membership's own reaction (on-change.ts).
 //
-// The journal entry names the writer: a replay writes as the first reaction would have (same run key and instant).
-import { randomUUID } from 'node:crypto';
-import type { DirectoryChange, DirectoryListener, PublishMeta } from '../directory/directory-events.js';
+// The write's id names the writer: a replay writes as the first reaction would have (same run key and instant).
+import type { DirectoryChange, PublishMeta } from '../directory/directory-change.js';
 import { readUsers } from '../directory/user-store.js';
 import type { SafetyValve } from '../membership/policy.js';
 import type { Metrics } from '../platform/metrics.js';
@@ -37,12 +36,12 @@ async function affectedUsers(changes: readonly DirectoryChange[], active: Readon
   return byCourse;
 }
 
-export async function applyClassChanges(changes: readonly DirectoryChange[], meta: PublishMeta | undefined, deps: { valve: SafetyValve; metrics?: Metrics }): Promise<number> {
+async function applyClassChanges(changes: readonly DirectoryChange[], meta: PublishMeta, deps: { valve: SafetyValve; metrics?: Metrics }): Promise<number> {
   const active = await activeClassSyncCourses();
   if (active.length === 0) return 0;
   const byCourse = await affectedUsers(changes, new Set(active));
-  const runKey = meta ? `change:${meta.id}` : `change:${randomUUID()}`;
-  const at = meta?.at ?? new Date();
+  const runKey = `change:${meta.id}`;
+  const at = meta.at;
   let moved = 0;
   for (const [course, { users, actor }] of byCourse) {
     const outcome = await applyClassChange(course, [...users], { runKey, at, actor, valve: deps.valve, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
@@ -51,15 +50,13 @@ export async function applyClassChanges(changes: readonly DirectoryChange[], met
   return moved;
 }
 
-export function classSyncListener(deps: { valve: SafetyValve; metrics: Metrics }): DirectoryListener {
-  return async (changes, meta) => {
-    const end = deps.metrics.syncDuration.startTimer({ kind: 'class' });
-    try {
-      await applyClassChanges(changes, meta, deps);
-      end({ outcome: 'completed' });
-    } catch (err) {
-      end({ outcome: 'failed' });
-      throw err;
-    }
-  };
+export async function followEnrolments(changes: readonly DirectoryChange[], meta: PublishMeta, deps: { valve: SafetyValve; metrics: Metrics }): Promise<void> {
+  const end = deps.metrics.syncDuration.startTimer({ kind: 'class' });
+  try {
+    await applyClassChanges(changes, meta, deps);
+    end({ outcome: 'completed' });
+  } catch (err) {
+    end({ outcome: 'failed' });
+    throw err;
+  }
 }

@@ -1,4 +1,4 @@
-// What a directory write announces (directory-events.ts) and the reaction journal stores (reaction-journal.ts).
+// What a directory write hands to the reactions that follow it (src/reactions.ts): its users' events (user-events.ts).
 import type { UserDoc } from './user.model.js';
 
 export type DirectoryChangeKind = 'user.created' | 'user.changed' | 'user.deleted';
@@ -13,20 +13,20 @@ export interface DirectoryChange {
 }
 
 /**
- * Which publish this is: the reaction journal's entry and the instant of the write. A replay of the entry carries
- * the same, so a listener can write what the first delivery would have (deterministic ids and timestamps).
+ * Which write this is: its id and instant (user-events.ts). A replay of the write carries the same, so a reaction
+ * writes what the first one would have (deterministic ids and timestamps).
  */
 export interface PublishMeta {
   id: string;
   at: Date;
   /**
-   * The changed users as the writer stored them, when it knows them whole (a users batch): a listener runs under
-   * the writer's user locks (directory-events.ts), so these are what a read would return, and it need not read
-   * them again. Not journaled: a replay reads the users.
+   * The changed users as the writer stored them, when it knows them whole (a users batch): a reaction runs under
+   * the writer's user locks (user-writes.ts), so these are what a read would return, and it need not read them
+   * again. Not kept: a replay reads the users.
    */
   stored?: ReadonlyMap<string, UserDoc>;
   /**
-   * A replay of a journaled write whose first reaction failed part-way: what that reaction stored (memberships
+   * A replay of an open write whose first reaction failed part-way: what that reaction stored (memberships
    * inserted or deleted before it failed) was never counted, so counts are read again rather than adjusted.
    */
   replay?: boolean;

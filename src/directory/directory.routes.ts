@@ -7,7 +7,7 @@ import { alongsideScreen, hasBody, joiErrors, screenInput, validate, withRequest
 import { csvOnly, csvText } from '../platform/csv-body.js';
 import { pageQuerySchema, pageRequest } from '../platform/pagination.js';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, type FieldError } from '../platform/errors.js';
-import type { WriteContext } from './directory-events.js';
+import type { WriteContext } from './user-writes.js';
 import { MAX_BATCH_RECORDS } from './identifiers.js';
 import {
   courseParams,

@@ -9,11 +9,9 @@ import { checkEnrollmentRecord, nextEnrollment, type EnrollmentInput } from './e
 import type { EnrollmentDoc } from './user.model.js';
 import { existingCourseCodes } from './courses.service.js';
 import { userLock } from './lock-keys.js';
-import { db, withLocks } from '../platform/db/index.js';
-import { readUsersByIds, usersCollection } from './user-store.js';
-import { announce, settleOwedReactions, type WriteContext } from './directory-events.js';
-import { writeAhead, type JournaledIntent } from './reaction-journal.js';
-import type { DirectoryChange } from './directory-events.js';
+import { withLocks } from '../platform/db/index.js';
+import { readUsersByIds } from './user-store.js';
+import { settleOwed, updateUsers, type PathsUpdate, type WriteContext } from './user-writes.js';
 import { BatchOutcome, rejectDuplicates, type BatchResult } from './batch-outcome.js';
 import { MAX_BATCH_RECORDS } from './identifiers.js';
 
@@ -49,21 +47,20 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
 }
 
 /**
- * Stores the candidates' enrolments: one read of their users, one write per changed user, journaled before the
- * write and announced after it like every directory write. `now` stamps what is written (a job passes its own
+ * Stores the candidates' enrolments: one read of their users, one write per changed user, each the user's next
+ * version (user-writes.ts) like every directory write. `now` stamps what is written (a job passes its own
  * instant, so that its re-run writes the very same documents).
  */
 async function storeEnrollments(candidates: readonly Candidate[], outcome: BatchOutcome, ctx: WriteContext, opts: { keepExisting: boolean; now: Date }): Promise<void> {
   const { now } = opts;
-  const own = new Map<string, string[]>();
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
     // What an earlier, cut-off run of this batch left owed is settled before this one answers.
-    await settleOwedReactions(new Set(candidates.map((c) => c.externalId)));
+    await settleOwed(new Set(candidates.map((c) => c.externalId)));
     const ids = [...new Set(candidates.map((c) => c.externalId))];
-    const { byId } = await readUsersByIds(ids, { _id: 1, enrollments: 1 });
+    const { byId } = await readUsersByIds(ids, { _id: 1, version: 1, enrollments: 1 });
     const enrollmentsOf = new Map([...byId].map(([id, d]) => [id, (d.enrollments ?? {}) as Record<string, EnrollmentDoc>]));
 
-    const perUser = new Map<string, { set: Record<string, unknown>; changed: string[]; created: number; updated: number }>();
+    const perUser = new Map<string, PathsUpdate & { set: Record<string, unknown>; created: number; updated: number }>();
     for (const c of candidates) {
       const current = enrollmentsOf.get(c.externalId);
       if (!current) {
@@ -74,35 +71,30 @@ async function storeEnrollments(candidates: readonly Candidate[], outcome: Batch
       const existing = current[c.course];
       const next = opts.keepExisting && existing ? undefined : nextEnrollment(existing, c.input, now);
       if (!next) {
+        // An enrolment an earlier, cut-off run of this writer stored is unchanged now; if that run's reaction was
+        // cut off too, its write is still open and settleOwed above applied it.
         outcome.unchanged++;
-        // This writer's own enrolment from an earlier run cut off (same maker, same instant): its write may have
-        // been stored without its reaction, so it is announced again (listeners are idempotent).
-        if (opts.keepExisting && existing?.enrolledBy && existing.enrolledBy === c.input.enrolledBy && existing.enrolledAt?.getTime() === now.getTime()) {
-          own.set(c.externalId, [...(own.get(c.externalId) ?? []), `enrollments.${c.course}`]);
-        }
         continue;
       }
       let entry = perUser.get(c.externalId);
-      if (!entry) perUser.set(c.externalId, (entry = { set: { updatedAt: now }, changed: [], created: 0, updated: 0 }));
+      if (!entry) perUser.set(c.externalId, (entry = { from: byId.get(c.externalId)!.version ?? 0, set: {}, changed: [], created: 0, updated: 0 }));
       const path = `enrollments.${c.course}`;
       entry.set[path] = next;
       entry.changed.push(path);
       if (current[c.course]) entry.updated++;
       else entry.created++;
     }
-    const changes = [...perUser].map(([externalId, e]): DirectoryChange => ({ kind: 'user.changed', externalId, changed: e.changed.sort(), actor: ctx.actor }));
-    // Journaled before writing (writeAhead): enrolments stored by a batch cut off half-way are reacted to by the
-    // replay, though a retry finds them unchanged.
-    const { intent } = changes.length
-      ? await writeAhead(changes, () => db().bulkUpdateById(usersCollection(), [...perUser].map(([_id, e]) => ({ _id, update: { $set: e.set } }))))
-      : { intent: undefined };
-    for (const e of perUser.values()) {
+    for (const e of perUser.values()) e.changed.sort();
+    // Users the outbox refused (written meanwhile by a writer outside the lease) are reported and not counted.
+    const stored = await updateUsers(ctx, perUser, now);
+    for (const c of candidates) {
+      if (perUser.has(c.externalId) && !stored.has(c.externalId)) outcome.fail(c.index, c.externalId, [{ path: 'externalId', message: 'was written by another request at the same moment; send the record again' }]);
+    }
+    for (const [user, e] of perUser) {
+      if (!stored.has(user)) continue;
       outcome.created += e.created;
       outcome.updated += e.updated;
     }
-    // Under the users' locks, as for every directory write (reactions to one user never overlap).
-    await announce(ctx, changes, intent);
-    await announce(ctx, [...own].map(([externalId, paths]) => ({ kind: 'user.changed' as const, externalId, changed: paths.sort(), actor: ctx.actor })));
   });
 }
 
@@ -115,8 +107,8 @@ export interface GroupEnrollment {
 
 /**
  * Enrols each user in each course as `subscribed` unless they have an enrolment in that course already, which is
- * left exactly as it is. Through the batch path in chunks of at most ENROLLMENT_BATCH_MAX, so the journal and the
- * directory's listeners see these enrolments as any other. A user who no longer exists is counted as failed.
+ * left exactly as it is. Through the batch path in chunks of at most ENROLLMENT_BATCH_MAX, so membership follows
+ * these enrolments as any other. A user who no longer exists is counted as failed.
  */
 export async function enrollIfAbsent(items: readonly GroupEnrollment[], ctx: WriteContext, now = new Date()): Promise<BatchResult> {
   const outcome = new BatchOutcome();
@@ -141,29 +133,23 @@ export async function removeGroupEnrollments(items: readonly GroupEnrollment[], 
   let kept = 0;
   for (let i = 0; i < items.length; i += ENROLLMENT_BATCH_MAX) {
     const chunk = items.slice(i, i + ENROLLMENT_BATCH_MAX);
-    const changes: DirectoryChange[] = [];
-    let intent: JournaledIntent | undefined;
     await withLocks(chunk.map((c) => userLock(c.externalId)), async () => {
-      const { byId } = await readUsersByIds([...new Set(chunk.map((c) => c.externalId))], { _id: 1, enrollments: 1 });
-      const perUser = new Map<string, string[]>();
+      const { byId } = await readUsersByIds([...new Set(chunk.map((c) => c.externalId))], { _id: 1, version: 1, enrollments: 1 });
+      const perUser = new Map<string, PathsUpdate & { unset: Record<string, ''> }>();
       for (const c of chunk) {
         const current = (byId.get(c.externalId)?.enrollments as Record<string, EnrollmentDoc> | undefined)?.[c.course];
         if (!current || current.enrolledBy !== c.enrolledBy || current.status === 'completed') {
           kept += current ? 1 : 0;
           continue;
         }
-        let paths = perUser.get(c.externalId);
-        if (!paths) perUser.set(c.externalId, (paths = []));
-        paths.push(`enrollments.${c.course}`);
+        let entry = perUser.get(c.externalId);
+        if (!entry) perUser.set(c.externalId, (entry = { from: byId.get(c.externalId)!.version ?? 0, changed: [], unset: {} }));
+        entry.changed.push(`enrollments.${c.course}`);
+        entry.unset[`enrollments.${c.course}`] = '';
       }
-      if (perUser.size === 0) return;
-      for (const [externalId, paths] of perUser) changes.push({ kind: 'user.changed', externalId, changed: paths.sort(), actor: ctx.actor });
-      const now = new Date();
-      ({ intent } = await writeAhead(changes, () =>
-        db().bulkUpdateById(usersCollection(), [...perUser].map(([_id, paths]) => ({ _id, update: { $unset: Object.fromEntries(paths.map((p) => [p, ''])), $set: { updatedAt: now } } }))),
-      ));
-      for (const paths of perUser.values()) removed += paths.length;
-      await announce(ctx, changes, intent);
+      for (const e of perUser.values()) e.changed.sort();
+      const stored = await updateUsers(ctx, perUser);
+      for (const [user, e] of perUser) if (stored.has(user)) removed += e.changed.length;
     });
   }
   return { removed, kept };

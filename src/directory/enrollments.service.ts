@@ -1,7 +1,7 @@
 // Enrolments, stored inside the user document under `enrollments.<course code>`. Writes take the user's lock,
-// read the one enrolment, and `$set`/`$unset` exactly that path; each real change is announced as a change of
-// `enrollments.<code>` of that user.
-import { NotFoundError, ValidationError } from '../platform/errors.js';
+// read the one enrolment, and `$set`/`$unset` exactly that path, as the user's next version (user-writes.ts); each
+// real change is an event changing `enrollments.<code>` of that user.
+import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
 import { encodeCursor, pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
 import type { EnrollmentDoc, UserDoc } from './user.model.js';
 import { nextEnrollment, type EnrollmentInput } from './enrollment.schema.js';
@@ -9,9 +9,7 @@ import { courseExists } from './courses.service.js';
 import { userLock } from './lock-keys.js';
 import { withLocks } from '../platform/db/index.js';
 import { usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-events.js';
-import { writeAhead } from './reaction-journal.js';
-import type { DirectoryChange } from './directory-events.js';
+import { updateUsers, type WriteContext } from './user-writes.js';
 
 export interface EnrollmentView {
   course: string;
@@ -47,11 +45,14 @@ export function enrollmentView(course: string, externalId: string, e: Enrollment
 const enrollmentPath = (code: string) => `enrollments.${code}`;
 
 /** The user's enrolment in one course (projected: the rest of the document is not read). */
-async function readEnrollment(code: string, externalId: string): Promise<{ user: boolean; enrollment?: EnrollmentDoc }> {
-  const doc = await usersCollection().findOne({ _id: externalId }, { projection: { _id: 1, [enrollmentPath(code)]: 1 } });
+async function readEnrollment(code: string, externalId: string): Promise<{ user: boolean; version?: number; enrollment?: EnrollmentDoc }> {
+  const doc = await usersCollection().findOne({ _id: externalId }, { projection: { _id: 1, version: 1, [enrollmentPath(code)]: 1 } });
   if (!doc) return { user: false };
-  return { user: true, enrollment: doc.enrollments?.[code] };
+  return { user: true, version: doc.version ?? 0, enrollment: doc.enrollments?.[code] };
 }
+
+/** The outbox refused the user's next version: a writer outside this one's lease wrote them meanwhile. */
+const raced = (externalId: string) => new ConflictError(`User ${externalId} was written by another request at the same moment; retry.`);
 
 function notFound(course: boolean, user: boolean, code: string, externalId: string): NotFoundError {
   const missing = [...(course ? [] : [`no course with code ${code}`]), ...(user ? [] : [`no user with externalId ${externalId}`])];
@@ -72,17 +73,16 @@ function checkPath(code: string, externalId: string, input: EnrollmentInput): vo
 /** PUT: enrols the user, or changes the enrolment. */
 export async function putEnrollment(code: string, externalId: string, input: EnrollmentInput, ctx: WriteContext): Promise<{ enrollment: EnrollmentView; created: boolean }> {
   checkPath(code, externalId, input);
-  const change: DirectoryChange = { kind: 'user.changed', externalId, changed: [enrollmentPath(code)], actor: ctx.actor };
   const result = await withLocks([userLock(externalId)], async () => {
     const [course, current] = await Promise.all([courseExists(code), readEnrollment(code, externalId)]);
     if (!course || !current.user) throw notFound(course, current.user, code, externalId);
     const now = new Date();
     const next = nextEnrollment(current.enrollment, input, now);
     if (!next) return { doc: current.enrollment!, created: false };
-    // Journaled before writing (writeAhead): a reaction cut off after the write is replayed.
-    const { intent } = await writeAhead([change], () => usersCollection().updateOne({ _id: externalId }, { $set: { [enrollmentPath(code)]: next, updatedAt: now } }));
     // Under the user's lock, as for every directory write (reactions to one user never overlap).
-    await announce(ctx, [change], intent);
+    const path = enrollmentPath(code);
+    const stored = await updateUsers(ctx, new Map([[externalId, { from: current.version!, changed: [path], set: { [path]: next } }]]), now);
+    if (!stored.has(externalId)) throw raced(externalId);
     return { doc: next, created: !current.enrollment };
   });
   return { enrollment: enrollmentView(code, externalId, result.doc), created: result.created };
@@ -90,13 +90,13 @@ export async function putEnrollment(code: string, externalId: string, input: Enr
 
 /** DELETE: the user leaves the course. */
 export async function deleteEnrollment(code: string, externalId: string, ctx: WriteContext): Promise<void> {
-  const change: DirectoryChange = { kind: 'user.changed', externalId, changed: [enrollmentPath(code)], actor: ctx.actor };
   await withLocks([userLock(externalId)], async () => {
     const current = await readEnrollment(code, externalId);
     if (!current.user) throw notFound(await courseExists(code), false, code, externalId);
     if (!current.enrollment) throw new NotFoundError(`User ${externalId} is not enrolled in course ${code}.`);
-    const { intent } = await writeAhead([change], () => usersCollection().updateOne({ _id: externalId }, { $unset: { [enrollmentPath(code)]: '' }, $set: { updatedAt: new Date() } }));
-    await announce(ctx, [change], intent);
+    const path = enrollmentPath(code);
+    const stored = await updateUsers(ctx, new Map([[externalId, { from: current.version!, changed: [path], unset: { [path]: '' } }]]));
+    if (!stored.has(externalId)) throw raced(externalId);
   });
 }
 

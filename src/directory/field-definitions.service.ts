@@ -12,10 +12,9 @@ import type { FieldDefinitionInput, FieldType } from './field-definition.schema.
 import { fieldValueProblem, type FieldDefinition, type FieldDefinitions } from './user-values.js';
 import { groupsUsingField } from './field-usage.js';
 import { fieldLock, userLock } from './lock-keys.js';
-import { db, withLocks } from '../platform/db/index.js';
-import { usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-events.js';
-import type { DirectoryChange } from './directory-events.js';
+import { withLocks } from '../platform/db/index.js';
+import { readUsersByIds, usersCollection } from './user-store.js';
+import { updateUsers, type PathsUpdate, type WriteContext } from './user-writes.js';
 
 export interface FieldDefinitionView extends FieldDefinition {
   createdAt: string;
@@ -101,22 +100,25 @@ export async function deleteFieldDefinition(key: string, ctx: WriteContext): Pro
       { groups },
     );
   }
-  const changes = await withLocks([fieldLock(key)], async () => {
+  await withLocks([fieldLock(key)], async () => {
     const deleted = await FieldDefinitionModel.collection.deleteOne({ _id: key } as never);
     if (deleted.deletedCount === 0) throw new NotFoundError(`No field definition with key ${key}.`);
-    return removeFieldValues(key, ctx.actor);
+    await removeFieldValues(key, ctx);
   });
-  await announce(ctx, changes);
 }
 
-/** Removes a field's values from every user holding one; the users it changed. */
-async function removeFieldValues(key: string, actor: string): Promise<DirectoryChange[]> {
+/** Removes a field's values from every user holding one, as one directory write. */
+async function removeFieldValues(key: string, ctx: WriteContext): Promise<void> {
   const path = `fields.${key}`;
   const holders = (await usersCollection().find({ [path]: { $exists: true } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id);
-  if (holders.length === 0) return [];
-  return withLocks(holders.map(userLock), async () => {
-    const updatedAt = new Date();
-    await db().bulkUpdateById(usersCollection(), holders.map((_id) => ({ _id, update: { $unset: { [path]: '' }, $set: { updatedAt } } })));
-    return holders.map((externalId) => ({ kind: 'user.changed' as const, externalId, changed: [path], actor }));
+  if (holders.length === 0) return;
+  await withLocks(holders.map(userLock), async () => {
+    // Read again under the users' locks: the version each write is conditional on.
+    const { byId } = await readUsersByIds(holders, { _id: 1, version: 1, [path]: 1 });
+    const updates = new Map<string, PathsUpdate>();
+    for (const [id, doc] of byId) {
+      if (doc.fields?.[key] !== undefined) updates.set(id, { from: doc.version ?? 0, changed: [path], unset: { [path]: '' } });
+    }
+    await updateUsers(ctx, updates);
   });
 }

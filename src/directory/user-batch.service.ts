@@ -17,10 +17,9 @@ import { loadFieldDefinitions } from './field-definitions.service.js';
 import type { FieldDefinitions } from './user-values.js';
 import { userLock } from './lock-keys.js';
 import { db, isDuplicateKeyError, withLocks } from '../platform/db/index.js';
-import { findEmailHolders, readUsersByIds, usersCollection } from './user-store.js';
-import { announce, settleOwedReactions, type WriteContext } from './directory-events.js';
-import { abandonIntent, journalAhead, type JournaledIntent } from './reaction-journal.js';
-import type { DirectoryChange } from './directory-events.js';
+import { atVersion, findEmailHolders, readUsersByIds, usersCollection } from './user-store.js';
+import { settleOwed, writeUsers, type WriteContext } from './user-writes.js';
+import type { PlannedChange } from './user-events.js';
 import { BatchOutcome, rejectDuplicates, duplicateKeyIndexes, type BatchResult } from './batch-outcome.js';
 
 interface Candidate {
@@ -31,6 +30,8 @@ interface Candidate {
 
 interface Update extends Candidate {
   diff: UserDiff;
+  /** The stored version the update is conditional on. */
+  from: number;
 }
 
 /** A record refused before it reached the batch (e.g. a ragged CSV row). */
@@ -62,12 +63,10 @@ export async function applyUserBatch(records: readonly unknown[], ctx: WriteCont
   candidates = rejectDuplicates(candidates, (c) => c.externalId, 'externalId', 'this externalId', outcome);
   candidates = rejectDuplicates(candidates, (c) => c.record.email.toLowerCase(), 'email', 'this email', outcome);
 
-  const changes: DirectoryChange[] = [];
-  let intent: JournaledIntent | undefined;
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
     const ids = candidates.map((c) => c.externalId);
-    // What an earlier, cut-off run of this batch left owed is settled before this one answers.
-    await settleOwedReactions(new Set(ids));
+    // What an earlier, cut-off run of this batch left owed is applied before this one answers.
+    await settleOwed(new Set(ids));
     // Whole users (enrolments too): what this batch stores of them is handed to the reactions, which then read
     // nothing again (storedAfter below).
     const { byId, emailHolders } = await readUsersByIds(ids, {});
@@ -82,7 +81,7 @@ export async function applyUserBatch(records: readonly unknown[], ctx: WriteCont
       }
       const diff = diffUser(existing, c.record);
       if (diff.changed.length === 0) outcome.unchanged++;
-      else updates.push({ ...c, diff });
+      else updates.push({ ...c, diff, from: existing.version ?? 0 });
     }
 
     // Emails taken by other users: only new users and changed emails need looking at. An address that a user of
@@ -103,39 +102,39 @@ export async function applyUserBatch(records: readonly unknown[], ctx: WriteCont
     inserts = inserts.filter((c) => !clashes.has(c));
     updates = updates.filter((c) => !clashes.has(c));
 
-    const changeOf = (u: Update): DirectoryChange => ({ kind: 'user.changed', externalId: u.externalId, changed: u.diff.changed, actor: ctx.actor });
-    const creationOf = (c: Candidate): DirectoryChange => ({ kind: 'user.created', externalId: c.externalId, changed: [], actor: ctx.actor });
-    // Journaled before writing: if the writes stop half-way (the database goes away), the users already stored
-    // still get their membership from the replay, though a retry of this batch finds them unchanged.
-    intent = await journalAhead([...updates.map(changeOf), ...inserts.map(creationOf)]);
-    const now = new Date();
-    const stored = new Map<string, UserDoc>();
-    try {
+    const planned: PlannedChange[] = [
+      ...updates.map((u): PlannedChange => ({ user: u.externalId, kind: 'user.changed', changed: u.diff.changed, from: u.from })),
+      ...inserts.map((c): PlannedChange => ({ user: c.externalId, kind: 'user.created', changed: [], from: 0 })),
+    ];
+    // Each user's next version is claimed before writing: if the writes stop half-way (the database goes away), the
+    // users already stored still get their membership (settleOwed, the replay job), though a retry of this batch
+    // finds them unchanged.
+    const { refused } = await writeUsers(ctx, planned, async (events) => {
+      const now = new Date();
+      const stored = new Map<string, UserDoc>();
+      const versionOf = (c: Candidate) => events.get(c.externalId)!.version;
       // Updates first: a user giving up an address in this batch frees it before a new user takes it.
-      for (const u of await writeUpdates(updates, outcome, now)) {
+      for (const u of await writeUpdates(updates.filter((u) => events.has(u.externalId)), outcome, now, versionOf)) {
         outcome.updated++;
-        changes.push(changeOf(u));
-        stored.set(u.externalId, storedAfter(byId.get(u.externalId)!, u.record, now));
+        stored.set(u.externalId, storedAfter(byId.get(u.externalId)!, u.record, now, versionOf(u)));
       }
-      for (const c of await writeInserts(inserts, outcome, now)) {
+      for (const c of await writeInserts(inserts.filter((c) => events.has(c.externalId)), outcome, now, versionOf)) {
         outcome.created++;
-        changes.push(creationOf(c));
-        stored.set(c.externalId, newUserDocument(c.externalId, c.record, now));
+        stored.set(c.externalId, newUserDocument(c.externalId, c.record, now, versionOf(c)));
       }
-    } catch (err) {
-      abandonIntent(intent, err);
-      throw err;
-    }
-    // Under the users' locks: a later write to one of them, and its reaction, wait for this reaction, so that
-    // reactions to one user never overlap and the last write's reaction decides.
-    await announce(ctx, changes, intent, stored);
+      return { result: undefined, stored: stored.keys(), docs: stored };
+    });
+    for (const c of [...updates, ...inserts]) if (refused.has(c.externalId)) outcome.fail(c.index, c.externalId, RACED);
   });
   return outcome.result();
 }
 
+/** A record whose user another writer (outside this batch's lease) wrote at the same moment. */
+const RACED = [{ path: 'externalId', message: 'was written by another request at the same moment; send the record again' }];
+
 /** The stored user after this batch's update of it: its record, with what a record does not carry kept. */
-function storedAfter(existing: UserDoc, record: UserRecord, now: Date): UserDoc {
-  const doc: UserDoc = { ...existing, ...newUserDocument(existing._id, record, now), enrollments: existing.enrollments ?? {}, createdAt: existing.createdAt };
+function storedAfter(existing: UserDoc, record: UserRecord, now: Date, version: number): UserDoc {
+  const doc: UserDoc = { ...existing, ...newUserDocument(existing._id, record, now, version), enrollments: existing.enrollments ?? {}, createdAt: existing.createdAt };
   if (record.branch === undefined) delete doc.branch;
   return doc;
 }
@@ -150,16 +149,17 @@ async function reportClashes(failed: Candidate[], outcome: BatchOutcome): Promis
       c.externalId,
       holder !== undefined && holder !== c.externalId
         ? [{ path: 'email', message: `is already used by user ${holder}` }]
-        : [{ path: 'externalId', message: 'was written by another request at the same moment; send the record again' }],
+        : RACED,
     );
   }
 }
 
 /** The updates that were applied. */
-async function writeUpdates(updates: Update[], outcome: BatchOutcome, now: Date): Promise<Update[]> {
+async function writeUpdates(updates: Update[], outcome: BatchOutcome, now: Date, versionOf: (c: Candidate) => number): Promise<Update[]> {
   if (updates.length === 0) return [];
+  const writeOf = (u: Update) => ({ _id: u.externalId, update: updateOperators(u.diff, now, versionOf(u)), where: atVersion(u.from) });
   try {
-    await db().bulkUpdateById(usersCollection(), updates.map((u) => ({ _id: u.externalId, update: updateOperators(u.diff, now) })));
+    await db().bulkUpdateById(usersCollection(), updates.map(writeOf));
     return updates;
   } catch (err) {
     if (!isDuplicateKeyError(err) && duplicateKeyIndexes(err) === undefined) throw err;
@@ -170,7 +170,8 @@ async function writeUpdates(updates: Update[], outcome: BatchOutcome, now: Date)
   const failed: Update[] = [];
   for (const u of updates) {
     try {
-      await usersCollection().updateOne({ _id: u.externalId }, updateOperators(u.diff, now));
+      const { _id, update, where } = writeOf(u);
+      await usersCollection().updateOne({ ...where, _id }, update);
       applied.push(u);
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
@@ -182,11 +183,11 @@ async function writeUpdates(updates: Update[], outcome: BatchOutcome, now: Date)
 }
 
 /** The inserts that were applied. */
-async function writeInserts(inserts: Candidate[], outcome: BatchOutcome, now: Date): Promise<Candidate[]> {
+async function writeInserts(inserts: Candidate[], outcome: BatchOutcome, now: Date, versionOf: (c: Candidate) => number): Promise<Candidate[]> {
   if (inserts.length === 0) return [];
   try {
     await usersCollection().insertMany(
-      inserts.map((c) => newUserDocument(c.externalId, c.record, now)),
+      inserts.map((c) => newUserDocument(c.externalId, c.record, now, versionOf(c))),
       { ordered: false },
     );
     return inserts;

@@ -68,8 +68,8 @@ export function patchedRecord(existing: UserDoc, patch: UserPatch, fieldValues: 
   return record;
 }
 
-/** The document a new user is stored as. */
-export function newUserDocument(externalId: string, record: UserRecord, now: Date): UserDoc {
+/** The document a new user is stored as, at the version its write claimed. */
+export function newUserDocument(externalId: string, record: UserRecord, now: Date, version: number): UserDoc {
   return {
     _id: externalId,
     email: record.email,
@@ -81,14 +81,15 @@ export function newUserDocument(externalId: string, record: UserRecord, now: Dat
     ...(record.branch !== undefined ? { branch: record.branch } : {}),
     fields: record.fields,
     enrollments: {},
+    version,
     createdAt: now,
     updatedAt: now,
   };
 }
 
-/** The update operators for a non-empty diff, with the user's updatedAt. */
-export function updateOperators(diff: UserDiff, now: Date): Record<string, Record<string, unknown>> {
-  const ops: Record<string, Record<string, unknown>> = { $set: { ...diff.set, updatedAt: now } };
+/** The update operators for a non-empty diff, with the user's updatedAt and the version its write claimed. */
+export function updateOperators(diff: UserDiff, now: Date, version: number): Record<string, Record<string, unknown>> {
+  const ops: Record<string, Record<string, unknown>> = { $set: { ...diff.set, updatedAt: now, version } };
   if (Object.keys(diff.unset).length) ops.$unset = diff.unset;
   return ops;
 }

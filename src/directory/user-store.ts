@@ -9,6 +9,9 @@ export function usersCollection(): Collection<UserDoc> {
   return UserModel.collection as unknown as Collection<UserDoc>;
 }
 
+/** A version condition for a user read at `version` (users stored before versions have none to check). */
+export const atVersion = (version: number): Record<string, number> => (version > 0 ? { version } : {});
+
 export interface UsersRead {
   byId: Map<string, UserDoc>;
   /** emailLower → externalId of every user, when the read scanned them all anyway (spares findEmailHolders). */

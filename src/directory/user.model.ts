@@ -37,6 +37,11 @@ const userSchema = new Schema(
     /** Additional fields, validated against field definitions. Date fields are calendar dates 'YYYY-MM-DD'. */
     fields: { type: Schema.Types.Mixed, default: {} },
     enrollments: { type: Map, of: enrollmentSchema, default: {} },
+    /**
+     * Counts the user's writes: each write claims the next version in the outbox (user-events.ts) and is conditional
+     * on the version it read. Absent on users stored before versions (read as 0).
+     */
+    version: { type: Number },
   },
   { timestamps: true, versionKey: false, collection: 'users', minimize: false },
 );
@@ -56,6 +61,7 @@ export interface UserDoc {
   branch?: string;
   fields: Record<string, string | number | boolean>;
   enrollments: Record<string, EnrollmentDoc>;
+  version?: number;
   createdAt: Date;
   updatedAt: Date;
 }

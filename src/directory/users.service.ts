@@ -1,6 +1,6 @@
 // Users one at a time: create/replace, merge, read, list, delete. Every write reads the user by _id under its
-// lock, diffs in memory and writes only the changed paths; a write that changes nothing writes and announces
-// nothing. Email uniqueness rests on the unique index on emailLower: the write is tried, and a clash is turned
+// lock, diffs in memory and writes only the changed paths, as the next version the outbox claimed for it
+// (user-writes.ts); a write that changes nothing writes nothing and claims no version. Email uniqueness rests on the unique index on emailLower: the write is tried, and a clash is turned
 // into a 409 naming the user who holds the address.
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../platform/errors.js';
 import { pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
@@ -11,10 +11,9 @@ import { diffUser, newUserDocument, patchedRecord, recordOf, updateOperators } f
 import { loadFieldDefinitions } from './field-definitions.service.js';
 import { userLock } from './lock-keys.js';
 import { isDuplicateKeyError, withLocks } from '../platform/db/index.js';
-import { findEmailHolders, usersCollection } from './user-store.js';
-import { announce, type WriteContext } from './directory-events.js';
-import { writeAhead, type JournaledIntent } from './reaction-journal.js';
-import type { DirectoryChange } from './directory-events.js';
+import { atVersion, findEmailHolders, usersCollection } from './user-store.js';
+import { writeUsers, type WriteContext } from './user-writes.js';
+import type { PlannedChange, UserEventDoc } from './user-events.js';
 
 export interface UserView {
   externalId: string;
@@ -60,39 +59,44 @@ async function readUser(externalId: string): Promise<UserDoc | null> {
   return usersCollection().findOne({ _id: externalId }, WITHOUT_ENROLLMENTS);
 }
 
-/** Stores `record` as the user's new state; the change, or undefined when nothing changed. */
-// Each write is journaled before it is made (writeAhead): cut off between the write and its reaction, the user
-// still gets their membership from the replay, though a retry of the request finds nothing to change.
-async function store(
-  externalId: string,
-  existing: UserDoc | null,
-  record: UserRecord,
-  ctx: WriteContext,
-): Promise<{ doc: UserDoc; change?: DirectoryChange; intent?: JournaledIntent | undefined }> {
+/** Stores `record` as the user's new state, through the outbox (user-writes.ts); the stored doc and whether it changed. */
+async function store(externalId: string, existing: UserDoc | null, record: UserRecord, ctx: WriteContext): Promise<{ doc: UserDoc; created: boolean }> {
   const now = new Date();
-  if (!existing) {
-    const doc = newUserDocument(externalId, record, now);
-    const change: DirectoryChange = { kind: 'user.created', externalId, changed: [], actor: ctx.actor };
-    try {
-      const { intent } = await writeAhead([change], () => usersCollection().insertOne(doc), isDuplicateKeyError);
-      return { doc, change, intent };
-    } catch (err) {
-      if (isDuplicateKeyError(err)) throw await clashError(externalId, record.email);
-      throw err;
-    }
-  }
-  const diff = diffUser(existing, record);
-  if (diff.changed.length === 0) return { doc: existing };
-  const change: DirectoryChange = { kind: 'user.changed', externalId, changed: diff.changed, actor: ctx.actor };
-  let intent: JournaledIntent | undefined;
+  const from = existing?.version ?? 0;
+  const diff = existing ? diffUser(existing, record) : undefined;
+  if (diff && diff.changed.length === 0) return { doc: existing!, created: false };
+  const planned: PlannedChange = existing
+    ? { user: externalId, kind: 'user.changed', changed: diff!.changed, from }
+    : { user: externalId, kind: 'user.created', changed: [], from };
   try {
-    ({ intent } = await writeAhead([change], () => usersCollection().updateOne({ _id: externalId }, updateOperators(diff, now)), isDuplicateKeyError));
+    const { result: doc } = await writeUsers(
+      ctx,
+      [planned],
+      async (events) => {
+        const version = claimedVersion(events, externalId);
+        if (!existing) {
+          const created = newUserDocument(externalId, record, now, version);
+          await usersCollection().insertOne(created);
+          return { result: created, stored: [externalId] };
+        }
+        const written = await usersCollection().updateOne({ _id: externalId, ...atVersion(from) }, updateOperators(diff!, now, version));
+        if (written.matchedCount === 0) throw new ConflictError(`User ${externalId} was written by another request at the same moment; retry.`);
+        return { result: { ...existing, ...recordAsDoc(record), version, updatedAt: now } as UserDoc, stored: [externalId] };
+      },
+      { nothingStored: (err) => isDuplicateKeyError(err) || err instanceof ConflictError },
+    );
+    return { doc, created: !existing };
   } catch (err) {
     if (isDuplicateKeyError(err)) throw await clashError(externalId, record.email);
     throw err;
   }
-  const doc: UserDoc = { ...existing, ...recordAsDoc(record), updatedAt: now };
-  return { doc, change, intent };
+}
+
+/** The version the outbox claimed for this user's write; a user it refused was written by someone else meanwhile. */
+function claimedVersion(events: ReadonlyMap<string, UserEventDoc>, externalId: string): number {
+  const event = events.get(externalId);
+  if (!event) throw new ConflictError(`User ${externalId} was written by another request at the same moment; retry.`);
+  return event.version;
 }
 
 function recordAsDoc(record: UserRecord): Partial<UserDoc> {
@@ -108,12 +112,8 @@ export async function putUser(externalId: string, body: unknown, ctx: WriteConte
   }
   if (!record || errors.length) throw invalid(errors);
   // The reaction runs under the user's lock, as for every directory write (reactions to one user never overlap).
-  const { doc, change } = await withLocks([userLock(externalId)], async () => {
-    const stored = await store(externalId, await readUser(externalId), record, ctx);
-    if (stored.change) await announce(ctx, [stored.change], stored.intent);
-    return stored;
-  });
-  return { user: userView(doc), created: change?.kind === 'user.created' };
+  const { doc, created } = await withLocks([userLock(externalId)], async () => store(externalId, await readUser(externalId), record, ctx));
+  return { user: userView(doc), created };
 }
 
 /** PATCH: changes only what the patch names; `null` clears `branch` or a field. */
@@ -126,9 +126,7 @@ export async function patchUser(externalId: string, body: unknown, ctx: WriteCon
   const { doc } = await withLocks([userLock(externalId)], async () => {
     const existing = await readUser(externalId);
     if (!existing) throw new NotFoundError(`No user with externalId ${externalId}.`);
-    const stored = await store(externalId, existing, patchedRecord(existing, patch, fieldValues!), ctx);
-    if (stored.change) await announce(ctx, [stored.change], stored.intent);
-    return stored;
+    return store(externalId, existing, patchedRecord(existing, patch, fieldValues!), ctx);
   });
   return userView(doc);
 }
@@ -174,14 +172,16 @@ export async function listUsers(filter: UserFilter, page: PageRequest): Promise<
 
 /** DELETE: the user and their enrolments go; membership removes them from every group. */
 export async function deleteUser(externalId: string, ctx: WriteContext): Promise<void> {
-  const change: DirectoryChange = { kind: 'user.deleted', externalId, changed: [], actor: ctx.actor };
-  // Read first so that a delete of an unknown user journals nothing.
-  const result = await withLocks([userLock(externalId)], async () => {
-    if (!(await readUser(externalId))) throw new NotFoundError(`No user with externalId ${externalId}.`);
-    const { result, intent } = await writeAhead([change], () => usersCollection().deleteOne({ _id: externalId }));
-    // Deleted meanwhile by another process: announcing nothing drops the journal entry.
-    await announce(ctx, result.deletedCount === 0 ? [] : [change], intent);
-    return result;
+  await withLocks([userLock(externalId)], async () => {
+    // Read first so that a delete of an unknown user claims nothing.
+    const existing = await readUser(externalId);
+    if (!existing) throw new NotFoundError(`No user with externalId ${externalId}.`);
+    const from = existing.version ?? 0;
+    const { result: deleted } = await writeUsers(ctx, [{ user: externalId, kind: 'user.deleted', changed: [], from }], async () => {
+      const result = await usersCollection().deleteOne({ _id: externalId, ...atVersion(from) });
+      // Deleted (or rewritten) meanwhile by a writer outside the lease: nothing of this write was stored.
+      return { result: result.deletedCount, stored: result.deletedCount ? [externalId] : [] };
+    });
+    if (deleted === 0) throw new NotFoundError(`No user with externalId ${externalId}.`);
   });
-  if (result.deletedCount === 0) throw new NotFoundError(`No user with externalId ${externalId}.`);
 }

@@ -2,7 +2,7 @@
 // each member as they join.
 //
 // Every enrolment a group makes is `subscribed`, marked `enrolledBy: group:<id>`, and written through the
-// enrolment batch path (directory/enrollment-batch.service.ts): journaled and announced like any directory write,
+// enrolment batch path (directory/enrollment-batch.service.ts): versioned and reacted to like any directory write,
 // so automatic groups whose rules read enrolments react. A user who has an enrolment in the course already keeps
 // it as it is; unenroll removes only what the group made and what has not reached `completed`, and leaves the
 // enrolment of a user who is also a member of another group carrying the same course.
@@ -10,6 +10,7 @@
 // Safe to run twice, or twice at once: an enrolment is a key of its user's document (`enrollments.<code>`), so there
 // is never more than one per user and course; the enrol job stamps what it writes with its own queued instant, so
 // a re-run writes the same documents, and a user already enrolled (by the first run) is left alone.
+import { writeGroup } from './group-writes.js';
 import { randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import { NotFoundError } from '../platform/errors.js';
@@ -42,7 +43,7 @@ export async function attachCourse(groupId: string, code: string): Promise<Group
     const group = await requireGroup(groupId);
     await requireCourse(code);
     if (group.courses.includes(code)) return;
-    await GroupModel.collection.updateOne({ _id: groupId } as never, { $set: { courses: [...group.courses, code], updatedAt: new Date() } });
+    await writeGroup(group, { $set: { courses: [...group.courses, code], updatedAt: new Date() } });
   });
   return getGroup(groupId);
 }
@@ -55,7 +56,7 @@ export async function detachCourse(groupId: string, code: string): Promise<void>
       await requireCourse(code);
       return;
     }
-    await GroupModel.collection.updateOne({ _id: groupId } as never, { $set: { courses: group.courses.filter((c) => c !== code), updatedAt: new Date() } });
+    await writeGroup(group, { $set: { courses: group.courses.filter((c) => c !== code), updatedAt: new Date() } });
   });
 }
 

@@ -6,6 +6,7 @@
 //   are counted per key (`keyId`), so rotating is also how an admin hands out a fresh batch of `maxUses`.
 // - A join is refused with 409 for a member (any source), an excluded user, or an inactive user of an automatic
 //   group that does not include inactive users (as a hand addition is); 404 for an unknown user or key.
+import { writeGroup } from './group-writes.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import { db } from '../platform/db/index.js';
@@ -93,7 +94,7 @@ export interface KeyAnswer {
 export async function rotateKey(group: GroupDoc, maxUses: number | undefined): Promise<KeyAnswer> {
   const limit = maxUses ?? group.key?.maxUses ?? undefined;
   const key = await mintKey(group._id, { enabled: true, ...(limit !== undefined && limit !== null ? { maxUses: limit } : {}) });
-  await groups().updateOne({ _id: group._id }, { $set: { key, updatedAt: new Date() } });
+  await writeGroup(group, { $set: { key, updatedAt: new Date() } });
   await dropKeys(group._id, key.id);
   return { key: key.value!, ...(key.maxUses !== undefined ? { maxUses: key.maxUses } : {}), uses: 0 };
 }

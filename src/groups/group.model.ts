@@ -32,6 +32,8 @@ const groupSchema = new Schema(
     key: { type: new Schema({ enabled: { type: Boolean, required: true }, maxUses: { type: Number }, id: { type: String }, value: { type: String } }, { _id: false }) },
     price: { type: Number },
     createdBy: { type: String },
+    /** Counts the writes of this configuration; each is conditional on the version read (group-writes.ts). */
+    version: { type: Number },
   },
   { timestamps: true, versionKey: false, collection: 'groups', minimize: false },
 );
@@ -63,6 +65,7 @@ export interface GroupDoc {
   key?: GroupKeyConfig;
   price?: number;
   createdBy?: string;
+  version?: number;
   createdAt: Date;
   updatedAt: Date;
 }

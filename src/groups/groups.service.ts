@@ -19,8 +19,9 @@ import { recordChanges } from '../snapshot/change-feed.js';
 import { markQueued, readGroupStates, removeGroupState, setCount, type GroupState } from '../membership/group-state.js';
 import { fieldKeysRead } from '../membership/rule-reads.js';
 import { backlogMessage, backlogOf, type GroupBacklog } from '../membership/reaction-backlog.js';
-import { readBacklog, type BacklogEntry } from '../directory/reaction-journal.js';
+import { readBacklog, type BacklogEntry } from '../directory/user-events.js';
 import { clearDefaultGroup, readDefaultGroupId, setDefaultGroup } from './default-group.js';
+import { writeGroup } from './group-writes.js';
 import { dropKeys, forgetGroupKeys, keyUses, mintKey, rotateKey, type KeyAnswer } from './group-keys.js';
 
 export interface GroupView {
@@ -242,6 +243,7 @@ export async function createGroup(
     ...(input.key ? { key: await mintKey(id, input.key) } : {}),
     ...(input.price !== undefined ? { price: input.price } : {}),
     createdBy: actor,
+    version: 1,
     createdAt: now,
     updatedAt: now,
   };
@@ -307,7 +309,7 @@ export async function updateGroup(
       if (patch[key] !== undefined) set[key] = patch[key];
     }
     try {
-      await GroupModel.collection.updateOne({ _id: id } as never, { $set: set, ...(Object.keys(unset).length ? { $unset: unset } : {}) });
+      await writeGroup(existing, { $set: set, $unset: unset });
     } catch (err) {
       if (isDuplicateKeyError(err)) throw nameClash(patch.name ?? existing.name);
       throw err;
@@ -397,7 +399,7 @@ export async function putRule(
       throw new PreconditionFailedError(`The rule was changed by another request (version ${version} exists); read it again and retry.`, undefined, { currentVersion: version });
     }
     try {
-      await GroupModel.collection.updateOne({ _id: id } as never, { $set: { rule: checked.rule, ruleVersion: version, updatedAt: now } });
+      await writeGroup(existing, { $set: { rule: checked.rule, ruleVersion: version, updatedAt: now } });
     } catch (err) {
       // The version must not outlive its failed update (see discardUnfinishedRuleVersion, which the next reader
       // runs if this delete fails too).

@@ -60,6 +60,7 @@ export async function ensureScopedGroups(
       isDefault: false,
       courses: [],
       createdBy: actor,
+      version: 1,
       createdAt: now,
       updatedAt: now,
     };

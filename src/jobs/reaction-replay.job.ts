@@ -1,9 +1,10 @@
-// Finishes the reactions of directory writes that failed (or whose process died while reacting): publishes the
-// journaled changes again through the same listeners (membership's on-change path, the change feed). Enqueued at
-// once for each failure, with the journal entry's id; swept every five minutes for every due entry (replays back off).
-// Idempotent: listeners write memberships and history with deterministic ids, and a replayed entry is removed.
+// Finishes the reactions of directory writes that failed (or whose process died while reacting): applies each open
+// write again (src/directory/user-writes.ts) to its users as stored now. Enqueued at once for each failure, with the
+// write's id; swept every five minutes for every due write (replays back off), and the sweep prunes the outbox's old
+// events. Idempotent: memberships and history have deterministic ids, and an applied write closes.
 import type { JobsDeps } from '../service-deps.js';
-import { replayDue } from '../directory/directory-events.js';
+import { replayDue } from '../directory/user-writes.js';
+import { pruneEvents } from '../directory/user-events.js';
 
 export const REACTION_REPLAY_JOB = 'reaction-replay';
 /**
@@ -13,21 +14,22 @@ export const REACTION_REPLAY_JOB = 'reaction-replay';
 export const REACTION_SWEEP_CRON = '*/5 * * * *';
 
 export interface ReactionReplayJobData {
-  /** The journal entry whose reaction failed; absent for the sweep of every due entry. */
-  entryId?: string;
+  /** The open write whose reaction failed; absent for the sweep of every due write. */
+  writeId?: string;
 }
 
-export const reactionReplayJobId = (entryId: string, attempt: number): string => `${REACTION_REPLAY_JOB}:${entryId}:${attempt}`;
+export const reactionReplayJobId = (writeId: string, attempt: number): string => `${REACTION_REPLAY_JOB}:${writeId}:${attempt}`;
 
 export function defineReactionReplayJob({ scheduler }: JobsDeps): void {
   scheduler.define<ReactionReplayJobData>({
     name: REACTION_REPLAY_JOB,
     concurrency: 1,
     async run(data, ctx) {
-      const result = await replayDue({ ...(data.entryId ? { only: data.entryId } : {}), progress: ctx.progress });
-      // A failed replay stays journaled with its next attempt; failing the job makes it visible (status, metric).
-      if (result.failed > 0) throw new Error(`${result.failed} journaled reaction(s) failed again: ${result.errors.slice(0, 3).join('; ')}`);
-      return result;
+      const result = await replayDue({ ...(data.writeId ? { only: data.writeId } : {}), progress: ctx.progress });
+      // A failed replay stays open with its next attempt; failing the job makes it visible (status, metric).
+      if (result.failed > 0) throw new Error(`${result.failed} directory write(s) failed to apply again: ${result.errors.slice(0, 3).join('; ')}`);
+      const pruned = data.writeId ? 0 : await pruneEvents();
+      return { ...result, pruned };
     },
   });
 }

@@ -3,14 +3,14 @@
 // a deleted user leaves every group. Reads are by `_id`, as the database adapter finds cheapest.
 //
 // A new user (created by PUT, batch or CSV import) also joins the default group, if one is set, with source
-// `default`, in this same reaction: so before the write answers, and again by the journal's replay if it failed.
+// `default`, in this same reaction: so before the write answers, and again by the open write's replay if it failed.
 // Not added: a user excluded from the default group, an inactive user when the default group is automatic and
 // leaves inactive users out (its next evaluation would take them out again), and anyone while the default group is
 // paused (a pause stops every automatic change of its membership; those users are not added when it resumes).
 // In an automatic default group a `default` member is a hand-added member: a user its rule selects joins as a
 // rule member instead, and one it does not select stays or leaves by the group's `manualMembers` policy.
 import { randomUUID } from 'node:crypto';
-import type { DirectoryChange, DirectoryListener } from '../directory/directory-events.js';
+import type { DirectoryChange, PublishMeta } from '../directory/directory-change.js';
 import type { Logger } from '../platform/logger.js';
 import { readUsers } from '../directory/user-store.js';
 import type { UserDoc } from '../directory/user.model.js';
@@ -29,7 +29,7 @@ import { eachLimited } from '../platform/each-limited.js';
 export interface ChangeDeps {
   valve: SafetyValve;
   metrics?: Metrics;
-  /** The writer's key and instant; fixed per journaled write, so that its replay writes the same documents. */
+  /** The writer's key and instant; fixed per directory write, so that its replay writes the same documents. */
   runKey?: string;
   at?: Date;
   /** The changed users as their writer stored them (PublishMeta.stored): not read again. */
@@ -103,33 +103,36 @@ async function readExclusions(users: readonly string[]): Promise<Set<string>> {
 export const reactionFaults = { failures: 0 };
 
 /**
- * Membership's listener to directory writes (wired in src/reactions.ts): each announced write is applied before
- * the request answers, timed (autogroups_sync_duration_seconds{kind="change"}) and logged when it moved anyone.
- * The journal entry names the writer: a replay writes as the first reaction would have (same run key and instant),
- * so a membership that a failed reaction inserted before failing gets its history entry, once.
+ * Membership follows a directory write (src/reactions.ts) before the request answers, timed
+ * (autogroups_sync_duration_seconds{kind="change"}) and logged when it moved anyone. The write's id and instant name
+ * the writer: a replay writes as the first reaction would have (same run key and instant), so a membership that a
+ * failed reaction inserted before failing gets its history entry, once.
  */
-export function membershipListener(deps: { valve: SafetyValve; metrics: Metrics; logger: Logger }): DirectoryListener {
-  return async (changes, meta) => {
-    const started = performance.now();
-    const seconds = () => (performance.now() - started) / 1000;
-    let outcome;
-    try {
-      outcome = await applyDirectoryChanges(changes, {
-        valve: deps.valve,
-        metrics: deps.metrics,
-        ...(meta ? { runKey: `change:${meta.id}`, at: meta.at } : {}),
-        ...(meta?.stored ? { stored: meta.stored } : {}),
-        ...(meta?.replay ? { replay: true } : {}),
-      });
-    } catch (err) {
-      deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'failed' }, seconds());
-      throw err;
-    }
-    deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'completed' }, seconds());
-    if (outcome.added || outcome.removed || Object.keys(outcome.failed).length || Object.keys(outcome.held).length) {
-      deps.logger.info({ ...outcome, ms: Math.round(seconds() * 1000) }, 'membership follows directory changes');
-    }
-  };
+export async function followDirectoryWrite(
+  changes: readonly DirectoryChange[],
+  meta: PublishMeta,
+  deps: { valve: SafetyValve; metrics: Metrics; logger: Logger },
+): Promise<void> {
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  let outcome;
+  try {
+    outcome = await applyDirectoryChanges(changes, {
+      valve: deps.valve,
+      metrics: deps.metrics,
+      runKey: `change:${meta.id}`,
+      at: meta.at,
+      ...(meta.stored ? { stored: meta.stored } : {}),
+      ...(meta.replay ? { replay: true } : {}),
+    });
+  } catch (err) {
+    deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'failed' }, seconds());
+    throw err;
+  }
+  deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'completed' }, seconds());
+  if (outcome.added || outcome.removed || Object.keys(outcome.failed).length || Object.keys(outcome.held).length) {
+    deps.logger.info({ ...outcome, ms: Math.round(seconds() * 1000) }, 'membership follows directory changes');
+  }
 }
 
 export async function applyDirectoryChanges(changes: readonly DirectoryChange[], deps: ChangeDeps): Promise<ChangeOutcome> {

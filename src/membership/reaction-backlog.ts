@@ -1,8 +1,8 @@
-// Which journaled directory writes (reaction-journal.ts) a group is still owed: a write whose reaction failed, or
+// Which open directory writes (user-events.ts) a group is still owed: a write whose reaction failed, or
 // is late, may have left the group's membership stale until the replay job finishes it. A write that created or
 // deleted users may affect any automatic group; one that changed users affects the groups whose rule (or policy)
 // reads a changed path, as for the reaction itself (rule-reads.ts).
-import type { BacklogEntry } from '../directory/reaction-journal.js';
+import type { BacklogEntry } from '../directory/user-events.js';
 import type { GroupDoc } from '../groups/group.model.js';
 import { changeAffects, ruleReads } from './rule-reads.js';
 

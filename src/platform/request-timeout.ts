@@ -1,6 +1,6 @@
 // A bound on how long a request may take. One that has not answered within it gets a 503 problem document (with
 // Retry-After) and its connection back; the work it started is not cancelled (a batch already writing finishes,
-// journaled, see reaction-journal.ts) and whatever it answers later is dropped. The bound must exceed the longest
+// its users' versions claimed in the outbox, see directory/user-writes.ts) and whatever it answers later is dropped. The bound must exceed the longest
 // legitimate request: a 10,000-user batch (README "Reliability" gives its measured time).
 import type { RequestHandler } from 'express';
 import { sendProblem, ServiceUnavailableError } from './errors.js';

@@ -37,7 +37,7 @@ export interface DbAdapter {
    * Unordered updateOne-by-_id writes, in commands the server answers. Every command is sent and settles before
    * the first failure is thrown, so a caller that falls back to single updates races none of them.
    */
-  bulkUpdateById<T extends Document>(coll: Collection<T>, updates: ReadonlyArray<{ _id: unknown; update: Document }>): Promise<void>;
+  bulkUpdateById<T extends Document>(coll: Collection<T>, updates: ReadonlyArray<ByIdUpdate>): Promise<void>;
   /**
    * Runs a sorted page read of one group's documents (members, history, exclusions). MongoDB serves it from an index
    * range; FerretDB reads and sorts every document of the group, so on FerretDB at most a few run at once and the
@@ -51,6 +51,16 @@ export interface DbAdapter {
    * where a sorted page of a group reads the whole group; not on MongoDB, where it is an index range.
    */
   readonly pagesByBucket: boolean;
+}
+
+/**
+ * An update of one document by `_id`; `where` adds conditions (a version read): atomic with the write on MongoDB,
+ * checked separately on FerretDB (../shared/FERRETDB.md), where the caller's lease is what excludes other writers.
+ */
+export interface ByIdUpdate {
+  _id: unknown;
+  update: Document;
+  where?: Document;
 }
 
 const CHUNK = 1000;
@@ -177,10 +187,10 @@ export function createDbAdapter(database: Pick<Database, 'kind' | 'db'>): DbAdap
     groupPageRead: embedded ? limitedTo(GROUP_PAGE_READS_IN_FLIGHT) : (read) => read(),
     pagesByBucket: embedded,
 
-    async bulkUpdateById<T extends Document>(coll: Collection<T>, updates: ReadonlyArray<{ _id: unknown; update: Document }>) {
+    async bulkUpdateById<T extends Document>(coll: Collection<T>, updates: ReadonlyArray<ByIdUpdate>) {
       const sent: Array<Promise<unknown>> = [];
       for (let i = 0; i < updates.length; i += EMBEDDED_MAX_UPDATES_PER_COMMAND) {
-        const ops = updates.slice(i, i + EMBEDDED_MAX_UPDATES_PER_COMMAND).map((u) => ({ updateOne: { filter: { _id: u._id }, update: u.update } }));
+        const ops = updates.slice(i, i + EMBEDDED_MAX_UPDATES_PER_COMMAND).map((u) => ({ updateOne: { filter: { ...u.where, _id: u._id }, update: u.update } }));
         sent.push(inUpdateSlot(() => coll.bulkWrite(ops as unknown as AnyBulkWriteOperation<T>[], { ordered: false })));
       }
       const failed = (await Promise.allSettled(sent)).find((r) => r.status === 'rejected');

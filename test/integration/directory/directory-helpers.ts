@@ -1,7 +1,8 @@
 // Factories and checks shared by the directory's integration tests.
 import { createHash } from 'node:crypto';
 import type { Db } from 'mongodb';
-import { subscribeDirectoryChanges, type DirectoryChange } from '../../../src/directory/directory-events.js';
+import type { DirectoryChange } from '../../../src/directory/directory-change.js';
+import type { UserEventDoc } from '../../../src/directory/user-events.js';
 import type { TestService } from '../../helpers/service.js';
 
 export const DIRECTORY_COLLECTIONS = ['users', 'fielddefs', 'courses'] as const;
@@ -32,17 +33,28 @@ export function aUser(overrides: Record<string, unknown> = {}): Record<string, u
   };
 }
 
-/** Records every change published while it is attached. */
-export function recordChanges(): { publishes: DirectoryChange[][]; all(): DirectoryChange[]; stop(): void; clear(): void } {
-  const publishes: DirectoryChange[][] = [];
-  const stop = subscribeDirectoryChanges(async (changes) => {
-    publishes.push([...changes]);
-  });
+/**
+ * The changes the directory stored from now until stop(), as its outbox holds them (user_events): one list per
+ * write (request), in the order they were written.
+ */
+export function recordChanges(t: TestService): { writes(): Promise<DirectoryChange[][]>; all(): Promise<DirectoryChange[]>; stop(): void; clear(): void } {
+  let since = new Date();
+  let until: Date | undefined;
+  const writes = async () => {
+    const at: Record<string, unknown> = { $gte: since, ...(until ? { $lte: until } : {}) };
+    const events = await t.service.database.db.collection<UserEventDoc>('user_events').find({ at }).toArray();
+    const byWrite = new Map<string, UserEventDoc[]>();
+    for (const e of events.sort((x, y) => x.at.getTime() - y.at.getTime() || x.write.localeCompare(y.write) || x.user.localeCompare(y.user))) {
+      byWrite.set(e.write, [...(byWrite.get(e.write) ?? []), e]);
+    }
+    return [...byWrite.values()].map((list) => list.map((e) => ({ kind: e.kind, externalId: e.user, changed: e.changed, actor: e.actor })));
+  };
   return {
-    publishes,
-    all: () => publishes.flat(),
-    stop,
-    clear: () => void publishes.splice(0),
+    writes,
+    all: async () => (await writes()).flat(),
+    stop: () => void (until = new Date()),
+    /** Starts again from now. */
+    clear: () => void (since = new Date()),
   };
 }
 

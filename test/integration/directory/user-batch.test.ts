@@ -16,13 +16,13 @@ describe('Directory: user batch (POST /users/batch)', () => {
 
   it('when a batch of new users is sent twice, then the first creates them all and the second is all unchanged, writing and announcing nothing', async () => {
     const records = Array.from({ length: 50 }, (_, i) => aUser({ branch: i % 2 ? 'north' : 'south', fields: { employeeNumber: i, department: 'Sales', hireDate: '2023-05-01' } }));
-    const changes = recordChanges();
+    const changes = recordChanges(t);
     try {
       const first = await batch(records).expect(200);
       expect(first.body).to.deep.equal({ created: 50, updated: 0, unchanged: 0, failed: 0, errors: [] });
-      expect(changes.publishes).to.have.length(1);
-      expect(changes.publishes[0]).to.have.length(50);
-      expect(changes.publishes[0]!.every((c) => c.kind === 'user.created' && c.changed.length === 0)).to.equal(true);
+      expect((await changes.writes())).to.have.length(1);
+      expect((await changes.writes())[0]).to.have.length(50);
+      expect((await changes.writes())[0]!.every((c) => c.kind === 'user.created' && c.changed.length === 0)).to.equal(true);
 
       const ids = records.map((r) => r.externalId as string);
       const stored = await users().find({ _id: { $in: ids as never[] } }).sort({ _id: 1 }).toArray();
@@ -31,7 +31,7 @@ describe('Directory: user batch (POST /users/batch)', () => {
 
       const second = await batch(records).expect(200);
       expect(second.body).to.deep.equal({ created: 0, updated: 0, unchanged: 50, failed: 0, errors: [] });
-      expect(changes.publishes).to.deep.equal([]);
+      expect((await changes.writes())).to.deep.equal([]);
       expect(await users().find({ _id: { $in: ids as never[] } }).sort({ _id: 1 }).toArray()).to.deep.equal(stored);
     } finally {
       changes.stop();
@@ -42,7 +42,7 @@ describe('Directory: user batch (POST /users/batch)', () => {
     const existing = [aUser({ fields: { jobTitle: 'Driver' } }), aUser({ fields: { jobTitle: 'Clerk' } })];
     await batch(existing).expect(200);
     const fresh = aUser();
-    const changes = recordChanges();
+    const changes = recordChanges(t);
     let res;
     try {
       res = await batch([
@@ -63,8 +63,8 @@ describe('Directory: user batch (POST /users/batch)', () => {
     expect(res.body.errors[1].externalId).to.be.a('string');
     expect(pathsOf(res.body.errors[2])).to.deep.equal(['record']);
 
-    expect(changes.publishes).to.have.length(1);
-    const byId = Object.fromEntries(changes.all().map((c) => [c.externalId, c]));
+    expect((await changes.writes())).to.have.length(1);
+    const byId = Object.fromEntries((await changes.all()).map((c) => [c.externalId, c]));
     expect(byId[existing[1]!.externalId as string]).to.deep.include({ kind: 'user.changed', changed: ['lastName', 'fields.employeeNumber'] });
     expect(byId[fresh.externalId as string]).to.deep.include({ kind: 'user.created', changed: [] });
     expect(Object.keys(byId)).to.have.length(2);

@@ -34,10 +34,10 @@ describe('Directory: CSV import (POST /users/import)', () => {
     const csv = 'externalId,email,firstName,lastName,type,fields.employeeNumber\nD1,d1@example.com,Dan,Lee,learner,1\nD2,d2@example.com,Eve,Ng,staff,2\n';
     expect((await upload(csv).expect(200)).body).to.include({ created: 2 });
     const stored = await users().find({ _id: { $in: ['D1', 'D2'] as never[] } }).sort({ _id: 1 }).toArray();
-    const changes = recordChanges();
+    const changes = recordChanges(t);
     try {
       expect((await upload(csv).expect(200)).body).to.deep.equal({ created: 0, updated: 0, unchanged: 2, failed: 0, errors: [] });
-      expect(changes.publishes).to.deep.equal([]);
+      expect((await changes.writes())).to.deep.equal([]);
     } finally {
       changes.stop();
     }

@@ -1,6 +1,6 @@
 // A single directory write cut off after it stored (the connection breaks before the request can react): the
-// request answers 503, the change was journaled before the write, and the replay job gives the user their
-// membership, though the client's retry finds nothing to change. The fault is injected after a real write.
+// request answers 503, the user's version was claimed in the outbox before the write, and the replay job gives the
+// user their membership, though the client's retry finds nothing to change. The fault is injected after a real write.
 import { expect } from 'chai';
 import { MongoNetworkError } from 'mongodb';
 import { startTestService, type TestService } from '../../helpers/service.js';
@@ -8,7 +8,7 @@ import { usersCollection } from '../../../src/directory/user-store.js';
 import { createGroup, defineField, historyOf, memberIds, putCourse, rules, userBody, type Auth } from '../membership/membership-helpers.js';
 
 /** The next call of the collection's method writes for real, then throws as if the connection broke. */
-function breakAfterNext(method: 'insertOne' | 'updateOne'): () => void {
+function breakAfterNext(method: 'insertOne' | 'bulkWrite'): () => void {
   const coll = usersCollection() as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const original = coll[method]!;
   coll[method] = async function (this: unknown, ...args: unknown[]) {
@@ -29,7 +29,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
   }
 }
 
-describe('Directory: writes journaled before they are made', function () {
+describe('Directory: writes whose version is claimed before they are made', function () {
   this.timeout(60_000);
   let t: TestService;
   let admin: Auth;
@@ -64,7 +64,8 @@ describe('Directory: writes journaled before they are made', function () {
     const group = await createGroup(t, admin, { type: 'automatic', rule: rules.completed('WA-1') });
     const user = userBody();
     await t.api.put(`/api/v1/users/${user.externalId}`).set(hr).send(user).expect(201);
-    const restore = breakAfterNext('updateOne');
+    // Path updates (an enrolment) are written as a bulk update by _id (user-writes.ts, updateUsers).
+    const restore = breakAfterNext('bulkWrite');
     try {
       await t.api.put(`/api/v1/courses/WA-1/enrollments/${user.externalId}`).set(hr).send({ status: 'completed' }).expect(503);
     } finally {

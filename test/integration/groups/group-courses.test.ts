@@ -152,7 +152,7 @@ describe('Group courses: attach, enrol, unenrol, enrol-on-join; bundles', functi
       const members = await db().collection('memberships').find({ group: watcher.id }).toArray();
       expect(members.map((m) => m.externalId).sort()).to.deep.equal([u1, u2].sort());
       expect(members.every((m) => m.source === 'rule')).to.equal(true);
-      expect(await db().collection('directory_reactions').countDocuments({})).to.equal(0);
+      expect(await db().collection('user_event_writes').countDocuments({})).to.equal(0);
     });
   });
 
@@ -162,20 +162,29 @@ describe('Group courses: attach, enrol, unenrol, enrol-on-join; bundles', functi
     const opts = (at: Date) => ({ at, actor: 'test', logger: createLogger('silent') });
     const membersOf = async (groupId: string) => (await db().collection('memberships').find({ group: groupId }).toArray()).map((m) => m.externalId as string).sort();
 
-    it('when a run stored its enrolments but was cut off before announcing them, then its re-run announces them and the watcher group reacts', async () => {
+    it('when a run stored its enrolments but was cut off before membership followed them, then its re-run applies its open write first and the watcher group reacts', async () => {
       const course = await newCourse();
       const watcher = await watch(course);
       const group = await createGroup(t, admin, { type: 'manual' });
       const users = [await newUser(), await newUser()].sort();
       for (const u of users) await addMember(group.id, u);
       await attach(group.id, course).expect(200);
-      // What the cut-off run left: the enrolments it writes, stored, with no directory change announced.
+      // What the cut-off run left: the enrolments it writes, stored at each user's next version as the outbox
+      // claimed it, and its write still open (its process died before membership followed).
       const at = new Date(Date.now() - 60_000);
-      await db().collection('users').updateMany({ _id: { $in: users } as never }, { $set: { [`enrollments.${course}`]: { status: 'subscribed', role: 'student', enrolledAt: at, updatedAt: at, enrolledBy: `group:${group.id}` } } });
+      const write = `cut-off-${course}`;
+      const path = `enrollments.${course}`;
+      for (const u of users) {
+        const version = (((await db().collection('users').findOne({ _id: u as never }))?.version as number | undefined) ?? 0) + 1;
+        await db().collection('user_events').insertOne({ _id: `${u}:${version}` as never, user: u, version, write, at, kind: 'user.changed', changed: [path], actor: 'test' });
+        await db().collection('users').updateOne({ _id: u as never }, { $set: { [path]: { status: 'subscribed', role: 'student', enrolledAt: at, updatedAt: at, enrolledBy: `group:${group.id}` }, version } });
+      }
+      await db().collection('user_event_writes').insertOne({ _id: write as never, at, actor: 'test', userIds: users, users: users.length, paths: [path], whole: false, attempts: 0 });
       expect(await membersOf(watcher.id)).to.deep.equal([]);
       const result = await runGroupEnrollment(group.id, 'enroll', opts(at));
       expect(result).to.include({ enrolled: 0, unchanged: 2 });
       expect(await membersOf(watcher.id)).to.deep.equal(users);
+      expect(await db().collection('user_event_writes').findOne({ _id: write as never })).to.equal(null);
     });
 
     it('when two runs of one job enrol at once, then each member is enrolled once and the watcher group adds each once', async () => {

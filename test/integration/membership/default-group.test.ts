@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { reactionFaults } from '../../../src/membership/on-change.js';
-import { replayDue } from '../../../src/directory/directory-events.js';
+import { replayDue } from '../../../src/directory/user-writes.js';
 import { createGroup, defineField, getGroup, historyOf, patchUser, putUser, rules, userBody, type Auth } from './membership-helpers.js';
 
 describe('Default group: every user created from then on joins it, by PUT, batch or CSV import', () => {
@@ -96,7 +96,7 @@ describe('Default group: every user created from then on joins it, by PUT, batch
     const body = userBody();
     await putUser(t, hr, body);
     expect(reactionFaults.failures).to.equal(0);
-    const entries = await t.service.database.db.collection('directory_reactions').find({}).toArray();
+    const entries = await t.service.database.db.collection('user_event_writes').find({}).toArray();
     await Promise.all(entries.map((e) => replayDue({ only: String(e._id) })));
     expect((await stored(group.id)).map((m) => [m.externalId, m.source])).to.deep.equal([[body.externalId, 'default']]);
     expect((await historyOf(t, admin, group.id)).map((h) => [h.externalId, h.source])).to.deep.equal([[body.externalId, 'default']]);

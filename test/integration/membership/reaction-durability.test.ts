@@ -1,14 +1,15 @@
-// A directory write whose membership reaction fails: the write answers and is stored, the change stays journaled,
-// the groups it may affect show it in their `sync` object, and the replay job finishes it exactly once.
+// A directory write whose membership reaction fails: the write answers and is stored, the write stays open in the
+// outbox, the groups it may affect show it in their `sync` object, and the replay job finishes it exactly once.
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { reactionFaults } from '../../../src/membership/on-change.js';
 import { REACTION_REPLAY_JOB } from '../../../src/jobs/reaction-replay.job.js';
-import { replayDue } from '../../../src/directory/directory-events.js';
-import { UNCONFIRMED_GRACE_MS } from '../../../src/directory/reaction-journal.js';
+import { replayDue } from '../../../src/directory/user-writes.js';
+import { UNCONFIRMED_GRACE_MS } from '../../../src/directory/user-events.js';
 import { createGroup, defineField, getGroup, historyOf, memberIds, rules, userBody, waitForJob, type Auth } from './membership-helpers.js';
 
-interface JournalDoc {
+/** An open write (user_event_writes). */
+interface OpenWriteDoc {
   _id: string;
   users: number;
   attempts: number;
@@ -22,7 +23,7 @@ describe('Membership: a failed reaction to a directory write', function () {
   let admin: Auth;
   let hr: Auth;
   const db = () => t.service.database.db;
-  const journal = () => db().collection<JournalDoc>('directory_reactions').find({}).toArray();
+  const openWrites = () => db().collection<OpenWriteDoc>('user_event_writes').find({}).toArray();
 
   /** An automatic group (department = <value>) that no job has touched: its sync state is idle. */
   const quietGroup = async (department: string) => {
@@ -52,10 +53,12 @@ describe('Membership: a failed reaction to a directory write', function () {
     reactionFaults.failures = 1;
     await t.api.put(`/api/v1/users/${user.externalId}`).set(hr).send(user).expect(201);
 
-    // The write is stored; its reaction is not applied but journaled, with the failure.
-    expect(await db().collection('users').countDocuments({ _id: user.externalId as never })).to.equal(1);
+    // The write is stored at the version its event claimed; its reaction is not applied, and the write stays open,
+    // with the failure.
+    expect(await db().collection('users').findOne({ _id: user.externalId as never })).to.include({ version: 1 });
+    expect(await db().collection('user_events').findOne({ _id: `${user.externalId}:1` as never })).to.include({ kind: 'user.created', user: user.externalId, version: 1 });
     expect(await memberIds(t, admin, groupId)).to.deep.equal([]);
-    const [entry, ...more] = await journal();
+    const [entry, ...more] = await openWrites();
     expect(more).to.have.length(0);
     expect(entry).to.include({ users: 1, attempts: 1, lastError: 'injected fault: the membership reaction failed' });
     expect(entry!.failedAt).to.be.instanceOf(Date);
@@ -84,7 +87,7 @@ describe('Membership: a failed reaction to a directory write', function () {
     const history = await historyOf(t, admin, groupId);
     expect(history.map((h) => [h.externalId, h.action, h.source])).to.deep.equal([[user.externalId, 'added', 'rule']]);
     expect(history[0]!.actor).to.match(/^key:test hr-feed/);
-    expect(await journal()).to.deep.equal([]);
+    expect(await openWrites()).to.deep.equal([]);
     for (const id of [groupId, other]) {
       const group = await getGroup(t, admin, id);
       expect(group.sync).to.not.have.any.keys('pendingUsers', 'lastError');
@@ -107,7 +110,7 @@ describe('Membership: a failed reaction to a directory write', function () {
 
     await t.service.scheduler.startProcessing();
     try {
-      const [entry] = await journal();
+      const [entry] = await openWrites();
       await waitForJob(t, admin, `${REACTION_REPLAY_JOB}:${entry!._id}:1`);
     } finally {
       await t.service.scheduler.stop();
@@ -121,7 +124,7 @@ describe('Membership: a failed reaction to a directory write', function () {
     const users = [userBody({ fields: { department: 'Support' } }), userBody({ fields: { department: 'Support' } })];
     reactionFaults.failures = 1;
     await t.api.post('/api/v1/users/batch').set(hr).send({ users }).expect(200);
-    const entry = (await journal()).find((e) => e.users === 2)!;
+    const entry = (await openWrites()).find((e) => e.users === 2)!;
     await Promise.all([replayDue({ only: entry._id }), replayDue({ only: entry._id })]);
 
     const ids = users.map((u) => u.externalId).sort();
@@ -129,7 +132,7 @@ describe('Membership: a failed reaction to a directory write', function () {
     const history = await historyOf(t, admin, groupId);
     expect(history.map((h) => h.externalId).sort()).to.deep.equal(ids);
     expect((await getGroup(t, admin, groupId)).memberCount).to.equal(2);
-    expect((await journal()).filter((e) => e._id === entry._id)).to.deep.equal([]);
+    expect((await openWrites()).filter((e) => e._id === entry._id)).to.deep.equal([]);
     // The immediate job queued by the failure finds nothing left to do.
     await t.service.scheduler.startProcessing();
     try {
@@ -146,7 +149,7 @@ describe('Membership: a failed reaction to a directory write', function () {
     const user = userBody({ fields: { department: 'Audit' } });
     reactionFaults.failures = 1;
     await t.api.put(`/api/v1/users/${user.externalId}`).set(hr).send(user).expect(201);
-    const entry = (await db().collection<JournalDoc & { at: Date }>('directory_reactions').find({ 'changes.externalId': user.externalId }).toArray())[0]!;
+    const entry = (await db().collection<OpenWriteDoc & { at: Date }>('user_event_writes').find({ userIds: user.externalId }).toArray())[0]!;
     // What the failed reaction left behind: its insert (as that writer makes it), with no history entry.
     await db().collection('memberships').insertOne({
       _id: `${groupId}:${user.externalId}` as never,
@@ -169,10 +172,10 @@ describe('Membership: a failed reaction to a directory write', function () {
     const user = userBody({ fields: { department: 'Finance' } });
     reactionFaults.failures = 1;
     await t.api.put(`/api/v1/users/${user.externalId}`).set(hr).send(user).expect(201);
-    // What a dead process leaves: the entry as journaled before the listeners ran, never marked, and no job.
-    const [entry] = (await journal()).filter((e) => e.users === 1 && e.attempts === 1);
+    // What a dead process leaves: the write as opened before its reaction ran, never marked, and no job.
+    const [entry] = (await openWrites()).filter((e) => e.users === 1 && e.attempts === 1);
     const at = new Date(Date.now() - UNCONFIRMED_GRACE_MS - 1000);
-    await db().collection('directory_reactions').updateOne({ _id: entry!._id as never }, { $set: { at, attempts: 0 }, $unset: { failedAt: '', lastError: '', nextAttemptAt: '' } });
+    await db().collection('user_event_writes').updateOne({ _id: entry!._id as never }, { $set: { at, attempts: 0 }, $unset: { failedAt: '', lastError: '', nextAttemptAt: '' } });
     await db().collection('jobs').deleteOne({ _id: `${REACTION_REPLAY_JOB}:${entry!._id}:1` as never });
     await db().collection('agendaJobs').deleteMany({ name: REACTION_REPLAY_JOB });
 

@@ -93,8 +93,8 @@ describe('metrics for operators', function () {
     reactionFaults.failures = 2;
     const user = userBody({ fields: { team } });
     await t.api.put(`/api/v1/users/${user.externalId}`).set(hr).send(user).expect(201);
-    const journal = t.service.database.db.collection<{ _id: string }>('directory_reactions');
-    const entry = await journal.findOne({ 'changes.externalId': user.externalId });
+    const openWrites = t.service.database.db.collection<{ _id: string; userIds: string[] }>('user_event_writes');
+    const entry = await openWrites.findOne({ userIds: user.externalId });
     await waitForJob(t, admin, `${REACTION_REPLAY_JOB}:${entry!._id}:1`, { allowFailure: true });
     const failed = await scrape();
     const jobFailures = (text: string) => sample(text, 'autogroups_job_failures_total', { job: REACTION_REPLAY_JOB });
@@ -108,7 +108,7 @@ describe('metrics for operators', function () {
     // The replay failed too: the group says failed, not merely queued.
     expect((await getGroup(t, admin, group.id)).sync).to.include({ state: 'failed', pendingUsers: 1 });
 
-    const jobId = await t.service.scheduler.enqueue(REACTION_REPLAY_JOB, { entryId: entry!._id });
+    const jobId = await t.service.scheduler.enqueue(REACTION_REPLAY_JOB, { writeId: entry!._id });
     await waitForJob(t, admin, jobId);
     const done = await scrape();
     expect(sample(done, 'autogroups_directory_reactions_owed', { unit: 'users' })).to.equal(0);

@@ -1,13 +1,13 @@
 // SIGTERM while an HR batch is being written: the request in flight finishes (or fails cleanly), the process exits
 // 0, and no stored user is left without the membership its rule gives: what the batch could not react to is in
-// the reaction journal, and the replay (on the next start) finishes it.
+// the outbox as an open write, and the replay (on the next start) finishes it.
 import { expect } from 'chai';
 import http from 'node:http';
 import { MongoClient } from 'mongodb';
 import { spawnService } from '../../helpers/child-service.js';
 import { startTestService, testDatabaseUri, uniqueDatabaseName } from '../../helpers/service.js';
-import { replayDue } from '../../../src/directory/directory-events.js';
-import { UNCONFIRMED_GRACE_MS } from '../../../src/directory/reaction-journal.js';
+import { replayDue } from '../../../src/directory/user-writes.js';
+import { UNCONFIRMED_GRACE_MS } from '../../../src/directory/user-events.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -64,11 +64,11 @@ describe('SIGTERM during a batch', function () {
         if (got.status === 200) expect(JSON.parse(got.body)).to.include({ created: 5000, failed: 0 });
       }
 
-      // Whatever reaction the stop cut off is in the journal; the next start replays it (the sweep would after
+      // Whatever reaction the stop cut off is an open write; the next start replays it (the sweep would after
       // the grace period; here it is asked to now).
       const next = await startTestService('sigterm2', { MONGODB_DB: dbName });
       try {
-        if ((await db.collection('directory_reactions').countDocuments({})) > 0) {
+        if ((await db.collection('user_event_writes').countDocuments({})) > 0) {
           const replay = await replayDue({ now: new Date(Date.now() + UNCONFIRMED_GRACE_MS + 1000) });
           expect(replay.failed, replay.errors.join('; ')).to.equal(0);
         }

@@ -29,8 +29,8 @@ describe('user diff', () => {
     expect(diff.changed).to.deep.equal(['email', 'branch', 'fields.dept', 'fields.flag', 'fields.num']);
     expect(diff.set).to.deep.equal({ email: 'ana@example.org', emailLower: 'ana@example.org', 'fields.dept': 'B', 'fields.flag': true });
     expect(diff.unset).to.deep.equal({ branch: '', 'fields.num': '' });
-    const ops = updateOperators(diff, new Date(5));
-    expect(ops.$set).to.include({ updatedAt: ops.$set!.updatedAt });
+    const ops = updateOperators(diff, new Date(5), 7);
+    expect(ops.$set).to.include({ updatedAt: ops.$set!.updatedAt, version: 7 });
     expect(ops.$unset).to.deep.equal({ branch: '', 'fields.num': '' });
   });
 
