@@ -22,6 +22,8 @@ import { wireReactions } from './wiring.js';
 import { fillMissingPages } from './membership/membership-store.js';
 import { gaugeSources } from './gauges.js';
 import { forgetSnapshot } from './snapshot/directory-snapshot.js';
+import { startDeliveryWorker } from './webhooks/delivery.js';
+import { registerWebhookGauges } from './webhooks/delivery-gauges.js';
 
 export interface Service {
   readonly config: Config;
@@ -76,6 +78,7 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
 
     const metrics = createMetrics();
     metrics.setGaugeSources(gaugeSources(database.db));
+    registerWebhookGauges(metrics.registry);
     const scheduler = await createScheduler({
       db: database.db,
       logger,
@@ -94,6 +97,9 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
       await scheduleRecurringJobs({ scheduler, config, logger, metrics });
       await scheduler.startProcessing();
       logger.info({ pollMs: config.jobPollMs }, 'processing jobs');
+      // Webhook deliveries: a loop of this worker's own, beside the jobs (delivery.ts says why not a job).
+      const deliveries = startDeliveryWorker({ allowPrivate: config.webhooksAllowPrivateTargets, metrics, logger });
+      undo.push(() => deliveries.stop());
     }
 
     const app = createApp({

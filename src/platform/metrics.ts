@@ -24,6 +24,8 @@ export interface Metrics {
   jobFailures: Counter<'job'>;
   jobRuns: Counter<'job' | 'outcome'>;
   reactionFailures: Counter;
+  /** Webhook delivery attempts by outcome (delivered, rejected, error, gone, test_delivered, test_failed). */
+  webhookDeliveries: Counter<'outcome'>;
   setGaugeSources(sources: GaugeSources): void;
 }
 
@@ -105,6 +107,12 @@ export function createMetrics(): Metrics {
     reactionFailures: new Counter({
       name: 'autogroups_directory_reaction_failures_total',
       help: 'Directory writes whose reaction failed when they were written (they stay open in the outbox; a job applies them)',
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: 'autogroups_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome: delivered (2xx), rejected (another status), error (no answer, timeout, refused target), gone (410: the subscription is disabled); test_delivered and test_failed for test events',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     setGaugeSources(s) {
