@@ -11,6 +11,7 @@ import { RequestsPage, RequestPage } from './pages/requests.js';
 import { UsersPage, UserPage } from './pages/users.js';
 import { JobsPage } from './pages/jobs.js';
 import { ProvisioningPage } from './pages/provisioning.js';
+import { WebhooksPage } from './pages/webhooks.js';
 
 export const canEdit = (s: Session): boolean => s.role === 'admin' || s.role === 'support';
 
@@ -105,6 +106,8 @@ function route(hash: string, session: Session) {
       return <JobsPage admin={session.role === 'admin'} />;
     case 'provisioning':
       return session.role === 'admin' ? <ProvisioningPage /> : <GroupsPage editable={editable} />;
+    case 'webhooks':
+      return session.role === 'admin' ? <WebhooksPage /> : <GroupsPage editable={editable} />;
     default:
       return <GroupsPage editable={editable} />;
   }
@@ -152,6 +155,7 @@ function App() {
           {link('users', 'Users')}
           {link('jobs', 'Jobs')}
           {session.role === 'admin' && link('provisioning', 'Provisioning')}
+          {session.role === 'admin' && link('webhooks', 'Webhooks')}
           {session.role === 'admin' && <a href="/dashboard">Dashboard</a>}
         </nav>
         <span class="who">
