@@ -193,23 +193,37 @@ async function createUsers(run: BulkOperation[], deps: BulkDeps, budget: number 
   const prepared: Array<{ op: BulkOperation; id?: string; record?: Record<string, unknown>; error?: ScimError }> = run.map((op) => {
     try {
       if (!isObject(op.data)) throw invalidValue('data must be a User.');
-      const id = chooseExternalId(op.data);
-      const record = { externalId: id, ...creationBody(op.data, defs) };
-      // Checked here with the directory's own schema, so that failOnErrors can count it before anything is written.
-      const { errors } = checkUserRecord(record, defs);
-      if (errors.length) throw invalidValue(errors.map((f) => `${scimPath(f.path)}: ${f.message}`).join('; '));
-      return { op, id, record };
+      return { op, id: chooseExternalId(op.data) };
     } catch (err) {
       const scim = asScimError(err);
       if (!scim) throw err;
       return { op, error: scim };
     }
   });
-  const existing = await db().readByIds(usersCollection(), prepared.flatMap((p) => (p.id ? [p.id] : [])), { projection: { _id: 1 } });
+  // Which of the ids exist already (a POST of one is a 409), read while the records are made.
+  const existing = db().readByIds(usersCollection(), prepared.flatMap((p) => (p.id ? [p.id] : [])), { projection: { _id: 1 } });
+  existing.catch(() => undefined); // awaited below; this keeps a failure from being unhandled meanwhile
+  for (const p of prepared) {
+    if (p.error) continue;
+    try {
+      p.record = { externalId: p.id, ...creationBody(p.op.data as ScimObject, defs) };
+      // With failOnErrors, each record is checked here with the directory's own schema, so that a bad one counts
+      // before anything is written; without, the batch checks them (once) and its errors are reported below.
+      if (budget !== undefined) {
+        const { errors } = checkUserRecord(p.record, defs);
+        if (errors.length) throw invalidValue(errors.map((f) => `${scimPath(f.path)}: ${f.message}`).join('; '));
+      }
+    } catch (err) {
+      const scim = asScimError(err);
+      if (!scim) throw err;
+      p.error = scim;
+    }
+  }
+  const stored = await existing;
   const claimed = new Set<string>();
   for (const p of prepared) {
     if (!p.id || p.error) continue;
-    if (existing.has(p.id) || claimed.has(p.id)) p.error = uniqueness(`A user with id ${p.id} already exists.`);
+    if (stored.has(p.id) || claimed.has(p.id)) p.error = uniqueness(`A user with id ${p.id} already exists.`);
     claimed.add(p.id);
   }
   let cut = prepared.length;

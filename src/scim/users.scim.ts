@@ -83,7 +83,9 @@ export async function createScimUser(body: unknown, ctx: WriteContext, baseUrl: 
   const record = creationBody(body, defs);
   // POST creates: a user already there is a 409 (Okta's and Entra's cue to look the user up and link it).
   if (await usersCollection().findOne({ _id: id }, { projection: { _id: 1 } })) throw uniqueness(`A user with id ${id} already exists.`);
-  const { user } = await write(() => putUser(id, record, ctx));
+  const { user, created } = await write(() => putUser(id, record, ctx));
+  // Another request created the user between the check and the write: this one rewrote it, and is told so.
+  if (!created) throw uniqueness(`A user with id ${id} already exists (created by another request at the same moment).`);
   return toScimUser(user, baseUrl);
 }
 
