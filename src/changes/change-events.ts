@@ -54,6 +54,9 @@ export interface ReadOptions {
   maxEntries?: number;
 }
 
+/** Log entries read at once while looking for events. */
+const ENTRIES_PER_READ = 4;
+
 /** History `_id`s start with their group's id (membership.model.ts historyId), so a group filter needs no read. */
 const groupOf = (historyId: string): string => historyId.slice(0, historyId.indexOf(':'));
 
@@ -63,10 +66,22 @@ const groupOf = (historyId: string): string => historyId.slice(0, historyId.inde
  * deleted) is passed over; an event the log names twice (two writers logging one change at once) is returned once.
  */
 export async function readEvents(from: LogPosition, opts: ReadOptions): Promise<{ events: ChangeEvent[]; next: LogPosition }> {
-  const entries = await readLogAfter(from.seq, opts.maxEntries ?? 64);
   const wanted: Array<{ id: string; after: LogPosition }> = [];
   let next = from;
-  scan: for (const entry of entries) {
+  const maxEntries = opts.maxEntries ?? 64;
+  let looked = 0;
+  // A few entries at a time, until enough events: one entry may hold thousands, each read whole.
+  const entries = async function* () {
+    let after = from.seq;
+    while (looked < maxEntries) {
+      const batch = await readLogAfter(after, Math.min(ENTRIES_PER_READ, maxEntries - looked));
+      looked += batch.length;
+      yield* batch;
+      if (batch.length === 0) return;
+      after = logSeq(batch[batch.length - 1]!._id);
+    }
+  };
+  scan: for await (const entry of entries()) {
     const n = logSeq(entry._id);
     const start = n === from.seq + 1 ? from.skip : 0;
     if (opts.groups && !entry.groups.some((g) => opts.groups!.has(g))) {

@@ -168,9 +168,10 @@ export async function readLogAfter(seq: number, max = 64): Promise<ChangeLogEntr
   const entries: ChangeLogEntry[] = [];
   let next = seq + 1;
   while (entries.length < max) {
-    const docs = await Promise.all(Array.from({ length: WINDOW }, (_, i) => changeLog().findOne({ _id: logId(next + i) })));
+    // No more than asked for: an entry can name thousands of events.
+    const docs = await Promise.all(Array.from({ length: Math.min(WINDOW, max - entries.length) }, (_, i) => changeLog().findOne({ _id: logId(next + i) })));
     let taken = 0;
-    while (taken < docs.length && docs[taken] && entries.length < max) entries.push(docs[taken++]!);
+    while (taken < docs.length && docs[taken]) entries.push(docs[taken++]!);
     next += taken;
     if (taken < docs.length) break;
   }
@@ -189,6 +190,11 @@ export async function logBounds(): Promise<{ head: number; floor: number }> {
   }
   known.set(dbKey(), Math.max(known.get(dbKey()) ?? 0, head));
   return { head, floor };
+}
+
+/** The lowest number kept (1 when nothing was pruned): a reader behind it has lost what was pruned. */
+export async function logFloor(): Promise<number> {
+  return (await logHead().findOne({ _id: 'log-head' }))?.floor ?? 1;
 }
 
 /** How long entries are kept: a feed cursor stays valid for at least 7 days; one more for the clocks of processes. */

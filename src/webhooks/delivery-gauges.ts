@@ -5,8 +5,8 @@ import { Gauge, type Registry } from 'prom-client';
 import { logSeq, readLogAfter } from '../changes/change-log.js';
 import { progress, webhooks } from './webhook.model.js';
 
-/** Log entries read per subscription for a scrape at most (5,000 events each): a deeper queue shows as at least that. */
-const ENTRIES_READ = 200;
+/** Log entries read per subscription for a scrape at most (up to 5,000 events each): a deeper queue shows as what they hold. */
+const ENTRIES_READ = 20;
 
 async function queues(now: Date): Promise<Array<{ id: string; depth: number; oldestSeconds: number }>> {
   const subs = await webhooks().find({ state: { $ne: 'disabled' } }).toArray();

@@ -25,13 +25,15 @@ import { eachLimited } from '../platform/each-limited.js';
 import { NotFoundError } from '../platform/errors.js';
 import { history } from '../membership/membership-store.js';
 import { readEvents, toEvent, type ChangeEvent, type LogPosition } from '../changes/change-events.js';
-import { pruneLog } from '../changes/change-log.js';
+import { logFloor, pruneLog } from '../changes/change-log.js';
 import { attempts, progress, webhooks, type AttemptDoc, type WebhookDoc } from './webhook.model.js';
 import { deliveryId, deliveryView, setDeliveryState, signingSecrets, type DeliveryView } from './webhooks.service.js';
 import { send, type SendResult } from './send.js';
 
 /** Events one pass looks at. */
 const WINDOW = 500;
+/** Attempts stored per insert. */
+const ATTEMPTS_PER_INSERT = 100;
 /** Sends in flight per subscription (different users' events). */
 const SENDS_IN_FLIGHT = 16;
 /** Wait before retry n+1 after n failed attempts; the last repeats. The first retry within 10 s. */
@@ -40,6 +42,8 @@ export const RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_60
 export const DISABLE_AFTER_MS = 3 * 24 * 3600_000;
 /** How often a worker looks for work when none was found. */
 const IDLE_POLL_MS = 250;
+/** How long a subscription rests after a pass that sent nothing (the first attempt still starts within REST_MS + IDLE_POLL_MS of a change). */
+const REST_MS = 750;
 /** How long a pass waits for another worker's lease on a subscription before leaving it to that worker. */
 const LEASE_TRY_MS = 20;
 /** How often the change log is pruned (by any worker; a prune by two at once deletes the same entries). */
@@ -80,6 +84,8 @@ const describe = (r: SendResult): string => (r.statusCode !== undefined ? `answe
 export interface PassOutcome {
   /** Events delivered by this pass. */
   delivered: number;
+  /** Attempts made by this pass, delivered or not. */
+  sent: number;
   /** Whether the window was full and moved: another pass should follow at once. */
   more: boolean;
 }
@@ -90,13 +96,20 @@ export interface PassOutcome {
  */
 export async function deliverPass(sub: WebhookDoc, opts: DeliveryOptions): Promise<PassOutcome> {
   const now = (opts.now ?? (() => new Date()))();
-  const from = (await progress().findOne({ _id: sub._id }))?.position ?? sub.startAfter;
+  const [before, floor] = await Promise.all([progress().findOne({ _id: sub._id }), logFloor()]);
+  let from = before?.position ?? sub.startAfter;
+  // Behind what the log keeps (a subscription disabled for longer than that, then turned back on): what was
+  // pruned cannot be delivered any more; it goes on from the oldest change kept.
+  if (from.seq + 1 < floor) from = { seq: floor - 1, skip: 0 };
   const { events: read, next } = await readEvents(from, { limit: WINDOW, ...(sub.groups ? { groups: new Set(sub.groups) } : {}) });
   const wanted = new Set<string>(sub.events);
   const events = read.filter((e) => wanted.has(e.type));
   const ids = events.map((e) => deliveryId(sub._id, e.id));
+  // Events past the furthest one attempted have no attempt to read (a lagging mark only costs reads).
+  const attempted = before?.attempted ?? from;
+  const mayHaveAttempts = events.filter((e) => !isAfter(e.after, attempted)).map((e) => deliveryId(sub._id, e.id));
   const stored = new Map<string, AttemptDoc[]>();
-  for (const a of await db().readWhereIn(attempts(), 'delivery', ids)) {
+  for (const a of await db().readWhereIn(attempts(), 'delivery', mayHaveAttempts)) {
     const list = stored.get(a.delivery) ?? [];
     list.push(a);
     stored.set(a.delivery, list);
@@ -112,9 +125,19 @@ export async function deliverPass(sub: WebhookDoc, opts: DeliveryOptions): Promi
     chains.set(key, chain);
   }
   const secrets = signingSecrets(sub, now);
+  // Attempts are inserted in batches as they come (one insert each cost more than the deliveries): a worker that
+  // dies before a batch is stored has those events sent again by its successor, with the same webhook-id.
+  let unsaved: AttemptDoc[] = [];
+  const save = async () => {
+    const batch = unsaved;
+    unsaved = [];
+    if (batch.length) await db().insertIgnoringDuplicates(attempts(), batch);
+  };
+  let furthest: LogPosition = attempted;
   let gone: SendResult | undefined;
   let lastFailure: SendResult | undefined;
   let delivered = 0;
+  let sent = 0;
   await eachLimited([...chains.values()], SENDS_IN_FLIGHT, async (chain) => {
     for (const e of chain) {
       if (gone) return;
@@ -124,6 +147,7 @@ export async function deliverPass(sub: WebhookDoc, opts: DeliveryOptions): Promi
       const due = t.n === 0 || now.getTime() >= t.last!.getTime() + RETRY_DELAYS_MS[Math.min(t.n - 1, RETRY_DELAYS_MS.length - 1)]!;
       if (!due) return;
       const result = await send({ url: sub.url, secrets, id: e.id, body: payload(e, now), at: now, allowPrivate: opts.allowPrivate });
+      sent++;
       const attempt: AttemptDoc = {
         _id: `${id}:${t.n + 1}`,
         delivery: id,
@@ -139,7 +163,9 @@ export async function deliverPass(sub: WebhookDoc, opts: DeliveryOptions): Promi
         durationMs: result.durationMs,
         ok: result.ok,
       };
-      await db().insertIgnoringDuplicates(attempts(), [attempt]);
+      unsaved.push(attempt);
+      if (unsaved.length >= ATTEMPTS_PER_INSERT) await save();
+      if (isAfter(e.after, furthest)) furthest = e.after;
       tried.set(id, { n: t.n + 1, ok: result.ok, first: t.first ?? now, last: now });
       opts.metrics?.webhookDeliveries.inc({ outcome: result.ok ? 'delivered' : result.statusCode === 410 ? 'gone' : result.statusCode !== undefined ? 'rejected' : 'error' });
       if (result.statusCode === 410) gone = result;
@@ -150,10 +176,11 @@ export async function deliverPass(sub: WebhookDoc, opts: DeliveryOptions): Promi
       delivered++;
     }
   });
+  await save();
 
   if (gone) {
     await setDeliveryState(sub._id, 'disabled', 'the receiver answered 410 Gone');
-    return { delivered, more: false };
+    return { delivered, sent, more: false };
   }
   // The position moves past every event up to the first one not delivered.
   let position: LogPosition = next;
@@ -167,8 +194,8 @@ export async function deliverPass(sub: WebhookDoc, opts: DeliveryOptions): Promi
       break;
     }
   }
-  if (position.seq !== from.seq || position.skip !== from.skip) {
-    await progress().updateOne({ _id: sub._id }, { $set: { position, at: now } }, { upsert: true });
+  if (!samePosition(position, from) || !samePosition(furthest, attempted)) {
+    await progress().updateOne({ _id: sub._id }, { $set: { position, attempted: furthest, at: now } }, { upsert: true });
   }
   if (oldestFailing && now.getTime() - oldestFailing.getTime() >= DISABLE_AFTER_MS) {
     await setDeliveryState(sub._id, 'disabled', `deliveries failed for 3 days (last: ${lastFailure ? describe(lastFailure) : 'no answer'})`);
@@ -178,8 +205,12 @@ export async function deliverPass(sub: WebhookDoc, opts: DeliveryOptions): Promi
     await setDeliveryState(sub._id, 'active');
   }
   const moved = position.seq !== from.seq || position.skip !== from.skip;
-  return { delivered, more: moved && read.length >= WINDOW };
+  return { delivered, sent, more: moved && read.length >= WINDOW };
 }
+
+const samePosition = (a: LogPosition, b: LogPosition) => a.seq === b.seq && a.skip === b.skip;
+/** Whether `a` is further on in the log than `b` (positions are canonical: a whole entry read is `skip: 0` at its number). */
+const isAfter = (a: LogPosition, b: LogPosition) => a.seq > b.seq || (a.seq === b.seq && a.skip > b.skip);
 
 /** The position just before `e`: after the event read before it, or where the pass started. */
 function positionBefore(read: readonly ChangeEvent[], e: ChangeEvent, from: LogPosition): LogPosition {
@@ -249,6 +280,7 @@ export interface DeliveryWorker {
 export function startDeliveryWorker(opts: DeliveryOptions & { logger: Logger }): DeliveryWorker {
   let stopped = false;
   const running = new Map<string, Promise<void>>();
+  const restUntil = new Map<string, number>();
   let lastPrune = 0;
   let timer: NodeJS.Timeout | undefined;
 
@@ -258,8 +290,10 @@ export function startDeliveryWorker(opts: DeliveryOptions & { logger: Logger }):
         const outcome = await withLocks([deliveryLockKey(sub._id)], async () => {
           // Read again under the lease: an admin may have disabled it, or another worker moved it on.
           const fresh = await webhooks().findOne({ _id: sub._id });
-          return fresh && fresh.state !== 'disabled' ? deliverPass(fresh, opts) : { delivered: 0, more: false };
+          return fresh && fresh.state !== 'disabled' ? deliverPass(fresh, opts) : { delivered: 0, sent: 0, more: false };
         }, { waitMs: LEASE_TRY_MS });
+        // A pass that had nothing to send (no new event, or only retries not yet due) rests a moment.
+        if (outcome.sent === 0) restUntil.set(sub._id, Date.now() + REST_MS);
         if (!outcome.more || stopped) return;
       }
     } catch (err) {
@@ -272,7 +306,7 @@ export function startDeliveryWorker(opts: DeliveryOptions & { logger: Logger }):
     try {
       const subs = await webhooks().find({ state: { $ne: 'disabled' } }).toArray();
       for (const sub of subs) {
-        if (running.has(sub._id)) continue;
+        if (running.has(sub._id) || (restUntil.get(sub._id) ?? 0) > Date.now()) continue;
         const p = work(sub).finally(() => running.delete(sub._id));
         running.set(sub._id, p);
       }

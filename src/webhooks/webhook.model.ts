@@ -62,9 +62,11 @@ export const webhooks = (): Collection<WebhookDoc> => WebhookModel.collection as
 export interface ProgressDoc {
   _id: string;
   position: LogPosition;
+  /** Just after the furthest event attempted: events after it have no attempt to look up. */
+  attempted?: LogPosition;
   at: Date;
 }
-const progressSchema = new Schema({ _id: String, position, at: Date }, { versionKey: false, collection: 'webhook_progress' });
+const progressSchema = new Schema({ _id: String, position, attempted: position, at: Date }, { versionKey: false, collection: 'webhook_progress' });
 const ProgressModel = mongoose.model('WebhookProgress', progressSchema);
 export const progress = (): Collection<ProgressDoc> => ProgressModel.collection as unknown as Collection<ProgressDoc>;
 

@@ -2,6 +2,7 @@
 // routes validate with.
 import { openApiSchema, pathParameters, queryParameters, requestBody } from '../platform/openapi-schema.js';
 import { EVENT_TYPES } from '../changes/change-events.js';
+import { pageQuerySchema } from '../platform/pagination.js';
 import { WEBHOOK_STATES } from './webhook.model.js';
 import { createWebhookSchema, deliveriesQuery, deliveryParams, patchWebhookSchema, rotateSecretSchema, webhookParams } from './webhooks.schema.js';
 
@@ -26,7 +27,7 @@ export const webhooksOpenApi: Record<string, unknown> = {
       requestBody: requestBody(createWebhookSchema, { component: 'WebhookInput', example: { url: 'https://93.184.215.14/autogroups', events: ['membership.added', 'membership.removed'], description: 'LMS enrolments' } }),
       responses: { 201: { description: 'Created', content: json(withSecret) }, ...errors },
     },
-    get: { tags, operationId: 'listWebhooks', summary: 'Every webhook subscription, oldest first', description: admin.trim(), responses: { 200: { description: 'All subscriptions', content: json({ type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref('Webhook') }, nextCursor: { type: 'null' } } }) }, 401: problem, 403: problem } },
+    get: { tags, operationId: 'listWebhooks', summary: 'Webhook subscriptions, by id', description: admin.trim(), parameters: queryParameters(pageQuerySchema), responses: { 200: { description: 'A page of subscriptions', content: json({ type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref('Webhook') }, nextCursor: { type: ['string', 'null'] } } }) }, ...errors } },
   },
   '/api/v1/webhooks/{id}': {
     parameters: pathParameters(webhookParams),

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { requirePermission } from '../platform/auth.js';
 import { validate } from '../platform/validate.js';
-import { decodeCursor, encodeCursor } from '../platform/pagination.js';
+import { decodeCursor, encodeCursor, pageQuerySchema, pageRequest } from '../platform/pagination.js';
 import type { RouteDeps } from '../service-deps.js';
 import { createWebhook, deleteWebhook, getWebhook, listDeliveries, listWebhooks, rotateSecret, updateWebhook, type WebhookInput, type WebhookPatch } from './webhooks.service.js';
 import { retryDelivery, sendTestEvent } from './delivery.js';
@@ -15,8 +15,8 @@ export function webhooksRoutes(deps: RouteDeps): Router {
   router.post('/webhooks', requirePermission('webhooks:write'), validate({ body: createWebhookSchema }), async (req, res) => {
     res.status(201).json(await createWebhook(req.body as WebhookInput, allowPrivate));
   });
-  router.get('/webhooks', requirePermission('webhooks:read'), async (_req, res) => {
-    res.json({ items: await listWebhooks(), nextCursor: null });
+  router.get('/webhooks', requirePermission('webhooks:read'), validate({ query: pageQuerySchema }), async (_req, res) => {
+    res.json(await listWebhooks(pageRequest(res.locals.query)));
   });
   router.get('/webhooks/:id', requirePermission('webhooks:read'), validate({ params: webhookParams }), async (req, res) => {
     res.json(await getWebhook(req.params.id as string));

@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { withLocks } from '../platform/db/index.js';
 import { NotFoundError, ValidationError } from '../platform/errors.js';
+import { pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
 import { logBounds } from '../changes/change-log.js';
 import type { EventType } from '../changes/change-events.js';
 import { attempts, progress, webhooks, type AttemptDoc, type WebhookDoc, type WebhookState } from './webhook.model.js';
@@ -105,9 +106,10 @@ export async function createWebhook(input: WebhookInput, allowPrivate: boolean):
   return { ...view(doc), secret };
 }
 
-export async function listWebhooks(): Promise<WebhookView[]> {
-  const docs = await webhooks().find({}).toArray();
-  return docs.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a._id.localeCompare(b._id)).map((d) => view(d));
+/** Subscriptions by id (a page: the collection is small, so the embedded database's in-memory sort is cheap). */
+export async function listWebhooks(page: PageRequest): Promise<Page<WebhookView>> {
+  const docs = await webhooks().find(pageQuery(page, '_id') as never).sort({ _id: 1 }).limit(page.limit + 1).toArray();
+  return toPage(docs.map((d) => view(d)), page.limit, (w) => w.id);
 }
 
 export async function getWebhook(id: string): Promise<WebhookView> {
