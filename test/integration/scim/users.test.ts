@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { parseFilter } from '../../../src/scim/filter.js';
 import { compileUserFilter } from '../../../src/scim/user-query.js';
+import { storedState } from '../../helpers/stored-state.js';
 import { bodyOf, ENTERPRISE_URN, expectScimError, FIELDS_URN, LIST_URN, oktaUser, patchOp, scim, unique, USER_URN } from './scim-helpers.js';
 
 describe('SCIM: Users', () => {
@@ -170,6 +171,23 @@ describe('SCIM: Users', () => {
       const found = bodyOf(await s.get(`/Users?filter=${encodeURIComponent(text)}`).expect(200));
       expect(found.Resources.map((r: { id: string }) => r.id), text).to.deep.equal([created.id]);
     }
+  });
+
+  it('when writes are refused (bad values, bad syntax, a bad filter, a stale version), then nothing is stored but the request log', async () => {
+    const created = bodyOf(await s.post('/Users', oktaUser()).expect(201));
+    // The log of SCIM requests is written after each answer: let the last one land before comparing.
+    await new Promise((r) => setTimeout(r, 200));
+    const before = await storedState(t.service.database.db, ['agendaJobs', 'scim_requests']);
+    expectScimError(await s.post('/Users', oktaUser({ userType: 'Robot' })), 400, 'invalidValue');
+    expectScimError(await s.post('/Users', oktaUser({ active: 'perhaps' })), 400, 'invalidValue');
+    expectScimError(await s.put(`/Users/${created.id as string}`, { ...created, userName: 'x' }), 400, 'invalidValue');
+    expectScimError(await s.patch(`/Users/${created.id as string}`, { Operations: 'no' }), 400, 'invalidSyntax');
+    expectScimError(await s.patch(`/Users/${created.id as string}`, patchOp({ op: 'replace', path: 'emails[type eq', value: 'x' })), 400, 'invalidPath');
+    expectScimError(await s.patch(`/Users/${created.id as string}`, patchOp({ op: 'replace', path: 'active', value: false })).set('If-Match', 'W/"stale"'), 412);
+    expectScimError(await s.delete(`/Users/${created.id as string}`).set('If-Match', 'W/"stale"'), 412);
+    expectScimError(await s.get(`/Users?filter=${encodeURIComponent('userName eq "a" and (')}`), 400, 'invalidFilter');
+    expectScimError(await s.get('/Users?count=many'), 400, 'invalidValue');
+    expect(await storedState(t.service.database.db, ['agendaJobs', 'scim_requests'])).to.deep.equal(before);
   });
 
   it('when no or another key calls, then 401 or 403 as SCIM errors', async () => {
