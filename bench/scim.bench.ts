@@ -157,6 +157,7 @@ export async function run(): Promise<BenchResult[]> {
 const rows = await runWhenMain(import.meta.url, run);
 if (rows) {
   const out = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results-scim.json');
-  await writeFile(out, JSON.stringify({ at: new Date().toISOString(), machine: `${os.cpus().length} cores`, results: rows }, null, 2) + '\n');
+  // The load average says how much else the machine ran meanwhile (these figures move with it).
+  await writeFile(out, JSON.stringify({ at: new Date().toISOString(), machine: `${os.cpus().length} cores`, loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 10) / 10), results: rows }, null, 2) + '\n');
   console.log(`wrote ${out}`);
 }

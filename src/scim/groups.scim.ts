@@ -77,9 +77,25 @@ async function writableGroup(id: string): Promise<GroupDoc> {
   return g;
 }
 
+/** Whether an attribute path names `members` (or one of its sub-attributes), with or without the Group URN. */
+const isMembers = (path: string): boolean => path.toLowerCase().replace(`${URN.group.toLowerCase()}:`, '').split(/[.[]/)[0] === 'members';
+
+function filterReadsMembers(f: Filter): boolean {
+  switch (f.op) {
+    case 'and':
+    case 'or':
+      return filterReadsMembers(f.left) || filterReadsMembers(f.right);
+    case 'not':
+      return filterReadsMembers(f.filter);
+    default:
+      return isMembers(f.path);
+  }
+}
+
+/** Members are read only when the answer shows them or the filter looks at them. */
 const wantsMembers = (params: Pick<ListParams, 'attributes' | 'excludedAttributes'>, filter?: Filter): boolean => {
-  const named = (list?: string[]) => list?.some((a) => a.toLowerCase().replace(`${URN.group.toLowerCase()}:`, '').split('.')[0] === 'members') ?? false;
-  if (filter && JSON.stringify(filter).toLowerCase().includes('"members')) return true;
+  const named = (list?: string[]) => list?.some(isMembers) ?? false;
+  if (filter && filterReadsMembers(filter)) return true;
   if (params.attributes?.length) return named(params.attributes);
   return !named(params.excludedAttributes);
 };

@@ -26,7 +26,6 @@ function oneString(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
   if (Array.isArray(value)) throw invalidValue(`${name} may be given once.`);
   if (typeof value === 'number') return String(value);
-  if (Array.isArray(value) && name.endsWith('ttributes')) return value.join(',');
   if (typeof value !== 'string') throw invalidValue(`${name} must be text.`);
   return value;
 }

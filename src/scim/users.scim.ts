@@ -18,7 +18,7 @@ import { applyPatch, readPatchBody, type PatchTarget } from './patch.js';
 import { checkIfMatch, getCI, isObject, type ScimObject } from './resource-shape.js';
 import { fromScimUser, renamedErrors, toScimUser } from './user-mapping.js';
 import { invalidValue, mutability, notFound, uniqueness } from './scim-error.js';
-import { resolvePath, userSchemaDefs } from './schemas.js';
+import { ENTERPRISE_ATTRIBUTES, resolvePath, userSchemaDefs } from './schemas.js';
 import { URN } from './urns.js';
 import type { ListParams, ListResult } from './list-params.js';
 
@@ -120,7 +120,7 @@ export async function replaceScimUser(id: string, body: unknown, ifMatch: string
   if (input.carried.fields) patch.fields = replacedFields(current.fields, input.fields ?? {});
   else if (input.carried.enterprise) {
     const fields: Record<string, unknown> = { ...input.fields };
-    for (const key of ['employeeNumber', 'costCenter', 'organization', 'division', 'department', 'manager']) {
+    for (const key of ENTERPRISE_ATTRIBUTES) {
       if (defs.has(key) && !(key in fields) && current.fields[key] !== undefined) fields[key] = null;
     }
     patch.fields = fields;
@@ -141,7 +141,7 @@ export async function patchScimUser(id: string, body: unknown, ifMatch: string |
   const entAfter = getCI(after, URN.enterprise);
   const ours = { ...((getCI(after, URN.fields) ?? {}) as ScimObject) };
   const defs = await loadFieldDefinitions();
-  for (const key of ['employeeNumber', 'costCenter', 'organization', 'division', 'department', 'manager']) {
+  for (const key of ENTERPRISE_ATTRIBUTES) {
     if (!defs.has(key)) continue;
     const was = getCI(entBefore, key);
     const now = isObject(entAfter) ? getCI(entAfter, key) : undefined;
@@ -200,7 +200,8 @@ export async function listScimUsers(params: ListParams, baseUrl: string): Promis
   const docs = await collection.find(compiled.query, WITHOUT_ENROLLMENTS).toArray();
   let resources = docs.map((d) => toScimUser(userView(d), baseUrl));
   if (filter && !compiled.exact) resources = resources.filter((r) => matches(r, filter, { extensionUrns: [URN.enterprise, URN.fields], coreUrn: URN.user, caseExact: (p) => ['id', 'externalid'].includes(p.toLowerCase()) }));
-  resources = sortBy(resources, (r) => (sortField ? valueAt(docs.find((d) => d._id === r.id) as unknown as Document, sortField) : firstValue(r, params.sortBy ?? 'id')), descending);
+  const byId = new Map(docs.map((d) => [d._id, d as unknown as Document]));
+  resources = sortBy(resources, (r) => (sortField ? valueAt(byId.get(String(r.id)), sortField) : firstValue(r, params.sortBy ?? 'id')), descending);
   return { total: resources.length, resources: resources.slice(params.startIndex - 1, params.startIndex - 1 + params.count) };
 }
 
