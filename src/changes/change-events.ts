@@ -54,8 +54,8 @@ export interface ReadOptions {
   maxEntries?: number;
 }
 
-/** Log entries read at once while looking for events. */
-const ENTRIES_PER_READ = 4;
+/** Log entries read at once at most while looking for events. */
+const MAX_ENTRIES_PER_READ = 16;
 
 /** History `_id`s start with their group's id (membership.model.ts historyId), so a group filter needs no read. */
 const groupOf = (historyId: string): string => historyId.slice(0, historyId.indexOf(':'));
@@ -70,15 +70,18 @@ export async function readEvents(from: LogPosition, opts: ReadOptions): Promise<
   let next = from;
   const maxEntries = opts.maxEntries ?? 64;
   let looked = 0;
-  // A few entries at a time, until enough events: one entry may hold thousands, each read whole.
+  // One entry first, then more at a time while they prove small: an entry may name thousands of events (a sync's
+  // write), and each is read whole, or one (a user's change).
   const entries = async function* () {
     let after = from.seq;
+    let n = 1;
     while (looked < maxEntries) {
-      const batch = await readLogAfter(after, Math.min(ENTRIES_PER_READ, maxEntries - looked));
+      const batch = await readLogAfter(after, Math.min(n, maxEntries - looked));
       looked += batch.length;
       yield* batch;
       if (batch.length === 0) return;
       after = logSeq(batch[batch.length - 1]!._id);
+      n = Math.min(MAX_ENTRIES_PER_READ, n * 4);
     }
   };
   scan: for await (const entry of entries()) {
@@ -108,3 +111,26 @@ export async function readEvents(from: LogPosition, opts: ReadOptions): Promise<
   }
   return { events, next };
 }
+
+/**
+ * `events` with each removal put after the addition of the same membership when the log has them the other way
+ * round. A membership's history ids share `<group>:<user>:<added-at ms>:`, so a removal names the addition it
+ * undoes. The log orders them by when each was logged, and an addition is logged after its membership is stored:
+ * a writer that removes that membership in between can log its removal first. Read in that order, a receiver would
+ * end with a member who is not one. Nothing else moves.
+ */
+export function causalOrder<E extends { id: string }>(events: readonly E[]): E[] {
+  const out = [...events];
+  for (let i = 0; i < out.length; i++) {
+    const e = out[i]!;
+    if (!e.id.endsWith(':removed')) continue;
+    const added = `${e.id.slice(0, -':removed'.length)}:added`;
+    const j = out.findIndex((x, k) => k > i && x.id === added);
+    if (j < 0) continue;
+    out.splice(i, 1);
+    out.splice(j, 0, e);
+    i--;
+  }
+  return out;
+}
+

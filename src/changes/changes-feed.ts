@@ -3,7 +3,7 @@
 // still after every cursor handed out before it was logged: a client that follows `nextCursor` misses nothing.
 import { GoneError, ValidationError } from '../platform/errors.js';
 import { logBounds } from './change-log.js';
-import { readEvents, type ChangeEvent, type LogPosition } from './change-events.js';
+import { causalOrder, readEvents, type ChangeEvent, type LogPosition } from './change-events.js';
 
 export interface ChangeItem {
   id: string;
@@ -64,5 +64,6 @@ export async function readChanges(query: { cursor?: string; groups?: readonly st
     maxEntries: ENTRIES_PER_REQUEST,
     ...(query.groups?.length ? { groups: new Set(query.groups) } : {}),
   });
-  return { items: events.map(toItem), nextCursor: encodePosition(next) };
+  // The page is read whole, so reordering within it passes nothing over.
+  return { items: causalOrder(events).map(toItem), nextCursor: encodePosition(next) };
 }

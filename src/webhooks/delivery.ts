@@ -24,7 +24,7 @@ import { LeaseWaitTimeoutError } from '../platform/db/leases.js';
 import { eachLimited } from '../platform/each-limited.js';
 import { NotFoundError } from '../platform/errors.js';
 import { history } from '../membership/membership-store.js';
-import { readEvents, toEvent, type ChangeEvent, type LogPosition } from '../changes/change-events.js';
+import { causalOrder, readEvents, toEvent, type ChangeEvent, type LogPosition } from '../changes/change-events.js';
 import { logFloor, pruneLog } from '../changes/change-log.js';
 import { attempts, progress, webhooks, type AttemptDoc, type WebhookDoc } from './webhook.model.js';
 import { deliveryId, deliveryView, setDeliveryState, signingSecrets, type DeliveryView } from './webhooks.service.js';
@@ -116,9 +116,10 @@ export async function deliverPass(sub: WebhookDoc, opts: DeliveryOptions): Promi
   }
   const tried = new Map(ids.map((id) => [id, summarise(stored.get(id))]));
 
-  // In log order, per user and group.
+  // In log order, per user and group (a removal after the addition it undoes, causalOrder). Positions below follow
+  // the log's order, never this one, so that nothing before an undelivered event is passed over.
   const chains = new Map<string, ChangeEvent[]>();
-  for (const e of events) {
+  for (const e of causalOrder(events)) {
     const key = `${e.groupId}\n${e.externalId}`;
     const chain = chains.get(key) ?? [];
     chain.push(e);

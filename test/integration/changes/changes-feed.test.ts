@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { createGroup, putUser, userBody, type Auth } from '../membership/membership-helpers.js';
 import { addMemberships, removeMemberships, memberships } from '../../../src/membership/membership-store.js';
-import { pruneLog, LOG_RETENTION_MS } from '../../../src/changes/change-log.js';
+import { appendToLog, pruneLog, LOG_RETENTION_MS } from '../../../src/changes/change-log.js';
 
 interface Change {
   id: string;
@@ -122,6 +122,23 @@ describe('Changes feed: membership changes after a cursor, oldest first, from th
     await removeMemberships(remove, { runKey: 'second', at: new Date() });
     const { items } = await readAll(cursor);
     expect(items.map((c) => [c.type, c.externalId])).to.deep.equal([['membership.removed', user]]);
+  });
+
+  it('when a removal is logged before the addition it undoes (the adder slow to log), then the feed lists the addition first', async () => {
+    const group = await createGroup(t, admin, { type: 'manual' });
+    const user = await putUser(t, hr, userBody());
+    const cursor = await cursorNow();
+    const at = new Date();
+    // Writer A stored the membership and its history, and has not logged it yet.
+    await db().collection('memberships').insertOne({ _id: `${group.id}:${user}` as never, group: group.id, externalId: user, source: 'manual', addedAt: at, run: 'slow-adder' });
+    const addedId = `${group.id}:${user}:${at.getTime()}:added`;
+    await db().collection('membership_history').insertOne({ _id: addedId as never, at, group: group.id, externalId: user, action: 'added', source: 'manual', actor: 'test', reason: 'slow', run: 'slow-adder' });
+    // Writer B removes it meanwhile, and logs first; then A logs.
+    const membership = (await memberships().findOne({ group: group.id, externalId: user }))!;
+    await removeMemberships([{ groupId: group.id, externalId: user, membership, ruleVersion: 0, reason: 'gone', actor: 'test' }], { runKey: 'fast-remover', at: new Date() });
+    await appendToLog([{ id: addedId, group: group.id, run: 'slow-adder' }]);
+    const { items } = await readAll(cursor);
+    expect(items.map((c) => c.type)).to.deep.equal(['membership.added', 'membership.removed']);
   });
 
   it('when a cursor is older than the log keeps, then it is a 410; a bad cursor or group list is a 400 naming the field; hr-feed may not read', async () => {
