@@ -199,7 +199,7 @@ export async function deliverPass(sub: WebhookDoc, opts: DeliveryOptions): Promi
     await progress().updateOne({ _id: sub._id }, { $set: { position, attempted: furthest, at: now } }, { upsert: true });
   }
   if (oldestFailing && now.getTime() - oldestFailing.getTime() >= DISABLE_AFTER_MS) {
-    await setDeliveryState(sub._id, 'disabled', `deliveries failed for 3 days (last: ${lastFailure ? describe(lastFailure) : 'no answer'})`);
+    await setDeliveryState(sub._id, 'disabled', `deliveries failed for 3 days${lastFailure ? ` (last: ${describe(lastFailure)})` : ''}`);
   } else if (lastFailure) {
     await setDeliveryState(sub._id, 'failing', `the last delivery ${describe(lastFailure)}`);
   } else if (sub.state === 'failing' && delivered > 0) {
