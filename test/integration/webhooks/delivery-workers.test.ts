@@ -133,6 +133,31 @@ describe('Webhook delivery: retries over days, refused targets, workers that die
     expect(deliveries.map((d) => d.state)).to.deep.equal(['delivered', 'delivered', 'delivered']);
   });
 
+  it('when two workers\' syncs and the API write memberships at once, then the change log numbers every change once, with no gap', async () => {
+    await Promise.all([startWorker(), startWorker()]);
+    const db = t.service.database.db;
+    const [head] = await db.collection('membership_change_log').find({}, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(1).toArray();
+    const from = Number(head?._id ?? 0);
+    const site = `site${Date.now().toString(36)}`;
+    await t.api.put('/api/v1/fields/site').set(hr).send({ label: 'Site', type: 'text' }).expect((r) => expect(r.status).to.be.oneOf([200, 201]));
+    const users = await Promise.all(Array.from({ length: 30 }, () => putUser(t, hr, userBody({ fields: { site } }))));
+    const manual = await createGroup(t, admin, { type: 'manual' });
+    // Four rule groups synced by the workers' jobs, while this process adds by hand.
+    const rule = { conditions: { all: [{ fact: 'field', params: { key: 'site' }, operator: 'equal', value: site }] } };
+    const created = await Promise.all(Array.from({ length: 4 }, (_, i) => t.api.post('/api/v1/groups').set(admin).send({ name: `Synced ${site} ${i}`, type: 'automatic', rule }).expect(201)));
+    await Promise.all(users.map((u) => t.api.put(`/api/v1/groups/${manual.id}/members/${u}`).set(admin).expect((r) => expect(r.status).to.be.oneOf([200, 201]))));
+    const groups = [manual.id, ...created.map((r) => r.body.id as string)];
+    // Wait for the syncs: 5 groups of 30.
+    for (let i = 0; i < 200 && (await db.collection('membership_history').countDocuments({ group: { $in: groups } })) < 150; i++) await new Promise((r) => setTimeout(r, 100));
+    const history = await db.collection('membership_history').find({ group: { $in: groups } }).toArray();
+    expect(history.length).to.equal(150);
+    const entries = await db.collection('membership_change_log').find({}).toArray();
+    const numbers = entries.map((e) => Number(e._id)).filter((n) => n > from).sort((a, b) => a - b);
+    expect(numbers).to.deep.equal(Array.from({ length: numbers.length }, (_, i) => from + 1 + i));
+    const logged = entries.filter((e) => Number(e._id) > from).flatMap((e) => e.events as string[]).filter((id) => groups.some((g) => id.startsWith(`${g}:`)));
+    expect([...logged].sort()).to.deep.equal(history.map((h) => String(h._id)).sort());
+  });
+
   it('when two workers run, then each delivery is sent once', async () => {
     await Promise.all([startWorker(), startWorker()]);
     await subscribe();

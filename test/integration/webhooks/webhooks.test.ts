@@ -174,6 +174,22 @@ describe('Webhooks: signed deliveries of membership changes to a local receiver'
     expect((verify(sub.secret, r!) as { type: string }).type).to.equal('webhook.test');
   });
 
+  it('when deliveries are made and one waits, then /metrics shows them by outcome, the queue depth and the oldest waiting event\'s age', async () => {
+    const sub = await subscribe();
+    const group = await createGroup(t, admin, { type: 'manual' });
+    receiver.respond = (_r, i) => (i === 0 ? 200 : 'hang');
+    await addMember(group.id, await putUser(t, hr, userBody()));
+    await receiver.waitFor(1);
+    await addMember(group.id, await putUser(t, hr, userBody()));
+    await receiver.waitFor(2);
+    await new Promise((r) => setTimeout(r, 1100));
+    const text = (await t.api.get('/metrics').expect(200)).text;
+    const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('autogroups_webhook_deliveries_total{outcome="delivered"}')).to.be.at.least(1);
+    expect(value(`autogroups_webhook_queue_depth{webhook="${sub.id}"}`)).to.equal(1);
+    expect(value(`autogroups_webhook_oldest_undelivered_seconds{webhook="${sub.id}"}`)).to.be.within(1, 30);
+  });
+
   it('when a subscription names groups, then only those groups\' changes are delivered', async () => {
     const [mine, other] = [await createGroup(t, admin, { type: 'manual' }), await createGroup(t, admin, { type: 'manual' })];
     await subscribe({ groups: [mine.id], events: ['membership.added'] });
