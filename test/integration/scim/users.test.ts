@@ -36,6 +36,22 @@ describe('SCIM: Users', () => {
     expect(stored!.fields).to.deep.equal({ department: 'Sales', employeeNumber: 42 });
   });
 
+  it('when a SCIM write moves a user into or out of an automatic group, then membership is settled when it answers and history names the SCIM key', async () => {
+    const admin = await t.auth('admin');
+    const rule = { conditions: { all: [{ fact: 'field', params: { key: 'department' }, operator: 'equal', value: 'Logistics' }] } };
+    const group = (await t.api.post('/api/v1/groups').set(admin).send({ name: `Logistics ${unique()}`, type: 'automatic', rule }).expect(201)).body as { id: string };
+    const member = async (id: string) => (await t.service.database.db.collection('memberships').countDocuments({ group: group.id, externalId: id })) === 1;
+
+    const created = bodyOf(await s.post('/Users', oktaUser({ [ENTERPRISE_URN]: { department: 'Logistics' } })).expect(201));
+    expect(await member(created.id as string)).to.equal(true);
+    await s.patch(`/Users/${created.id as string}`, patchOp({ op: 'Replace', path: `${ENTERPRISE_URN}:department`, value: 'Sales' })).expect(200);
+    expect(await member(created.id as string)).to.equal(false);
+
+    const history = (await t.api.get(`/api/v1/groups/${group.id}/history?externalId=${created.id as string}`).set(admin).expect(200)).body.items as Array<{ action: string; actor?: string }>;
+    expect(history.map((h) => h.action).sort()).to.deep.equal(['added', 'removed']);
+    for (const h of history) expect(h.actor).to.match(/^key:test hr-feed \(key_[0-9a-f]+\)$/);
+  });
+
   it('when the same User is POSTed again, then 409 uniqueness and nothing changes', async () => {
     const body = oktaUser();
     await s.post('/Users', body).expect(201);
@@ -159,15 +175,22 @@ describe('SCIM: Users', () => {
     expectScimError(await s.get(`/Users?filter=${encodeURIComponent('userName eq')}`), 400, 'invalidFilter');
   });
 
-  it('when users are looked up by userName, externalId or work email, then the database answers from an index, not a scan', async () => {
+  it('when users are looked up by userName, externalId or work email, then the whole filter goes to the database as an equality on the indexed field', async () => {
     const created = bodyOf(await s.post('/Users', oktaUser()).expect(201));
     for (const text of [`userName eq "${(created.userName as string).toUpperCase()}"`, `externalId eq "${created.id as string}"`, `emails[type eq "work"].value eq "${created.userName as string}"`]) {
       const { query, exact } = compileUserFilter(parseFilter(text), new Map());
       expect(exact, text).to.equal(true);
-      const plan = JSON.stringify(await t.service.database.db.command({ explain: { find: 'users', filter: query }, verbosity: 'queryPlanner' }));
-      // PostgreSQL's plan under FerretDB ("Bitmap Index Scan" on the field's GIN index), or MongoDB's IXSCAN.
-      expect(plan, text).to.match(/Index Scan|IXSCAN|IDHACK|EXPRESS/);
-      expect(plan, text).to.not.match(/Seq Scan|COLLSCAN/);
+      const explained = await t.service.database.db.command({ explain: { find: 'users', filter: query }, verbosity: 'queryPlanner' });
+      const plan = JSON.stringify(explained.queryPlanner);
+      if ('filterPushdown' in explained) {
+        // FerretDB: the whole filter goes to PostgreSQL as the containment its GIN index on the field serves
+        // (`_jsonb -> 'emailLower' @> '"…"'`); which plan PostgreSQL then picks depends on the table's size.
+        const field = Object.keys(query)[0]!;
+        expect(explained.filterPushdown, text).to.equal(true);
+        expect(plan, text).to.include(`-> '${field}'::text) @> `);
+      } else {
+        expect(plan, text).to.match(/IXSCAN|IDHACK|EXPRESS/);
+      }
       const found = bodyOf(await s.get(`/Users?filter=${encodeURIComponent(text)}`).expect(200));
       expect(found.Resources.map((r: { id: string }) => r.id), text).to.deep.equal([created.id]);
     }
