@@ -87,6 +87,18 @@ describe('SCIM conformance: Microsoft Entra', () => {
     expect(bodyOf(bad).detail).to.include('active');
   });
 
+  it('a path-less Replace whose value names attributes by dotted and by URN paths changes each of them', async () => {
+    const created = bodyOf(await s.post('/Users', entraUser()).expect(201));
+    const res = await s.patch(
+      `/Users/${created.id as string}`,
+      patchOp({ op: 'Replace', value: { 'name.givenName': 'Bruna', 'name.familyName': 'Reis', [`${ENTERPRISE_URN}:department`]: 'Audit', active: 'false' } }),
+    );
+    expect(res.status, res.text).to.equal(200);
+    const stored = await users().findOne({ _id: created.id });
+    expect(stored).to.include({ firstName: 'Bruna', lastName: 'Reis', status: 'inactive' });
+    expect(stored!.fields).to.deep.equal({ department: 'Audit' });
+  });
+
   it('groups: lookup with excludedAttributes=members, member removal as a Remove with a value list and as members[value eq "id"], PATCH answered 204', async () => {
     const a = bodyOf(await s.post('/Users', entraUser()).expect(201));
     const b = bodyOf(await s.post('/Users', entraUser()).expect(201));
