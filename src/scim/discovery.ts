@@ -15,7 +15,6 @@ export const BULK_MAX_OPERATIONS = MAX_BATCH_RECORDS;
 export function serviceProviderConfig(baseUrl: string): Record<string, unknown> {
   return {
     schemas: [URN.serviceProviderConfig],
-    documentationUri: 'https://github.com/autogroups/autogroups/blob/main/docs/scim.md',
     patch: { supported: true },
     bulk: { supported: true, maxOperations: BULK_MAX_OPERATIONS, maxPayloadSize: BULK_MAX_PAYLOAD },
     filter: { supported: true, maxResults: MAX_COUNT },
