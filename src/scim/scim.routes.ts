@@ -8,9 +8,10 @@ import { actorOf } from '../platform/auth.js';
 import { findKeyBySecret } from '../keys/api-keys.service.js';
 import { requireUtf8 } from '../platform/body-encoding.js';
 import { rateLimits } from '../platform/rate-limit.js';
-import { UnsupportedMediaTypeError } from '../platform/errors.js';
+import { UnsupportedMediaTypeError, type AppError } from '../platform/errors.js';
 import type { WriteContext } from './write-context.js';
-import { ScimError, scimErrorHandler, notFound } from './scim-error.js';
+import { fromAppError, notFound, ScimError, scimErrorHandler, sendScimError } from './scim-error.js';
+import { TIMEOUT_SENDER } from '../platform/request-timeout.js';
 import { scimRequestLog } from './request-log.js';
 import { readListParams, type ListParams, type ListResult } from './list-params.js';
 import { project, type ScimObject } from './resource-shape.js';
@@ -75,6 +76,11 @@ export function scimRoutes(deps: RouteDeps): Router {
     return project(resource, { attributes: p.attributes, excluded: p.excludedAttributes, coreUrn: core, extensionUrns: ext });
   };
 
+  // A request past the service's time bound is answered in SCIM's shape too.
+  router.use((_req, res, next) => {
+    res.locals[TIMEOUT_SENDER] = (err: AppError) => sendScimError(res, fromAppError(err));
+    next();
+  });
   router.use(scimRequestLog(deps.logger));
   router.use(scimAuth);
   const limits = rateLimits({ perMinute: deps.config.rateLimitPerMinute, batchesPerMinute: 0 });
