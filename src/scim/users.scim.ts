@@ -154,7 +154,10 @@ export async function patchScimUser(id: string, body: unknown, ifMatch: string |
   const emails = getCI(after, 'emails');
   if (getCI(after, 'userName') === current.email && JSON.stringify(emails) !== emailsBefore && Array.isArray(emails)) {
     // The email changed through `emails` (Entra's `emails[type eq "work"].value`): userName follows it.
-    const el = emails.find((e) => isObject(e) && getCI(e, 'primary') === true) ?? emails.find((e) => isObject(e) && String(getCI(e, 'type')).toLowerCase() === 'work') ?? emails[0];
+    // The new address is one that is not the current one: primary first, then work, then any (an `add` to
+    // `emails` keeps the old element beside the new one).
+    const fresh = emails.filter((e) => isObject(e) && typeof getCI(e, 'value') === 'string' && String(getCI(e, 'value')).toLowerCase() !== current.email.toLowerCase());
+    const el = fresh.find((e) => looseTrue(getCI(e as ScimObject, 'primary'))) ?? fresh.find((e) => String(getCI(e as ScimObject, 'type')).toLowerCase() === 'work') ?? fresh[0];
     const value = isObject(el) ? getCI(el, 'value') : undefined;
     if (typeof value === 'string') after.userName = value;
   }
@@ -204,6 +207,8 @@ export async function listScimUsers(params: ListParams, baseUrl: string): Promis
   resources = sortBy(resources, (r) => (sortField ? valueAt(byId.get(String(r.id)), sortField) : firstValue(r, params.sortBy ?? 'id')), descending);
   return { total: resources.length, resources: resources.slice(params.startIndex - 1, params.startIndex - 1 + params.count) };
 }
+
+const looseTrue = (v: unknown): boolean => v === true || (typeof v === 'string' && v.toLowerCase() === 'true');
 
 function valueAt(doc: Document | undefined, path: string): unknown {
   let node: unknown = doc;

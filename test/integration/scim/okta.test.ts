@@ -68,6 +68,15 @@ describe('SCIM conformance: Okta', () => {
     expect(reactivated.active).to.equal(true);
   });
 
+  it('an email change as Okta may send it, an add to emails of a new primary address, changes the user\'s email', async () => {
+    const created = bodyOf(await s.post('/Users', oktaUser()).expect(201));
+    const moved = `${created.id as string}.moved@example.com`;
+    const res = await s.patch(`/Users/${created.id as string}`, patchOp({ op: 'add', path: 'emails', value: [{ value: moved, type: 'work', primary: true }] }));
+    expect(res.status, res.text).to.equal(200);
+    expect(bodyOf(res)).to.include({ userName: moved });
+    expect(await users().findOne({ _id: created.id })).to.include({ email: moved });
+  });
+
   it('paging as Okta imports users: startIndex and count walk every user once', async () => {
     const total = bodyOf(await s.get('/Users?count=0').expect(200)).totalResults as number;
     const seen: string[] = [];
