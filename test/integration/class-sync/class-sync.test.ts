@@ -123,6 +123,11 @@ describe('Class group sync: a course keeps groups per class, cohort and attendan
     const mid = await storedState(t.service.database.db);
     const bad = await t.api.put(`/api/v1/courses/${course}/class-sync`).set(admin).send({ enabled: 'yes', endsAt: 'soon', colour: 'red' }).expect(400);
     expect((bad.body.errors as Array<{ path: string }>).map((e) => e.path).sort()).to.deep.equal(['colour', 'enabled', 'endsAt']);
+    // An instant on a day that does not exist (joi's isoDate() alone reads it as 2 March).
+    const impossible = await t.api.put(`/api/v1/courses/${course}/class-sync`).set(admin).send({ enabled: true, endsAt: '2027-02-30T00:00:00.000Z' }).expect(400);
+    expect((impossible.body.errors as Array<{ path: string; message: string }>).map((e) => [e.path, e.message])).to.deep.equal([
+      ['endsAt', 'must be a real calendar date and time (got "2027-02-30T00:00:00.000Z")'],
+    ]);
     const missing = await t.api.put(`/api/v1/courses/${course}/class-sync`).set(admin).send({}).expect(400);
     expect((missing.body.errors as Array<{ path: string }>).map((e) => e.path)).to.deep.equal(['enabled']);
     expect(await storedState(t.service.database.db)).to.deep.equal(mid);
