@@ -45,6 +45,14 @@ interface Row {
 }
 
 function readHeader(cells: string[]): { idAt: number; emailAt: number } {
+  // A column named twice is refused, as the users import refuses it: which of the two names the users is a guess.
+  const repeated = [...new Set(cells.filter((name, i) => cells.indexOf(name) !== i))];
+  if (repeated.length) {
+    throw new ValidationError(
+      `The CSV header names ${repeated.length > 1 ? 'columns' : 'a column'} twice.`,
+      repeated.map((name) => ({ path: name || 'header', message: 'is a column named twice' })),
+    );
+  }
   const idAt = cells.indexOf('externalId');
   const emailAt = cells.indexOf('email');
   if (idAt < 0 && emailAt < 0) {

@@ -189,7 +189,7 @@ describe('Member sources: copy (POST /groups/{id}/members/copy) and CSV associat
       expect((await upload(to.id, exported).expect(200)).body).to.include({ added: 2, failed: 0 });
     });
 
-    it('when the header has neither an externalId nor an email column, then 400 naming both; larger than 3 MB 413; not CSV 415; nothing written', async () => {
+    it('when the header has neither an externalId nor an email column, or names a column twice, then 400 naming them; larger than 3 MB 413; not CSV 415; nothing written', async () => {
       const group = await createGroup(t, admin, { type: 'manual' });
       const user = await newUser();
       const before = await storedState(db());
@@ -197,6 +197,9 @@ describe('Member sources: copy (POST /groups/{id}/members/copy) and CSV associat
       expect(res.headers['content-type']).to.match(/application\/problem\+json/);
       expect(res.body.errors.map((e: { path: string }) => e.path).sort()).to.deep.equal(['email', 'externalId']);
       await upload(group.id, '').expect(400);
+      // A column named twice: which one names the users would be a guess.
+      const twice = await upload(group.id, `externalId,externalId\n${user},someone-else\n`).expect(400);
+      expect(twice.body.errors).to.deep.equal([{ path: 'externalId', message: 'is a column named twice' }]);
       const big = `externalId\n${`${user}\n`.repeat(Math.ceil((3 * 1024 * 1024) / (user.length + 1)) + 10)}`;
       const tooLarge = await upload(group.id, big).expect(413);
       expect(tooLarge.headers['content-type']).to.match(/application\/problem\+json/);
