@@ -46,6 +46,8 @@ const IDLE_POLL_MS = 250;
 const REST_MS = 750;
 /** How long a pass waits for another worker's lease on a subscription before leaving it to that worker. */
 const LEASE_TRY_MS = 20;
+/** Longest a stopping worker waits for its passes in flight. */
+const STOP_WAIT_MS = 2000;
 /** How often the change log is pruned (by any worker; a prune by two at once deletes the same entries). */
 const PRUNE_EVERY_MS = 3600_000;
 
@@ -326,7 +328,11 @@ export function startDeliveryWorker(opts: DeliveryOptions & { logger: Logger }):
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await Promise.allSettled([...running.values()]);
+      // A pass waiting on a slow receiver is not waited for past a moment: what it sent without recording is sent
+      // again by the next worker (at least once), and the stop stays within SHUTDOWN_TIMEOUT_MS.
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...running.values()]), new Promise((r) => (bound = setTimeout(r, STOP_WAIT_MS)))]);
+      clearTimeout(bound);
     },
   };
 }

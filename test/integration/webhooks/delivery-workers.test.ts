@@ -6,6 +6,7 @@ import { spawnService, type ChildService } from '../../helpers/child-service.js'
 import { createGroup, putUser, userBody, type Auth } from '../membership/membership-helpers.js';
 import { deliverPass, RETRY_DELAYS_MS } from '../../../src/webhooks/delivery.js';
 import { webhooks } from '../../../src/webhooks/webhook.model.js';
+import { LOG_RETENTION_MS, pruneLog } from '../../../src/changes/change-log.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
 describe('Webhook delivery: retries over days, refused targets, workers that die', function () {
@@ -91,6 +92,19 @@ describe('Webhook delivery: retries over days, refused targets, workers that die
     expect((await stored(sub.id)).state).to.equal('active');
   });
 
+  it('when a subscription is turned back on after the log was pruned past it, then it goes on from the oldest change kept', async () => {
+    const sub = await subscribe();
+    await t.api.patch(`/api/v1/webhooks/${sub.id}`).set(admin).send({ state: 'disabled' }).expect(200);
+    await addMembers(2);
+    // Nine days on: the log keeps only its newest entry, the second addition.
+    await pruneLog(new Date(Date.now() + LOG_RETENTION_MS + 86400_000));
+    await t.api.patch(`/api/v1/webhooks/${sub.id}`).set(admin).send({ state: 'active' }).expect(200);
+    await deliverPass(await stored(sub.id), { allowPrivate: true });
+    expect(receiver.received).to.have.length(1);
+    await deliverPass(await stored(sub.id), { allowPrivate: true });
+    expect(receiver.received).to.have.length(1);
+  });
+
   it('when a target is private at delivery time, then the attempt is refused before connecting and recorded with why', async () => {
     const sub = await subscribe();
     await addMembers(1);
@@ -156,6 +170,21 @@ describe('Webhook delivery: retries over days, refused targets, workers that die
     expect(numbers).to.deep.equal(Array.from({ length: numbers.length }, (_, i) => from + 1 + i));
     const logged = entries.filter((e) => Number(e._id) > from).flatMap((e) => e.events as string[]).filter((id) => groups.some((g) => id.startsWith(`${g}:`)));
     expect([...logged].sort()).to.deep.equal(history.map((h) => String(h._id)).sort());
+  });
+
+  it('when a worker is stopped while a receiver hangs, then it exits 0 within its shutdown time, and the next worker delivers', async () => {
+    const worker = await startWorker();
+    await subscribe();
+    receiver.respond = (_r, i) => (i === 0 ? 'hang' : 204);
+    await addMembers(1);
+    await receiver.waitFor(1);
+    const started = Date.now();
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).to.equal(0);
+    expect(Date.now() - started).to.be.below(8000);
+    await startWorker();
+    await receiver.waitFor(2, 30_000);
+    expect(receiver.received[1]!.headers['webhook-id']).to.equal(receiver.received[0]!.headers['webhook-id']);
   });
 
   it('when two workers run, then each delivery is sent once', async () => {
