@@ -68,7 +68,7 @@ export const webhooksOpenApi: Record<string, unknown> = {
     get: {
       tags,
       operationId: 'listWebhookDeliveries',
-      summary: 'Deliveries that have been attempted, the latest attempted first, each with every attempt',
+      summary: 'Deliveries that have been attempted, the newest change first, each with every attempt',
       description: admin.trim(),
       parameters: queryParameters(deliveriesQuery),
       responses: { 200: { description: 'A page of deliveries', content: json({ type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref('WebhookDelivery') }, nextCursor: { type: ['string', 'null'] } } }) }, 404: problem, ...errors },

@@ -2,11 +2,11 @@
 // writer of the `webhooks` collection: every write of a subscription here takes its lock first, so that an admin's
 // edit and a worker's change of state never overwrite each other.
 import { createHash, randomBytes } from 'node:crypto';
-import { withLocks } from '../platform/db/index.js';
+import { db, withLocks } from '../platform/db/index.js';
 import { NotFoundError, ValidationError } from '../platform/errors.js';
 import { pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
-import { logBounds } from '../changes/change-log.js';
-import type { EventType } from '../changes/change-events.js';
+import { changeLog, logBounds, logFloor, logId } from '../changes/change-log.js';
+import type { EventType, LogPosition } from '../changes/change-events.js';
 import { attempts, progress, webhooks, type AttemptDoc, type WebhookDoc, type WebhookState } from './webhook.model.js';
 import { TargetRefusedError, checkTarget } from './target-address.js';
 
@@ -208,20 +208,59 @@ export function deliveryView(list: readonly AttemptDoc[]): DeliveryView {
   };
 }
 
-/** A subscription's deliveries that have had an attempt, the latest attempted first; `after` is the previous page's last id. */
+/** Log entries one deliveries page looks back through at most (each names up to 5,000 events). */
+const ENTRIES_PER_PAGE = 16;
+
+/**
+ * A subscription's deliveries that have had an attempt, newest event first: read backwards through the change log
+ * from the furthest event attempted, looking up the attempts of those events only (a page costs about `limit`
+ * lookups, however many deliveries the subscription has had). `after` is the previous page's place in the log.
+ */
 export async function listDeliveries(id: string, page: { limit: number; after?: string }): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
-  await stored(id);
-  const byDelivery = new Map<string, AttemptDoc[]>();
-  for await (const a of attempts().find({ subscription: id })) {
-    let list = byDelivery.get(a.delivery);
-    if (!list) byDelivery.set(a.delivery, (list = []));
-    list.push(a);
+  const sub = await stored(id);
+  const at = (await progress().findOne({ _id: id })) ?? undefined;
+  let from: LogPosition = page.after !== undefined ? parsePosition(page.after) : (at?.attempted ?? at?.position ?? sub.startAfter);
+  const floor = Math.max(await logFloor(), sub.startAfter.seq + 1);
+  const groups = sub.groups ? new Set(sub.groups) : undefined;
+  const types = new Set<string>(sub.events.map((e) => (e === 'membership.added' ? ':added' : ':removed')));
+  const items: DeliveryView[] = [];
+  let looked = 0;
+  // Entry `from.seq + 1` has its first `from.skip` events before the place; entries at or below `from.seq` all theirs.
+  while (items.length < page.limit && looked < ENTRIES_PER_PAGE) {
+    const n = from.skip > 0 ? from.seq + 1 : from.seq;
+    if (n < floor) return { items, nextCursor: null };
+    const entry = await changeLog().findOne({ _id: logId(n) });
+    looked++;
+    const events = (entry?.events ?? []).slice(0, from.skip > 0 ? from.skip : undefined);
+    const candidates = events
+      .map((event, k) => ({ event, k }))
+      .filter(({ event }) => (!groups || groups.has(event.slice(0, event.indexOf(':')))) && types.has(event.slice(event.lastIndexOf(':'))))
+      .reverse();
+    // From the newest down, a few more than the page needs at a time: most events of a window were attempted.
+    let k = 0;
+    while (k < candidates.length && items.length < page.limit) {
+      const batch = candidates.slice(k, k + (page.limit - items.length) * 2);
+      k += batch.length;
+      const found = new Map<string, AttemptDoc[]>();
+      for (const a of await db().readWhereIn(attempts(), 'delivery', batch.map((c) => deliveryId(id, c.event)))) found.set(a.delivery, [...(found.get(a.delivery) ?? []), a]);
+      for (const c of batch) {
+        const list = found.get(deliveryId(id, c.event));
+        if (!list) continue;
+        items.push(deliveryView(list));
+        if (items.length === page.limit) {
+          // The next page starts before this event.
+          return { items, nextCursor: positionText({ seq: n - 1, skip: c.k }) };
+        }
+      }
+    }
+    from = { seq: n - 1, skip: 0 };
   }
-  const latest = (list: AttemptDoc[]) => Math.max(...list.map((a) => a.at.getTime()));
-  const ordered = [...byDelivery.entries()].sort(([ia, a], [ib, b]) => latest(b) - latest(a) || ia.localeCompare(ib));
-  // The cursor names the last delivery returned; a page goes on after it in the order above.
-  const start = page.after === undefined ? 0 : ordered.findIndex(([d]) => d === page.after) + 1;
-  const slice = ordered.slice(start, start + page.limit);
-  const more = start + page.limit < ordered.length;
-  return { items: slice.map(([, list]) => deliveryView(list)), nextCursor: more && slice.length ? slice[slice.length - 1]![0] : null };
+  return { items, nextCursor: from.seq + (from.skip > 0 ? 1 : 0) >= floor ? positionText(from) : null };
+}
+
+const positionText = (p: LogPosition): string => `${p.seq}.${p.skip}`;
+function parsePosition(text: string): LogPosition {
+  const m = /^(\d{1,15})\.(\d{1,6})$/.exec(text);
+  if (!m) throw new ValidationError('The cursor is not one this service issued.', [{ path: 'cursor', message: 'invalid cursor' }]);
+  return { seq: Number(m[1]), skip: Number(m[2]) };
 }

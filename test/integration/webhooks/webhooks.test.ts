@@ -190,6 +190,29 @@ describe('Webhooks: signed deliveries of membership changes to a local receiver'
     expect(value(`autogroups_webhook_oldest_undelivered_seconds{webhook="${sub.id}"}`)).to.be.within(1, 30);
   });
 
+  it('when deliveries are listed page by page, then each comes once, newest change first, and unattempted ones are not listed', async () => {
+    const sub = await subscribe({ events: ['membership.added'] });
+    const group = await createGroup(t, admin, { type: 'manual' });
+    const users = [];
+    for (let i = 0; i < 5; i++) {
+      const user = await putUser(t, hr, userBody());
+      users.push(user);
+      await addMember(group.id, user);
+    }
+    await removeMember(group.id, users[0]!);
+    await receiver.waitFor(5);
+    await until(async () => (await t.api.get(`/api/v1/webhooks/${sub.id}/deliveries`).set(admin)).body.items.length === 5);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await t.api.get(`/api/v1/webhooks/${sub.id}/deliveries`).query({ limit: 2, ...(cursor ? { cursor } : {}) }).set(admin).expect(200);
+      seen.push(...(res.body.items as Array<{ externalId: string }>).map((d) => d.externalId));
+      cursor = res.body.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).to.deep.equal([...users].reverse());
+    await t.api.get(`/api/v1/webhooks/${sub.id}/deliveries`).query({ cursor: 'nope' }).set(admin).expect(400);
+  });
+
   it('when a subscription names groups, then only those groups\' changes are delivered', async () => {
     const [mine, other] = [await createGroup(t, admin, { type: 'manual' }), await createGroup(t, admin, { type: 'manual' })];
     await subscribe({ groups: [mine.id], events: ['membership.added'] });
