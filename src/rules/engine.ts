@@ -42,8 +42,3 @@ export function buildEngineForRules(rules: readonly RuleDocument[], user: UserFa
   return engine;
 }
 
-/** Runs the engine once and tells whether the rule matched. */
-export async function engineMatches(engine: Engine): Promise<boolean> {
-  const { results } = await engine.run();
-  return results.length > 0;
-}
