@@ -85,18 +85,26 @@ const known = new Map<string, number>();
 const dbKey = () => mongoose.connection.name;
 
 /** Puts events in the log; resolves once an entry names them. */
-export function appendToLog(events: readonly LoggedEvent[]): Promise<void> {
-  if (events.length === 0) return Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
-    let entry = waiting.at(-1);
-    if (!entry || entry.events.length + events.length > MAX_EVENTS_PER_ENTRY) {
-      entry = { events: [], waiters: [] };
-      waiting.push(entry);
-    }
-    entry.events.push(...events);
-    entry.waiters.push({ resolve, reject });
-    void appendWaiting();
-  });
+export async function appendToLog(events: readonly LoggedEvent[]): Promise<void> {
+  // A sync's write can hold hundreds of thousands of changes: entries of at most MAX_EVENTS_PER_ENTRY, in order
+  // (one entry of them all would outgrow a document, and readers read an entry whole).
+  const parts: Array<Promise<void>> = [];
+  for (let start = 0; start < events.length; start += MAX_EVENTS_PER_ENTRY) {
+    const part = events.slice(start, start + MAX_EVENTS_PER_ENTRY);
+    parts.push(
+      new Promise<void>((resolve, reject) => {
+        let entry = waiting.at(-1);
+        if (!entry || entry.events.length + part.length > MAX_EVENTS_PER_ENTRY) {
+          entry = { events: [], waiters: [] };
+          waiting.push(entry);
+        }
+        entry.events.push(...part);
+        entry.waiters.push({ resolve, reject });
+      }),
+    );
+  }
+  void appendWaiting();
+  await Promise.all(parts);
 }
 
 /**

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { createGroup, putUser, userBody, type Auth } from '../membership/membership-helpers.js';
 import { addMemberships, removeMemberships, memberships } from '../../../src/membership/membership-store.js';
-import { appendToLog, pruneLog, LOG_RETENTION_MS } from '../../../src/changes/change-log.js';
+import { appendToLog, pruneLog, LOG_RETENTION_MS, MAX_EVENTS_PER_ENTRY } from '../../../src/changes/change-log.js';
 
 interface Change {
   id: string;
@@ -139,6 +139,16 @@ describe('Changes feed: membership changes after a cursor, oldest first, from th
     await appendToLog([{ id: addedId, group: group.id, run: 'slow-adder' }]);
     const { items } = await readAll(cursor);
     expect(items.map((c) => c.type)).to.deep.equal(['membership.added', 'membership.removed']);
+  });
+
+  it('when one write logs more changes than an entry holds, then they go into consecutive entries of at most MAX_EVENTS_PER_ENTRY, in order', async () => {
+    const ids = Array.from({ length: MAX_EVENTS_PER_ENTRY * 2 + 10 }, (_, i) => `grp_0000000000000000:bulk${String(i).padStart(6, '0')}:1:added`);
+    const before = new Set((await db().collection('membership_change_log').find({}, { projection: { _id: 1 } }).toArray()).map((e) => String(e._id)));
+    await appendToLog(ids.map((id) => ({ id, group: 'grp_0000000000000000', run: 'bulk' })));
+    const entries = (await db().collection('membership_change_log').find({ runs: 'bulk' }).toArray()).filter((e) => !before.has(String(e._id))).sort((a, b) => Number(a._id) - Number(b._id));
+    expect(entries.map((e) => (e.events as string[]).length)).to.deep.equal([MAX_EVENTS_PER_ENTRY, MAX_EVENTS_PER_ENTRY, 10]);
+    expect(entries.map((e) => Number(e._id) - Number(entries[0]!._id))).to.deep.equal([0, 1, 2]);
+    expect(entries.flatMap((e) => e.events as string[])).to.deep.equal(ids);
   });
 
   it('when a cursor is older than the log keeps, then it is a 410; a bad cursor or group list is a 400 naming the field; hr-feed may not read', async () => {
