@@ -1,7 +1,7 @@
 // Group courses benchmark on the embedded database (FerretDB v1 over PostgreSQL): a group of 10,000 members
 // (GROUP_COURSES_BENCH_MEMBERS) with 5 courses; the mass enrolment as its job runs it (runGroupEnrollment, in this
 // process), a second enrolment with nothing left to do, and the unenrolment. Time, enrolments per second and peak
-// RSS of this process. The enrolments go through the enrolment batch path (journal and directory listeners
+// RSS of this process. The enrolments go through the enrolment batch path (the outbox and the membership reaction
 // included); the directory has no automatic group here, so the membership reaction to them is the cheap case.
 //
 // `npm run bench group-courses` runs it alone (and, like every `npm run bench`, rewrites bench/results.json with the

@@ -104,7 +104,7 @@ export async function run(): Promise<BenchResult[]> {
     const wallMs = performance.now() - started;
 
     // Compared with a recompute from the stored users, as soon as the load has stopped (no sync asked for), and
-    // once more after any reaction still owed (failed, journaled for replay) has been replayed.
+    // once more after any reaction still owed (failed, its write left open for replay) has been replayed.
     const client = await MongoClient.connect(embedded.uri);
     let wrong = 0;
     let countOff = 0;
@@ -141,7 +141,7 @@ export async function run(): Promise<BenchResult[]> {
       { name: `${API} api + ${WORKERS} worker processes: PATCH during batches p95`, value: Math.round(percentile(patchTimes, 95)), unit: 'ms' },
       { name: `${API} api + ${WORKERS} worker processes: memberships differing from a recompute`, value: wrong, unit: 'memberships' },
       { name: `${API} api + ${WORKERS} worker processes: groups whose stored count differs`, value: countOff, unit: 'groups' },
-      { name: `${API} api + ${WORKERS} worker processes: reactions that failed (journaled, replayed)`, value: failedReactions, unit: 'reactions' },
+      { name: `${API} api + ${WORKERS} worker processes: reactions that failed (left open, replayed)`, value: failedReactions, unit: 'reactions' },
     ];
   } finally {
     for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGTERM');

@@ -1,7 +1,7 @@
 // SCIM Bulk (RFC 7644 §3.7): many operations in one request, in order, with `bulkId` references
 // ("bulkId:<id>" in a path or in data, such as a group's members) and `failOnErrors`. Entra's API-driven
 // inbound provisioning (its HR feed) sends thousands of user creations at once, so a run of consecutive
-// `POST /Users` operations goes to the directory's batch write (applyUserBatch: the same validation, journal and
+// `POST /Users` operations goes to the directory's batch write (applyUserBatch: the same validation, outbox and
 // reaction as POST /api/v1/users/batch, membership settled before the answer), not one write per user. Every other
 // operation goes to the resource's own SCIM function.
 import { applyUserBatch } from '../directory/user-batch.service.js';

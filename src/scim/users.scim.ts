@@ -1,5 +1,5 @@
 // SCIM Users over the directory. Reads go to the users collection; every write goes through the directory's
-// public write functions (putUser, patchUser, deleteUser), so it is validated, journaled and reacted to exactly
+// public write functions (putUser, patchUser, deleteUser), so it is validated, versioned in the outbox and reacted to exactly
 // like a REST write: membership is settled by the time it answers, and history names the SCIM client's key.
 import type { Document } from 'mongodb';
 import { deleteUser, getUser, patchUser, putUser, userView, WITHOUT_ENROLLMENTS, type UserView } from '../directory/users.service.js';
