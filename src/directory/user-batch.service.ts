@@ -41,6 +41,8 @@ export interface RejectedRecord {
 }
 
 export interface UserBatchOptions {
+  /** Creates only: a record whose user exists fails (`externalId`: already exists) instead of replacing it. */
+  createOnly?: boolean;
   /** Records refused before the batch (e.g. ragged CSV rows), by index. */
   rejected?: ReadonlyMap<number, RejectedRecord>;
   definitions?: FieldDefinitions;
@@ -77,6 +79,10 @@ export async function applyUserBatch(records: readonly unknown[], ctx: WriteCont
       const existing = byId.get(c.externalId);
       if (!existing) {
         inserts.push(c);
+        continue;
+      }
+      if (opts.createOnly) {
+        outcome.fail(c.index, c.externalId, [{ path: 'externalId', message: 'already exists' }]);
         continue;
       }
       const diff = diffUser(existing, c.record);

@@ -104,15 +104,28 @@ function recordAsDoc(record: UserRecord): Partial<UserDoc> {
   return { ...rest, emailLower: record.email.toLowerCase(), branch };
 }
 
+/** A conflict: the user exists, and the write was a create (createOnly). */
+export const userExists = (externalId: string): ConflictError =>
+  new ConflictError(`A user with externalId ${externalId} already exists.`, [{ path: 'externalId', message: 'already exists' }], { externalId });
+
+export interface PutOptions {
+  /** A create, not an upsert: a user that exists is a 409 (userExists), decided under the user's lock. */
+  createOnly?: boolean;
+}
+
 /** PUT: creates or replaces the user. The body is checked here, against the field definitions too. */
-export async function putUser(externalId: string, body: unknown, ctx: WriteContext): Promise<{ user: UserView; created: boolean }> {
+export async function putUser(externalId: string, body: unknown, ctx: WriteContext, opts: PutOptions = {}): Promise<{ user: UserView; created: boolean }> {
   const { input, record, errors } = checkUserReplace(body, await loadFieldDefinitions());
   if (input?.externalId !== undefined && input.externalId !== externalId) {
     errors.push({ path: 'externalId', message: `must match the path (${externalId}) or be left out` });
   }
   if (!record || errors.length) throw invalid(errors);
   // The reaction runs under the user's lock, as for every directory write (reactions to one user never overlap).
-  const { doc, created } = await withLocks([userLock(externalId)], async () => store(externalId, await readUser(externalId), record, ctx));
+  const { doc, created } = await withLocks([userLock(externalId)], async () => {
+    const existing = await readUser(externalId);
+    if (existing && opts.createOnly) throw userExists(externalId);
+    return store(externalId, existing, record, ctx);
+  });
   return { user: userView(doc), created };
 }
 

@@ -200,8 +200,13 @@ async function createUsers(run: BulkOperation[], deps: BulkDeps, budget: number 
       return { op, error: scim };
     }
   });
-  // Which of the ids exist already (a POST of one is a 409), read while the records are made.
-  const existing = db().readByIds(usersCollection(), prepared.flatMap((p) => (p.id ? [p.id] : [])), { projection: { _id: 1 } });
+  // A POST of a user that exists is a 409: the batch below creates only (createOnly), deciding under the users'
+  // locks. With failOnErrors, the existing ones must be known before writing (they count against the budget), so
+  // they are read first, while the records are made.
+  const existing =
+    budget !== undefined
+      ? db().readByIds(usersCollection(), prepared.flatMap((p) => (p.id ? [p.id] : [])), { projection: { _id: 1 } })
+      : Promise.resolve(new Map<string, unknown>());
   existing.catch(() => undefined); // awaited below; this keeps a failure from being unhandled meanwhile
   for (const p of prepared) {
     if (p.error) continue;
@@ -238,10 +243,14 @@ async function createUsers(run: BulkOperation[], deps: BulkDeps, budget: number 
   }
   const taken = prepared.slice(0, cut);
   const toWrite = taken.filter((p) => !p.error);
-  const batch = toWrite.length ? await applyUserBatch(toWrite.map((p) => p.record!), deps.ctx) : { errors: [] };
+  const batch = toWrite.length ? await applyUserBatch(toWrite.map((p) => p.record!), deps.ctx, { createOnly: true }) : { errors: [] };
   for (const e of batch.errors) {
     const p = 'index' in e ? toWrite[e.index] : undefined;
     if (!p) continue;
+    if (e.errors.some((f) => f.path === 'externalId' && f.message === 'already exists')) {
+      p.error = uniqueness(`A user with id ${p.id} already exists.`);
+      continue;
+    }
     const clash = e.errors.some((f) => f.path === 'email' && /already used|this email/.test(f.message));
     const detail = e.errors.map((f) => `${scimPath(f.path)}: ${f.message}`).join('; ');
     p.error = clash ? uniqueness(detail) : invalidValue(detail);

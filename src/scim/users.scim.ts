@@ -9,7 +9,7 @@ import type { UserDoc } from '../directory/user.model.js';
 import type { FieldDefinitions } from '../directory/user-values.js';
 import { EXTERNAL_ID_PATTERN } from '../directory/identifiers.js';
 import type { WriteContext } from './write-context.js';
-import { NotFoundError } from '../platform/errors.js';
+import { ConflictError, NotFoundError } from '../platform/errors.js';
 import { db } from '../platform/db/index.js';
 import { parseFilter } from './filter.js';
 import { matches } from './filter-eval.js';
@@ -81,12 +81,15 @@ export async function createScimUser(body: unknown, ctx: WriteContext, baseUrl: 
   const defs = await loadFieldDefinitions();
   const id = chooseExternalId(body);
   const record = creationBody(body, defs);
-  // POST creates: a user already there is a 409 (Okta's and Entra's cue to look the user up and link it).
-  if (await usersCollection().findOne({ _id: id }, { projection: { _id: 1 } })) throw uniqueness(`A user with id ${id} already exists.`);
-  const { user, created } = await write(() => putUser(id, record, ctx));
-  // Another request created the user between the check and the write: this one rewrote it, and is told so.
-  if (!created) throw uniqueness(`A user with id ${id} already exists (created by another request at the same moment).`);
-  return toScimUser(user, baseUrl);
+  // POST creates: a user already there is a 409 (Okta's and Entra's cue to look the user up and link it), decided
+  // under the user's lock, so that of two POSTs of one new user at once, one creates and the other is refused.
+  try {
+    const { user } = await write(() => putUser(id, record, ctx, { createOnly: true }));
+    return toScimUser(user, baseUrl);
+  } catch (err) {
+    if (err instanceof ConflictError && err.errors?.some((e) => e.path === 'externalId')) throw uniqueness(`A user with id ${id} already exists.`);
+    throw err;
+  }
 }
 
 export async function getScimUser(id: string, baseUrl: string): Promise<ScimObject> {

@@ -60,6 +60,17 @@ describe('SCIM: Users', () => {
     expect(await users().findOne({ _id: body.externalId as never })).to.deep.equal(before);
   });
 
+  it('when two POSTs of one new User race, then one creates it and the other is a 409 that changed nothing', async () => {
+    for (let round = 0; round < 8; round++) {
+      const body = oktaUser();
+      const other = { ...body, name: { givenName: 'Other', familyName: 'Name' } };
+      const [a, b] = await Promise.all([s.post('/Users', body), s.post('/Users', other)]);
+      expect([a.status, b.status].sort(), `round ${round}`).to.deep.equal([201, 409]);
+      const winner = a.status === 201 ? 'Ana' : 'Other';
+      expect(await users().findOne({ _id: body.externalId as never }), `round ${round}`).to.include({ firstName: winner, version: 1 });
+    }
+  });
+
   it('when a User takes an email another user holds, then 409 uniqueness', async () => {
     const first = oktaUser();
     await s.post('/Users', first).expect(201);
