@@ -26,7 +26,6 @@ const groupSchema = new Schema(
     manualMembers: { type: String, enum: MANUAL_MEMBER_POLICIES, default: 'remove' },
     includeInactive: { type: Boolean, default: false },
     paused: { type: Boolean, default: false },
-    isDefault: { type: Boolean, default: false },
     courses: { type: [String], default: [] },
     // id and value: the current key (group-keys.ts); a key's uses are counted in group_key_uses.
     key: { type: new Schema({ enabled: { type: Boolean, required: true }, maxUses: { type: Number }, id: { type: String }, value: { type: String } }, { _id: false }) },
@@ -60,7 +59,6 @@ export interface GroupDoc {
   manualMembers: ManualMemberPolicy;
   includeInactive: boolean;
   paused: boolean;
-  isDefault: boolean;
   courses: string[];
   key?: GroupKeyConfig;
   price?: number;

@@ -77,7 +77,10 @@ export interface KeyShown {
   showKey: boolean;
 }
 
-export function groupView(doc: GroupDoc, state: GroupState | undefined, backlog?: readonly BacklogEntry[], keyShown?: KeyShown): GroupView {
+/** A stored group as read: whether it is the default comes from the default-group document (default-group.ts). */
+export type GroupRead = GroupDoc & { isDefault: boolean };
+
+export function groupView(doc: GroupRead, state: GroupState | undefined, backlog?: readonly BacklogEntry[], keyShown?: KeyShown): GroupView {
   const auto = doc.type === 'automatic';
   return {
     id: doc._id,
@@ -109,8 +112,8 @@ export function groupView(doc: GroupDoc, state: GroupState | undefined, backlog?
   };
 }
 
-/** The stored group, `isDefault` as the default-group document says (default-group.ts), not as the group stored it. */
-export async function requireGroup(id: string): Promise<GroupDoc> {
+/** The stored group, and whether the default-group document (default-group.ts) names it. */
+export async function requireGroup(id: string): Promise<GroupRead> {
   const [doc, defaultId] = await Promise.all([GroupModel.findById(id).lean<GroupDoc>(), readDefaultGroupId()]);
   if (!doc) throw new NotFoundError(`No group with id ${id}.`);
   // Discarding a version leaves the group as it is: what was read stands.
@@ -237,8 +240,6 @@ export async function createGroup(
     manualMembers: input.manualMembers,
     includeInactive: input.includeInactive,
     paused: input.paused,
-    // Not read: the default-group document says which group is the default.
-    isDefault: false,
     courses: input.courses,
     ...(input.key ? { key: await mintKey(id, input.key) } : {}),
     ...(input.price !== undefined ? { price: input.price } : {}),
@@ -270,7 +271,7 @@ export async function createGroup(
  * /groups/{id} (see putRule for the rule's). Called under the group's lock, so no write of this process slips
  * between the comparison and the change.
  */
-async function checkGroupPrecondition(existing: GroupDoc, ifMatch: string | undefined): Promise<void> {
+async function checkGroupPrecondition(existing: GroupRead, ifMatch: string | undefined): Promise<void> {
   if (ifMatch === undefined) return;
   const current = await currentGroupEtag(existing);
   if (!ifMatchHolds(ifMatch, [current])) {
@@ -351,7 +352,7 @@ export const ruleEtag = (version: number): string => `"${version}"`;
 export const groupEtag = (view: GroupView): string => representationEtag(view);
 
 /** The ETag GET /groups/{id} would send now for this stored group. */
-async function currentGroupEtag(doc: GroupDoc): Promise<string> {
+async function currentGroupEtag(doc: GroupRead): Promise<string> {
   // As the group's writers (admin, support) read it: with the key, and without the backlog, as before keys.
   return groupEtag(groupView(doc, (await readGroupStates([doc._id])).get(doc._id), undefined, await keyShown(doc, undefined)));
 }

@@ -57,7 +57,6 @@ export async function ensureScopedGroups(
       manualMembers: 'keep-staff',
       includeInactive: false,
       paused: false,
-      isDefault: false,
       courses: [],
       createdBy: actor,
       version: 1,

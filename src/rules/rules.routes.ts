@@ -21,7 +21,7 @@ import { rulePreviewBodySchema } from './rule-body.schema.js';
  */
 function newGroupFor(rule: RuleDocument, includeInactive: boolean): GroupDoc {
   const now = new Date();
-  return { _id: 'grp_preview', name: '', nameLower: '', scope: '', type: 'automatic', rule, ruleVersion: 0, manualMembers: 'remove', includeInactive, paused: false, isDefault: false, courses: [], createdAt: now, updatedAt: now };
+  return { _id: 'grp_preview', name: '', nameLower: '', scope: '', type: 'automatic', rule, ruleVersion: 0, manualMembers: 'remove', includeInactive, paused: false, courses: [], createdAt: now, updatedAt: now };
 }
 
 export { rulesOpenApi, rulesSchemas } from './rules.openapi.js';

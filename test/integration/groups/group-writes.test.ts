@@ -17,8 +17,11 @@ describe('Groups: versions', () => {
   after(async () => t.stop());
 
   it('when a group is created and changed through the API, then each change moves its version by one', async () => {
-    const group = await createGroup(t, admin, { type: 'manual' });
+    const group = await createGroup(t, admin, { type: 'manual', isDefault: true });
     expect(await stored(group.id)).to.include({ version: 1 });
+    // Which group is the default is the default-group document's to say (default-group.ts), not the group's.
+    expect(await stored(group.id)).to.not.have.property('isDefault');
+    expect((await t.api.get(`/api/v1/groups/${group.id}`).set(admin).expect(200)).body).to.include({ isDefault: true });
     await t.api.patch(`/api/v1/groups/${group.id}`).set(admin).send({ description: 'first' }).expect(200);
     await t.api.patch(`/api/v1/groups/${group.id}`).set(admin).send({ description: 'second' }).expect(200);
     expect(await stored(group.id)).to.include({ version: 3, description: 'second' });
