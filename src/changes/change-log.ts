@@ -19,7 +19,8 @@
 // or a writer whose history insert lost to another's, appends only what no entry names yet (appendUnlessLogged).
 import mongoose, { Schema } from 'mongoose';
 import type { Collection } from 'mongodb';
-import { db, declareIndex, isDuplicateKeyError } from '../platform/db/index.js';
+import { db, declareIndex } from '../platform/db/index.js';
+import { insertNumbered, raiseHead } from '../platform/db/numbered-log.js';
 
 /** A history entry to put in the log: its `_id`, its group and the writer whose insert stored it. */
 export interface LoggedEvent {
@@ -140,29 +141,15 @@ async function appendWaiting(): Promise<void> {
 
 async function append(events: readonly LoggedEvent[]): Promise<number> {
   const head = await logHead().findOne({ _id: 'log-head' });
-  let seq = Math.max(known.get(dbKey()) ?? 0, head?.seq ?? 0, (head?.floor ?? 1) - 1) + 1;
   const body = {
     at: new Date(),
     events: events.map((e) => e.id),
     groups: [...new Set(events.map((e) => e.group))],
     runs: [...new Set(events.map((e) => e.run))],
   };
-  for (;;) {
-    try {
-      await changeLog().insertOne({ _id: logId(seq), ...body });
-      break;
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      seq++;
-    }
-  }
+  const seq = await insertNumbered(changeLog(), logId, body, Math.max(known.get(dbKey()) ?? 0, head?.seq ?? 0, (head?.floor ?? 1) - 1));
   known.set(dbKey(), seq);
-  try {
-    await logHead().updateOne({ _id: 'log-head' }, { $max: { seq } }, { upsert: true });
-  } catch (err) {
-    // Two first upserts at once on the embedded database: the other created the hint, which is all a hint needs.
-    if (!isDuplicateKeyError(err)) throw err;
-  }
+  await raiseHead(logHead(), 'log-head', seq);
   return seq;
 }
 

@@ -14,6 +14,7 @@
 import mongoose, { Schema } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { isDuplicateKeyError } from '../platform/db/index.js';
+import { insertNumbered, raiseHead } from '../platform/db/numbered-log.js';
 
 export interface FeedChange {
   /** Users created, changed or deleted (externalIds). */
@@ -155,23 +156,9 @@ async function appendWaiting(): Promise<void> {
 
 async function append(body: Omit<FeedEntry, '_id'>): Promise<number> {
   const [head, floor] = await Promise.all([feedHead().findOne({ _id: 'feed-head' }), floorOf()]);
-  let seq = Math.max(known.get(dbKey()) ?? 0, head?.seq ?? 0, floor) + 1;
-  for (;;) {
-    try {
-      await feedEntries().insertOne({ _id: feedId(seq), ...body });
-      break;
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      seq++;
-    }
-  }
+  const seq = await insertNumbered(feedEntries(), feedId, body, Math.max(known.get(dbKey()) ?? 0, head?.seq ?? 0, floor));
   known.set(dbKey(), seq);
-  try {
-    await feedHead().updateOne({ _id: 'feed-head' }, { $max: { seq } }, { upsert: true });
-  } catch (err) {
-    // Two first upserts at once on the embedded database: the other created the hint, which is all a hint needs.
-    if (!isDuplicateKeyError(err)) throw err;
-  }
+  await raiseHead(feedHead(), 'feed-head', seq);
   return seq;
 }
 
