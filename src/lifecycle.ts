@@ -19,6 +19,7 @@ import { createMetrics } from './platform/metrics.js';
 import { ensureBootstrapKey } from './keys/api-keys.service.js';
 import { defineJobs, scheduleRecurringJobs } from './jobs/index.js';
 import { wireReactions } from './wiring.js';
+import type { ReactionFaults } from './membership/on-change.js';
 import { fillMissingPages } from './membership/membership-store.js';
 import { gaugeSources } from './gauges.js';
 import { forgetSnapshot } from './snapshot/directory-snapshot.js';
@@ -35,7 +36,12 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-export async function start(config: Config, logger: Logger): Promise<Service> {
+/** What a test injects into the service it starts. */
+export interface StartOptions {
+  reactionFaults?: ReactionFaults;
+}
+
+export async function start(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Service> {
   const undo: Array<() => Promise<void>> = [];
   const rollback = async () => {
     for (const step of undo.reverse()) await step().catch((err: unknown) => logger.error({ err }, 'error while undoing start'));
@@ -89,7 +95,7 @@ export async function start(config: Config, logger: Logger): Promise<Service> {
     undo.push(() => scheduler.stop());
     defineJobs({ scheduler, config, logger, metrics });
     // Reactions are wired before jobs are processed: a replay of an open directory write needs them.
-    const unwire = wireReactions({ config, logger, metrics, scheduler });
+    const unwire = wireReactions({ config, logger, metrics, scheduler, ...(opts.reactionFaults ? { faults: opts.reactionFaults } : {}) });
     undo.push(async () => unwire());
     // Previews hold the directory snapshot in memory; a stopped service holds nothing.
     undo.push(() => forgetSnapshot());

@@ -10,11 +10,14 @@ import { followDirectoryWrite } from './membership/on-change.js';
 import { followEnrolments } from './class-sync/class-sync.listener.js';
 import { recordChanges } from './snapshot/change-feed.js';
 import type { SafetyValve } from './membership/policy.js';
+import type { ReactionFaults } from './membership/on-change.js';
 
 export interface ReactionContext {
   valve: SafetyValve;
   metrics: Metrics;
   logger: Logger;
+  /** Injected by tests (start's options) to make reactions fail. */
+  faults?: ReactionFaults;
 }
 
 let wired: ReactionContext | undefined;

@@ -6,6 +6,7 @@ import type { Logger } from './platform/logger.js';
 import type { Metrics } from './platform/metrics.js';
 import type { Scheduler } from './jobs/scheduler.js';
 import { useReactionContext } from './reactions.js';
+import type { ReactionFaults } from './membership/on-change.js';
 import { setReactionFailureHook } from './directory/user-events.js';
 import { setFieldUsageLookup } from './directory/field-usage.js';
 import { groupNamesUsingField } from './groups/groups.service.js';
@@ -18,6 +19,7 @@ export interface ReactionDeps {
   logger: Logger;
   metrics: Metrics;
   scheduler: Scheduler;
+  faults?: ReactionFaults;
 }
 
 /** Returns a function that unwires everything (stop). */
@@ -26,6 +28,7 @@ export function wireReactions(deps: ReactionDeps): () => void {
     valve: { share: deps.config.removalSafetyShare, minMembers: deps.config.removalSafetyMinMembers },
     metrics: deps.metrics,
     logger: deps.logger,
+    ...(deps.faults ? { faults: deps.faults } : {}),
   });
   // A failed reaction leaves its write open (user-events.ts); its replay starts at once. The id names the write and
   // the attempt, so two processes reporting the same failure enqueue one job.

@@ -36,6 +36,7 @@ export interface ChangeDeps {
   stored?: ReadonlyMap<string, UserDoc>;
   /** A replay of a reaction that failed part-way (PublishMeta.replay): the groups' counts are read again. */
   replay?: boolean;
+  faults?: ReactionFaults;
 }
 
 export interface ChangeOutcome {
@@ -97,10 +98,12 @@ async function readExclusions(users: readonly string[]): Promise<Set<string>> {
 
 
 /**
- * A fault to inject, for tests only: the next `failures` reactions throw before writing anything, as a database
- * that fails mid-request would make them. Nothing in the service sets it.
+ * Faults to inject (tests pass one to start()): the next `failures` reactions throw before writing anything, as a
+ * database that fails mid-request would make them.
  */
-export const reactionFaults = { failures: 0 };
+export interface ReactionFaults {
+  failures: number;
+}
 
 /**
  * Membership follows a directory write (src/reactions.ts) before the request answers, timed
@@ -111,7 +114,7 @@ export const reactionFaults = { failures: 0 };
 export async function followDirectoryWrite(
   changes: readonly DirectoryChange[],
   meta: PublishMeta,
-  deps: { valve: SafetyValve; metrics: Metrics; logger: Logger },
+  deps: { valve: SafetyValve; metrics: Metrics; logger: Logger; faults?: ReactionFaults },
 ): Promise<void> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
@@ -124,6 +127,7 @@ export async function followDirectoryWrite(
       at: meta.at,
       ...(meta.stored ? { stored: meta.stored } : {}),
       ...(meta.replay ? { replay: true } : {}),
+      ...(deps.faults ? { faults: deps.faults } : {}),
     });
   } catch (err) {
     deps.metrics.syncDuration.observe({ kind: 'change', outcome: 'failed' }, seconds());
@@ -136,8 +140,8 @@ export async function followDirectoryWrite(
 }
 
 export async function applyDirectoryChanges(changes: readonly DirectoryChange[], deps: ChangeDeps): Promise<ChangeOutcome> {
-  if (reactionFaults.failures > 0) {
-    reactionFaults.failures--;
+  if (deps.faults && deps.faults.failures > 0) {
+    deps.faults.failures--;
     throw new Error('injected fault: the membership reaction failed');
   }
   const byUser = collapse(changes);

@@ -6,6 +6,7 @@ import supertest from 'supertest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { start, type Service } from '../../src/lifecycle.js';
+import type { ReactionFaults } from '../../src/membership/on-change.js';
 import { createApiKey } from '../../src/keys/api-keys.service.js';
 import type { Role } from '../../src/platform/roles.js';
 
@@ -27,6 +28,8 @@ export interface TestService {
   /** Bearer header value for a new key of that role (created once per role). */
   keyFor(role: Role): Promise<string>;
   auth(role?: Role): Promise<{ Authorization: string }>;
+  /** Set `failures` to make the next membership reactions fail (injected into the service). */
+  reactionFaults: ReactionFaults;
   stop(): Promise<void>;
 }
 
@@ -39,7 +42,8 @@ export async function startTestService(label: string, env: Record<string, string
     JOB_POLL_MS: '100',
     ...env,
   });
-  const service = await start(config, createLogger(config.logLevel));
+  const reactionFaults: ReactionFaults = { failures: 0 };
+  const service = await start(config, createLogger(config.logLevel), { reactionFaults });
   const keys = new Map<Role, string>();
   const admin = await createApiKey('test admin', 'admin');
   keys.set('admin', admin.key);
@@ -54,6 +58,7 @@ export async function startTestService(label: string, env: Record<string, string
   };
   return {
     service,
+    reactionFaults,
     api,
     adminKey: admin.key,
     keyFor,

@@ -2,7 +2,6 @@
 // write, `<externalId>:<version>`, the user stored at that version, and the write closed once membership followed.
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
-import { reactionFaults } from '../../../src/membership/on-change.js';
 import { replayDue } from '../../../src/directory/user-writes.js';
 import { aUser, defineFields, recordChanges } from './directory-helpers.js';
 
@@ -20,7 +19,7 @@ describe('Directory: the outbox of user changes', () => {
     await defineFields(t);
   });
   afterEach(() => {
-    reactionFaults.failures = 0;
+    t.reactionFaults.failures = 0;
   });
   after(async () => t.stop());
 
@@ -88,7 +87,7 @@ describe('Directory: the outbox of user changes', () => {
     const records = [aUser(), aUser()];
     const ids = records.map((r) => r.externalId as string);
     const mine = async () => (await openWrites()).filter((w) => w.userIds.includes(ids[0]!));
-    reactionFaults.failures = 2;
+    t.reactionFaults.failures = 2;
     await t.api.post('/api/v1/users/batch').set(hr).send({ users: records }).expect(200);
     expect(await versionOf(ids[0]!)).to.equal(1);
     const [write, ...more] = await mine();

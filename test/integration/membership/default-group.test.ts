@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
-import { reactionFaults } from '../../../src/membership/on-change.js';
 import { replayDue } from '../../../src/directory/user-writes.js';
 import { createGroup, defineField, getGroup, historyOf, patchUser, putUser, rules, userBody, type Auth } from './membership-helpers.js';
 
@@ -92,10 +91,10 @@ describe('Default group: every user created from then on joins it, by PUT, batch
 
   it('when the reaction to the creating write fails, its replay adds the user to the default group, once', async () => {
     const group = await createGroup(t, admin, { type: 'manual', isDefault: true });
-    reactionFaults.failures = 1;
+    t.reactionFaults.failures = 1;
     const body = userBody();
     await putUser(t, hr, body);
-    expect(reactionFaults.failures).to.equal(0);
+    expect(t.reactionFaults.failures).to.equal(0);
     const entries = await t.service.database.db.collection('user_event_writes').find({}).toArray();
     await Promise.all(entries.map((e) => replayDue({ only: String(e._id) })));
     expect((await stored(group.id)).map((m) => [m.externalId, m.source])).to.deep.equal([[body.externalId, 'default']]);

@@ -2,7 +2,6 @@
 // outbox, the groups it may affect show it in their `sync` object, and the replay job finishes it exactly once.
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
-import { reactionFaults } from '../../../src/membership/on-change.js';
 import { REACTION_REPLAY_JOB } from '../../../src/jobs/reaction-replay.job.js';
 import { replayDue } from '../../../src/directory/user-writes.js';
 import { UNCONFIRMED_GRACE_MS } from '../../../src/directory/user-events.js';
@@ -41,7 +40,7 @@ describe('Membership: a failed reaction to a directory write', function () {
     await defineField(t, hr, 'department', { label: 'Department', type: 'text' });
   });
   afterEach(() => {
-    reactionFaults.failures = 0;
+    t.reactionFaults.failures = 0;
   });
   after(async () => t.stop());
 
@@ -50,7 +49,7 @@ describe('Membership: a failed reaction to a directory write', function () {
     const other = await quietGroup('Legal');
     const user = userBody({ fields: { department: 'Sales' } });
 
-    reactionFaults.failures = 1;
+    t.reactionFaults.failures = 1;
     await t.api.put(`/api/v1/users/${user.externalId}`).set(hr).send(user).expect(201);
 
     // The write is stored at the version its event claimed; its reaction is not applied, and the write stays open,
@@ -103,7 +102,7 @@ describe('Membership: a failed reaction to a directory write', function () {
     const user = userBody({ fields: { department: 'Ops' } });
     await t.api.put(`/api/v1/users/${user.externalId}`).set(hr).send(user).expect(201);
 
-    reactionFaults.failures = 1;
+    t.reactionFaults.failures = 1;
     await t.api.patch(`/api/v1/users/${user.externalId}`).set(hr).send({ fields: { department: 'Sales' } }).expect(200);
     expect((await getGroup(t, admin, sales)).sync).to.include({ state: 'queued', pendingUsers: 1 });
     expect((await getGroup(t, admin, byEmail.id)).sync).to.include({ state: 'idle' }).and.not.have.any.keys('pendingUsers');
@@ -122,7 +121,7 @@ describe('Membership: a failed reaction to a directory write', function () {
   it('when two replays of one failed write run at once, then the change is applied once: one membership, one history entry, the count exact', async () => {
     const groupId = await quietGroup('Support');
     const users = [userBody({ fields: { department: 'Support' } }), userBody({ fields: { department: 'Support' } })];
-    reactionFaults.failures = 1;
+    t.reactionFaults.failures = 1;
     await t.api.post('/api/v1/users/batch').set(hr).send({ users }).expect(200);
     const entry = (await openWrites()).find((e) => e.users === 2)!;
     await Promise.all([replayDue({ only: entry._id }), replayDue({ only: entry._id })]);
@@ -147,7 +146,7 @@ describe('Membership: a failed reaction to a directory write', function () {
   it('when a reaction inserted a membership and failed before its history, then the replay writes that history entry once', async () => {
     const groupId = await quietGroup('Audit');
     const user = userBody({ fields: { department: 'Audit' } });
-    reactionFaults.failures = 1;
+    t.reactionFaults.failures = 1;
     await t.api.put(`/api/v1/users/${user.externalId}`).set(hr).send(user).expect(201);
     const entry = (await db().collection<OpenWriteDoc & { at: Date }>('user_event_writes').find({ userIds: user.externalId }).toArray())[0]!;
     // What the failed reaction left behind: its insert (as that writer makes it), with no history entry.
@@ -170,7 +169,7 @@ describe('Membership: a failed reaction to a directory write', function () {
   it('when a write never confirmed its reaction (its process died while reacting), then after the grace period the group shows it and the sweep finishes it', async () => {
     const groupId = await quietGroup('Finance');
     const user = userBody({ fields: { department: 'Finance' } });
-    reactionFaults.failures = 1;
+    t.reactionFaults.failures = 1;
     await t.api.put(`/api/v1/users/${user.externalId}`).set(hr).send(user).expect(201);
     // What a dead process leaves: the write as opened before its reaction ran, never marked, and no job.
     const [entry] = (await openWrites()).filter((e) => e.users === 1 && e.attempts === 1);

@@ -2,7 +2,6 @@
 // (syncs included), sync durations by kind, job failures, held removals, jobs waiting, reactions owed.
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
-import { reactionFaults } from '../../../src/membership/on-change.js';
 import { REACTION_REPLAY_JOB } from '../../../src/jobs/reaction-replay.job.js';
 import { createGroup, defineField, getGroup, rules, syncGroup, uniq, userBody, waitForJob, type Auth } from '../membership/membership-helpers.js';
 
@@ -35,7 +34,7 @@ describe('metrics for operators', function () {
     await defineField(t, hr, 'team', { label: 'Team', type: 'text' });
   });
   afterEach(() => {
-    reactionFaults.failures = 0;
+    t.reactionFaults.failures = 0;
   });
   after(async () => t.stop());
 
@@ -90,7 +89,7 @@ describe('metrics for operators', function () {
     const team = uniq('t');
     const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('team', team) });
     const before = await scrape();
-    reactionFaults.failures = 2;
+    t.reactionFaults.failures = 2;
     const user = userBody({ fields: { team } });
     await t.api.put(`/api/v1/users/${user.externalId}`).set(hr).send(user).expect(201);
     const openWrites = t.service.database.db.collection<{ _id: string; userIds: string[] }>('user_event_writes');
