@@ -28,6 +28,7 @@ export type User = Schemas['User'];
 export type Enrollment = Schemas['Enrollment'];
 export type SupportRequest = Schemas['SupportRequest'];
 export type RuleIssue = Schemas['RuleIssue'];
+export type ScimRequest = Schemas['ScimRequest'];
 
 /**
  * A condition as the builder edits it. The rule schema gives each fact its `params` through if/then branches,

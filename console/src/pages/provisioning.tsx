@@ -2,19 +2,7 @@
 // requests with their outcome, so an admin sees what the provider sent and what it was told.
 import { get } from '../api.js';
 import { Problem, useLoad, when } from '../ui.js';
-
-/** One entry of GET /api/v1/scim/requests. */
-interface ScimRequest {
-  at: string;
-  method: string;
-  path: string;
-  status: number;
-  outcome: 'ok' | 'client error' | 'server error';
-  scimType?: string;
-  detail?: string;
-  key?: { id: string; name: string };
-  durationMs: number;
-}
+import type { ScimRequest } from '../types.js';
 
 export function ProvisioningPage() {
   const requests = useLoad(() => get<{ items: ScimRequest[] }>('/scim/requests?limit=100'), []);
