@@ -26,28 +26,28 @@ export function registerWebhookGauges(registry: Registry): void {
   let last: Promise<Awaited<ReturnType<typeof queues>> | undefined> | undefined;
   // Both gauges are collected in one scrape: they share one read.
   const read = () => (last ??= queues(new Date()).catch(() => undefined).finally(() => setTimeout(() => (last = undefined), 0)));
-  new Gauge({
-    name: 'autogroups_webhook_queue_depth',
-    help: 'Membership events not yet delivered to each webhook subscription (not disabled): filtered by its groups only when sent, so an upper bound',
-    labelNames: ['webhook'],
-    registers: [registry],
-    async collect() {
-      const q = await read();
-      if (!q) return;
-      this.reset();
-      for (const s of q) this.set({ webhook: s.id }, s.depth);
-    },
-  });
-  new Gauge({
-    name: 'autogroups_webhook_oldest_undelivered_seconds',
-    help: 'Age of the oldest membership event not yet delivered to each webhook subscription (0 when none waits)',
-    labelNames: ['webhook'],
-    registers: [registry],
-    async collect() {
-      const q = await read();
-      if (!q) return;
-      this.reset();
-      for (const s of q) this.set({ webhook: s.id }, s.oldestSeconds);
-    },
-  });
+  type Queue = NonNullable<Awaited<ReturnType<typeof read>>>[number];
+  const perWebhook = (name: string, help: string, value: (q: Queue) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['webhook'],
+      registers: [registry],
+      async collect() {
+        const q = await read();
+        if (!q) return;
+        this.reset();
+        for (const s of q) this.set({ webhook: s.id }, value(s));
+      },
+    });
+  perWebhook(
+    'autogroups_webhook_queue_depth',
+    'Membership events not yet delivered to each webhook subscription (not disabled): filtered by its groups only when sent, so an upper bound',
+    (s) => s.depth,
+  );
+  perWebhook(
+    'autogroups_webhook_oldest_undelivered_seconds',
+    'Age of the oldest membership event not yet delivered to each webhook subscription (0 when none waits)',
+    (s) => s.oldestSeconds,
+  );
 }
