@@ -1,7 +1,7 @@
 // Enrolments, stored inside the user document under `enrollments.<course code>`. Writes take the user's lock,
 // read the one enrolment, and `$set`/`$unset` exactly that path, as the user's next version (user-writes.ts); each
 // real change is an event changing `enrollments.<code>` of that user.
-import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
+import { NotFoundError, ValidationError } from '../platform/errors.js';
 import { encodeCursor, pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
 import type { EnrollmentDoc, UserDoc } from './user.model.js';
 import { nextEnrollment, type EnrollmentInput } from './enrollment.schema.js';
@@ -9,7 +9,7 @@ import { courseExists } from './courses.service.js';
 import { userLock } from './lock-keys.js';
 import { withLocks } from '../platform/db/index.js';
 import { usersCollection } from './user-store.js';
-import { updateUsers, type WriteContext } from './user-writes.js';
+import { updateUsers, userRaced, type WriteContext } from './user-writes.js';
 
 export interface EnrollmentView {
   course: string;
@@ -51,9 +51,6 @@ async function readEnrollment(code: string, externalId: string): Promise<{ user:
   return { user: true, version: doc.version ?? 0, enrollment: doc.enrollments?.[code] };
 }
 
-/** The outbox refused the user's next version: a writer outside this one's lease wrote them meanwhile. */
-const raced = (externalId: string) => new ConflictError(`User ${externalId} was written by another request at the same moment; retry.`);
-
 function notFound(course: boolean, user: boolean, code: string, externalId: string): NotFoundError {
   const missing = [...(course ? [] : [`no course with code ${code}`]), ...(user ? [] : [`no user with externalId ${externalId}`])];
   return new NotFoundError(`There is ${missing.join(' and ')}.`, [
@@ -82,7 +79,7 @@ export async function putEnrollment(code: string, externalId: string, input: Enr
     // Under the user's lock, as for every directory write (reactions to one user never overlap).
     const path = enrollmentPath(code);
     const stored = await updateUsers(ctx, new Map([[externalId, { from: current.version!, changed: [path], set: { [path]: next } }]]), now);
-    if (!stored.has(externalId)) throw raced(externalId);
+    if (!stored.has(externalId)) throw userRaced(externalId);
     return { doc: next, created: !current.enrollment };
   });
   return { enrollment: enrollmentView(code, externalId, result.doc), created: result.created };
@@ -96,7 +93,7 @@ export async function deleteEnrollment(code: string, externalId: string, ctx: Wr
     if (!current.enrollment) throw new NotFoundError(`User ${externalId} is not enrolled in course ${code}.`);
     const path = enrollmentPath(code);
     const stored = await updateUsers(ctx, new Map([[externalId, { from: current.version!, changed: [path], unset: { [path]: '' } }]]));
-    if (!stored.has(externalId)) throw raced(externalId);
+    if (!stored.has(externalId)) throw userRaced(externalId);
   });
 }
 

@@ -11,6 +11,7 @@
 // `lastError`), and the replay job (or the next writer of those users: settleOwed) applies it. Answering 5xx would
 // tell a client to retry a write that succeeded: the retry finds nothing to change and would not help.
 import type { Logger } from '../platform/logger.js';
+import { ConflictError } from '../platform/errors.js';
 import { db, withLocks } from '../platform/db/index.js';
 import { reactToDirectoryWrite } from '../reactions.js';
 import { userLock } from './lock-keys.js';
@@ -40,6 +41,10 @@ export interface WriteContext {
   actor: string;
   logger: Logger;
 }
+
+/** The 409 for a user another writer (outside this one's lease) wrote meanwhile. */
+export const userRaced = (externalId: string): ConflictError =>
+  new ConflictError(`User ${externalId} was written by another request at the same moment; retry.`);
 
 /** What a write stored: the users it wrote (those not stored keep their version; their events are discarded). */
 export interface Applied<T> {
@@ -141,11 +146,13 @@ export async function updateUsers(ctx: WriteContext, updates: ReadonlyMap<string
 async function applyOpenWrite(write: OpenWriteDoc, only?: ReadonlySet<string>): Promise<void> {
   const events = (await eventsOfWrite(write._id)).filter((e) => !only || only.has(e.user));
   const { byId } = await readUsersByIds([...new Set(events.map((e) => e.user))], { _id: 1, version: 1 });
-  const landed = events.filter((e) => eventLanded(e, byId.get(e.user)));
+  const landed: UserEventDoc[] = [];
+  const neverStored: UserEventDoc[] = [];
+  for (const e of events) (eventLanded(e, byId.get(e.user)) ? landed : neverStored).push(e);
   if (landed.length) {
     await whileApplying(write._id, () => reactToDirectoryWrite(landed.map(changeOf), { id: write._id, at: write.at, replay: true }));
   }
-  await discardEvents(events.filter((e) => !landed.includes(e)));
+  await discardEvents(neverStored);
 }
 
 /**

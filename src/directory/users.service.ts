@@ -12,7 +12,7 @@ import { loadFieldDefinitions } from './field-definitions.service.js';
 import { userLock } from './lock-keys.js';
 import { isDuplicateKeyError, withLocks } from '../platform/db/index.js';
 import { atVersion, findEmailHolders, usersCollection } from './user-store.js';
-import { writeUsers, type WriteContext } from './user-writes.js';
+import { userRaced, writeUsers, type WriteContext } from './user-writes.js';
 import type { PlannedChange, UserEventDoc } from './user-events.js';
 
 export interface UserView {
@@ -52,7 +52,7 @@ export async function clashError(externalId: string, email: string): Promise<Con
       externalId: holder,
     });
   }
-  return new ConflictError(`User ${externalId} was written by another request at the same moment; retry.`);
+  return userRaced(externalId);
 }
 
 async function readUser(externalId: string): Promise<UserDoc | null> {
@@ -80,7 +80,7 @@ async function store(externalId: string, existing: UserDoc | null, record: UserR
           return { result: created, stored: [externalId] };
         }
         const written = await usersCollection().updateOne({ _id: externalId, ...atVersion(from) }, updateOperators(diff!, now, version));
-        if (written.matchedCount === 0) throw new ConflictError(`User ${externalId} was written by another request at the same moment; retry.`);
+        if (written.matchedCount === 0) throw userRaced(externalId);
         return { result: { ...existing, ...recordAsDoc(record), version, updatedAt: now } as UserDoc, stored: [externalId] };
       },
       { nothingStored: (err) => isDuplicateKeyError(err) || err instanceof ConflictError },
@@ -95,7 +95,7 @@ async function store(externalId: string, existing: UserDoc | null, record: UserR
 /** The version the outbox claimed for this user's write; a user it refused was written by someone else meanwhile. */
 function claimedVersion(events: ReadonlyMap<string, UserEventDoc>, externalId: string): number {
   const event = events.get(externalId);
-  if (!event) throw new ConflictError(`User ${externalId} was written by another request at the same moment; retry.`);
+  if (!event) throw userRaced(externalId);
   return event.version;
 }
 
