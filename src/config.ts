@@ -2,6 +2,7 @@
 // with a message naming the variable, so that a mistyped deployment fails loudly instead of half-working.
 import Joi from 'joi';
 import { CronExpressionParser } from 'cron-parser';
+import { isTimeZone } from './rules/dates.js';
 
 export type ProcessRole = 'all' | 'api' | 'worker';
 
@@ -15,6 +16,8 @@ export interface Config {
   readonly bootstrapAdminKey: string | undefined;
   readonly role: ProcessRole;
   readonly syncCron: string;
+  /** IANA zone that calendar dates ('YYYY-MM-DD') in rules and facts are days in, and that SYNC_CRON runs in. */
+  readonly timeZone: string;
   /** How often a worker brings the stored directory snapshot (what previews read) up to date. */
   readonly snapshotCron: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -66,6 +69,8 @@ const cron = Joi.string().custom((value: string, helpers) => {
   }
 }, 'cron expression');
 
+const timeZone = Joi.string().custom((value: string, helpers) => (isTimeZone(value) ? value : helpers.error('timezone.invalid')), 'IANA time zone');
+
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 /** `8h`, `30m`, `90s`, `1d`, or a number of seconds; between a minute and 30 days. */
 const duration = Joi.string().custom((value: string, helpers) => {
@@ -84,6 +89,7 @@ const schema = Joi.object({
   BOOTSTRAP_ADMIN_KEY: Joi.string().min(24).max(256).pattern(/^[\x21-\x7e]+$/).empty(''),
   ROLE: Joi.string().valid('all', 'api', 'worker').default('all'),
   SYNC_CRON: cron.default('0 2 * * *'),
+  TIMEZONE: timeZone.default('UTC'),
   SNAPSHOT_CRON: cron.default('*/5 * * * *'),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(8000),
@@ -116,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapAdminKey: value.BOOTSTRAP_ADMIN_KEY,
     role: value.ROLE,
     syncCron: value.SYNC_CRON,
+    timeZone: value.TIMEZONE,
     snapshotCron: value.SNAPSHOT_CRON,
     logLevel: value.LOG_LEVEL,
     shutdownTimeoutMs: value.SHUTDOWN_TIMEOUT_MS,
@@ -144,6 +151,8 @@ function describe(detail: Joi.ValidationErrorItem): string {
       return `must be one of ${(detail.context?.valids as unknown[]).join(', ')}${shown}`;
     case 'any.invalid':
       return `is not a valid cron expression${shown}`;
+    case 'timezone.invalid':
+      return `is not an IANA time zone this Node knows, e.g. UTC or Europe/Lisbon${shown}`;
     case 'duration.invalid':
       return `must be a duration between 1 minute and 30 days, e.g. 8h, 30m or 3600 (seconds)${shown}`;
     default:

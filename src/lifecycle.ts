@@ -7,6 +7,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
+import { useTimeZone } from './rules/dates.js';
 import type { Logger } from './platform/logger.js';
 import { createApp } from './app.js';
 import { connectDatabase, type Database } from './platform/db/connection.js';
@@ -47,6 +48,8 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     for (const step of undo.reverse()) await step().catch((err: unknown) => logger.error({ err }, 'error while undoing start'));
   };
 
+  // Calendar dates in rules and facts are days in TIMEZONE: read them so before anything evaluates a rule.
+  useTimeZone(config.timeZone);
   try {
     let uri = config.mongodbUri;
     let embedded: SupervisedEmbeddedDb | undefined;

@@ -1,4 +1,4 @@
-// The nightly reconciliation (SYNC_CRON): starts a full sync, which also catches time-based rules ("hired within
+// The nightly reconciliation (SYNC_CRON, in TIMEZONE): starts a full sync, which also catches time-based rules ("hired within
 // the last 90 days") and any drift. The full sync's id is the cron occurrence, so two workers running the same
 // occurrence start one sync. It also starts the class group sync of every course where that is active.
 import { CronExpressionParser } from 'cron-parser';
@@ -13,7 +13,7 @@ export function defineNightlySyncJob({ scheduler, config }: JobsDeps): void {
     name: NIGHTLY_SYNC_JOB,
     concurrency: 1,
     async run(_data, ctx) {
-      const occurrence = CronExpressionParser.parse(config.syncCron, { currentDate: new Date(Date.now() + 1000), tz: 'UTC' }).prev().toDate();
+      const occurrence = CronExpressionParser.parse(config.syncCron, { currentDate: new Date(Date.now() + 1000), tz: config.timeZone }).prev().toDate();
       const jobId = await ctx.enqueue<SyncAllJobData>(SYNC_ALL_JOB, {}, { jobId: `${SYNC_ALL_JOB}:nightly:${occurrence.toISOString()}`, actor: 'schedule' });
       // Every course whose class group sync is active, by a job that fans out one sync per course.
       const classSyncJobId = await ctx.enqueue<ClassSyncAllJobData>(CLASS_SYNC_ALL_JOB, { occurrence: occurrence.toISOString() }, { jobId: `${CLASS_SYNC_ALL_JOB}:nightly:${occurrence.toISOString()}`, actor: 'schedule' });
@@ -23,5 +23,5 @@ export function defineNightlySyncJob({ scheduler, config }: JobsDeps): void {
 }
 
 export async function scheduleNightlySync({ scheduler, config }: JobsDeps): Promise<void> {
-  await scheduler.every(config.syncCron, NIGHTLY_SYNC_JOB);
+  await scheduler.every(config.syncCron, NIGHTLY_SYNC_JOB, {}, config.timeZone);
 }

@@ -54,8 +54,8 @@ export interface Scheduler {
   readonly agenda: Agenda;
   define<D>(definition: JobDefinition<D>): void;
   enqueue<D extends object>(name: string, data: D, opts?: EnqueueOptions): Promise<string>;
-  /** The recurring schedule (e.g. the nightly full sync). Idempotent across processes. */
-  every(cron: string, name: string, data?: Record<string, unknown>): Promise<void>;
+  /** The recurring schedule (e.g. the nightly full sync), in `timeZone` (UTC when absent). Idempotent across processes. */
+  every(cron: string, name: string, data?: Record<string, unknown>, timeZone?: string): Promise<void>;
   /** Start processing jobs (worker role). */
   startProcessing(): Promise<void>;
   isProcessing(): boolean;
@@ -246,8 +246,8 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
     agenda,
     define,
     enqueue,
-    async every(cron, name, data = {}) {
-      await agenda.every(cron, name, data, { skipImmediate: true });
+    async every(cron, name, data = {}, timeZone = 'UTC') {
+      await agenda.every(cron, name, data, { skipImmediate: true, timezone: timeZone });
     },
     async startProcessing() {
       await agenda.start();

@@ -2,7 +2,7 @@
 // compiled predicate (compile-predicate.ts). The built-ins and decorators below restate json-rules-engine
 // 7.3.1's own definitions (dist/engine-default-operators.js, engine-default-operator-decorators.js) expression for
 // expression, including their fact-value validators, so that the predicate means exactly what the engine means.
-import { DAY_MS, parseDate } from './dates.js';
+import { DAY_MS, addDays, parseDate } from './dates.js';
 import type { RE2JS } from 're2js';
 import { compilePattern } from './regex.js';
 
@@ -136,19 +136,26 @@ function isDays(b: unknown): b is number {
   return typeof b === 'number' && Number.isFinite(b) && b >= 0;
 }
 
-function relativeDays(test: (fact: number, days: number, now: number) => boolean): Pick<OperatorDef, 'cb' | 'prepare'> {
+/**
+ * A day-relative test, given the fact's instant and the instant `days` after it. For an instant fact that is
+ * `fact + days × 24 h`; for a calendar date ('YYYY-MM-DD', a day in TIMEZONE) it is the start of the day `days`
+ * whole days later there (plus the fraction as hours), so such rules flip at local midnight on 23- and 25-hour days.
+ * Instants keep the comparison `fact ⋚ now − days × 24 h` exactly as written, which the database filter mirrors.
+ */
+function relativeDays(
+  instant: (fact: number, days: number, now: number) => boolean,
+  calendar: (fact: number, shifted: number, now: number) => boolean,
+): Pick<OperatorDef, 'cb' | 'prepare'> {
+  const test = (a: unknown, days: number, now: number): boolean => {
+    const fact = parseDate(a);
+    if (Number.isNaN(fact)) return false;
+    return (a as string).length === 10 ? calendar(fact, addDays(a, days), now) : instant(fact, days, now);
+  };
   return {
-    cb: (a, b, now) => {
-      if (!isDays(b)) return false;
-      const fact = parseDate(a);
-      return !Number.isNaN(fact) && test(fact, b, now);
-    },
+    cb: (a, b, now) => isDays(b) && test(a, b, now),
     prepare: (b) => {
       if (!isDays(b)) return () => false;
-      return (a, now) => {
-        const fact = parseDate(a);
-        return !Number.isNaN(fact) && test(fact, b, now);
-      };
+      return (a, now) => test(a, b, now);
     },
   };
 }
@@ -166,9 +173,15 @@ export const CUSTOM_OPERATORS: readonly OperatorDef[] = [
   { name: 'before', ...dateCompare((a, b) => a < b) },
   { name: 'after', ...dateCompare((a, b) => a > b) },
   // Within the last N days: from now − N days up to now, both inclusive; a date in the future is not within.
-  { name: 'withinLastDays', ...relativeDays((a, days, now) => a >= now - days * DAY_MS && a <= now) },
+  {
+    name: 'withinLastDays',
+    ...relativeDays(
+      (a, days, now) => a >= now - days * DAY_MS && a <= now,
+      (a, shifted, now) => now <= shifted && a <= now,
+    ),
+  },
   // Strictly earlier than now − N days.
-  { name: 'moreThanDaysAgo', ...relativeDays((a, days, now) => a < now - days * DAY_MS) },
+  { name: 'moreThanDaysAgo', ...relativeDays((a, days, now) => a < now - days * DAY_MS, (_a, shifted, now) => now > shifted) },
 ];
 
 export const OPERATORS: ReadonlyMap<string, OperatorDef> = new Map(

@@ -33,6 +33,12 @@ describe('config', () => {
     expect(() => loadConfig({ WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'yes' })).to.throw(ConfigError, /WEBHOOKS_ALLOW_PRIVATE_TARGETS/);
   });
 
+  it('when TIMEZONE is unset, then it is UTC; an IANA name is kept; an unknown one is named with the value', () => {
+    expect(loadConfig({}).timeZone).to.equal('UTC');
+    expect(loadConfig({ TIMEZONE: 'Europe/Lisbon' }).timeZone).to.equal('Europe/Lisbon');
+    expect(() => loadConfig({ TIMEZONE: 'Europe/Lisboa' })).to.throw(ConfigError, /TIMEZONE: is not an IANA time zone.*"Europe\/Lisboa"/);
+  });
+
   it('when a valid cron and role are given, then they are kept', () => {
     const c = loadConfig({ SYNC_CRON: '30 3 * * 1-5', ROLE: 'worker', PORT: '0' });
     expect(c).to.include({ syncCron: '30 3 * * 1-5', role: 'worker', port: 0 });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { compileRule } from '../../../src/rules/index.js';
+import { useTimeZone } from '../../../src/rules/dates.js';
 import type { RuleDocument, RuleValue } from '../../../src/rules/index.js';
 import { NOWS, dateStrings, genRule, prng } from './support/generate.js';
 import { EMITTED_OPERATORS, matches, operatorsIn, regexesIn, toJsRegex } from './support/mongo-match.js';
@@ -79,9 +80,13 @@ describe('rules: mongoFilter', () => {
   });
 
   describe('when a date operator reads a text field holding dates of every form', () => {
-    it('then each date the predicate accepts lies inside the string range of the filter', () => {
+    // Calendar dates are days in TIMEZONE: zones far east and west of UTC, and ones with daylight saving.
+    const ZONES = ['UTC', 'Europe/Lisbon', 'Australia/Sydney', 'Pacific/Kiritimati', 'Pacific/Pago_Pago', 'America/Sao_Paulo'];
+    afterEach(() => useTimeZone('UTC'));
+    for (const zone of ZONES) it(`then each date the predicate accepts lies inside the string range of the filter (TIMEZONE ${zone})`, () => {
+      useTimeZone(zone);
       let accepted = 0;
-      for (const at of [...NOWS, new Date('2025-01-20T23:59:59.999Z')]) {
+      for (const at of [...NOWS, new Date('2025-01-20T23:59:59.999Z'), new Date('2025-03-30T00:30:00Z'), new Date('2025-10-26T01:30:00Z'), new Date('2025-04-05T15:30:00Z')]) {
         const dates = dateStrings(at.getTime());
         const cases: Array<[string, RuleValue]> = [
           ...dates.flatMap((d): Array<[string, RuleValue]> => [['before', d], ['after', d]]),

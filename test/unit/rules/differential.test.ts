@@ -3,6 +3,7 @@
 // every result compared. RULES_SEED=<n> runs another seed (CI runs a second one); RULES_PAIRS=<n> changes size.
 import { expect } from 'chai';
 import { compileRule, createEngine } from '../../../src/rules/index.js';
+import { useTimeZone } from '../../../src/rules/dates.js';
 import type { RuleDocument, UserFacts } from '../../../src/rules/index.js';
 import { BASE_OPERATORS, DECORATOR_NAMES, NOWS, genRule, genUser, operatorsOf, prng } from './support/generate.js';
 
@@ -33,7 +34,17 @@ function predicateOutcome(predicate: (u: UserFacts, n: Date) => boolean, user: U
 describe(`rules: the compiled predicate agrees with json-rules-engine (seed ${SEED})`, function () {
   this.timeout(300_000);
 
-  it(`when ${PAIRS} random (rule, user) pairs are evaluated both ways, then every outcome is the same`, async () => {
+  afterEach(() => useTimeZone('UTC'));
+
+  it(`when ${PAIRS} random (rule, user) pairs are evaluated both ways, then every outcome is the same`, () => agreeOn(PAIRS));
+
+  // Calendar dates are days in TIMEZONE: the two paths must still agree where days are 23 or 25 hours long.
+  it(`when TIMEZONE is Europe/Lisbon and ${Math.ceil(PAIRS / 4)} pairs are evaluated both ways, then every outcome is the same`, () => {
+    useTimeZone('Europe/Lisbon');
+    return agreeOn(Math.ceil(PAIRS / 4));
+  });
+
+  async function agreeOn(PAIRS: number): Promise<void> {
     if (!Number.isInteger(SEED)) throw new Error(`RULES_SEED must be an integer, got ${process.env.RULES_SEED}`);
     const r = prng(SEED);
     const seen = new Map<string, number>();
@@ -66,5 +77,5 @@ describe(`rules: the compiled predicate agrees with json-rules-engine (seed ${SE
     // The generator must keep exercising everything, and both outcomes.
     for (const name of [...BASE_OPERATORS, ...DECORATOR_NAMES]) expect(seen.get(name) ?? 0, name).to.be.greaterThan(50);
     expect(matched / pairs).to.be.within(0.15, 0.85);
-  });
+  }
 });
