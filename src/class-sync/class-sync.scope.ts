@@ -61,7 +61,7 @@ function classEvalGroup(course: string, g: GroupDoc): EvalGroup {
     compiled: {
       predicate: (user) => desiredGroupKeys(user.enrollments?.[course]).has(key),
       mongoFilter: () => null,
-      uses: { fields: new Set(), courses: new Set([course]), timeDependent: false },
+      uses: { fields: new Set(), courses: new Set([course]), groups: new Set(), timeDependent: false },
     },
     reads: { paths: new Set([`enrollments.${course}`, 'status', 'type']), all: false },
   };

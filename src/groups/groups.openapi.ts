@@ -96,9 +96,10 @@ export const groupsOpenApi: Record<string, unknown> = {
       tags,
       operationId: 'deleteGroup',
       summary: 'Delete the group with its members, exclusions, rule versions and history',
-      description: "A course's class group (one with `course`, kept by its class group sync) is protected: only an admin may delete it; any other role gets a 403 saying so.",
+      description:
+        "A course's class group (one with `course`, kept by its class group sync) is protected: only an admin may delete it; any other role gets a 403 saying so. A group another group's rule names (`memberOf`, see `usedBy`) is a 409 naming those groups.",
       parameters: [groupIfMatch],
-      responses: { 204: { description: 'Deleted' }, 404: problem, 412: problem, ...errors },
+      responses: { 204: { description: 'Deleted' }, 404: problem, 409: problem, 412: problem, ...errors },
     },
   },
   '/api/v1/groups/{id}/rule': {
@@ -304,6 +305,11 @@ export const groupsSchemas: Record<string, unknown> = {
         },
       },
       jobId: { type: 'string', description: 'In answers that queued a sync' },
+      usedBy: {
+        type: 'array',
+        description: 'GET /groups/{id}: the groups whose rule names this one (`memberOf`); such a group cannot be deleted. Not part of the ETag.',
+        items: { type: 'object', required: ['id', 'name'], properties: { id: { type: 'string' }, name: { type: 'string' } } },
+      },
       warnings: { type: 'array', items: ref('RuleIssue'), description: 'In answers that stored a rule: what may not be meant (e.g. a course that does not exist yet)' },
       createdAt: { type: 'string', format: 'date-time' },
       updatedAt: { type: 'string', format: 'date-time' },

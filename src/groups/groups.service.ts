@@ -23,6 +23,7 @@ import { readBacklog, type BacklogEntry } from '../directory/user-events.js';
 import { clearDefaultGroup, readDefaultGroupId, setDefaultGroup } from './default-group.js';
 import { writeGroup } from './group-writes.js';
 import { dropKeys, forgetGroupKeys, keyUses, mintKey, rotateKey, type KeyAnswer } from './group-keys.js';
+import { GRAPH_LOCK, graphIssues, loadGroupGraph, referencesOf } from './group-graph.js';
 
 export interface GroupView {
   id: string;
@@ -42,6 +43,8 @@ export interface GroupView {
   price?: number;
   memberCount: number;
   sync?: { state: string; lastSyncAt: string | null; lastChangeAt: string | null; lastError?: string; heldRemovals?: number; pendingUsers?: number; jobId?: string };
+  /** GET /groups/{id}: the groups whose rule names this one (`memberOf`). */
+  usedBy?: Array<{ id: string; name: string }>;
   createdAt: string;
   updatedAt: string;
 }
@@ -148,8 +151,8 @@ async function keyShown(doc: GroupDoc, reader: Reader | undefined): Promise<KeyS
 
 export async function getGroup(id: string, reader?: Reader): Promise<GroupView> {
   const doc = await requireGroup(id);
-  const [states, backlog, shown] = await Promise.all([readGroupStates([id]), readBacklog(), keyShown(doc, reader)]);
-  return groupView(doc, states.get(id), backlog, shown);
+  const [states, backlog, shown, graph] = await Promise.all([readGroupStates([id]), readBacklog(), keyShown(doc, reader), loadGroupGraph()]);
+  return { ...groupView(doc, states.get(id), backlog, shown), usedBy: graph.usedBy(id) };
 }
 
 export async function listGroups(page: PageRequest, filters: { type?: string; priced?: boolean; course?: string }, reader?: Reader): Promise<Page<GroupView>> {
@@ -174,10 +177,15 @@ export async function listGroups(page: PageRequest, filters: { type?: string; pr
   };
 }
 
-/** The rule checked against the current field definitions and courses; 400 naming every bad place. */
-async function checkRule(rule: unknown): Promise<{ rule: RuleDocument; warnings: RuleIssue[] }> {
-  const result = validateRule(rule, await loadRuleValidationContext());
-  if (!result.valid) {
+/**
+ * The rule checked against the current field definitions, courses and groups (for group `groupId`: a cycle of
+ * groups through it is refused); 400 naming every bad place.
+ */
+async function checkRule(rule: unknown, groupId?: string): Promise<{ rule: RuleDocument; warnings: RuleIssue[] }> {
+  const [ctx, graph] = await Promise.all([loadRuleValidationContext(), loadGroupGraph()]);
+  const result = validateRule(rule, { ...ctx, groups: graph.names() });
+  if (result.valid && groupId) result.errors.push(...graphIssues(rule, groupId, graph));
+  if (result.errors.length) {
     throw new ValidationError(
       `The rule has ${result.errors.length} error${result.errors.length > 1 ? 's' : ''}.`,
       result.errors.map((e) => ({ path: e.path ? `rule.${e.path}` : 'rule', message: e.message })),
@@ -226,6 +234,20 @@ export async function createGroup(
 ): Promise<{ group: GroupView; jobId?: string; warnings: RuleIssue[] }> {
   const checked = input.type === 'automatic' ? await checkRule(input.rule) : undefined;
   await checkCourses(input.courses);
+  // A rule naming groups is stored under the graph's lease, as a delete of a group checks who names it under it.
+  const graphLock = referencesOf(checked?.rule).length ? [GRAPH_LOCK] : [];
+  return withLocks(graphLock, async () => {
+    if (graphLock.length) await checkRule(input.rule);
+    return insertGroup(input, actor, scheduler, checked);
+  });
+}
+
+async function insertGroup(
+  input: GroupInput,
+  actor: string,
+  scheduler: Scheduler,
+  checked: { rule: RuleDocument; warnings: RuleIssue[] } | undefined,
+): Promise<{ group: GroupView; jobId?: string; warnings: RuleIssue[] }> {
   const now = new Date();
   const id = `grp_${randomBytes(8).toString('hex')}`;
   const doc: GroupDoc = {
@@ -334,8 +356,16 @@ export async function makeGroupKey(id: string, maxUses: number | undefined): Pro
 
 /** The group and everything about it: members, exclusions, rule versions, history. */
 export async function deleteGroup(id: string, ifMatch?: string): Promise<void> {
-  await withLocks([groupLock(id)], async () => {
+  // Under the graph's lease: a rule naming this group cannot be stored between the check and the delete.
+  await withLocks([groupLock(id), GRAPH_LOCK], async () => {
     if (ifMatch !== undefined) await checkGroupPrecondition(await requireGroup(id), ifMatch);
+    const usedBy = (await loadGroupGraph()).usedBy(id);
+    if (usedBy.length) {
+      throw new ConflictError(
+        `The group is named by the rule of ${usedBy.map((g) => `${JSON.stringify(g.name)} (${g.id})`).join(', ')}: change those rules first.`,
+        usedBy.map((g) => ({ path: `usedBy.${g.id}`, message: `the rule of ${JSON.stringify(g.name)} names this group` })),
+      );
+    }
     const { deletedCount } = await GroupModel.collection.deleteOne({ _id: id } as never);
     if (deletedCount === 0) throw new NotFoundError(`No group with id ${id}.`);
   });
@@ -349,7 +379,11 @@ export async function deleteGroup(id: string, ifMatch?: string): Promise<void> {
 export const ruleEtag = (version: number): string => `"${version}"`;
 
 /** The entity tag of GET /groups/{id}: a hash of that representation, so any change to it changes the tag. */
-export const groupEtag = (view: GroupView): string => representationEtag(view);
+export const groupEtag = (view: GroupView): string => {
+  // Who names the group is other groups' state: a change of their rules does not make this group's If-Match stale.
+  const { usedBy: _others, ...own } = view;
+  return representationEtag(own);
+};
 
 /** The ETag GET /groups/{id} would send now for this stored group. */
 async function currentGroupEtag(doc: GroupRead): Promise<string> {
@@ -374,10 +408,13 @@ export async function putRule(
   scheduler: Scheduler,
 ): Promise<{ group: GroupView; version: number; jobId?: string; warnings: RuleIssue[] }> {
   if ((await requireGroup(id)).type !== 'automatic') throw new ConflictError('A manual group has no rule.');
-  const checked = await checkRule(rule);
+  const checked = await checkRule(rule, id);
   // Under the group's lock (a lease across processes): the If-Match comparison, the version's insert and the
-  // group's update are one step for every other writer of the group, in this process or another.
-  const { existing, version } = await withLocks([groupLock(id)], async () => {
+  // group's update are one step for every other writer of the group, in this process or another. A rule naming
+  // groups is also stored under the graph's lease, and checked again there: two rules saved at once that would
+  // close a cycle between them (A names B, B names A) are checked one after the other, so the second is refused.
+  const { existing, version } = await withLocks([groupLock(id), ...(referencesOf(checked.rule).length ? [GRAPH_LOCK] : [])], async () => {
+    if (referencesOf(checked.rule).length) await checkRule(rule, id);
     const existing = await requireGroup(id);
     if (existing.type !== 'automatic') throw new ConflictError('A manual group has no rule.');
     if (ifMatch !== undefined) {

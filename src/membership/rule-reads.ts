@@ -1,6 +1,7 @@
 // Which stored user paths a rule reads, so that a directory change is re-evaluated only against the groups it can
 // affect. Paths are named as directory change events name them: 'email', 'status', 'fields.department',
-// 'enrollments.DRV-101'. Anything this does not recognise reads as "everything", never as "nothing".
+// 'enrollments.DRV-101'; a memberOf condition reads 'memberOf.<group>'. Anything this does not recognise reads as
+// "everything", never as "nothing".
 import type { Condition, RuleDocument } from '../rules/index.js';
 
 const USER_PATHS = ['externalId', 'email', 'firstName', 'lastName', 'type', 'status', 'branch'];
@@ -50,6 +51,12 @@ function walk(node: Condition, reads: RuleReads, depth: number): void {
       return;
     case 'enrollment':
       if (typeof leaf.params?.course === 'string') reads.paths.add(`enrollments.${leaf.params.course}`);
+      else reads.all = true;
+      return;
+    case 'memberOf':
+      // Membership of another group is not a user path: the cascade (group-cascade.ts) re-evaluates the group when
+      // that membership changes. Named as `memberOf.<group>` so that nothing reads it as "no reads".
+      if (typeof leaf.params?.group === 'string') reads.paths.add(`memberOf.${leaf.params.group}`);
       else reads.all = true;
       return;
     default:

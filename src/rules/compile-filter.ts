@@ -11,6 +11,7 @@
 //   enrollment → enrollments.<course>, its paths → enrollments.<course>.<prop>. Enrolment dates are BSON Dates
 //   stored where facts hold their toISOString(); role is defaulted to 'student' when facts are built, so the
 //   filter never narrows on it. Stored values are scalars (the directory validates them), never lists.
+//   memberOf reads memberships, which are not on the user: it never narrows.
 import { DAY_MS, parseDate, utcDayString } from './dates.js';
 import { pathKey } from './facts.js';
 import { splitOperator } from './operators.js';
@@ -254,6 +255,8 @@ function baseLeaf(leaf: LeafCondition, base: string, now: number): Bounds {
 }
 
 function leafBounds(leaf: LeafCondition, now: number): Bounds {
+  // Memberships are not on the user document: a memberOf condition cannot narrow which users are read.
+  if (leaf.fact === 'memberOf') return UNKNOWN;
   const { decorators, base } = splitOperator(leaf.operator);
   if (!decorators.every((d) => d === 'not')) return UNKNOWN;
   let bounds = baseLeaf(leaf, base, now);

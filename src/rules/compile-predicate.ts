@@ -6,6 +6,7 @@ import {
   emailFact,
   enrollmentFact,
   fieldFact,
+  memberOfFact,
   pathKey,
   resolvePath,
   userProperty,
@@ -105,6 +106,11 @@ function compileFact(leaf: LeafCondition, uses: RuleUses): FactGetter {
       uses.courses.add(course);
       if (key === null) return (user) => enrollmentFact(user, course);
       return (user) => resolvePath(enrollmentFact(user, course), key);
+    }
+    case 'memberOf': {
+      const group = String(leaf.params?.group);
+      uses.groups.add(group);
+      return (user) => memberOfFact(user, group);
     }
     default:
       throw new Error(`unknown fact ${leaf.fact}`); // unreachable for a structurally valid rule

@@ -9,7 +9,7 @@ export function compileRule(rule: RuleDocument): CompiledRule {
   assertEvaluable(rule);
   // The compiled closures keep values from the document: keep a private copy so later edits cannot change them.
   const own = structuredClone(rule);
-  const uses: RuleUses = { fields: new Set(), courses: new Set(), timeDependent: false };
+  const uses: RuleUses = { fields: new Set(), courses: new Set(), groups: new Set(), timeDependent: false };
   const predicate = compilePredicate(own, uses);
   return {
     predicate: (user, now) => predicate(user, now.getTime()),

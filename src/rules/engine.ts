@@ -3,14 +3,14 @@
 // Build one Engine per evaluation: an Engine's run status is shared by its runs, and overlapping runs on one
 // Engine can silently skip rules.
 import { Engine, Operator } from 'json-rules-engine';
-import { emailFact, enrollmentFact, fieldFact, userFact } from './facts.js';
+import { emailFact, enrollmentFact, fieldFact, memberOfFact, userFact } from './facts.js';
 import { CUSTOM_OPERATORS } from './operators.js';
 import { assertEvaluable } from './validate-rule.js';
 import type { RuleDocument, UserFacts } from './rule.types.js';
 
 export const MATCH_EVENT = 'autogroups.match';
 
-/** An Engine holding this one rule, the four facts of this user, and the custom operators evaluated at `now`. */
+/** An Engine holding this one rule, the five facts of this user, and the custom operators evaluated at `now`. */
 export function createEngine(rule: RuleDocument, user: UserFacts, now: Date): Engine {
   assertEvaluable(rule);
   return buildEngine(rule, user, now.getTime());
@@ -35,6 +35,7 @@ export function buildEngineForRules(rules: readonly RuleDocument[], user: UserFa
   engine.addFact('user', () => userFact(user));
   engine.addFact('field', (params: Record<string, unknown>) => fieldFact(user, String(params.key)));
   engine.addFact('enrollment', (params: Record<string, unknown>) => enrollmentFact(user, String(params.course)));
+  engine.addFact('memberOf', (params: Record<string, unknown>) => memberOfFact(user, String(params.group)));
   // The engine mutates condition objects it is given: hand it a copy so the caller's rule stays as it was.
   rules.forEach((rule, index) => {
     engine.addRule({ conditions: structuredClone(rule.conditions) as never, event: { type: MATCH_EVENT, params: { index } } });

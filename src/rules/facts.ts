@@ -1,10 +1,13 @@
-// The four facts a rule can read, resolved from a user's facts. The same functions feed json-rules-engine
+// The five facts a rule can read, resolved from a user's facts. The same functions feed json-rules-engine
 // (engine.ts registers them as dynamic facts) and the compiled predicate, so both read identical values.
 import { RuleEvaluationError } from './errors.js';
 import type { UserFacts } from './rule.types.js';
 
-export const FACT_NAMES = ['email', 'user', 'field', 'enrollment'] as const;
+export const FACT_NAMES = ['email', 'user', 'field', 'enrollment', 'memberOf'] as const;
 export type FactName = (typeof FACT_NAMES)[number];
+
+/** A group's id as the service makes them (`grp_` and 16 hex digits): what a `memberOf` condition names. */
+export const GROUP_ID = /^grp_[0-9a-f]{16}$/;
 
 /** Properties the `user` fact yields (reached with `path: '$.<name>'`). */
 export const USER_PATH_KEYS = ['externalId', 'email', 'firstName', 'lastName', 'type', 'status', 'branch'] as const;
@@ -64,6 +67,16 @@ export function enrollmentFact(user: UserFacts, course: string): unknown {
   const enrollments: unknown = user.enrollments;
   if (enrollments === null || typeof enrollments !== 'object') return undefined;
   return hasOwn(enrollments, course) ? (enrollments as Record<string, unknown>)[course] : undefined;
+}
+
+/**
+ * `memberOf`: whether the user is a member of the group, as the evaluation's membership lookup answers (the
+ * reconcile pass's view: stored memberships, with what this pass has decided for groups evaluated before). Facts
+ * without a lookup (a user read on its own) are members of nothing.
+ */
+export function memberOfFact(user: UserFacts, groupId: string): boolean {
+  checkUser(user);
+  return typeof user.memberOf === 'function' ? user.memberOf(groupId) === true : false;
 }
 
 /**

@@ -53,6 +53,11 @@ export interface UserFacts {
   fields: Record<string, string | number | boolean>;
   /** Keyed by course code. */
   enrollments: Record<string, EnrollmentFacts>;
+  /**
+   * The `memberOf` fact's lookup: whether the user is a member of that group in the evaluation's view (the
+   * planner's: stored memberships plus what its pass decided before). Absent: a member of no group.
+   */
+  memberOf?: (groupId: string) => boolean;
 }
 
 export interface FieldDef {
@@ -71,6 +76,8 @@ export interface RuleIssue {
 export interface ValidationContext {
   fields: ReadonlyMap<string, FieldDef>;
   courses?: ReadonlySet<string>;
+  /** Every group's name by id: a `memberOf` condition naming a group not here is an error. */
+  groups?: ReadonlyMap<string, string>;
 }
 
 export interface RuleValidationResult {
@@ -84,6 +91,8 @@ export interface RuleUses {
   fields: Set<string>;
   /** Course codes the rule reads. */
   courses: Set<string>;
+  /** Groups the rule's `memberOf` conditions name. */
+  groups: Set<string>;
   /** True when the result can change with the clock alone (withinLastDays, moreThanDaysAgo). */
   timeDependent: boolean;
 }

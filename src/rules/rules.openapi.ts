@@ -2,7 +2,7 @@
 // where an OpenAPI document can reference it.
 import { openApiSchema, requestBody, type JsonSchema } from '../platform/openapi-schema.js';
 import { ruleSchema } from './catalogue.js';
-import { ruleBodySchema, rulePreviewBodySchema } from './rule-body.schema.js';
+import { ruleBodySchema, rulePreviewBodySchema, ruleValidateBodySchema } from './rule-body.schema.js';
 
 /**
  * A rule that is valid on any directory, even an empty one (a course that does not exist yet is only a warning),
@@ -58,6 +58,7 @@ export const rulesSchemas = {
     },
   },
   RuleBody: openApiSchema(ruleBodySchema),
+  RuleValidateBody: openApiSchema(ruleValidateBodySchema),
   RuleOperator: {
     type: 'object',
     required: ['name', 'source', 'appliesTo', 'value', 'description', 'example'],
@@ -110,7 +111,7 @@ export const rulesSchemas = {
           properties: {
             name: { type: 'string' },
             label: { type: 'string' },
-            type: { type: 'string', enum: ['course', 'field', 'text', 'number', 'textList'] },
+            type: { type: 'string', enum: ['course', 'field', 'text', 'number', 'textList', 'group'], description: 'What the value is: `group` is a group id (grp_…), chosen by name' },
             fieldTypes: { type: 'array', items: { type: 'string' } },
             example: { oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'array', items: { type: 'string' } }] },
           },
@@ -134,8 +135,10 @@ export const rulesOpenApi = {
     post: {
       tags: ['rules'],
       operationId: 'validateRule',
-      summary: 'Check a rule against the current field definitions and courses, changing nothing',
-      requestBody: requestBody(ruleBodySchema, { component: 'RuleBody', example: { rule: ruleExample } }),
+      summary: 'Check a rule against the current field definitions, courses and groups, changing nothing',
+      description:
+        'A `memberOf` condition must name an existing group. With `group`, the rule is checked as that group\'s rule: one that would make the groups name each other in a cycle is refused, naming it (`grp_a → grp_b → grp_a`).',
+      requestBody: requestBody(ruleValidateBodySchema, { component: 'RuleValidateBody', example: { rule: ruleExample } }),
       responses: { 200: { description: 'Whether the rule is valid, with each error placed in the rule', content: { 'application/json': { schema: { $ref: '#/components/schemas/RuleValidation' } } } }, ...errors },
     },
   },

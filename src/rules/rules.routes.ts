@@ -5,7 +5,8 @@ import { requirePermission } from '../platform/auth.js';
 import { validate } from '../platform/validate.js';
 import { loadRuleValidationContext } from '../directory/rule-context.js';
 import { factCatalogue, operatorCatalogue, ruleTemplates, validateRule } from './index.js';
-import { ruleBodySchema } from './rule-body.schema.js';
+import { ruleValidateBodySchema } from './rule-body.schema.js';
+import { graphIssues, loadGroupGraph } from '../groups/group-graph.js';
 import { branchesInUse } from '../directory/branches.js';
 import type { FactInfo } from './catalogue.js';
 import type { RuleDocument } from './index.js';
@@ -41,9 +42,15 @@ export function rulesRoutes(_deps: RouteDeps): Router {
   router.post(
     '/rules/validate',
     requirePermission('rules:read'),
-    validate({ body: ruleBodySchema }),
+    validate({ body: ruleValidateBodySchema }),
     async (req, res) => {
-      const result = validateRule((req.body as { rule: unknown }).rule, await loadRuleValidationContext());
+      const { rule, group } = req.body as { rule: unknown; group?: string };
+      const [ctx, graph] = await Promise.all([loadRuleValidationContext(), loadGroupGraph()]);
+      const result = validateRule(rule, { ...ctx, groups: graph.names() });
+      if (result.valid && group) {
+        result.errors.push(...graphIssues(rule, group, graph));
+        result.valid = result.errors.length === 0;
+      }
       res.json(
         result.valid
           ? { valid: true, ...(result.warnings.length ? { warnings: result.warnings } : {}) }
@@ -55,7 +62,8 @@ export function rulesRoutes(_deps: RouteDeps): Router {
   // Who a rule would select as a new group's members: what support staff check before creating one.
   router.post('/rules/preview', requirePermission('rules:read', 'users:read'), validate({ body: rulePreviewBodySchema }), async (req, res) => {
     const { rule, includeInactive } = req.body as { rule: unknown; includeInactive: boolean };
-    const result = validateRule(rule, await loadRuleValidationContext());
+    const [ctx, graph] = await Promise.all([loadRuleValidationContext(), loadGroupGraph()]);
+    const result = validateRule(rule, { ...ctx, groups: graph.names() });
     if (!result.valid) {
       throw new ValidationError(`The rule has ${result.errors.length} error${result.errors.length > 1 ? 's' : ''}.`, result.errors.map((e) => ({ path: e.path ? `rule.${e.path}` : 'rule', message: e.message })));
     }

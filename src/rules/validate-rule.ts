@@ -13,6 +13,7 @@ import {
   ENROLLMENT_ROLES,
   ENROLLMENT_STATUSES,
   FACT_NAMES,
+  GROUP_ID,
   USER_PATH_KEYS,
   USER_STATUSES,
   USER_TYPES,
@@ -151,7 +152,18 @@ class RuleChecker {
       this.operatorName(node.operator, `${path}.operator`); // still report an unknown operator
       return;
     }
+    if (fact === 'memberOf') return this.membership(node.operator, node.value as RuleValue, path);
     this.operator(node.operator, node.value as RuleValue, path, kind === 'unknown' ? null : kind);
+  }
+
+  /** memberOf yields true or false: `equal` (or `notEqual`, or either under `not:`) with a boolean. */
+  private membership(name: string, value: RuleValue, path: string): void {
+    const { decorators, base } = splitOperator(name);
+    if ((base !== 'equal' && base !== 'notEqual') || decorators.some((d) => d !== 'not') || decorators.length > 1) {
+      this.error(`${path}.operator`, 'the memberOf fact is true or false: use "equal" with true (a member) or false (not a member)');
+      return;
+    }
+    if (typeof value !== 'boolean') this.error(`${path}.value`, 'must be true (a member of the group) or false (not a member)');
   }
 
   private factOf(node: Record<string, unknown>, path: string): FactName | null {
@@ -174,7 +186,7 @@ class RuleChecker {
     let key: string | null = null;
     if (hasPath) {
       key = typeof rawPath === 'string' ? pathKey(rawPath) : null;
-      if (fact === 'email' || fact === 'field') {
+      if (fact === 'email' || fact === 'field' || fact === 'memberOf') {
         this.error(pathAt, `the ${fact} fact is a single value and takes no path`);
         return null;
       }
@@ -206,6 +218,14 @@ class RuleChecker {
         if (def.type === 'date') return { type: 'date', label, dateOnly: true };
         return { type: def.type, label };
       }
+      case 'memberOf': {
+        const name = this.ctx.groups?.get(params.group!);
+        if (this.ctx.groups && name === undefined) {
+          this.error(`${path}.params.group`, `no group "${params.group}" exists`);
+          return 'unknown';
+        }
+        return { type: 'boolean', label: name === undefined ? `membership of ${params.group}` : `membership of "${name}"` };
+      }
       case 'enrollment': {
         if (this.ctx.courses && !this.ctx.courses.has(params.course!)) {
           this.warn(`${path}.params.course`, `no course "${params.course}" exists (yet): the condition is false until it does`);
@@ -221,10 +241,10 @@ class RuleChecker {
     }
   }
 
-  private params(fact: FactName, node: Record<string, unknown>, path: string): { key?: string; course?: string } | null {
+  private params(fact: FactName, node: Record<string, unknown>, path: string): { key?: string; course?: string; group?: string } | null {
     const at = `${path}.params`;
     const params = node.params;
-    const wanted = fact === 'field' ? 'key' : fact === 'enrollment' ? 'course' : null;
+    const wanted = fact === 'field' ? 'key' : fact === 'enrollment' ? 'course' : fact === 'memberOf' ? 'group' : null;
     if (!hasOwn(node, 'params') || params === undefined) {
       if (wanted) this.error(at, `the ${fact} fact needs params { "${wanted}": ... }`);
       return wanted ? null : {};
@@ -252,6 +272,10 @@ class RuleChecker {
     }
     if (wanted === 'course' && (typeof value !== 'string' || value.length === 0 || value.length > 200 || value.startsWith('$') || value.includes('.'))) {
       this.error(`${at}.course`, 'must be a course code (1-200 characters, no "." and not starting with "$")');
+      return null;
+    }
+    if (wanted === 'group' && (typeof value !== 'string' || !GROUP_ID.test(value))) {
+      this.error(`${at}.group`, 'must be a group id: "grp_" and 16 hexadecimal digits');
       return null;
     }
     return ok ? { [wanted]: value as string } : null;

@@ -120,7 +120,7 @@ describe('rules endpoints', () => {
       expect(names, n).to.include(n);
     }
     const facts = await t.api.get('/api/v1/rules/facts').set(auth).expect(200);
-    expect(facts.body.items.map((f: { name: string }) => f.name)).to.have.members(['email', 'user', 'field', 'enrollment']);
+    expect(facts.body.items.map((f: { name: string }) => f.name)).to.have.members(['email', 'user', 'field', 'enrollment', 'memberOf']);
     const templates = await t.api.get('/api/v1/rules/templates').set(auth).expect(200);
     expect(templates.body.items.length).to.be.at.least(8);
     await t.api.get('/api/v1/rules/templates').set(await t.auth('integration')).expect(403);

@@ -59,7 +59,7 @@ describe('the planner: users in, the difference out', () => {
         return calls === 1;
       },
       mongoFilter: () => null,
-      uses: { fields: new Set(), courses: new Set(), timeDependent: false },
+      uses: { fields: new Set(), courses: new Set(), groups: new Set(), timeDependent: false },
     };
     const planner = new Planner([group('bad', sales, { compiled: throwing }), group('good', sales)], now);
     planner.user(user('u1', { department: 'Sales' }), none);
@@ -88,7 +88,7 @@ describe('the planner: users in, the difference out', () => {
 
   it('when the rule is not needed (excluded, inactive), then it is not evaluated', () => {
     let calls = 0;
-    const counting: CompiledRule = { predicate: () => (calls++, true), mongoFilter: () => null, uses: { fields: new Set(), courses: new Set(), timeDependent: false } };
+    const counting: CompiledRule = { predicate: () => (calls++, true), mongoFilter: () => null, uses: { fields: new Set(), courses: new Set(), groups: new Set(), timeDependent: false } };
     const planner = new Planner([group('g', sales, { compiled: counting })], now);
     planner.user(user('u1', {}), { ...none, excluded: () => true });
     planner.user(user('u2', {}, { status: 'inactive' }), none);

@@ -106,7 +106,7 @@ describe('rules: operators (predicate and json-rules-engine together)', () => {
       const user = userWith('2025-01-20');
       expect(compiled.predicate(user, new Date('2025-01-20T12:00:00Z'))).to.equal(true);
       expect(compiled.predicate(user, new Date('2025-01-21T00:00:01Z'))).to.equal(false);
-      expect(compiled.uses).to.deep.equal({ fields: new Set(['x']), courses: new Set(), timeDependent: true });
+      expect(compiled.uses).to.deep.equal({ fields: new Set(['x']), courses: new Set(), groups: new Set(), timeDependent: true });
     });
   });
 });

@@ -210,9 +210,23 @@ export interface RuleOptions {
   decorate: number;
   /** Restrict operators (e.g. to the ones the benchmark's realistic mix uses). */
   operators?: readonly string[];
+  /** Probability of a `memberOf` leaf naming one of GROUP_IDS (none when absent). */
+  memberOf?: number;
+}
+
+/** Groups memberOf leaves name; users are members of some (withMemberships). */
+export const GROUP_IDS = ['grp_00000000000000a1', 'grp_00000000000000b2', 'grp_00000000000000c3'] as const;
+
+/** The user with a membership lookup: a member of each of GROUP_IDS with probability one half. */
+export function withMemberships(r: Random, user: UserFacts): UserFacts {
+  const groups = new Set(GROUP_IDS.filter(() => r.chance(0.5)));
+  return { ...user, memberOf: (g: string) => groups.has(g) };
 }
 
 function genLeafOnce(r: Random, now: number, opts: RuleOptions): LeafCondition {
+  if (opts.memberOf && r.chance(opts.memberOf)) {
+    return { fact: 'memberOf', params: { group: r.pick(GROUP_IDS) }, operator: r.pick(['equal', 'notEqual', 'not:equal']), value: r.chance(0.5) };
+  }
   const fact = r.pick(['email', 'user', 'user', 'field', 'field', 'field', 'enrollment', 'enrollment']);
   const leaf: Record<string, unknown> = { fact };
   if (fact === 'user') leaf.path = `$.${r.pick(USER_KEYS)}`;
