@@ -1,10 +1,12 @@
 // Finishes the reactions of directory writes that failed (or whose process died while reacting): applies each open
 // write again (src/directory/user-writes.ts) to its users as stored now. Enqueued at once for each failure, with the
-// write's id; swept every five minutes for every due write (replays back off), and the sweep prunes the outbox's old
-// events. Idempotent: memberships and history have deterministic ids, and an applied write closes.
+// write's id; swept every five minutes for every due write (replays back off). The sweep also settles the membership
+// writes that died before logging their changes (src/changes/log-intents.ts) and prunes the outbox's old events. Idempotent: memberships and history have deterministic ids, and an applied write closes.
 import type { JobsDeps } from '../service-deps.js';
 import { replayDue } from '../directory/user-writes.js';
 import { pruneEvents } from '../directory/user-events.js';
+import { finishStaleIntents } from '../changes/log-intents.js';
+import { finishIntent } from '../membership/membership-store.js';
 
 export const REACTION_REPLAY_JOB = 'reaction-replay';
 /**
@@ -28,8 +30,10 @@ export function defineReactionReplayJob({ scheduler }: JobsDeps): void {
       const result = await replayDue({ ...(data.writeId ? { only: data.writeId } : {}), progress: ctx.progress });
       // A failed replay stays open with its next attempt; failing the job makes it visible (status, metric).
       if (result.failed > 0) throw new Error(`${result.failed} directory write(s) failed to apply again: ${result.errors.slice(0, 3).join('; ')}`);
-      const pruned = data.writeId ? 0 : await pruneEvents();
-      return { ...result, pruned };
+      if (data.writeId) return { ...result, pruned: 0 };
+      const intents = await finishStaleIntents(finishIntent);
+      if (intents.failed > 0) throw new Error(`${intents.failed} interrupted membership write(s) could not be settled; the next sweep tries again`);
+      return { ...result, pruned: await pruneEvents(), unloggedWritesSettled: intents.settled };
     },
   });
 }

@@ -12,10 +12,12 @@
 //   the instant it was added), then deletes by `_id`: two writers removing the same membership compute the same
 //   entry, so one is written, and a crash between the two steps is finished by the re-run.
 // - History is the outbox of membership events (the changes feed and webhooks read it): each entry is put in the
-//   change log (src/changes/change-log.ts), which orders them, after its insert and before a removal's delete. An
-//   entry this writer inserted is logged at once; one whose insert was a duplicate (this writer's re-run, or another
-//   writer that recorded the same change) is logged unless an entry of the log names it already, so that a writer
-//   that died between the two is made good by its re-run without logging anything twice.
+//   change log (src/changes/change-log.ts), which orders them, once the change is stored (after a removal's delete).
+//   Before it writes anything a call records its intent (src/changes/log-intents.ts), and closes it once logged: a
+//   writer that dies in between is settled by the sweep from what is stored (finishIntent), so a change that
+//   happened is logged even without a re-run, and one that did not is never logged. An entry this writer inserted is
+//   logged at once; one of its own interrupted earlier run is logged unless an entry names it already. Another
+//   writer's entry (its insert won) is never logged here: that writer's intent sees to it, so it is logged once.
 import type { Collection } from 'mongodb';
 import mongoose from 'mongoose';
 import type { Metrics } from '../platform/metrics.js';
@@ -37,6 +39,7 @@ import type { PlannedAdd, PlannedRemove } from './planner.js';
 import { recordChanges } from '../snapshot/change-feed.js';
 import { eachLimited } from '../platform/each-limited.js';
 import { appendToLog, appendUnlessLogged, type LoggedEvent } from '../changes/change-log.js';
+import { closeIntents, openIntents, otherIntentOfRun, type IntendedChange } from '../changes/log-intents.js';
 
 /** Deletes of different (group, source) slices sent at once. */
 const SLICES_IN_FLIGHT = 8;
@@ -129,6 +132,7 @@ export async function addMemberships(adds: readonly MembershipAdd[], ctx: WriteC
     run: ctx.runKey,
     page: membershipPage(a.groupId, pageBucket(a.externalId)),
   }));
+  const intent = await openIntents(ctx.runKey, docs.map((doc, i) => ({ entry: addedEntry(doc, adds[i]!.reason, adds[i]!.actor) })));
   const duplicates = await db().insertIgnoringDuplicates(memberships(), docs);
   // A duplicate is another writer's insert, or this writer's own from an interrupted earlier run.
   const own = duplicates.size
@@ -153,6 +157,7 @@ export async function addMemberships(adds: readonly MembershipAdd[], ctx: WriteC
   });
   await db().insertIgnoringDuplicates(history(), entries);
   await Promise.all([appendToLog(firstRun), appendUnlessLogged(reRun)]);
+  await closeIntents(intent);
   // This writer's inserts, including those of its interrupted earlier run, which may have missed the feed too.
   await recordChanges({ memberships: written });
   const bySource = new Map<string, number>();
@@ -192,14 +197,8 @@ export async function removeMemberships(removes: readonly PlannedRemove[], ctx: 
     reason: r.reason,
     run: ctx.runKey,
   }));
+  const intent = await openIntents(ctx.runKey, entries.map((entry, i) => ({ entry, removedAddedAt: removes[i]!.membership.addedAt })));
   const recorded = await db().insertIgnoringDuplicates(history(), entries);
-  // Logged before the delete: once the membership is gone, a re-run would not plan its removal again.
-  const stored = recorded.size ? await db().readByIds(history(), [...recorded].map((i) => entries[i]!._id)) : new Map<string, HistoryDoc>();
-  const logged = (e: HistoryDoc): LoggedEvent => ({ id: e._id, group: e.group, run: e.run ?? ctx.runKey });
-  await Promise.all([
-    appendToLog(entries.filter((_, i) => !recorded.has(i)).map(logged)),
-    appendUnlessLogged([...recorded].map((i) => logged(stored.get(entries[i]!._id) ?? entries[i]!))),
-  ]);
   // Grouped by group and source, so that what is counted is what this call deleted (a concurrent writer's
   // deletion of the same membership is counted once, by whoever deleted it).
   const bySlice = new Map<string, { groupId: string; source: string; list: PlannedRemove[] }>();
@@ -210,13 +209,77 @@ export async function removeMemberships(removes: readonly PlannedRemove[], ctx: 
     slice.list.push(r);
   }
   // The slices at once: one user leaving twenty groups is twenty small deletes, each a round trip.
-  await eachLimited([...bySlice.values()], SLICES_IN_FLIGHT, async ({ groupId, source, list }) => {
-    const n = await db().deleteByIds(memberships(), list.map((r) => membershipId(r.groupId, r.externalId)));
-    count(deleted, groupId, n);
-    if (n > 0) ctx.metrics?.membershipChanges.inc({ action: 'removed', source }, n);
+  const failed = new Set<string>();
+  let failure: unknown;
+  await eachLimited([...bySlice.entries()], SLICES_IN_FLIGHT, async ([key, { groupId, source, list }]) => {
+    try {
+      const n = await db().deleteByIds(memberships(), list.map((r) => membershipId(r.groupId, r.externalId)));
+      count(deleted, groupId, n);
+      if (n > 0) ctx.metrics?.membershipChanges.inc({ action: 'removed', source }, n);
+    } catch (err) {
+      failed.add(key);
+      failure ??= err;
+    }
   });
+  // Logged once deleted: a removal whose delete failed is settled below instead. A crash before this line leaves the
+  // intent, which the sweep settles from what is stored.
+  const gone = (i: number) => !failed.has(`${removes[i]!.groupId}\n${removes[i]!.membership.source}`);
+  const ownEarlier = recorded.size ? await db().readByIds(history(), [...recorded].map((i) => entries[i]!._id)) : new Map<string, HistoryDoc>();
+  const logged = (e: HistoryDoc): LoggedEvent => ({ id: e._id, group: e.group, run: ctx.runKey });
+  await Promise.all([
+    appendToLog(entries.filter((_, i) => !recorded.has(i) && gone(i)).map(logged)),
+    appendUnlessLogged([...recorded].filter((i) => gone(i) && ownEarlier.get(entries[i]!._id)?.run === ctx.runKey).map((i) => logged(entries[i]!))),
+  ]);
+  if (failure !== undefined) {
+    // Settled now from what is stored (a failed delete may have landed after all); when that fails too (the database
+    // is still away), the intent stays open and the sweep settles it.
+    await finishIntent({ ids: intent, run: ctx.runKey, changes: entries.map((entry, i) => ({ entry, removedAddedAt: removes[i]!.membership.addedAt })) })
+      .then(() => closeIntents(intent))
+      .catch(() => undefined);
+    throw failure;
+  }
+  await closeIntents(intent);
   await recordChanges({ memberships: removes.map((r) => membershipId(r.groupId, r.externalId)) });
   return deleted;
+}
+
+/**
+ * Settles what a writer intended and did not finish logging (src/changes/log-intents.ts), from what is stored:
+ * - an addition happened if its membership is there with the writer's run and instant, or its history entry is
+ *   (written only after the insert won);
+ * - a removal happened if the membership it removed (same `addedAt`) is gone, whoever deleted it;
+ * and is then logged (its history written first if the writer died before it), unless a log entry names it already.
+ * Changes whose history entry another writer's insert won are that writer's to log. A removal that did not happen
+ * loses the history entry this writer wrote for it, unless a re-run of the same writer is under way (it may still
+ * delete the membership, and would then log that entry).
+ */
+export async function finishIntent(intent: { ids: readonly string[]; run: string; changes: readonly IntendedChange[] }): Promise<void> {
+  const ids = intent.changes.map((c) => membershipId(c.entry.group, c.entry.externalId));
+  const [current, recorded] = await Promise.all([
+    db().readByIds(memberships(), ids),
+    db().readByIds(history(), intent.changes.map((c) => c.entry._id)),
+  ]);
+  const missing: HistoryDoc[] = [];
+  const happened: LoggedEvent[] = [];
+  const undone: string[] = [];
+  intent.changes.forEach((c, i) => {
+    const m = current.get(ids[i]!);
+    const h = recorded.get(c.entry._id);
+    if (h && h.run !== intent.run) return;
+    const did =
+      c.entry.action === 'added'
+        ? h !== undefined || (m !== undefined && m.run === intent.run && m.addedAt.getTime() === c.entry.at.getTime())
+        : m === undefined || m.addedAt.getTime() !== c.removedAddedAt?.getTime();
+    if (did) {
+      if (!h) missing.push(c.entry);
+      happened.push({ id: c.entry._id, group: c.entry.group, run: intent.run });
+    } else if (h) {
+      undone.push(h._id);
+    }
+  });
+  await db().insertIgnoringDuplicates(history(), missing);
+  await appendUnlessLogged(happened);
+  if (undone.length && !(await otherIntentOfRun(intent))) await db().deleteByIds(history(), undone);
 }
 
 /**
