@@ -51,11 +51,12 @@ describe('Outbox: a membership write that fails or dies part-way announces exact
     const cursor = await cursorNow();
     const database = adapter();
     const deleteByIds = database.deleteByIds;
+    const original = deleteByIds.bind(database);
     let failures = 1;
-    database.deleteByIds = async (coll, ids) => {
+    database.deleteByIds = (async (coll: { collectionName: string }, ids: readonly string[]) => {
       if (coll.collectionName === 'memberships' && failures-- > 0) throw new Error('injected: the database went away during the delete');
-      return deleteByIds.call(database, coll, ids);
-    };
+      return original(coll as never, ids);
+    }) as typeof deleteByIds;
     try {
       const res = await t.api.delete(`/api/v1/groups/${group.id}/members/${user}`).set(admin);
       expect(res.status).to.be.at.least(500);
