@@ -4,8 +4,10 @@
 // name, is kept in data-path so they show beside it.
 import { useEffect, useId, useState } from 'preact/hooks';
 import type { ProblemError } from './api.js';
+import { groupName, useGroupRefs } from './group-refs.js';
 import {
   addChild,
+  asksForMembers,
   childrenOf,
   defaultValue,
   errorsAt,
@@ -13,6 +15,9 @@ import {
   isLeaf,
   kindOf,
   leafType,
+  matchGroups,
+  memberOfLeaf,
+  membershipWords,
   missingValue,
   newLeaf,
   operatorWords,
@@ -23,10 +28,12 @@ import {
   withKind,
   type GroupKind,
 } from './rule-model.js';
-import type { Catalogue, Condition, Leaf, RuleDocument, RuleTemplate } from './types.js';
+import type { Catalogue, Condition, GroupRef, Leaf, RuleDocument, RuleTemplate } from './types.js';
 
 interface Props {
   rule: RuleDocument;
+  /** The group whose rule this is: its own name is not offered by the group search (a rule cannot name its group). */
+  groupId?: string | undefined;
   catalogue: Catalogue;
   errors: ProblemError[];
   readOnly: boolean;
@@ -63,16 +70,22 @@ const PATH_WORDS: Record<string, string> = {
 };
 const pathWords = (p: string | undefined) => (p ? (PATH_WORDS[p] ?? p.replace(/^\$\./, '')) : '');
 
-/** What a condition is about, as a person names it: "Hire date", "User type", "Enrolment in DRV-101: status". */
-export function subjectOf(leaf: Leaf, cat: Catalogue): string {
+/**
+ * What a condition is about, as a person names it: "Hire date", "User type", "Enrolment in DRV-101: status",
+ * "Membership of “Contractors”" (by the group's name from `groups`).
+ */
+export function subjectOf(leaf: Leaf, cat: Catalogue, groups?: GroupRef[]): string {
   if (leaf.fact === 'email') return 'Email';
+  if (leaf.fact === 'memberOf') return `Membership of ${groupName(groups, leaf.params?.group)}`;
   if (leaf.fact === 'field') return cat.fields.find((f) => f.key === leaf.params?.key)?.label ?? leaf.params?.key ?? 'Field';
   if (leaf.fact === 'user') return `User ${pathWords(leaf.path) || 'detail'}`;
   if (leaf.fact === 'enrollment') return `Enrolment in ${leaf.params?.course ?? 'a course'}${leaf.path ? `: ${pathWords(leaf.path)}` : ''}`;
   return leaf.fact;
 }
 
-export function RuleBuilder({ rule, catalogue, errors, readOnly, onChange }: Props) {
+export function RuleBuilder({ rule, groupId, catalogue, errors, readOnly, onChange }: Props) {
+  const { groups, reload: reloadGroups } = useGroupRefs();
+  const context: GroupContext = { groups, reloadGroups, ...(groupId ? { selfId: groupId } : {}) };
   const update = (path: string, fn: (c: Condition) => Condition | null) => onChange({ ...rule, conditions: updateAt(rule.conditions, path, fn) });
   const templateId = useId();
   const rootErrors = errors.filter((e) => !e.path.replace(/^rule\.?/, '').startsWith('conditions'));
@@ -98,20 +111,31 @@ export function RuleBuilder({ rule, catalogue, errors, readOnly, onChange }: Pro
         </label>
       )}
       <Errors list={rootErrors} />
-      <Node node={rule.conditions} path="conditions" root catalogue={catalogue} errors={errors} readOnly={readOnly} update={update} />
+      <Node node={rule.conditions} path="conditions" root catalogue={catalogue} groupContext={context} errors={errors} readOnly={readOnly} update={update} />
       <JsonView rule={rule} readOnly={readOnly} onChange={onChange} />
     </div>
   );
 }
 
-/** A template's course and field placeholders keep their example when this directory has it, else take its first course or field. */
+/**
+ * A template's course and field placeholders keep their example when this directory has it, else take its first
+ * course or field. A group placeholder starts empty: its example names no group here, and the condition asks for one.
+ */
 function placeholderDefaults(t: RuleTemplate, cat: Catalogue): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const p of t.placeholders as Array<{ name: string; type?: string; example: unknown }>) {
+    if (p.type === 'group') out[p.name] = '';
     if (p.type === 'course' && cat.courses[0] && !cat.courses.some((c) => c.code === p.example)) out[p.name] = cat.courses[0].code;
     if (p.type === 'field' && cat.fields[0] && !cat.fields.some((f) => f.key === p.example)) out[p.name] = cat.fields[0].key;
   }
   return out;
+}
+
+/** The groups a "member of" condition can name, and the group whose rule is edited (not offered). */
+interface GroupContext {
+  groups: GroupRef[] | undefined;
+  reloadGroups(): void;
+  selfId?: string;
 }
 
 interface NodeProps {
@@ -119,6 +143,7 @@ interface NodeProps {
   path: string;
   root?: boolean;
   catalogue: Catalogue;
+  groupContext: GroupContext;
   errors: ProblemError[];
   readOnly: boolean;
   update(path: string, fn: (c: Condition) => Condition | null): void;
@@ -133,7 +158,7 @@ export function placeOf(path: string): string {
   return [...path.matchAll(/\[(\d+)\]|\.not/g)].map((m) => (m[1] === undefined ? '1' : String(Number(m[1]) + 1))).join('.');
 }
 
-function GroupEditor({ node, path, root, catalogue, errors, readOnly, update }: NodeProps) {
+function GroupEditor({ node, path, root, catalogue, groupContext, errors, readOnly, update }: NodeProps) {
   const kind = kindOf(node)!;
   const uid = useId();
   const name = root ? 'The rule' : `Group ${placeOf(path)}`;
@@ -158,7 +183,7 @@ function GroupEditor({ node, path, root, catalogue, errors, readOnly, update }: 
       </legend>
       <Errors list={errorsAt(errors, path, false)} subject="This group" />
       {childrenOf(node, path).map(({ child, path: p }) => (
-        <Node key={p} node={child} path={p} catalogue={catalogue} errors={errors} readOnly={readOnly} update={update} />
+        <Node key={p} node={child} path={p} catalogue={catalogue} groupContext={groupContext} errors={errors} readOnly={readOnly} update={update} />
       ))}
       {kind !== 'not' && !readOnly && (
         <div class="row">
@@ -176,6 +201,7 @@ function GroupEditor({ node, path, root, catalogue, errors, readOnly, update }: 
 
 /** A leaf re-shaped for a new fact: the params and path that fact needs, an operator that fits, a new value. */
 function withFact(leaf: Leaf, fact: Leaf['fact'], cat: Catalogue): Leaf {
+  if (fact === 'memberOf') return memberOfLeaf();
   const next: Leaf = { fact, operator: leaf.operator, value: undefined };
   if (fact === 'field') next.params = { key: cat.fields[0]?.key ?? '' };
   if (fact === 'enrollment') {
@@ -204,7 +230,128 @@ function withOperator(leaf: Leaf, cat: Catalogue, op: string): Leaf {
   return { ...leaf, operator: op, value: validValue(kind, leaf.value, t.options) ? leaf.value : defaultValue(kind, t.options) };
 }
 
-function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: NodeProps & { leaf: Leaf }) {
+function LeafEditor(props: NodeProps & { leaf: Leaf }) {
+  return props.leaf.fact === 'memberOf' ? <MemberOfEditor {...props} /> : <ValueLeafEditor {...props} />;
+}
+
+/** The facts a condition can be about, in words; "Member of a group" once the service knows the memberOf fact. */
+function FactSelect({ leaf, cat, labelId, readOnly, onChange }: { leaf: Leaf; cat: Catalogue; labelId: string; readOnly: boolean; onChange(fact: Leaf['fact']): void }) {
+  const memberOf = leaf.fact === 'memberOf' || cat.facts.some((f) => f.name === 'memberOf');
+  return (
+    <select aria-labelledby={labelId} value={leaf.fact} disabled={readOnly} onChange={(e) => onChange((e.target as HTMLSelectElement).value as Leaf['fact'])}>
+      <option value="email">Email</option>
+      <option value="user">User detail</option>
+      <option value="field">Additional field</option>
+      <option value="enrollment">Enrolment in a course</option>
+      {memberOf && <option value="memberOf">Member of a group</option>}
+    </select>
+  );
+}
+
+/**
+ * "is a member of / is not a member of <group>": the membership in words (`equal` true or false) and the group,
+ * found by name. The group's name shows, never its id alone.
+ */
+function MemberOfEditor({ leaf, path, catalogue: cat, groupContext, errors, readOnly, update }: NodeProps & { leaf: Leaf }) {
+  const set = (fn: (l: Leaf) => Leaf) => update(path, (c) => fn(c as Leaf));
+  const uid = useId();
+  const lid = (what: string) => `${uid}-${what}`;
+  const group = leaf.params?.group ?? '';
+  const subject = subjectOf(leaf, cat, groupContext.groups);
+  const missing = group ? undefined : 'A “member of” condition needs a group: find one by its name';
+  const mine = errorsAt(errors, path, true).filter((e) => !missing || !/\.params(\.group)?$/.test(e.path));
+  return (
+    <div class={`rule-leaf${mine.length || missing ? ' has-errors' : ''}`} data-path={path} role="group" aria-label={`Condition ${placeOf(path)}`}>
+      <div class="leaf-controls">
+        <label>
+          <span id={lid('fact')}>Fact</span>
+          <FactSelect leaf={leaf} cat={cat} labelId={lid('fact')} readOnly={readOnly} onChange={(f) => set((l) => withFact(l, f, cat))} />
+        </label>
+        <label>
+          <span id={lid('membership')}>Membership</span>
+          <select
+            aria-labelledby={lid('membership')}
+            value={String(asksForMembers(leaf))}
+            disabled={readOnly}
+            onChange={(e) => set((l) => memberOfLeaf(l.params?.group ?? '', (e.target as HTMLSelectElement).value === 'true'))}
+          >
+            <option value="true">{membershipWords(true)}</option>
+            <option value="false">{membershipWords(false)}</option>
+          </select>
+        </label>
+        <GroupChooser value={group} context={groupContext} readOnly={readOnly} onChange={(id) => set((l) => ({ ...l, params: { group: id } }))} />
+        {!readOnly && (
+          <button type="button" class="link" onClick={() => update(path, () => null)}>
+            Remove
+          </button>
+        )}
+      </div>
+      {missing && (
+        <p class="field-errors" role="alert">
+          {missing}
+        </p>
+      )}
+      <Errors list={mine} subject={subject} />
+    </div>
+  );
+}
+
+/** The chosen group by name, and a search by name whose matches are buttons ("Choose Contractors"). */
+function GroupChooser({ value, context, readOnly, onChange }: { value: string; context: GroupContext; readOnly: boolean; onChange(id: string): void }) {
+  const [text, setText] = useState('');
+  const uid = useId();
+  const lid = (what: string) => `${uid}-${what}`;
+  const { groups, selfId } = context;
+  const found = matchGroups((groups ?? []).filter((g) => g.id !== selfId), text);
+  const chosen = groups?.find((g) => g.id === value);
+  return (
+    <div class="group-chooser">
+      <span class="label" id={lid('group')}>
+        Group
+      </span>{' '}
+      <strong aria-labelledby={lid('group')} data-testid="chosen-group" title={value || undefined}>
+        {value ? (chosen ? chosen.name : groupName(groups, value)) : '(none chosen)'}
+      </strong>
+      {!readOnly && (
+        <label>
+          <span id={lid('find')}>Find a group</span>
+          <input
+            aria-labelledby={lid('find')}
+            type="search"
+            value={text}
+            placeholder="group name"
+            onFocus={context.reloadGroups}
+            onInput={(e) => setText((e.target as HTMLInputElement).value)}
+          />
+        </label>
+      )}
+      {!readOnly && text.trim() !== '' && groups && (
+        found.length ? (
+          <ul class="picks" aria-label="Groups found">
+            {found.map((g) => (
+              <li key={g.id}>
+                <button
+                  type="button"
+                  onClick={() => {
+                    onChange(g.id);
+                    setText('');
+                  }}
+                >
+                  Choose {g.name}
+                </button>{' '}
+                <small>{g.type}</small>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p class="hint">No other group is named like “{text.trim()}”.</p>
+        )
+      )}
+    </div>
+  );
+}
+
+function ValueLeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: NodeProps & { leaf: Leaf }) {
   const set = (fn: (l: Leaf) => Leaf) => update(path, (c) => fn(c as Leaf));
   const t = leafType(leaf, cat);
   const facts = cat.facts.find((f) => f.name === leaf.fact);
@@ -222,12 +369,7 @@ function LeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update }: No
       <div class="leaf-controls">
         <label>
           <span id={lid('fact')}>Fact</span>
-          <select aria-labelledby={lid('fact')} value={leaf.fact} disabled={readOnly} onChange={(e) => set((l) => withFact(l, (e.target as HTMLSelectElement).value as Leaf['fact'], cat))}>
-            <option value="email">Email</option>
-            <option value="user">User detail</option>
-            <option value="field">Additional field</option>
-            <option value="enrollment">Enrolment in a course</option>
-          </select>
+          <FactSelect leaf={leaf} cat={cat} labelId={lid('fact')} readOnly={readOnly} onChange={(f) => set((l) => withFact(l, f, cat))} />
         </label>
         {leaf.fact === 'field' && (
           <label>

@@ -1,7 +1,7 @@
 // The rule document as the builder edits it: pure functions over the JSON (no hidden model), so the JSON view and
 // the builder are always the same data. Paths are the API's own (`conditions.all[0].any[1]`), which is how the
 // API's 400 problem documents locate errors.
-import type { Catalogue, Condition, FactPath, Leaf, RuleDocument, RuleTemplate } from './types.js';
+import type { Catalogue, Condition, FactPath, GroupRef, Leaf, RuleDocument, RuleTemplate } from './types.js';
 
 export type GroupKind = 'all' | 'any' | 'not';
 
@@ -9,6 +9,26 @@ export const isLeaf = (c: Condition): c is Leaf => !('all' in c) && !('any' in c
 export const kindOf = (c: Condition): GroupKind | null => ('all' in c ? 'all' : 'any' in c ? 'any' : 'not' in c ? 'not' : null);
 
 export const newLeaf = (): Leaf => ({ fact: 'user', path: '$.type', operator: 'equal', value: 'staff' });
+
+/**
+ * A "member of" condition as the API writes it: `memberOf` with the group in params, `equal` true (is a member) or
+ * false (is not). An empty group is a condition still to be completed (the builder says so at it).
+ */
+export const memberOfLeaf = (group = '', member = true): Leaf => ({ fact: 'memberOf', params: { group }, operator: 'equal', value: member });
+
+/**
+ * Whether a "member of" condition asks for members (true) or non-members (false). The API's form is `equal`
+ * true/false; a rule written by hand with `notEqual` (or `not:equal`) reads the other way round, and is kept as
+ * written until the membership is changed here.
+ */
+export function asksForMembers(leaf: Leaf): boolean {
+  const value = leaf.value === true;
+  const negated = ['notEqual', 'not:equal'].includes(leaf.operator);
+  return negated ? !value : value;
+}
+
+/** The membership words the builder and explain show for a "member of" condition. */
+export const membershipWords = (member: boolean): string => (member ? 'is a member of' : 'is not a member of');
 
 /** Children of a group with their API paths. */
 export function childrenOf(c: Condition, path: string): Array<{ child: Condition; path: string }> {
@@ -66,6 +86,7 @@ export function addChild(c: Condition, child: Condition): Condition {
 /** The type of value a leaf's fact yields: drives the operators offered and the value input. */
 export function leafType(leaf: Leaf, cat: Catalogue): { type: string; options?: string[] } {
   if (leaf.fact === 'email') return { type: 'text' };
+  if (leaf.fact === 'memberOf') return { type: 'boolean' };
   if (leaf.fact === 'field') {
     const def = cat.fields.find((f) => f.key === leaf.params?.key);
     return def ? { type: def.type, ...(def.options ? { options: def.options } : {}) } : { type: 'text' };
@@ -202,6 +223,21 @@ export function errorsAt<T extends { path: string }>(errors: T[], path: string, 
     const rest = p.slice(path.length + 1);
     return leaf || !/^(all|any)\[\d+\]|^not\./.test(rest);
   });
+}
+
+/**
+ * The words a person searching for a group typed, matched against group names: every word must occur in the name
+ * (case-insensitive), or the text is the group's id. The best matches first: names starting with the text, then
+ * by name.
+ */
+export function matchGroups<G extends GroupRef>(groups: readonly G[], text: string, limit = 10): G[] {
+  const needle = text.trim().toLowerCase();
+  if (!needle) return [];
+  const words = needle.split(/\s+/);
+  return groups
+    .filter((g) => g.id === text.trim() || words.every((w) => g.name.toLowerCase().includes(w)))
+    .sort((a, b) => Number(!a.name.toLowerCase().startsWith(needle)) - Number(!b.name.toLowerCase().startsWith(needle)) || a.name.localeCompare(b.name))
+    .slice(0, limit);
 }
 
 /**

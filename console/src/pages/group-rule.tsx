@@ -4,9 +4,19 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, call, enc, send, type ProblemError } from '../api.js';
 import { RuleBuilder } from '../RuleBuilder.js';
 import type { Catalogue, Group, Preview, RuleDocument, UserSummary } from '../types.js';
-import { Problem, loadCatalogue, toApiError } from '../ui.js';
+import { Problem, loadCatalogue, toApiError, when } from '../ui.js';
 
 const PREVIEW_DELAY_MS = 400;
+
+/** A preview's answer; `flipsBefore` (how many of its changes are time-based flips due before `at`) when the service says. */
+type PreviewAt = Preview & { flipsBefore?: number };
+
+/** A `datetime-local` value (the viewer's local time) as the instant the API takes, or undefined when empty or unreadable. */
+export function instantOf(local: string): string | undefined {
+  if (!local) return undefined;
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
 
 /** The sampled users by name (the preview's sample…Users), each linking to the user. */
 export function UserLinks({ ids, users }: { ids: string[]; users?: UserSummary[] | undefined }) {
@@ -32,7 +42,10 @@ export function RuleEditor({ group, editable, onSaved }: { group: Group; editabl
   const [base, setBase] = useState<{ rule: RuleDocument; etag: string }>();
   const [draft, setDraft] = useState<RuleDocument>();
   const [errors, setErrors] = useState<ProblemError[]>([]);
-  const [preview, setPreview] = useState<Preview>();
+  const [preview, setPreview] = useState<PreviewAt>();
+  // Preview as of a later moment ("who would join and leave by 1 March"), in the viewer's local time; empty: now.
+  const [at, setAt] = useState('');
+  const [atErrors, setAtErrors] = useState<ProblemError[]>([]);
   const [previewing, setPreviewing] = useState(false);
   const [message, setMessage] = useState<string>();
   const [conflict, setConflict] = useState(false);
@@ -58,22 +71,27 @@ export function RuleEditor({ group, editable, onSaved }: { group: Group; editabl
     setPreviewing(true);
     const timer = setTimeout(async () => {
       try {
-        const p = await send<Preview>('POST', `/groups/${enc(group.id)}/preview`, { rule: draft });
+        const instant = instantOf(at);
+        const p = await send<PreviewAt>('POST', `/groups/${enc(group.id)}/preview`, { rule: draft, ...(instant ? { at: instant } : {}) });
         if (mine !== seq.current) return;
         setPreview(p);
         setErrors([]);
+        setAtErrors([]);
       } catch (err) {
         if (mine !== seq.current) return;
         const e = toApiError(err);
-        if (e.status === 400) setErrors(e.errors);
-        else setProblem(e);
+        if (e.status === 400) {
+          // The rule's errors show at its conditions; those of `at` beside the date.
+          setErrors(e.errors.filter((x) => x.path !== 'at'));
+          setAtErrors(e.errors.filter((x) => x.path === 'at'));
+        } else setProblem(e);
         setPreview(undefined);
       } finally {
         if (mine === seq.current) setPreviewing(false);
       }
     }, PREVIEW_DELAY_MS);
     return () => clearTimeout(timer);
-  }, [draft && JSON.stringify(draft)]);
+  }, [draft && JSON.stringify(draft), at]);
 
   if (!catalogue || !draft || !base) return problem ? <Problem error={problem} /> : <p>Loading the rule…</p>;
   const dirty = JSON.stringify(draft) !== JSON.stringify(base.rule);
@@ -98,11 +116,23 @@ export function RuleEditor({ group, editable, onSaved }: { group: Group; editabl
   return (
     <section class="card rule-editor" aria-label="Rule">
       <h2>Rule</h2>
-      <RuleBuilder rule={draft} catalogue={catalogue} errors={errors} readOnly={!editable} onChange={setDraft} />
+      <RuleBuilder rule={draft} groupId={group.id} catalogue={catalogue} errors={errors} readOnly={!editable} onChange={setDraft} />
       <div class="preview" aria-live="polite" data-testid="preview">
         <h3>Preview {previewing && <small>(updating…)</small>}</h3>
+        <label class="preview-at">
+          <span id={`preview-at-${group.id}`}>As of (optional; empty: now)</span>
+          <input aria-labelledby={`preview-at-${group.id}`} type="datetime-local" value={at} onInput={(e) => setAt((e.target as HTMLInputElement).value)} />
+        </label>
+        {atErrors.length > 0 && (
+          <ul class="field-errors" role="alert">
+            {atErrors.map((e) => (
+              <li key={e.message}>As of: {e.message}</li>
+            ))}
+          </ul>
+        )}
         {preview ? (
           <p>
+            {instantOf(at) && <>By {when(instantOf(at))}: </>}
             Would join: <strong data-testid="preview-add">{preview.toAdd}</strong> · would leave: <strong data-testid="preview-remove">{preview.toRemove}</strong>
             {preview.sampleAdd.length > 0 && (
               <span class="samples">
@@ -115,6 +145,9 @@ export function RuleEditor({ group, editable, onSaved }: { group: Group; editabl
                 {' '}
                 · e.g. leaving: <UserLinks ids={preview.sampleRemove} users={preview.sampleRemoveUsers} />
               </span>
+            )}
+            {instantOf(at) && typeof preview.flipsBefore === 'number' && (
+              <span data-testid="preview-flips"> · {preview.flipsBefore} of these by time alone (flips due before then)</span>
             )}
           </p>
         ) : (

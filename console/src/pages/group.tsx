@@ -1,10 +1,11 @@
-// One group: its state and actions (pause, sync now with progress, held removals), the rule editor, explain,
-// and the members, exclusions and history tabs. The page follows the server: while a sync is queued or running
-// it reads the group again every second, and the tabs read their lists again whenever the group changed.
-import { useState } from 'preact/hooks';
+// One group: its state and actions (pause, sync now with progress, held removals), the next change by time, the
+// groups whose rules name it ("used by"), the rule editor, explain, and the members, exclusions and history tabs.
+// The page follows the server: while a sync is queued or running it reads the group again every second, it reads
+// it again just after its next time-based change, and the tabs read their lists again whenever the group changed.
+import { useEffect, useState } from 'preact/hooks';
 import { enc, get, send, type ApiError } from '../api.js';
-import type { Group } from '../types.js';
-import { Problem, ProgressBar, toApiError, useJob, useLoad, usePolling, when } from '../ui.js';
+import type { Group, GroupRef } from '../types.js';
+import { Problem, ProgressBar, instantWords, toApiError, useJob, useLoad, usePolling, when } from '../ui.js';
 import { syncLabel } from './groups.js';
 import { RuleEditor } from './group-rule.js';
 import { ExplainUser } from './explain.js';
@@ -15,16 +16,42 @@ const FOLLOW_MS = 1000;
 
 const TABS = ['members', 'exclusions', 'history'] as const;
 
+/** How long after its next time-based change the page reads the group again (the flip lands within 5 s of it). */
+const AFTER_CHANGE_MS = 6000;
+/** Further than this, no timer waits for the next change (the page is rarely open that long). */
+const FOLLOW_CHANGE_WITHIN_MS = 24 * 3600_000;
+
+/**
+ * The group with the fields of issue 20 read as optional: `usedBy` (the groups whose rules name it) and
+ * `sync.nextChangeAt` (the next instant a user's membership changes by time alone; null: none). Absent from a
+ * service that does not send them, and then not shown.
+ */
+export type GroupView = Group & { usedBy?: GroupRef[]; sync?: NonNullable<Group['sync']> & { nextChangeAt?: string | null } };
+
+/** The next time-based change in words: local time and UTC, or "none"; undefined when the service does not say. */
+export function nextChangeWords(g: GroupView): string | undefined {
+  if (g.type !== 'automatic' || !g.sync || !('nextChangeAt' in g.sync)) return undefined;
+  return g.sync.nextChangeAt ? instantWords(g.sync.nextChangeAt) : 'none';
+}
+
 /** What changes when the group's members or history change: the lists below read again when it does. */
 const changeMark = (g: Group) => [g.memberCount, g.sync?.lastChangeAt, g.sync?.lastSyncAt, g.sync?.state, g.ruleVersion, g.paused, g.updatedAt].join('|');
 
 export function GroupPage({ id, editable }: { id: string; editable: boolean }) {
-  const group = useLoad(() => get<Group>(`/groups/${enc(id)}`), [id]);
+  const group = useLoad(() => get<GroupView>(`/groups/${enc(id)}`), [id]);
   const [tab, setTab] = useState<(typeof TABS)[number]>('members');
   const [explain, setExplain] = useState<{ externalId: string; n: number }>();
   const g = group.data;
   const busy = g?.sync?.state === 'queued' || g?.sync?.state === 'running';
   usePolling(busy, FOLLOW_MS, group.reload);
+  const nextChangeAt = g?.sync?.nextChangeAt;
+  useEffect(() => {
+    if (!nextChangeAt) return;
+    const wait = new Date(nextChangeAt).getTime() - Date.now() + AFTER_CHANGE_MS;
+    if (!(wait < FOLLOW_CHANGE_WITHIN_MS)) return;
+    const timer = setTimeout(group.reload, Math.max(wait, 0));
+    return () => clearTimeout(timer);
+  }, [nextChangeAt]);
   if (group.error && !g) return <Problem error={group.error} />;
   if (!g) return <p>Loading…</p>;
   const mark = changeMark(g);
@@ -36,6 +63,7 @@ export function GroupPage({ id, editable }: { id: string; editable: boolean }) {
       <h1>{g.name}</h1>
       {g.description && <p>{g.description}</p>}
       <GroupStatus group={g} editable={editable} onChanged={group.reload} />
+      {g.usedBy && <UsedBy groups={g.usedBy} />}
       {g.type === 'automatic' && <RuleEditor group={g} editable={editable} onSaved={group.reload} />}
       <ExplainUser key={explain ? `${explain.externalId}:${explain.n}` : ''} groupId={g.id} initial={explain?.externalId ?? ''} />
       <div role="group" aria-label="Group details" class="tabs">
@@ -65,7 +93,31 @@ export function GroupPage({ id, editable }: { id: string; editable: boolean }) {
   );
 }
 
-function GroupStatus({ group: g, editable, onChanged }: { group: Group; editable: boolean; onChanged(): void }) {
+/** The groups whose rules name this one ("member of" conditions): a change here changes them too. */
+function UsedBy({ groups }: { groups: GroupRef[] }) {
+  return (
+    <section class="card used-by" aria-label="Used by">
+      <h2>Used by</h2>
+      {groups.length === 0 ? (
+        <p class="hint">No group's rule names this group.</p>
+      ) : (
+        <>
+          <p class="hint">These groups' rules name this group: its members changing changes theirs, and it cannot be deleted while they do.</p>
+          <ul data-testid="used-by">
+            {groups.map((u) => (
+              <li key={u.id}>
+                <a href={`#/groups/${enc(u.id)}`}>{u.name}</a>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  );
+}
+
+function GroupStatus({ group: g, editable, onChanged }: { group: GroupView; editable: boolean; onChanged(): void }) {
+  const nextChange = nextChangeWords(g);
   const [jobId, setJobId] = useState<string>();
   const [error, setError] = useState<ApiError>();
   const [confirming, setConfirming] = useState(false);
@@ -100,6 +152,12 @@ function GroupStatus({ group: g, editable, onChanged }: { group: Group; editable
             <dd>{when(g.sync?.lastSyncAt)}</dd>
             <dt>Last change</dt>
             <dd>{when(g.sync?.lastChangeAt)}</dd>
+            {nextChange !== undefined && (
+              <>
+                <dt>Next change by time</dt>
+                <dd data-testid="next-change">{nextChange}</dd>
+              </>
+            )}
             <dt>Rule version</dt>
             <dd>{g.ruleVersion ?? '—'}</dd>
           </>

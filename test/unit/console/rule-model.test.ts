@@ -1,7 +1,7 @@
 // The console's rule model (console/src/rule-model.ts): operators in words, the operators offered per fact type,
 // which values are valid for a value kind, and what a condition missing its value says. Pure functions, no browser.
 import { expect } from 'chai';
-import { missingValue, operatorWords, operatorsFor, validValue, valueKind } from '../../../console/src/rule-model.js';
+import { asksForMembers, matchGroups, memberOfLeaf, membershipWords, missingValue, operatorWords, operatorsFor, validValue, valueKind } from '../../../console/src/rule-model.js';
 import type { Catalogue } from '../../../console/src/types.js';
 import { operatorCatalogue } from '../../../src/rules/index.js';
 
@@ -43,5 +43,27 @@ describe('console rule model', () => {
     expect(missingValue('Email', 'text', '')).to.equal('Email needs some text');
     expect(missingValue('Department', 'select', 'staff', ['Sales'])).to.equal('Department needs one of its values');
     expect(missingValue('Department', 'select', 'Sales', ['Sales'])).to.equal(undefined);
+  });
+
+  it('when a "member of" condition is made or read, then it is the API\'s memberOf form, and a hand-written notEqual reads the other way round', () => {
+    expect(memberOfLeaf('grp_0123456789abcdef', false)).to.deep.equal({ fact: 'memberOf', params: { group: 'grp_0123456789abcdef' }, operator: 'equal', value: false });
+    expect(memberOfLeaf()).to.deep.equal({ fact: 'memberOf', params: { group: '' }, operator: 'equal', value: true });
+    const read = (operator: string, value: unknown) => asksForMembers({ fact: 'memberOf', params: { group: 'grp_0123456789abcdef' }, operator, value });
+    expect([read('equal', true), read('equal', false), read('notEqual', true), read('notEqual', false), read('not:equal', true), read('not:notEqual', true)]).to.deep.equal([true, false, false, true, false, true]);
+    expect([membershipWords(true), membershipWords(false)]).to.deep.equal(['is a member of', 'is not a member of']);
+  });
+
+  it('when groups are searched by name, then every word must be in the name (any case), names starting with the text come first, and an id finds its group', () => {
+    const groups = [
+      { id: 'grp_0000000000000001', name: 'VIP Sales' },
+      { id: 'grp_0000000000000002', name: 'Sales Portugal' },
+      { id: 'grp_0000000000000003', name: 'Sales Portugal staff' },
+      { id: 'grp_0000000000000004', name: 'Contractors' },
+    ];
+    expect(matchGroups(groups, 'sales').map((g) => g.name)).to.deep.equal(['Sales Portugal', 'Sales Portugal staff', 'VIP Sales']);
+    expect(matchGroups(groups, 'portugal STAFF').map((g) => g.name)).to.deep.equal(['Sales Portugal staff']);
+    expect(matchGroups(groups, 'grp_0000000000000004').map((g) => g.name)).to.deep.equal(['Contractors']);
+    expect(matchGroups(groups, '  ')).to.deep.equal([]);
+    expect(matchGroups(groups, 'sales', 1)).to.have.length(1);
   });
 });
