@@ -35,8 +35,12 @@ export interface FeedEntry {
 }
 
 /** The highest number known to be taken, kept beside the snapshot header (a hint: it may lag, never lead). */
+/**
+ * `feed-head`: the highest number known taken (a hint: it may lag, never lead). `feed-floor`: numbers at or below it
+ * were pruned and are never written again (raised by pruneFeed before it deletes).
+ */
 interface FeedHeadDoc {
-  _id: 'feed-head';
+  _id: 'feed-head' | 'feed-floor';
   seq: number;
 }
 
@@ -77,10 +81,8 @@ export const feedId = (seq: number): string => String(seq).padStart(12, '0');
 export const feedSeq = (id: string): number => Number(id);
 
 /** Numbers at or below this have been pruned: never written again (see pruneFeed). */
-let floorOf: () => Promise<number> = async () => 0;
-/** The snapshot store says how far the feed has been pruned (set once; keeps this module free of it). */
-export function setFeedFloor(read: () => Promise<number>): void {
-  floorOf = read;
+async function floorOf(): Promise<number> {
+  return (await feedHead().findOne({ _id: 'feed-floor' }))?.seq ?? 0;
 }
 
 // One append at a time in this process: concurrent appends would only race each other for the same numbers. The
@@ -208,8 +210,8 @@ export async function releaseFeed(holder: string): Promise<void> {
 }
 
 /**
- * Deletes the entries numbered `upTo` and below (a snapshot holds their effect), but none a live hold still needs.
- * Callers keep the floor above.
+ * Deletes the entries numbered `upTo` and below (a snapshot holds their effect), but none a live hold still needs,
+ * after raising the floor to what it deletes.
  */
 export async function pruneFeed(upTo: number): Promise<void> {
   const now = new Date();
@@ -218,6 +220,8 @@ export async function pruneFeed(upTo: number): Promise<void> {
   if (expired.length) await feedHolds().deleteMany({ _id: { $in: expired } });
   const limit = Math.min(upTo, ...holds.filter((h) => h.until > now).map((h) => h.seq));
   if (limit <= 0) return;
+  // The floor first: a writer that knows nothing (a new process, a lost head hint) must never take a pruned number.
+  await feedHead().updateOne({ _id: 'feed-floor' }, { $max: { seq: limit } }, { upsert: true });
   await feedEntries().deleteMany({ _id: { $lte: feedId(limit) } });
 }
 

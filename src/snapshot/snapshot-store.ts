@@ -15,7 +15,7 @@ import type { UserFacts } from '../rules/index.js';
 import type { MembershipSource } from '../membership/membership.model.js';
 import type { CurrentMembership } from '../membership/policy.js';
 import { isDuplicateKeyError } from '../platform/db/index.js';
-import { pruneFeed, setFeedFloor } from './change-feed.js';
+import { pruneFeed } from './change-feed.js';
 import { eachLimited } from '../platform/each-limited.js';
 
 const deflate = promisify(zlib.deflateRaw);
@@ -75,9 +75,6 @@ const chunkIds = (header: SnapshotHeader): string[] => [
   ...Array.from({ length: header.chunks.users }, (_, i) => chunkId(header.gen, 'u', i)),
   ...Array.from({ length: header.chunks.memberships }, (_, i) => chunkId(header.gen, 'm', i)),
 ];
-
-// Writers of the feed must never reuse a pruned number.
-setFeedFloor(async () => (await readHeader())?.prunedTo ?? 0);
 
 export async function readHeader(): Promise<SnapshotHeader | null> {
   return headers().findOne({ _id: 'current' });

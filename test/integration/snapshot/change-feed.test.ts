@@ -67,10 +67,21 @@ describe('Change feed', () => {
     expect(await db.collection('change_feed').countDocuments({ _id: { $lte: feedId(second.prunedTo) } as never })).to.equal(0);
     // A process that starts now (nothing known) and has lost the head hint still writes above the pruned numbers.
     forgetFeed();
-    await db.collection('change_feed_head').deleteMany({});
+    await db.collection('change_feed_head').deleteMany({ _id: 'feed-head' as never });
     const seq = await recordChanges({ users: ['c'] });
     expect(seq).to.be.greaterThan((await readHeader())!.prunedTo);
     expect((await readChangesAfter(seq - 1)).map((e) => e.users)).to.deep.equal([['c']]);
+  });
+
+  it('when the feed is pruned on its own (no snapshot written), then a process that knows nothing still writes above what was pruned', async () => {
+    await recordChanges({ users: ['d'] });
+    const pruned = await recordChanges({ users: ['e'] });
+    await pruneFeed(pruned);
+    forgetFeed();
+    await db.collection('change_feed_head').deleteMany({ _id: 'feed-head' as never });
+    const seq = await recordChanges({ users: ['f'] });
+    expect(seq).to.be.greaterThan(pruned);
+    expect((await readChangesAfter(pruned)).map((e) => e.users)).to.deep.equal([['f']]);
   });
 
   it('when a reader holds the feed, then pruning leaves every entry after its position until it lets go', async () => {
