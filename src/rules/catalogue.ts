@@ -40,7 +40,8 @@ export interface FactInfo {
 export interface TemplatePlaceholder {
   name: string;
   label: string;
-  type: 'course' | 'field' | 'text' | 'number' | 'textList';
+  /** `group`: a group's id (a `memberOf` condition's params.group), which a person chooses by the group's name. */
+  type: 'course' | 'field' | 'text' | 'number' | 'textList' | 'group';
   fieldTypes?: string[];
   example: string | number | string[];
 }

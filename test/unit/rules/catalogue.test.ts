@@ -47,6 +47,22 @@ describe('rules: catalogues in rules/', () => {
       });
     }
 
+    it('then "members-of-a-not-in-b" filled with two groups names them, is valid where they exist, and an error where one does not', () => {
+      const template = templates.find((t) => t.id === 'members-of-a-not-in-b')!;
+      expect(template.placeholders.map((p) => p.type)).to.deep.equal(['group', 'group']);
+      const [a, b] = ['grp_00000000000000a1', 'grp_00000000000000b2'];
+      const rule = fillTemplate(template, { groupA: a, groupB: b });
+      expect(rule.conditions).to.deep.equal({
+        all: [
+          { fact: 'memberOf', params: { group: a }, operator: 'equal', value: true },
+          { fact: 'memberOf', params: { group: b }, operator: 'equal', value: false },
+        ],
+      });
+      expect(validateRule(rule, { fields, groups: new Map([[a, 'Sales Portugal'], [b, 'Contractors']]) }).errors).to.deep.equal([]);
+      const missing = validateRule(rule, { fields, groups: new Map([[a, 'Sales Portugal']]) });
+      expect(missing.errors.map((e) => e.path)).to.deep.equal(['conditions.all[1].params.group']);
+    });
+
     it('then placeholders keep the type of their value when they are the whole string', () => {
       const template = templates.find((t) => t.id === 'hired-within-days')!;
       const rule = fillTemplate(template, { days: 14, hireDateField: 'startDate' });
