@@ -1,5 +1,6 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
 import { declareIndex } from '../platform/db/index.js';
+import type { UserRecord } from './user.schema.js';
 
 // A user of the directory. `_id` is the externalId: every lookup the API and membership evaluation make is by
 // _id, the one query the embedded database answers from an index.
@@ -50,16 +51,9 @@ userSchema.index({ status: 1 });
 
 export type EnrollmentDoc = InferSchemaType<typeof enrollmentSchema>;
 /** The stored user as read with .lean(): enrollments is a plain object keyed by course code. */
-export interface UserDoc {
+export interface UserDoc extends UserRecord {
   _id: string;
-  email: string;
   emailLower: string;
-  firstName: string;
-  lastName: string;
-  type: 'learner' | 'staff';
-  status: 'active' | 'inactive';
-  branch?: string;
-  fields: Record<string, string | number | boolean>;
   enrollments: Record<string, EnrollmentDoc>;
   version?: number;
   createdAt: Date;

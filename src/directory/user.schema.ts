@@ -52,20 +52,10 @@ export const userPatchSchema = Joi.object({
   ...readOnly,
 });
 
-export interface UserInput {
-  externalId?: string;
-  email: string;
-  firstName: string;
-  lastName: string;
-  type: UserType;
-  status: UserStatus;
-  branch?: string | null;
-  fields: Record<string, unknown>;
-}
-
-export type UserPatch = Partial<Omit<UserInput, 'fields'>> & { fields?: Record<string, unknown> };
-
-/** A user's attributes as stored (without identity, enrolments and timestamps). */
+/**
+ * A user's attributes as stored (without identity, enrolments and timestamps): the one definition of the user's
+ * shape. The stored document (UserDoc), the API's view (UserView) and the input (UserInput) are this, plus or minus.
+ */
 export interface UserRecord {
   email: string;
   firstName: string;
@@ -75,6 +65,15 @@ export interface UserRecord {
   branch?: string;
   fields: Record<string, FieldValue>;
 }
+
+/** What a client sends: the record, with `branch: null` to clear it and fields not yet checked. */
+export type UserInput = Omit<UserRecord, 'branch' | 'fields'> & {
+  externalId?: string;
+  branch?: string | null;
+  fields: Record<string, unknown>;
+};
+
+export type UserPatch = Partial<Omit<UserInput, 'fields'>> & { fields?: Record<string, unknown> };
 
 /** A shape-valid whole user checked against the field definitions. */
 export function toUserRecord(input: UserInput, defs: FieldDefinitions): { record?: UserRecord; errors: FieldError[] } {

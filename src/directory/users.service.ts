@@ -15,15 +15,9 @@ import { atVersion, findEmailHolders, usersCollection } from './user-store.js';
 import { userRaced, writeUsers, type WriteContext } from './user-writes.js';
 import type { PlannedChange, UserEventDoc } from './user-events.js';
 
-export interface UserView {
+/** A user as the API shows it. */
+export interface UserView extends UserRecord {
   externalId: string;
-  email: string;
-  firstName: string;
-  lastName: string;
-  type: 'learner' | 'staff';
-  status: 'active' | 'inactive';
-  branch?: string;
-  fields: Record<string, string | number | boolean>;
   createdAt: string;
   updatedAt: string;
 }
