@@ -11,6 +11,7 @@ import { defineReactionReplayJob, scheduleReactionSweep } from './reaction-repla
 import { defineGroupEnrollJob } from './group-enroll.job.js';
 import { defineClassSyncJob } from './class-sync.job.js';
 import { defineMembersCopyJob } from './members-copy.job.js';
+import { defineTimeFlipsJob, scheduleTimeFlips } from './time-flips.job.js';
 
 export function defineJobs(deps: JobsDeps): void {
   defineSyncGroupJob(deps);
@@ -23,6 +24,7 @@ export function defineJobs(deps: JobsDeps): void {
   defineGroupEnrollJob(deps);
   defineClassSyncJob(deps);
   defineMembersCopyJob(deps);
+  defineTimeFlipsJob(deps);
 }
 
 /** Recurring schedules; created by processes that run jobs. */
@@ -30,4 +32,5 @@ export async function scheduleRecurringJobs(deps: JobsDeps): Promise<void> {
   await scheduleNightlySync(deps);
   await scheduleSnapshotRefresh(deps);
   await scheduleReactionSweep(deps);
+  await scheduleTimeFlips(deps);
 }

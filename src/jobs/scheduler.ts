@@ -54,6 +54,11 @@ export interface Scheduler {
   readonly agenda: Agenda;
   define<D>(definition: JobDefinition<D>): void;
   enqueue<D extends object>(name: string, data: D, opts?: EnqueueOptions): Promise<string>;
+  /**
+   * Runs the job at `when` under the id `opts.jobId` (required: a deterministic id, so that two processes scheduling
+   * the same run schedule it once). Returns false when a run of that id exists already.
+   */
+  scheduleAt<D extends object>(when: Date, name: string, data: D, opts: EnqueueOptions & { jobId: string }): Promise<boolean>;
   /** The recurring schedule (e.g. the nightly full sync), in `timeZone` (UTC when absent). Idempotent across processes. */
   every(cron: string, name: string, data?: Record<string, unknown>, timeZone?: string): Promise<void>;
   /** Start processing jobs (worker role). */
@@ -147,6 +152,17 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
     }
     await agenda.now(name, { ...data, jobId });
     return jobId;
+  }
+
+  async function scheduleAt<D extends object>(when: Date, name: string, data: D, eopts: EnqueueOptions & { jobId: string }): Promise<boolean> {
+    try {
+      await JobRunModel.create({ _id: eopts.jobId, name, status: 'queued', data, actor: eopts.actor });
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return false;
+      throw err;
+    }
+    await agenda.schedule(when, name, { ...data, jobId: eopts.jobId });
+    return true;
   }
 
   function contextFor(jobId: string, queuedAt: Date, jobLogger: Logger, job: Job<AgendaData>, startedAt: Date, handOff: () => void): JobContext {
@@ -246,6 +262,7 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
     agenda,
     define,
     enqueue,
+    scheduleAt,
     async every(cron, name, data = {}, timeZone = 'UTC') {
       await agenda.every(cron, name, data, { skipImmediate: true, timezone: timeZone });
     },

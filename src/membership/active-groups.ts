@@ -1,6 +1,7 @@
 // Automatic groups as the evaluator needs them: policy, compiled rule and what the rule reads. Compiled rules are
 // cached by group and rule version (a rule version never changes), so a directory change compiles nothing.
 import { compileRule, type CompiledRule, type RuleDocument } from '../rules/index.js';
+import { nextChangeFinder, type NextChangeFinder } from '../rules/next-change.js';
 import { GroupModel, type GroupDoc } from '../groups/group.model.js';
 import type { GroupPolicy } from './policy.js';
 import { ruleReads, type RuleReads } from './rule-reads.js';
@@ -14,20 +15,29 @@ export interface EvalGroup extends GroupPolicy {
   compiled: CompiledRule | null;
   compileError?: string;
   reads: RuleReads;
+  /** The next change of a user's result by time alone; null or absent when the rule does not read the clock. */
+  nextChange?: NextChangeFinder | null;
 }
 
 const MAX_CACHED = 2000;
-const compiledCache = new Map<string, { compiled: CompiledRule | null; error?: string; reads: RuleReads }>();
+interface CompiledEntry {
+  compiled: CompiledRule | null;
+  error?: string;
+  reads: RuleReads;
+  nextChange: NextChangeFinder | null;
+}
+const compiledCache = new Map<string, CompiledEntry>();
 
-function compileCached(key: string | null, rule: RuleDocument | undefined): { compiled: CompiledRule | null; error?: string; reads: RuleReads } {
+function compileCached(key: string | null, rule: RuleDocument | undefined): CompiledEntry {
   const hit = key ? compiledCache.get(key) : undefined;
   if (hit) return hit;
-  let entry: { compiled: CompiledRule | null; error?: string; reads: RuleReads };
+  let entry: CompiledEntry;
   try {
     if (!rule) throw new Error('the group has no rule');
-    entry = { compiled: compileRule(rule), reads: ruleReads(rule) };
+    const compiled = compileRule(rule);
+    entry = { compiled, reads: ruleReads(rule), nextChange: compiled.uses.timeDependent ? nextChangeFinder(rule) : null };
   } catch (err) {
-    entry = { compiled: null, error: `the rule cannot be evaluated: ${err instanceof Error ? err.message : String(err)}`, reads: ruleReads(rule) };
+    entry = { compiled: null, error: `the rule cannot be evaluated: ${err instanceof Error ? err.message : String(err)}`, reads: ruleReads(rule), nextChange: null };
   }
   if (key) {
     if (compiledCache.size >= MAX_CACHED) compiledCache.clear();
@@ -49,6 +59,7 @@ export function toEvalGroup(doc: GroupDoc, rule?: RuleDocument): EvalGroup {
     compiled: entry.compiled,
     ...(entry.error ? { compileError: entry.error } : {}),
     reads: entry.reads,
+    nextChange: entry.nextChange,
   };
 }
 

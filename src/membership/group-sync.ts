@@ -43,7 +43,9 @@ export interface GroupPlan {
 /** The users' filter for one group's candidates: the rule's filter, and active users unless inactive ones count. */
 export function candidateFilter(group: EvalGroup, now: Date): Record<string, unknown> {
   const parts: Record<string, unknown>[] = [];
-  const ruleFilter = group.compiled?.mongoFilter(now) ?? null;
+  // A rule that reads the clock evaluates every user: one the filter leaves out now may join later by time alone, and
+  // only an evaluation stores that user's next time flip (time-flips.ts).
+  const ruleFilter = group.nextChange ? null : (group.compiled?.mongoFilter(now) ?? null);
   if (ruleFilter && Object.keys(ruleFilter).length > 0) parts.push(ruleFilter);
   if (!group.includeInactive) parts.push({ status: 'active' });
   if (parts.length === 0) return {};

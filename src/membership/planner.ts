@@ -6,6 +6,8 @@ import type { UserFacts } from '../rules/index.js';
 import type { EvalGroup } from './active-groups.js';
 import { decide, type CurrentMembership, type UserStanding } from './policy.js';
 import type { MembershipSource } from './membership.model.js';
+import { flipReason } from '../rules/next-change.js';
+import type { PlannedFlip } from './time-flips.js';
 
 export interface PlannedAdd {
   groupId: string;
@@ -46,6 +48,8 @@ export class Planner {
   private readonly adds: PlannedAdd[] = [];
   private readonly removes: PlannedRemove[] = [];
   private readonly errors = new Map<string, string>();
+  /** Per (time-dependent group, evaluated user): the next time flip, or null (none) — kept with the data by reconcile. */
+  private readonly flips: PlannedFlip[] = [];
   private readonly active: EvalGroup[];
   /** Per group: users evaluated (a preview's and a partition's bookkeeping). */
   readonly evaluated = new Map<string, number>();
@@ -89,11 +93,14 @@ export class Planner {
           }
           if (factsError) throw new Error(`user ${externalId} cannot be read as facts: ${factsError}`);
           matches = group.compiled!.predicate(built!, this.now);
+          if (group.nextChange) this.flip(group, externalId, built!);
         } catch (err) {
           this.fail(group.id, `the rule failed for user ${externalId}: ${err instanceof Error ? err.message : String(err)}`);
           continue;
         }
       }
+      // Not evaluated by the rule (excluded, or inactive where inactive users are left out): time cannot move them.
+      if (!needsRule && group.nextChange) this.flips.push({ groupId: group.id, externalId, at: null, reason: '', ruleVersion: group.ruleVersion });
       let decision = decide(group, standing, matches, current, excluded);
       if ((decision.action === 'add' || decision.action === 'remove') && decision.byRule) {
         const because = ctx.because?.(group);
@@ -127,11 +134,29 @@ export class Planner {
     this.adds.push({ groupId, externalId, ruleVersion: 0, reason: 'new user joins the default group', actor, source: 'default' });
   }
 
+  /** The user's next time flip in a time-dependent group, from the facts the rule was just evaluated on. */
+  private flip(group: EvalGroup, externalId: string, facts: UserFacts): void {
+    const change = group.nextChange!(facts, group.compiled!.predicate, this.now);
+    this.flips.push({
+      groupId: group.id,
+      externalId,
+      at: change?.at ?? null,
+      reason: change ? flipReason(change.leaf, change.leafResult) : '',
+      ruleVersion: group.ruleVersion,
+    });
+  }
+
   /** A rule that throws: its group is left as it is (members kept); the other groups go on. */
   private fail(groupId: string, message: string): void {
     this.errors.set(groupId, message);
     dropGroup(this.adds, groupId);
     dropGroup(this.removes, groupId);
+    dropGroup(this.flips, groupId);
+  }
+
+  /** Takes the time flips decided so far (reconcile stores them; a preview drops them). */
+  takeFlips(): PlannedFlip[] {
+    return this.flips.splice(0);
   }
 
   /** Takes the additions planned so far (a long pass writes them as it goes). */

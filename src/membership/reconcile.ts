@@ -9,8 +9,9 @@ import type { MembershipDoc } from './membership.model.js';
 import { addMemberships, completeOwnHistory, removeMemberships, type WriteContext } from './membership-store.js';
 import { Planner, type PlannedAdd, type PlannedRemove } from './planner.js';
 import { mustHoldRemovals, type SafetyValve } from './policy.js';
+import { writeFlips, type FlipWriteOutcome } from './time-flips.js';
 
-export type ScopeKind = 'change' | 'group' | 'partition' | 'preview' | 'class';
+export type ScopeKind = 'change' | 'group' | 'partition' | 'preview' | 'class' | 'time';
 
 /** What a scope read, before any user is evaluated. */
 export interface ScopeInput {
@@ -71,6 +72,8 @@ export interface ReconcileOutcome {
   /** Groups whose rule failed, with the reason. */
   failures: Map<string, string>;
   sizes: Map<string, ValveSize>;
+  /** What the time flips of the evaluated users came to (written, cleared, unchanged); absent when planning only. */
+  flips?: FlipWriteOutcome;
 }
 
 /**
@@ -140,6 +143,8 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
   if (opts.write) {
     outcome.deleted = await removeMemberships(removes, opts.write);
     if (input.own?.length) await completeOwnHistory(input.own, input.ownReason ?? (() => 'matches the rule'), scope.actor);
+    // The evaluated users' next time flips, from the same facts and instant (a failed group's are left as they were).
+    outcome.flips = await writeFlips(planner.takeFlips());
   }
 
   // 5. Counts and state: the scope's.

@@ -1,0 +1,99 @@
+// The wake-up of time-based rules: one job scheduled at the earliest stored time flip (src/membership/time-flips.ts).
+// At that instant it reads the due flips (a bounded batch), re-evaluates exactly those users for those groups
+// (time-flip-scope.ts, under the users' locks), and schedules itself at the next stored instant.
+//
+// Who schedules it: every write of flips that stores an instant earlier than every pending wake-up (useFlipWake),
+// each wake-up for the next instant, and each worker at start for the earliest stored instant. Wake-ups are named
+// by their instant (`time-flips:<ms>`), so two writers asking for the same instant schedule one; a wake-up that finds
+// nothing due (its flips were moved meanwhile) only schedules the next. A worker killed mid-run leaves its Agenda
+// lock to expire and the flips in place: another worker runs the wake-up again, and the deterministic writes of the
+// flip scope make the second run write nothing twice.
+//
+// Agenda runs a job when its nextRunAt comes, checking every JOB_POLL_MS for jobs due within the next interval, so a
+// wake-up starts at its instant (never before: flips due are those at or before the wall clock) plus the time to take
+// its lock.
+import mongoose from 'mongoose';
+import type { JobsDeps } from '../service-deps.js';
+import { applyTimeFlips } from '../membership/time-flip-scope.js';
+import { dropAllFlips, dueFlips, storedFlipZone, useFlipWake, type TimeFlipDoc } from '../membership/time-flips.js';
+import type { Scheduler } from './scheduler.js';
+import { SYNC_ALL_JOB } from './sync-all.job.js';
+import { valveOf } from './sync-settings.js';
+
+export const TIME_FLIPS_JOB = 'time-flips';
+
+/** Flips one wake-up handles; more due than this are handled by a wake-up scheduled at once after it. */
+export const FLIP_BATCH = 2000;
+
+interface TimeFlipsJobData {
+  at: string;
+}
+
+/** The earliest wake-up waiting to run (not one running now: that one may have read the flips already). */
+async function pendingWake(): Promise<Date | null> {
+  const jobs = mongoose.connection.db!.collection<{ name: string; nextRunAt: Date | null; lockedAt: Date | null }>('agendaJobs');
+  const pending = await jobs.find({ name: TIME_FLIPS_JOB }, { projection: { nextRunAt: 1, lockedAt: 1 } }).toArray();
+  let earliest: Date | null = null;
+  for (const j of pending) if (j.nextRunAt && !j.lockedAt && (!earliest || j.nextRunAt < earliest)) earliest = j.nextRunAt;
+  return earliest;
+}
+
+/** Makes sure a wake-up runs at `at` or earlier (never later). */
+export async function wakeBy(scheduler: Scheduler, at: Date): Promise<void> {
+  const pending = await pendingWake();
+  if (pending && pending.getTime() <= at.getTime()) return;
+  // A wake-up for an instant already past runs now; its id is then the moment asked, so that it is a new run.
+  const when = new Date(Math.max(at.getTime(), Date.now()));
+  await scheduler.scheduleAt<TimeFlipsJobData>(when, TIME_FLIPS_JOB, { at: when.toISOString() }, { jobId: `${TIME_FLIPS_JOB}:${when.getTime()}`, actor: 'schedule' });
+}
+
+export function defineTimeFlipsJob({ scheduler, config, metrics }: JobsDeps): void {
+  // Every process that stores flips (API processes too: directory writes) brings the wake-up forward.
+  useFlipWake((at) => wakeBy(scheduler, at));
+  scheduler.define<TimeFlipsJobData>({
+    name: TIME_FLIPS_JOB,
+    concurrency: 1,
+    async run(_data, ctx) {
+      const now = new Date();
+      const { due, next } = await dueFlips(now, FLIP_BATCH);
+      // Flips due at one instant are applied together, as one writer named by that instant.
+      const byInstant = new Map<number, TimeFlipDoc[]>();
+      for (const f of due) {
+        const list = byInstant.get(f.at.getTime());
+        if (list) list.push(f);
+        else byInstant.set(f.at.getTime(), [f]);
+      }
+      const result = { flips: due.length, added: 0, removed: 0, failed: {} as Record<string, string>, lateMs: 0 };
+      for (const [at, flips] of byInstant) {
+        const outcome = await applyTimeFlips(flips, new Date(at), { valve: valveOf(config), metrics });
+        result.added += outcome.added;
+        result.removed += outcome.removed;
+        Object.assign(result.failed, outcome.failed);
+        result.lateMs = Math.max(result.lateMs, now.getTime() - at);
+      }
+      // More due than one batch: the next wake-up is now. Otherwise the next stored instant.
+      if (due.length >= FLIP_BATCH) await wakeBy(scheduler, new Date());
+      else if (next) await wakeBy(scheduler, next);
+      await ctx.progress(due.length, due.length);
+      return result;
+    },
+  });
+}
+
+/**
+ * At a worker's start: flips computed under another TIMEZONE are dropped and a full sync recomputes them all;
+ * otherwise the wake-up is scheduled at the earliest stored flip (after a restart, or a wake-up lost with a killed
+ * process before it was scheduled).
+ */
+export async function scheduleTimeFlips({ scheduler, config, logger }: JobsDeps): Promise<void> {
+  const zone = await storedFlipZone();
+  if (zone !== null && zone !== config.timeZone) {
+    logger.info({ from: zone, to: config.timeZone }, 'TIMEZONE changed: time flips are recomputed by a full sync');
+    await dropAllFlips();
+    await scheduler.enqueue(SYNC_ALL_JOB, {}, { jobId: `${SYNC_ALL_JOB}:timezone:${config.timeZone}:${Date.now()}`, actor: 'schedule' });
+    return;
+  }
+  const { next, due } = await dueFlips(new Date(), 1);
+  if (due.length) await wakeBy(scheduler, new Date());
+  else if (next) await wakeBy(scheduler, next);
+}

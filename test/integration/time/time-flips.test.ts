@@ -1,0 +1,90 @@
+// Time-based rules flip each user at the instant their result changes, not at the nightly sync: real seconds-scale
+// rules against the real database, through HTTP, with the stored flips checked too.
+import { expect } from 'chai';
+import { startTestService, type TestService } from '../../helpers/service.js';
+import { createGroup, defineField, enrol, getGroup, historyOf, memberIds, putCourse, putUser, userBody, type Auth } from '../membership/membership-helpers.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Observed {
+  /** Wall clock of the last poll that still saw the old membership, and of the first that saw the new one. */
+  lastBefore: number;
+  firstAfter: number;
+}
+
+/** Polls membership every 100 ms until `externalId`'s membership becomes `member`. */
+async function watchFlip(t: TestService, admin: Auth, groupId: string, externalId: string, member: boolean, timeoutMs: number): Promise<Observed> {
+  const deadline = Date.now() + timeoutMs;
+  let lastBefore = Date.now();
+  for (;;) {
+    const polledAt = Date.now();
+    const ids = await memberIds(t, admin, groupId);
+    if (ids.includes(externalId) === member) return { lastBefore, firstAfter: Date.now() };
+    lastBefore = polledAt;
+    if (Date.now() > deadline) throw new Error(`${externalId} did not become ${member ? 'a member' : 'a non-member'} in ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+const flipsOf = (t: TestService, groupId: string) => t.service.database.db.collection('time_flips').find({ group: groupId }).toArray();
+
+describe('Time-based rules: a user joins or leaves at the instant the rule says', function () {
+  this.timeout(60_000);
+  let t: TestService;
+  let admin: Auth;
+  let hr: Auth;
+  before(async () => {
+    t = await startTestService('timeflips');
+    admin = await t.auth('admin');
+    hr = await t.auth('hr-feed');
+    await putCourse(t, hr, 'CERT-1', 'Certification');
+  });
+  after(async () => t.stop());
+
+  it('when a completion passes a 0.0001-day window (8.64 s), then the user leaves within 5 s of that instant, never before, with the reason', async () => {
+    const days = 0.0001;
+    const group = await createGroup(t, admin, {
+      type: 'automatic',
+      rule: { conditions: { all: [{ fact: 'enrollment', params: { course: 'CERT-1' }, path: '$.completedAt', operator: 'withinLastDays', value: days }] } },
+    });
+    const ana = await putUser(t, hr, userBody());
+    await enrol(t, hr, 'CERT-1', ana, { status: 'completed' });
+    expect(await memberIds(t, admin, group.id)).to.deep.equal([ana]);
+
+    // The flip is stored with the data, at completedAt + 8.64 s (+1 ms: "within" holds through the last millisecond).
+    const user = await t.service.database.db.collection<{ _id: string; enrollments: Record<string, { completedAt: Date }> }>('users').findOne({ _id: ana });
+    const instant = user!.enrollments['CERT-1']!.completedAt.getTime() + days * 86_400_000 + 1;
+    const stored = await flipsOf(t, group.id);
+    expect(stored.map((f) => [f.externalId, (f.at as Date).getTime(), f.reason])).to.deep.equal([[ana, instant, 'completed CERT-1 within the last 0.0001 days no longer holds']]);
+
+    const seen = await watchFlip(t, admin, group.id, ana, false, 20_000);
+    expect(seen.lastBefore, 'still a member up to the instant').to.be.at.least(instant - 1000);
+    expect(seen.firstAfter, 'left at or after the instant').to.be.at.least(instant);
+    expect(seen.firstAfter - instant, 'left within 5 s of the instant').to.be.below(5000);
+
+    const history = await historyOf(t, admin, group.id);
+    expect(history.map((h) => [h.externalId, h.action])).to.deep.equal([[ana, 'removed'], [ana, 'added']]);
+    expect(new Date(history[0]!.at).getTime()).to.equal(instant);
+    expect(history[0]!.reason).to.contain('completed CERT-1 within the last 0.0001 days no longer holds');
+    expect(history[0]!.actor).to.equal('job:time-flips');
+    expect((await getGroup(t, admin, group.id)).memberCount).to.equal(0);
+    // Handled: no flip is left for the user (nothing more can change by time alone).
+    expect(await flipsOf(t, group.id)).to.deep.equal([]);
+  });
+
+  it('when a user is hired "today" under a rule of a fraction of a day, then they leave when that many hours past midnight in TIMEZONE come', async () => {
+    await defineField(t, hr, 'hireDate', { label: 'Hire date', type: 'date' });
+    // The hire date is today in UTC (the service's TIMEZONE here); the window ends 4 s from now.
+    const today = new Date().toISOString().slice(0, 10);
+    const instant = Date.now() + 4000;
+    const days = (instant - Date.parse(`${today}T00:00:00Z`)) / 86_400_000;
+    const group = await createGroup(t, admin, { type: 'automatic', rule: { conditions: { all: [{ fact: 'field', params: { key: 'hireDate' }, operator: 'withinLastDays', value: days }] } } });
+    const bo = await putUser(t, hr, userBody({ fields: { hireDate: today } }));
+    expect(await memberIds(t, admin, group.id)).to.deep.equal([bo]);
+    const seen = await watchFlip(t, admin, group.id, bo, false, 20_000);
+    expect(seen.firstAfter).to.be.at.least(instant);
+    expect(seen.firstAfter - instant).to.be.below(5000);
+    const [removed] = await historyOf(t, admin, group.id);
+    expect(removed!.reason).to.contain(`hireDate within the last ${days} days no longer holds`);
+  });
+});
