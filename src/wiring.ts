@@ -10,7 +10,8 @@ import type { ReactionFaults } from './membership/on-change.js';
 import { setReactionFailureHook } from './directory/user-events.js';
 import { setFieldUsageLookup } from './directory/field-usage.js';
 import { groupNamesUsingField } from './groups/groups.service.js';
-import { setMembershipsAddedHook } from './membership/membership-store.js';
+import { setMembershipsAddedHook, setMembershipsMovedHook } from './membership/membership-store.js';
+import { followMembershipChanges } from './membership/group-cascade.js';
 import { enrollJoiners } from './groups/group-courses.js';
 import { REACTION_REPLAY_JOB, reactionReplayJobId, type ReactionReplayJobData } from './jobs/reaction-replay.job.js';
 
@@ -40,8 +41,13 @@ export function wireReactions(deps: ReactionDeps): () => void {
   const previousLookup = setFieldUsageLookup(groupNamesUsingField);
   // Whoever joins a group with courses, by any source, is enrolled in them as they join.
   const previousAdded = setMembershipsAddedHook(enrollJoiners(deps.logger));
+  // Whoever joins or leaves a group, by any source, is evaluated again by the groups whose rule names it.
+  const previousMoved = setMembershipsMovedHook(async (moves, ctx) => {
+    await followMembershipChanges(moves, { ...ctx, valve: { share: deps.config.removalSafetyShare, minMembers: deps.config.removalSafetyMinMembers }, metrics: deps.metrics });
+  });
   return () => {
     unuse();
+    setMembershipsMovedHook(previousMoved);
     setMembershipsAddedHook(previousAdded);
     setReactionFailureHook(previousHook);
     setFieldUsageLookup(previousLookup);

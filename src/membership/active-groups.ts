@@ -6,6 +6,7 @@ import { GroupModel, type GroupDoc } from '../groups/group.model.js';
 import type { GroupPolicy } from './policy.js';
 import { ruleReads, type RuleReads } from './rule-reads.js';
 import { readDefaultGroupId } from '../groups/default-group.js';
+import { graphOf, type GroupGraph } from '../groups/group-graph.js';
 
 export interface EvalGroup extends GroupPolicy {
   id: string;
@@ -72,15 +73,16 @@ export async function loadActiveAutomaticGroups(): Promise<EvalGroup[]> {
 export type DefaultGroup = Pick<GroupDoc, '_id' | 'type' | 'paused' | 'includeInactive'>;
 
 /**
- * Every group's rule version (a deleted user leaves every group), the active automatic groups, and the default
- * group (absent when none is set, or the one named no longer exists), in one read.
+ * Every group's rule version (a deleted user leaves every group), the active automatic groups, the default
+ * group (absent when none is set, or the one named no longer exists), and the groups' dependency graph, in one read.
  */
-export async function loadGroups(): Promise<{ versions: Map<string, number>; active: EvalGroup[]; defaultGroup?: DefaultGroup }> {
+export async function loadGroups(): Promise<{ versions: Map<string, number>; active: EvalGroup[]; defaultGroup?: DefaultGroup; graph: GroupGraph }> {
   const [docs, defaultId] = await Promise.all([GroupModel.find({}).lean<GroupDoc[]>(), readDefaultGroupId()]);
   const defaultGroup = docs.find((d) => d._id === defaultId);
   return {
     versions: new Map(docs.map((d) => [d._id, d.ruleVersion ?? 0])),
     active: docs.filter((d) => d.type === 'automatic' && !d.paused).map((d) => toEvalGroup(d)),
+    graph: graphOf(docs),
     ...(defaultGroup ? { defaultGroup } : {}),
   };
 }

@@ -72,7 +72,13 @@ function groupScope<R>(group: EvalGroup, opts: GroupPlanOptions, settle: (outcom
       }
       const excluded = await exclusionsOf(group.id);
       plan.members = current.size;
-      const ctxFor = (doc: UserDoc) => ({ actor: opts.actor, current: () => current.get(doc._id), excluded: () => excluded.has(doc._id) });
+      const named = await membersOfNamed(group);
+      const ctxFor = (doc: UserDoc) => ({
+        actor: opts.actor,
+        current: () => current.get(doc._id),
+        excluded: () => excluded.has(doc._id),
+        memberOf: (g: string) => named.get(g)?.has(doc._id) === true,
+      });
       return {
         groups: [group],
         own,
@@ -266,7 +272,12 @@ export async function planFromSnapshot(group: EvalGroup, now: Date): Promise<Sna
           if (!group.compiled) return;
           for (const [externalId, user] of snap.users) {
             const membership = current.get(externalId);
-            const ctx = { actor: 'preview', current: () => membership, excluded: () => excluded.has(externalId) };
+            const ctx = {
+              actor: 'preview',
+              current: () => membership,
+              excluded: () => excluded.has(externalId),
+              memberOf: (g: string) => snap.members.get(g)?.has(externalId) === true,
+            };
             const facts = () => {
               if ('unreadable' in user) throw new Error(user.unreadable);
               return user;
@@ -290,6 +301,17 @@ export async function planFromSnapshot(group: EvalGroup, now: Date): Promise<Sna
 
 /** Planning only: the valve weighs nothing (a plan shows every removal a sync would consider). */
 const NO_VALVE: SafetyValve = { share: 1, minMembers: Number.MAX_SAFE_INTEGER };
+
+/** The members of each group the rule names (`memberOf`), for a scope that reads only its own group's memberships. */
+async function membersOfNamed(group: EvalGroup): Promise<Map<string, Set<string>>> {
+  const named = new Map<string, Set<string>>();
+  for (const g of group.compiled?.uses.groups ?? []) {
+    const members = new Set<string>();
+    for await (const m of memberships().find({ group: g }, { projection: { externalId: 1 } }).batchSize(5000)) members.add(m.externalId);
+    named.set(g, members);
+  }
+  return named;
+}
 
 async function exclusionsOf(groupId: string): Promise<Set<string>> {
   const excluded = new Set<string>();

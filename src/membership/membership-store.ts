@@ -52,6 +52,41 @@ export interface WriteContext {
   at: Date;
   /** Counts what this call wrote (autogroups_membership_changes_total). Every writer in the service passes it. */
   metrics?: Metrics;
+  /**
+   * The caller re-evaluates the groups whose rule names the changed groups itself (reconcile.ts does, in dependency
+   * order): the store does not hand these changes to the moves hook.
+   */
+  followsDependents?: boolean;
+}
+
+/** One user's membership of one group changed (joined or left). */
+export interface MembershipMove {
+  groupId: string;
+  externalId: string;
+}
+
+/**
+ * Told of the memberships a write changed, before the write returns, so that the groups whose rule names those
+ * groups (`memberOf`) follow in the same reaction (membership/group-cascade.ts). Set by the process's wiring, like
+ * the added hook, so that this store imports nothing of the groups; `evaluated` names groups the caller evaluated
+ * after these changes already (a reconcile pass in dependency order), which are not evaluated again.
+ */
+export type MembershipsMovedHook = (
+  moves: readonly MembershipMove[],
+  ctx: { runKey: string; at: Date; actor: string; evaluated?: ReadonlySet<string> },
+) => Promise<void>;
+let movedHook: MembershipsMovedHook | undefined;
+
+/** Returns the previous hook (to restore on stop). */
+export function setMembershipsMovedHook(hook: MembershipsMovedHook | undefined): MembershipsMovedHook | undefined {
+  const previous = movedHook;
+  movedHook = hook;
+  return previous;
+}
+
+/** Hands changed memberships to the moves hook (reconcile.ts, for the changes its pass did not settle). */
+export async function followMoves(moves: readonly MembershipMove[], ctx: Parameters<MembershipsMovedHook>[1]): Promise<void> {
+  if (moves.length && movedHook) await movedHook(moves, ctx);
 }
 
 /** For reading: only this module writes them (test/unit/membership/store-only-writer.test.ts checks). */
@@ -167,6 +202,7 @@ export async function addMemberships(adds: readonly MembershipAdd[], ctx: WriteC
   for (const [source, n] of bySource) ctx.metrics?.membershipChanges.inc({ action: 'added', source }, n);
   // Including this writer's interrupted earlier inserts: what followed them may be what the interruption cut off.
   if (joined.length && addedHook) await addedHook(joined, ctx.at);
+  if (!ctx.followsDependents && joined.length) await followMoves(joined, { runKey: ctx.runKey, at: ctx.at, actor: joined[0]!.actor });
   return created;
 }
 
@@ -240,6 +276,7 @@ export async function removeMemberships(removes: readonly PlannedRemove[], ctx: 
   }
   await closeIntents(intent);
   await recordChanges({ memberships: removes.map((r) => membershipId(r.groupId, r.externalId)) });
+  if (!ctx.followsDependents) await followMoves(removes.filter((r) => r.reason !== 'user deleted'), { runKey: ctx.runKey, at: ctx.at, actor: removes[0]!.actor });
   return deleted;
 }
 

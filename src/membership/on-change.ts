@@ -67,17 +67,16 @@ function collapse(changes: readonly DirectoryChange[]): Map<string, Changed> {
 }
 
 /**
- * Current memberships for (group, user) pairs. Read by user, not by pair: one indexed equality per user returns
- * their few memberships, where a lookup per pair cost one round trip per group (100 for one user's change).
+ * Current memberships of the users of (group, user) pairs. Read by user, not by pair: one indexed equality per user
+ * returns their few memberships, where a lookup per pair cost one round trip per group (100 for one user's change).
+ * All of them are kept: a rule may name any group (`memberOf`), and a group naming one this change moves is
+ * evaluated too.
  */
 async function readMemberships(pairs: ReadonlyArray<[string, string]>): Promise<Map<string, MembershipDoc>> {
   const found = new Map<string, MembershipDoc>();
   if (pairs.length === 0) return found;
-  const wanted = new Set(pairs.map(([g, u]) => membershipId(g, u)));
   const users = [...new Set(pairs.map(([, u]) => u))];
-  for (const m of await db().readWhereIn(memberships(), 'externalId', users)) {
-    if (wanted.has(m._id)) found.set(m._id, m);
-  }
+  for (const m of await db().readWhereIn(memberships(), 'externalId', users)) found.set(m._id, m);
   return found;
 }
 
@@ -181,7 +180,7 @@ function changeScope(
     // A single user's change never trips the valve; a batch that would take many out of a group at once may.
     minRemovalsWeighed: 2,
     async read() {
-      const [{ active: groups, versions, defaultGroup }, users] = await Promise.all([loadGroups(), usersOf([...byUser.keys()], stored)]);
+      const [{ active: groups, versions, defaultGroup, graph }, users] = await Promise.all([loadGroups(), usersOf([...byUser.keys()], stored)]);
       const allGroups = [...versions.keys()];
       // Which groups each user is evaluated against; which (group, user) pairs must be read.
       const affected = new Map<string, Set<string>>();
@@ -231,6 +230,7 @@ function changeScope(
                 actor: change.actor,
                 only: (g: EvalGroup) => only.has(g.id),
                 because: (g) => changeReason(user, change.paths, g.reads),
+                groupName: (g) => graph.name(g),
                 current: (g) => {
                   const m = current.get(membershipId(g, change.externalId));
                   return m ? currentMembershipOf(m) : undefined;

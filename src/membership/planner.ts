@@ -6,6 +6,7 @@ import type { UserFacts } from '../rules/index.js';
 import type { EvalGroup } from './active-groups.js';
 import { decide, type CurrentMembership, type UserStanding } from './policy.js';
 import type { MembershipSource } from './membership.model.js';
+import { GroupGraph } from '../groups/group-graph.js';
 import { flipReason } from '../rules/next-change.js';
 import type { PlannedFlip } from './time-flips.js';
 
@@ -17,6 +18,8 @@ export interface PlannedAdd {
   actor: string;
   /** `rule` when absent; `default` for a new user's membership of the default group. */
   source?: MembershipSource;
+  /** Planned after the pass evaluated every group (a default group's new member): its dependents did not see it. */
+  afterPass?: boolean;
 }
 
 export interface PlannedRemove {
@@ -42,6 +45,18 @@ export interface UserContext {
    * recorded with it, so that history says why. Absent, or nothing for that group: the rule's reason alone.
    */
   because?: (group: EvalGroup) => string | undefined;
+  /**
+   * The user's membership of any group, for `memberOf` conditions, where `current` does not cover every group the
+   * rules name (a scope that reads only its own groups' memberships). Absent: `current` answers.
+   */
+  memberOf?: (groupId: string) => boolean;
+  /**
+   * Groups whose membership of this user changed just before this evaluation (a cascade's cause): a group whose rule
+   * names one of them is evaluated even where `only` leaves it out, as is one naming a group this pass changes.
+   */
+  changed?: ReadonlySet<string>;
+  /** A group's name, for history's reason of a decision a membership change caused ("joined VIP"). */
+  groupName?: (groupId: string) => string | undefined;
 }
 
 export class Planner {
@@ -51,6 +66,8 @@ export class Planner {
   /** Per (time-dependent group, evaluated user): the next time flip, or null (none) — kept with the data by reconcile. */
   private readonly flips: PlannedFlip[] = [];
   private readonly active: EvalGroup[];
+  /** Whether some group's rule names another group (its facts then carry the pass's membership view). */
+  private readonly namesGroups: boolean = false;
   /** Per group: users evaluated (a preview's and a partition's bookkeeping). */
   readonly evaluated = new Map<string, number>();
 
@@ -60,6 +77,14 @@ export class Planner {
   ) {
     for (const g of groups) if (!g.compiled) this.errors.set(g.id, g.compileError ?? 'the rule cannot be evaluated');
     this.active = groups.filter((g) => g.compiled);
+    // Groups of groups: each group after the groups its rule names, so that a user's membership of a named group is
+    // decided, in this pass, before a rule reads it (one evaluation per group and user).
+    if (this.active.some((g) => g.compiled!.uses.groups?.size)) {
+      const graph = new GroupGraph(this.active.map((g) => ({ id: g.id, name: g.name, references: [...(g.compiled!.uses.groups ?? [])] })));
+      const rank = new Map(graph.sorted(this.active.map((g) => g.id)).map((id, i) => [id, i]));
+      this.active.sort((a, b) => rank.get(a.id)! - rank.get(b.id)!);
+      this.namesGroups = true;
+    }
   }
 
   /** Evaluates one existing user against every group (or those `ctx.only` keeps). */
@@ -74,8 +99,15 @@ export class Planner {
   evaluate(externalId: string, standing: UserStanding, facts: () => UserFacts, ctx: UserContext): void {
     let built: UserFacts | undefined;
     let factsError: string | undefined;
+    // The user's memberships as this pass decided them so far (groups evaluated before), over the stored ones.
+    const decided = new Map<string, boolean>();
+    const moved = new Set<string>(ctx.changed ?? []);
+    const memberOf = (g: string): boolean => decided.get(g) ?? (ctx.memberOf ? ctx.memberOf(g) : ctx.current(g) !== undefined);
     for (const group of this.active) {
-      if (this.errors.has(group.id) || (ctx.only && !ctx.only(group))) continue;
+      if (this.errors.has(group.id)) continue;
+      const names = group.compiled!.uses.groups;
+      const cause = moved.size && names?.size ? [...names].filter((g) => moved.has(g)) : [];
+      if (ctx.only && !ctx.only(group) && cause.length === 0) continue;
       this.evaluated.set(group.id, (this.evaluated.get(group.id) ?? 0) + 1);
       const current = ctx.current(group.id);
       const excluded = ctx.excluded(group.id);
@@ -92,6 +124,7 @@ export class Planner {
             }
           }
           if (factsError) throw new Error(`user ${externalId} cannot be read as facts: ${factsError}`);
+          if (this.namesGroups && built!.memberOf !== memberOf) built = { ...built!, memberOf };
           matches = group.compiled!.predicate(built!, this.now);
           if (group.nextChange) this.flip(group, externalId, built!);
         } catch (err) {
@@ -103,8 +136,13 @@ export class Planner {
       if (!needsRule && group.nextChange) this.flips.push({ groupId: group.id, externalId, at: null, reason: '', ruleVersion: group.ruleVersion });
       let decision = decide(group, standing, matches, current, excluded);
       if ((decision.action === 'add' || decision.action === 'remove') && decision.byRule) {
-        const because = ctx.because?.(group);
+        const named = (g: string) => ctx.groupName?.(g) ?? this.active.find((a) => a.id === g)?.name ?? g;
+        const because = [ctx.because?.(group), ...cause.map((g) => `${memberOf(g) ? 'joined' : 'left'} ${named(g)}`)].filter(Boolean).join(', ');
         if (because) decision = { ...decision, reason: `${decision.reason}: ${because}` };
+      }
+      if (this.namesGroups) {
+        if (decision.action === 'add' || decision.action === 'remove') moved.add(group.id);
+        decided.set(group.id, decision.action === 'add' ? true : decision.action === 'remove' ? false : current !== undefined);
       }
       this.record(group, externalId, decision, current, ctx.actor);
     }
@@ -131,7 +169,7 @@ export class Planner {
    */
   defaultMember(groupId: string, externalId: string, actor: string): void {
     if (this.adds.some((a) => a.groupId === groupId && a.externalId === externalId)) return;
-    this.adds.push({ groupId, externalId, ruleVersion: 0, reason: 'new user joins the default group', actor, source: 'default' });
+    this.adds.push({ groupId, externalId, ruleVersion: 0, reason: 'new user joins the default group', actor, source: 'default', afterPass: true });
   }
 
   /** The user's next time flip in a time-dependent group, from the facts the rule was just evaluated on. */

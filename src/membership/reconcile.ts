@@ -6,12 +6,12 @@
 // Writes go to the membership store; a scope with no writer (a preview) gets the plan back instead.
 import type { EvalGroup } from './active-groups.js';
 import type { MembershipDoc } from './membership.model.js';
-import { addMemberships, completeOwnHistory, removeMemberships, type WriteContext } from './membership-store.js';
+import { addMemberships, completeOwnHistory, followMoves, removeMemberships, type MembershipMove, type WriteContext } from './membership-store.js';
 import { Planner, type PlannedAdd, type PlannedRemove } from './planner.js';
 import { mustHoldRemovals, type SafetyValve } from './policy.js';
 import { writeFlips, type FlipWriteOutcome } from './time-flips.js';
 
-export type ScopeKind = 'change' | 'group' | 'partition' | 'preview' | 'class' | 'time';
+export type ScopeKind = 'change' | 'group' | 'partition' | 'preview' | 'class' | 'time' | 'cascade';
 
 /** What a scope read, before any user is evaluated. */
 export interface ScopeInput {
@@ -108,13 +108,22 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
     sizes: new Map(),
   };
 
+  // The groups this pass evaluated, each after the groups its rule names (planner.ts): its own changes have been
+  // seen by those of them that name the changed groups. Others that do are followed after the writes (step 6).
+  const write: WriteContext | null = opts.write ? { ...opts.write, followsDependents: true } : null;
+  const moved: MembershipMove[] = [];
+  const movedAfterPass: MembershipMove[] = [];
+
   // 2. Plan, writing additions as they accumulate (they never wait for the valve).
   const flush = async (force = false) => {
     if (!force && planner.pendingAdds() < FLUSH_ADDS) return;
     const adds = planner.takeAdds();
     for (const a of adds) bump(outcome.planned, a.groupId);
-    if (!opts.write) outcome.adds.push(...adds);
-    else for (const [g, n] of await addMemberships(adds, opts.write)) bump(outcome.created, g, n);
+    if (!write) outcome.adds.push(...adds);
+    else {
+      for (const [g, n] of await addMemberships(adds, write)) bump(outcome.created, g, n);
+      for (const a of adds) (a.afterPass ? movedAfterPass : moved).push({ groupId: a.groupId, externalId: a.externalId });
+    }
   };
   await input.feed(planner, () => flush());
   await flush(true);
@@ -141,12 +150,23 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
 
   // 4. Write the removals, and the history an interrupted earlier run of this writer left out.
   if (opts.write) {
-    outcome.deleted = await removeMemberships(removes, opts.write);
+    outcome.deleted = await removeMemberships(removes, write!);
+    for (const r of removes) if (r.reason !== 'user deleted') moved.push({ groupId: r.groupId, externalId: r.externalId });
     if (input.own?.length) await completeOwnHistory(input.own, input.ownReason ?? (() => 'matches the rule'), scope.actor);
     // The evaluated users' next time flips, from the same facts and instant (a failed group's are left as they were).
     outcome.flips = await writeFlips(planner.takeFlips());
   }
 
   // 5. Counts and state: the scope's.
-  return scope.settle(outcome);
+  const result = await scope.settle(outcome);
+
+  // 6. Groups of groups: the groups naming a group this pass changed for a user, and not evaluated after that change
+  //    in this pass, are evaluated for those users now (group-cascade.ts), before the pass's caller answers.
+  if (opts.write) {
+    const evaluated = new Set(input.groups.map((g) => g.id));
+    const ctx = { runKey: opts.write.runKey, at: opts.write.at, actor: scope.actor };
+    await followMoves(moved, { ...ctx, evaluated });
+    await followMoves(movedAfterPass, ctx);
+  }
+  return result;
 }

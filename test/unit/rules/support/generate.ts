@@ -219,7 +219,7 @@ export const GROUP_IDS = ['grp_00000000000000a1', 'grp_00000000000000b2', 'grp_0
 
 /** The user with a membership lookup: a member of each of GROUP_IDS with probability one half. */
 export function withMemberships(r: Random, user: UserFacts): UserFacts {
-  const groups = new Set(GROUP_IDS.filter(() => r.chance(0.5)));
+  const groups = new Set<string>(GROUP_IDS.filter(() => r.chance(0.5)));
   return { ...user, memberOf: (g: string) => groups.has(g) };
 }
 
