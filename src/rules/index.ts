@@ -7,6 +7,7 @@ export type {
   Condition,
   EnrollmentFacts,
   ExplainLeaf,
+  GroupExplanation,
   ExplainNode,
   Explanation,
   FieldDef,

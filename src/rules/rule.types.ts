@@ -118,6 +118,19 @@ export interface ExplainLeaf {
   /** The fact's value for this user; undefined (absent from JSON) when the user lacks it. */
   factValue: unknown;
   result: boolean;
+  /** A `memberOf` condition: the named group's own standing for this user, and why (to any depth). */
+  group?: GroupExplanation;
+}
+
+/** What a `memberOf` condition's group says of the user: a member or not, and for an automatic group its own rule. */
+export interface GroupExplanation {
+  id: string;
+  name: string;
+  type: 'manual' | 'automatic';
+  member: boolean;
+  /** Automatic groups: whether the user matches its rule, and each of its conditions. */
+  matches?: boolean;
+  conditions?: ExplainNode;
 }
 export type ExplainNode =
   | { all: ExplainNode[]; result: boolean }

@@ -8,9 +8,11 @@ import {
   getGroup,
   historyOf,
   patchUser,
+  putCourse,
   putUser,
   uniq,
   userBody,
+  waitForJob,
   type Auth,
 } from '../membership/membership-helpers.js';
 
@@ -75,9 +77,141 @@ describe('Groups of groups: memberOf rules, their graph and cascades', function 
       await removeByHand(vip.id, ana);
       expect(await stored(north.id)).to.deep.equal([`${ana}:rule`]);
       // Out of Sales by HR: out of both levels above it.
+      // Explain shows each named group's own standing for the user, to any depth.
+      const explained = (await t.api.get(`/api/v1/groups/${north.id}/explain/${ana}`).set(admin).expect(200)).body;
+      expect(explained).to.include({ member: true, matches: true });
+      const level2 = explained.conditions.all[0].group;
+      expect(level2).to.include({ id: salesNotVip.id, name: salesNotVip.name, type: 'automatic', member: true, matches: true });
+      const [level1, negated] = level2.conditions.all;
+      expect(level1.group).to.include({ id: sales.id, type: 'automatic', member: true, matches: true });
+      expect(level1.group.conditions.all[0]).to.include({ fact: 'field', factValue: 'Sales', result: true });
+      expect(negated.group).to.deep.equal({ id: vip.id, name: vip.name, type: 'manual', member: false });
+      expect(negated).to.include({ fact: 'memberOf', value: false, factValue: false, result: true });
+
       await patchUser(t, hr, ana, { fields: { department: 'People' } });
       expect([await stored(sales.id), await stored(salesNotVip.id), await stored(north.id)]).to.deep.equal([[`${bo}:rule`], [`${bo}:rule`], []]);
       expect(await counts(sales.id, salesNotVip.id, north.id)).to.deep.equal([1, 1, 0]);
+    });
+  });
+
+  describe('when membership of a named group changes by any source', () => {
+    /** A manual group and an automatic one naming it. */
+    const pair = async (base?: { id: string; [k: string]: unknown }) => {
+      const named = base ?? (await manual());
+      return { named, follower: await automatic({ all: [memberOf(named.id)] }) };
+    };
+
+    it('then a key join, a copy and a CSV upload each move the user into the group naming it before they answer', async () => {
+      const keyed = await createGroup(t, admin, { type: 'manual', key: { enabled: true } });
+      const { follower: byKey } = await pair(keyed);
+      const key = (await getGroup(t, admin, keyed.id)).key as { key: string };
+      const joiner = await putUser(t, hr, userBody());
+      await t.api.post('/api/v1/join').set(await t.auth('integration')).send({ key: key.key, externalId: joiner }).expect(200);
+      expect(await stored(byKey.id)).to.deep.equal([`${joiner}:rule`]);
+
+      const source = await manual();
+      const copied = await putUser(t, hr, userBody());
+      await addByHand(source.id, copied);
+      const { named: target, follower: byCopy } = await pair();
+      const copy = await t.api.post(`/api/v1/groups/${target.id}/members/copy`).set(admin).send({ fromGroup: source.id }).expect(200);
+      expect(copy.body).to.include({ added: 1 });
+      expect(await stored(byCopy.id)).to.deep.equal([`${copied}:rule`]);
+
+      const { named: uploaded, follower: byCsv } = await pair();
+      const listed = [await putUser(t, hr, userBody()), await putUser(t, hr, userBody())];
+      const csv = await t.api.post(`/api/v1/groups/${uploaded.id}/members/import`).set(admin).set('Content-Type', 'text/csv').send(`externalId\n${listed.join('\n')}\n`).expect(200);
+      expect(csv.body).to.include({ added: 2 });
+      expect(await stored(byCsv.id)).to.deep.equal(listed.map((u) => `${u}:rule`).sort());
+      expect(await counts(byKey.id, byCopy.id, byCsv.id)).to.deep.equal([1, 1, 2]);
+      expect((await historyOf(t, admin, byCsv.id)).map((h) => h.reason)).to.deep.equal(listed.map(() => `matches rule v1: joined ${uploaded.name as string}`));
+    });
+
+    it('then a new user joining the default group joins the group naming it as the PUT answers', async () => {
+      const { named: defaults, follower } = await pair(await createGroup(t, admin, { type: 'manual', isDefault: true }));
+      const fresh = await putUser(t, hr, userBody());
+      expect(await stored(defaults.id)).to.include(`${fresh}:default`);
+      expect(await stored(follower.id)).to.deep.equal([`${fresh}:rule`]);
+      await t.api.patch(`/api/v1/groups/${defaults.id}`).set(admin).send({ isDefault: false }).expect(200);
+    });
+
+    it('then an exclusion from the named group, and its rule changing, move the users of the group naming it', async () => {
+      const sales = await automatic({ all: [dept('Sales')] });
+      const { follower } = await pair(sales);
+      const u = await putUser(t, hr, userBody({ fields: { department: 'Sales' } }));
+      const v = await putUser(t, hr, userBody({ fields: { department: 'Engineering' } }));
+      expect(await stored(follower.id)).to.include(`${u}:rule`);
+      await t.api.put(`/api/v1/groups/${sales.id}/exclusions/${u}`).set(admin).expect(201);
+      expect(await stored(follower.id)).to.not.include(`${u}:rule`);
+      // The rule now selects Engineering: its sync moves v in and the others out, and the group naming it follows.
+      const put = await putRule(sales.id, { all: [dept('Engineering')] }).expect(200);
+      await waitForJob(t, admin, put.body.jobId as string);
+      expect(await stored(sales.id)).to.deep.equal([`${v}:rule`]);
+      expect(await stored(follower.id)).to.deep.equal([`${v}:rule`]);
+      expect((await getGroup(t, admin, follower.id)).memberCount).to.equal(1);
+    });
+
+    it('then a class group sync moving a student into a class group moves them into the group naming it as the enrolment answers', async () => {
+      const course = uniq('GOG-');
+      await putCourse(t, hr, course, 'Groups of groups');
+      const first = await putUser(t, hr, userBody());
+      await enrolStudent(course, first);
+      const enabled = await t.api.put(`/api/v1/courses/${course}/class-sync`).set(admin).send({ enabled: true });
+      expect(enabled.status, JSON.stringify(enabled.body)).to.be.oneOf([200, 201]);
+      if (enabled.body.jobId) await waitForJob(t, admin, enabled.body.jobId as string);
+      const classes = (await t.api.get('/api/v1/groups').query({ course, limit: 100 }).set(admin).expect(200)).body.items as Array<{ id: string; name: string }>;
+      const tutorial = classes.find((g) => g.name === '[Tutorial_9]')!;
+      const { follower } = await pair(tutorial);
+      expect(await stored(follower.id)).to.deep.equal([`${first}:rule`]);
+      const second = await putUser(t, hr, userBody());
+      await enrolStudent(course, second);
+      expect(await stored(tutorial.id)).to.deep.equal([`${first}:class`, `${second}:class`].sort());
+      expect(await stored(follower.id)).to.deep.equal([`${first}:rule`, `${second}:rule`].sort());
+    });
+  });
+
+  const enrolStudent = async (course: string, user: string) => {
+    const res = await t.api.put(`/api/v1/courses/${course}/enrollments/${user}`).set(hr).send({ status: 'in_progress', role: 'student', class: 'Tutorial_9' });
+    expect(res.status, JSON.stringify(res.body)).to.be.oneOf([200, 201]);
+  };
+
+  describe('when writes at two levels for the same users land at the same moment', () => {
+    it('then the group naming both ends right for every user, and of two rules saved at once that would name each other one is refused', async () => {
+      const sales = await automatic({ all: [dept('Sales')] });
+      const vip = await manual();
+      const both = await automatic({ all: [memberOf(sales.id), memberOf(vip.id)] });
+      const users = await Promise.all(Array.from({ length: 8 }, () => putUser(t, hr, userBody())));
+      // For each user, the HR change into Sales and the hand edit into VIP race.
+      await Promise.all(users.flatMap((u) => [patchUser(t, hr, u, { fields: { department: 'Sales' } }), addByHand(vip.id, u)]));
+      expect(await stored(both.id)).to.deep.equal(users.map((u) => `${u}:rule`).sort());
+      expect((await getGroup(t, admin, both.id)).memberCount).to.equal(8);
+      // And back out at once, at both levels.
+      await Promise.all(users.flatMap((u) => [patchUser(t, hr, u, { fields: { department: 'People' } }), removeByHand(vip.id, u)]));
+      expect(await stored(both.id)).to.deep.equal([]);
+      expect((await getGroup(t, admin, both.id)).memberCount).to.equal(0);
+
+      for (let round = 0; round < 3; round++) {
+        const a = await automatic({ all: [dept('Sales')] });
+        const b = await automatic({ all: [dept('Sales')] });
+        const answers = await Promise.all([putRule(a.id, { all: [memberOf(b.id)] }), putRule(b.id, { all: [memberOf(a.id)] })]);
+        expect(answers.map((r) => r.status).sort()).to.deep.equal([200, 400]);
+        expect(answers.find((r) => r.status === 400)!.body.errors[0].message).to.match(/→/);
+      }
+    });
+  });
+
+  describe('when the full sync runs', () => {
+    it('then it evaluates the groups in dependency order: a group naming another reads what the same run decided for it', async () => {
+      const users = await Promise.all([0, 1, 2].map(() => putUser(t, hr, userBody({ fields: { department: 'Engineering' } }))));
+      // Paused groups move no one; turned back on behind the API, so that only the full sync brings them in line.
+      const engineers = await automatic({ all: [dept('Engineering')] }, { paused: true });
+      const level2 = await automatic({ all: [memberOf(engineers.id)] }, { paused: true });
+      const level3 = await automatic({ not: memberOf(level2.id, false) }, { paused: true });
+      await t.service.database.db.collection('groups').updateMany({ _id: { $in: [engineers.id, level2.id, level3.id] } } as never, { $set: { paused: false } });
+      const started = await t.api.post('/api/v1/sync').set(admin).send({ partitions: 2 }).expect(202);
+      await waitForJob(t, admin, started.body.jobId as string, { timeoutMs: 30_000 });
+      for (const g of [engineers, level2, level3]) expect(await stored(g.id), g.name as string).to.include.members(users.map((u) => `${u}:rule`));
+      const reasons = (await historyOf(t, admin, level3.id)).filter((h) => users.includes(h.externalId)).map((h) => h.reason);
+      expect(reasons).to.deep.equal(users.map(() => `matches rule v1: joined ${level2.name as string}`));
     });
   });
 
