@@ -139,7 +139,7 @@ export const groupsOpenApi: Record<string, unknown> = {
         'Samples are the 10 smallest externalIds. A change made directly in the database, behind the API, is seen after ' +
         'the snapshot rebuild that follows the next full sync. Needs groups:read and users:read (it shows who a rule ' +
         'selects, so it is a way to read users): the integration role gets 403.',
-      requestBody: requestBody(previewBodySchema, { example: { rule: ruleExample } }),
+      requestBody: requestBody(previewBodySchema, { example: { rule: ruleExample, at: '2027-03-01T00:00:00Z' } }),
       responses: { 200: { description: 'Counts and samples', content: json(ref('Preview')) }, 404: problem, 409: problem, ...errors },
     },
   },
@@ -294,6 +294,11 @@ export const groupsSchemas: Record<string, unknown> = {
           state: { type: 'string', enum: [...SYNC_STATES] },
           lastSyncAt: { type: ['string', 'null'], format: 'date-time' },
           lastChangeAt: { type: ['string', 'null'], format: 'date-time' },
+          nextChangeAt: {
+            type: ['string', 'null'],
+            format: 'date-time',
+            description: 'The earliest instant at which some user joins or leaves by time alone (a rule with withinLastDays or moreThanDaysAgo), or null. Not part of the ETag.',
+          },
           lastError: { type: 'string' },
           heldRemovals: { type: 'integer', description: 'Removals the safety valve holds' },
           pendingUsers: {
@@ -324,6 +329,7 @@ export const groupsSchemas: Record<string, unknown> = {
       toRemove: { type: 'integer' },
       sampleAdd: { type: 'array', items: { type: 'string' } },
       sampleRemove: { type: 'array', items: { type: 'string' } },
+      flipsBefore: { type: 'integer', description: 'With `at` later than now: how many of toAdd and toRemove are users that time alone moves before `at` (certifications lapsing, new hires passing 90 days)' },
       sampleAddUsers: { type: 'array', items: ref('UserSummary'), description: 'The users of sampleAdd, in its order, with their names' },
       sampleRemoveUsers: { type: 'array', items: ref('UserSummary'), description: 'The users of sampleRemove, in its order, with their names' },
       error: { type: 'string', description: 'Why the rule could not be evaluated for some users' },
@@ -346,6 +352,12 @@ export const groupsSchemas: Record<string, unknown> = {
       excluded: { type: 'boolean' },
       reason: { type: 'string' },
       pending: { type: ['string', 'null'], enum: ['add', 'remove', null], description: 'What the next evaluation would change' },
+      changesAt: {
+        type: ['string', 'null'],
+        format: 'date-time',
+        description: "The instant at which this user's membership changes by time alone (a withinLastDays or moreThanDaysAgo condition flips), or null",
+      },
+      changeReason: { type: 'string', description: 'With changesAt: the condition that flips then, e.g. "completed CERT-1 within the last 365 days no longer holds"' },
       user: { ...ref('UserSummary'), description: 'Who the user is' },
     },
   },
@@ -364,19 +376,6 @@ export const groupsSchemas: Record<string, unknown> = {
       value: { description: 'The condition’s value' },
       factValue: { description: 'The value the user had (absent: none)' },
       result: { type: 'boolean' },
-      group: {
-        type: 'object',
-        required: ['id', 'name', 'type', 'member'],
-        description: 'A memberOf condition: the named group’s own standing for the user, and for an automatic group its rule explained, to any depth',
-        properties: {
-          id: { type: 'string' },
-          name: { type: 'string' },
-          type: { type: 'string', enum: ['manual', 'automatic'] },
-          member: { type: 'boolean', description: 'Whether the user is a member of that group now' },
-          matches: { type: 'boolean', description: 'Automatic groups: whether the user matches its rule' },
-          conditions: ref('ExplainNode'),
-        },
-      },
     },
   },
   GroupKey: { type: 'object', required: ['key', 'uses'], properties: { key: { type: 'string' }, maxUses: { type: 'integer' }, uses: { type: 'integer' } } },

@@ -75,6 +75,9 @@ const readerOf = (p: Principal | undefined) => ({ showKey: p ? roleAllows(p.role
 const memberParams = groupMemberParams;
 const pageQuery = pageQuerySchema;
 
+/** How far in the past a preview's `at` may be and still count as now. */
+const PREVIEW_AT_LAG_MS = 5000;
+
 export function groupsRoutes(deps: RouteDeps): Router {
   const router = Router();
   const { scheduler, metrics, logger } = deps;
@@ -141,14 +144,19 @@ export function groupsRoutes(deps: RouteDeps): Router {
   router.post('/groups/:id/preview', requirePermission('groups:read', 'users:read'), validate({ params: idParams, body: previewBodySchema }), async (req, res) => {
     const group = await requireGroup(req.params.id as string);
     if (group.type !== 'automatic') throw new ConflictError('A manual group has no rule to preview.');
-    const proposed = (req.body as { rule?: unknown }).rule;
+    const { rule: proposed, at: asked } = req.body as { rule?: unknown; at?: string };
+    const at = asked === undefined ? undefined : new Date(asked);
+    const now = new Date();
+    const problems: Array<{ path: string; message: string }> = [];
     if (proposed !== undefined) {
       const result = validateRule(proposed, await loadRuleValidationContext());
-      if (!result.valid) {
-        throw new ValidationError(`The rule has ${result.errors.length} error${result.errors.length > 1 ? 's' : ''}.`, result.errors.map((e) => ({ path: e.path ? `rule.${e.path}` : 'rule', message: e.message })));
-      }
+      problems.push(...result.errors.map((e) => ({ path: e.path ? `rule.${e.path}` : 'rule', message: e.message })));
     }
-    res.json(await withSampleUsers(await previewGroup(group, proposed as RuleDocument | undefined, new Date())));
+    // "Now or later": a client's "now" reaches the service a moment later, so a few seconds of lag are still now.
+    if (at && at.getTime() < now.getTime() - PREVIEW_AT_LAG_MS) problems.push({ path: 'at', message: 'must be now or later (a preview shows what time will do, not what it did)' });
+    if (problems.length) throw new ValidationError(`The preview has ${problems.length} error${problems.length > 1 ? 's' : ''}.`, problems);
+    const when = at && at > now ? at : now;
+    res.json(await withSampleUsers(await previewGroup(group, proposed as RuleDocument | undefined, when, when > now ? now : undefined)));
   });
 
   router.get('/groups/:id/explain/:externalId', requirePermission('members:read', 'users:read'), validate({ params: memberParams }), async (req, res) => {

@@ -74,7 +74,13 @@ export const patchGroupSchema = Joi.object({
   .messages({ 'object.min': 'names nothing to change' });
 
 export { ruleBodySchema };
-export const previewBodySchema = Joi.object({ rule: ruleDocumentSchema.description('A proposed rule; absent: the stored one') });
+export const previewBodySchema = Joi.object({
+  rule: ruleDocumentSchema.description('A proposed rule; absent: the stored one'),
+  // A string (bodies are validated without conversion); the route makes it a Date.
+  at: Joi.string()
+    .isoDate()
+    .description('Evaluate at this instant (now or later; absent: now): who would join and leave by then, with `flipsBefore` counting those that time alone moves'),
+});
 export const groupSyncBodySchema = Joi.object({ confirmRemovals: Joi.boolean().default(false).description('Apply the removals the safety valve holds') });
 export const groupKeyBodySchema = Joi.object({ maxUses: Joi.number().integer().min(1).max(1_000_000_000).description('How many users the new key admits; absent: as the old key did') });
 export const joinBodySchema = Joi.object({

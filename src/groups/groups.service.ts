@@ -24,6 +24,7 @@ import { clearDefaultGroup, readDefaultGroupId, setDefaultGroup } from './defaul
 import { writeGroup } from './group-writes.js';
 import { dropKeys, forgetGroupKeys, keyUses, mintKey, rotateKey, type KeyAnswer } from './group-keys.js';
 import { GRAPH_LOCK, graphIssues, loadGroupGraph, referencesOf } from './group-graph.js';
+import { nextFlipOfGroup } from '../membership/time-flips.js';
 
 export interface GroupView {
   id: string;
@@ -42,7 +43,17 @@ export interface GroupView {
   key?: { enabled: boolean; maxUses?: number; uses: number; key?: string };
   price?: number;
   memberCount: number;
-  sync?: { state: string; lastSyncAt: string | null; lastChangeAt: string | null; lastError?: string; heldRemovals?: number; pendingUsers?: number; jobId?: string };
+  sync?: {
+    state: string;
+    lastSyncAt: string | null;
+    lastChangeAt: string | null;
+    /** The earliest instant some user's result changes by time alone (the group's next stored time flip), or null. */
+    nextChangeAt?: string | null;
+    lastError?: string;
+    heldRemovals?: number;
+    pendingUsers?: number;
+    jobId?: string;
+  };
   /** GET /groups/{id}: the groups whose rule names this one (`memberOf`). */
   usedBy?: Array<{ id: string; name: string }>;
   createdAt: string;
@@ -152,7 +163,17 @@ async function keyShown(doc: GroupDoc, reader: Reader | undefined): Promise<KeyS
 export async function getGroup(id: string, reader?: Reader): Promise<GroupView> {
   const doc = await requireGroup(id);
   const [states, backlog, shown, graph] = await Promise.all([readGroupStates([id]), readBacklog(), keyShown(doc, reader), loadGroupGraph()]);
-  return { ...groupView(doc, states.get(id), backlog, shown), usedBy: graph.usedBy(id) };
+  return { ...(await withNextChange(groupView(doc, states.get(id), backlog, shown), doc)), usedBy: graph.usedBy(id) };
+}
+
+/**
+ * `sync.nextChangeAt`: the group's earliest stored time flip (time-flips.ts; two small reads by equality). Null
+ * for a paused group, which time does not move, and for a rule that does not read the clock.
+ */
+async function withNextChange(view: GroupView, doc: GroupDoc): Promise<GroupView> {
+  if (!view.sync) return view;
+  const next = doc.paused ? null : await nextFlipOfGroup(doc._id);
+  return { ...view, sync: { ...view.sync, nextChangeAt: next ? next.toISOString() : null } };
 }
 
 export async function listGroups(page: PageRequest, filters: { type?: string; priced?: boolean; course?: string }, reader?: Reader): Promise<Page<GroupView>> {
@@ -172,7 +193,7 @@ export async function listGroups(page: PageRequest, filters: { type?: string; pr
     Promise.all(shown.map((d) => keyShown(d, reader))),
   ]);
   return {
-    items: shown.map((d, i) => groupView({ ...d, isDefault: d._id === defaultId }, states.get(d._id), backlog, keyed[i])),
+    items: await Promise.all(shown.map((d, i) => withNextChange(groupView({ ...d, isDefault: d._id === defaultId }, states.get(d._id), backlog, keyed[i]), d))),
     nextCursor: docs.length > page.limit ? encodeCursor(shown[shown.length - 1]!._id) : null,
   };
 }
@@ -382,6 +403,11 @@ export const ruleEtag = (version: number): string => `"${version}"`;
 export const groupEtag = (view: GroupView): string => {
   // Who names the group is other groups' state: a change of their rules does not make this group's If-Match stale.
   const { usedBy: _others, ...own } = view;
+  // Neither is the clock: the next time flip moves with users' data and time, not with the group's configuration.
+  if (own.sync) {
+    const { nextChangeAt: _time, ...sync } = own.sync;
+    return representationEtag({ ...own, sync });
+  }
   return representationEtag(own);
 };
 

@@ -228,19 +228,37 @@ export interface PreviewResult {
   toRemove: number;
   sampleAdd: string[];
   sampleRemove: string[];
+  /** For a preview at a later instant: how many of toAdd and toRemove are users time alone moves before it. */
+  flipsBefore?: number;
 }
 
 const SAMPLE = 10;
 
-/** What a sync would do with the stored or a proposed rule, changing nothing. */
-export async function previewGroup(doc: GroupDoc, rule: RuleDocument | undefined, now: Date): Promise<PreviewResult & { error?: string }> {
-  const plan = await planFromSnapshot(toEvalGroup(doc, rule), now);
+/**
+ * What a sync would do with the stored or a proposed rule at `now`, changing nothing. Given `from` (the present,
+ * when `now` is later), the plan is also made at `from`, and `flipsBefore` counts the changes only the later
+ * instant has: the users time alone moves before it.
+ */
+export async function previewGroup(doc: GroupDoc, rule: RuleDocument | undefined, now: Date, from?: Date): Promise<PreviewResult & { error?: string }> {
+  const group = toEvalGroup(doc, rule);
+  const plan = await planFromSnapshot(group, now);
   const sample = (ids: string[]) => ids.sort().slice(0, SAMPLE);
+  let flipsBefore: number | undefined;
+  if (from) {
+    flipsBefore = 0;
+    if (group.nextChange) {
+      const present = await planFromSnapshot(group, from);
+      const addsNow = new Set(present.adds.map((a) => a.externalId));
+      const removesNow = new Set(present.removes.map((r) => r.externalId));
+      flipsBefore = plan.adds.filter((a) => !addsNow.has(a.externalId)).length + plan.removes.filter((r) => !removesNow.has(r.externalId)).length;
+    }
+  }
   return {
     toAdd: plan.adds.length,
     toRemove: plan.removes.length,
     sampleAdd: sample(plan.adds.map((a) => a.externalId)),
     sampleRemove: sample(plan.removes.map((r) => r.externalId)),
+    ...(flipsBefore !== undefined ? { flipsBefore } : {}),
     ...(plan.failure ? { error: plan.failure } : {}),
   };
 }

@@ -1,5 +1,6 @@
 // Members, exclusions, history and explanations of one group: what the group endpoints read and the edits an
 // admin makes by hand. Every write goes to the membership store, as the syncs' do.
+import { flipOf } from './time-flips.js';
 import { db } from '../platform/db/index.js';
 import { randomUUID } from 'node:crypto';
 import { usersCollection } from '../directory/user-store.js';
@@ -16,7 +17,6 @@ import { toEvalGroup } from './active-groups.js';
 import { Planner } from './planner.js';
 import { currentMembershipOf, decide } from './policy.js';
 import { bumpCounts, readMemberCounts } from './group-state.js';
-import { explainNamedGroups, withMemberships } from './explain-groups.js';
 
 export interface MemberView {
   externalId: string;
@@ -174,13 +174,10 @@ export async function removeExclusion(group: GroupDoc, externalId: string, actor
   const evalGroup = toEvalGroup(group);
   const planner = new Planner([evalGroup], now);
   const current = await memberships().findOne({ _id: membershipId(group._id, externalId) });
-  // The rule may name other groups (memberOf): the user's memberships answer.
-  const named = evalGroup.compiled?.uses.groups.size ? await withMemberships(toUserFacts(user)) : undefined;
   planner.user(user, {
     actor,
     current: () => (current ? { source: current.source, addedAt: current.addedAt } : undefined),
     excluded: () => false,
-    ...(named?.memberOf ? { memberOf: named.memberOf } : {}),
   });
   const added = await store.addMemberships(planner.takeAdds(), { runKey: `manual:${randomUUID()}`, at: now, ...(metrics ? { metrics } : {}) });
   const n = added.get(group._id) ?? 0;
@@ -242,20 +239,25 @@ export interface Explanation {
   reason: string;
   /** What the next evaluation would do: 'add', 'remove', or null when nothing changes. */
   pending: 'add' | 'remove' | null;
+  /** When time alone next changes this user's result (the stored time flip), or null. */
+  changesAt: string | null;
+  /** With changesAt: the condition that flips then, in words. */
+  changeReason?: string;
 }
 
 export async function explainMembership(group: GroupDoc, externalId: string, now = new Date()): Promise<Explanation> {
   const user = await requireUser(externalId);
   const id = membershipId(group._id, externalId);
-  const [membership, exclusion] = await Promise.all([memberships().findOne({ _id: id }), exclusions().findOne({ _id: id })]);
+  const [membership, exclusion, flip] = await Promise.all([
+    memberships().findOne({ _id: id }),
+    exclusions().findOne({ _id: id }),
+    group.type === 'automatic' && !group.paused ? flipOf(group._id, externalId) : null,
+  ]);
   const excluded = exclusion !== null;
   let matches = false;
   let conditions: ExplainNode | null = null;
   if (group.type === 'automatic' && group.rule) {
-    // memberOf conditions read the user's memberships, and show the named group's own explanation.
-    const facts = await withMemberships(toUserFacts(user));
-    const explanation = await explainRule(group.rule, facts, now);
-    await explainNamedGroups(explanation.conditions, facts, now);
+    const explanation = await explainRule(group.rule, toUserFacts(user), now);
     matches = explanation.matches;
     conditions = explanation.conditions;
   }
@@ -274,6 +276,8 @@ export async function explainMembership(group: GroupDoc, externalId: string, now
     excluded,
     reason: reasonText(group, membership, matches, excluded, standing.active, pending),
     pending,
+    changesAt: flip ? flip.at.toISOString() : null,
+    ...(flip ? { changeReason: flip.reason } : {}),
   };
 }
 

@@ -79,7 +79,7 @@ export interface GroupBody {
   jobId?: string;
   memberCount: number;
   ruleVersion?: number;
-  sync?: { state: string; lastSyncAt: string | null; lastChangeAt: string | null; lastError?: string };
+  sync?: { state: string; lastSyncAt: string | null; lastChangeAt: string | null; nextChangeAt?: string | null; lastError?: string };
   [k: string]: unknown;
 }
 

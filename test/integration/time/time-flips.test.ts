@@ -57,6 +57,21 @@ describe('Time-based rules: a user joins or leaves at the instant the rule says'
     const stored = await flipsOf(t, group.id);
     expect(stored.map((f) => [f.externalId, (f.at as Date).getTime(), f.reason])).to.deep.equal([[ana, instant, 'completed CERT-1 within the last 0.0001 days no longer holds']]);
 
+    // The group, explain and a preview at a later instant all say it.
+    expect((await getGroup(t, admin, group.id)).sync!.nextChangeAt).to.equal(new Date(instant).toISOString());
+    const explained = (await t.api.get(`/api/v1/groups/${group.id}/explain/${ana}`).set(admin).expect(200)).body as Record<string, unknown>;
+    expect(explained).to.include({ member: true, matches: true, changesAt: new Date(instant).toISOString(), changeReason: 'completed CERT-1 within the last 0.0001 days no longer holds' });
+    const later = await t.api.post(`/api/v1/groups/${group.id}/preview`).set(admin).send({ at: new Date(instant + 60_000).toISOString() }).expect(200);
+    expect(later.body).to.include({ toAdd: 0, toRemove: 1, flipsBefore: 1 });
+    expect(later.body.sampleRemove).to.deep.equal([ana]);
+    const present = await t.api.post(`/api/v1/groups/${group.id}/preview`).set(admin).send({}).expect(200);
+    expect(present.body).to.include({ toAdd: 0, toRemove: 0 });
+    expect(present.body).not.to.have.property('flipsBefore');
+    // An instant in the past is refused, with any other bad field, and changes nothing.
+    const refused = await t.api.post(`/api/v1/groups/${group.id}/preview`).set(admin).send({ at: '2020-01-01T00:00:00Z', rule: { conditions: { all: [{ fact: 'nope' }] } } }).expect(400);
+    expect(JSON.stringify(refused.body)).to.contain('"at"').and.to.contain('rule.');
+    await t.api.post(`/api/v1/groups/${group.id}/preview`).set(admin).send({ at: 'tomorrow' }).expect(400);
+
     const seen = await watchFlip(t, admin, group.id, ana, false, 20_000);
     expect(seen.lastBefore, 'still a member up to the instant').to.be.at.least(instant - 1000);
     expect(seen.firstAfter, 'left at or after the instant').to.be.at.least(instant);
@@ -70,6 +85,8 @@ describe('Time-based rules: a user joins or leaves at the instant the rule says'
     expect((await getGroup(t, admin, group.id)).memberCount).to.equal(0);
     // Handled: no flip is left for the user (nothing more can change by time alone).
     expect(await flipsOf(t, group.id)).to.deep.equal([]);
+    expect((await getGroup(t, admin, group.id)).sync!.nextChangeAt).to.equal(null);
+    expect((await t.api.get(`/api/v1/groups/${group.id}/explain/${ana}`).set(admin).expect(200)).body).to.include({ member: false, changesAt: null });
   });
 
   it('when a user is hired "today" under a rule of a fraction of a day, then they leave when that many hours past midnight in TIMEZONE come', async () => {
