@@ -24,6 +24,7 @@ import type { ReactionFaults } from './membership/on-change.js';
 import { fillMissingPages } from './membership/membership-store.js';
 import { gaugeSources } from './gauges.js';
 import { forgetSnapshot } from './snapshot/directory-snapshot.js';
+import { forgetLog } from './changes/change-log.js';
 import { startDeliveryWorker } from './webhooks/delivery.js';
 import { registerWebhookGauges } from './webhooks/delivery-gauges.js';
 
@@ -100,8 +101,10 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     // Reactions are wired before jobs are processed: a replay of an open directory write needs them.
     const unwire = wireReactions({ config, logger, metrics, scheduler, ...(opts.reactionFaults ? { faults: opts.reactionFaults } : {}) });
     undo.push(async () => unwire());
-    // Previews hold the directory snapshot in memory; a stopped service holds nothing.
+    // Previews hold the directory snapshot in memory, and the change log's writers the numbers they have seen; a
+    // stopped service holds nothing (a service started again in this process may find its database dropped).
     undo.push(() => forgetSnapshot());
+    undo.push(async () => forgetLog());
     if (config.role !== 'api') {
       await scheduleRecurringJobs({ scheduler, config, logger, metrics });
       await scheduler.startProcessing();

@@ -29,7 +29,7 @@ export interface LoggedEvent {
   run: string;
 }
 
-export interface ChangeLogEntry {
+interface ChangeLogEntry {
   /** The entry's number, zero-padded so that `_id` order is number order. */
   _id: string;
   /** When it was appended (its age decides when it is pruned). */

@@ -5,7 +5,7 @@ import { GoneError, ValidationError } from '../platform/errors.js';
 import { logBounds } from './change-log.js';
 import { causalOrder, readEvents, type ChangeEvent, type LogPosition } from './change-events.js';
 
-export interface ChangeItem {
+interface ChangeItem {
   id: string;
   at: string;
   type: ChangeEvent['type'];
@@ -24,7 +24,7 @@ export interface ChangesPage {
 /** Log entries one request looks at, at most (a feed of a few groups among many passes most entries over). */
 const ENTRIES_PER_REQUEST = 256;
 
-export function encodePosition(p: LogPosition): string {
+function encodePosition(p: LogPosition): string {
   return Buffer.from(JSON.stringify({ s: p.seq, k: p.skip }), 'utf8').toString('base64url');
 }
 
@@ -38,7 +38,7 @@ function decodePosition(cursor: string): LogPosition {
   throw new ValidationError('The cursor is not one this service issued.', [{ path: 'cursor', message: 'invalid cursor' }]);
 }
 
-export function toItem(e: ChangeEvent): ChangeItem {
+function toItem(e: ChangeEvent): ChangeItem {
   return {
     id: e.id,
     at: e.at.toISOString(),

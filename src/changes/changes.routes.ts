@@ -8,7 +8,7 @@ import { EVENT_TYPES } from './change-events.js';
 
 const GROUP_LIST = /^grp_[0-9a-f]{16}(,grp_[0-9a-f]{16}){0,99}$/;
 
-export const changesQuery = Joi.object({
+const changesQuery = Joi.object({
   cursor: Joi.string().max(512).description('Opaque: the nextCursor of the previous answer. Without one: no items and a cursor at the present.'),
   groups: Joi.string()
     .pattern(GROUP_LIST)

@@ -23,7 +23,7 @@ export interface IntendedChange {
   removedAddedAt?: Date;
 }
 
-export interface IntentDoc {
+interface IntentDoc {
   _id: string;
   /** When the writer opened it: the sweep leaves younger intents to their writer. */
   at: Date;
@@ -73,7 +73,7 @@ export async function otherIntentOfRun(intent: { ids: readonly string[]; run: st
 }
 
 /** Settles one abandoned intent from what is stored (the membership store's finishIntent). */
-export type FinishIntent = (intent: { ids: readonly string[]; run: string; changes: readonly IntendedChange[] }) => Promise<void>;
+type FinishIntent = (intent: { ids: readonly string[]; run: string; changes: readonly IntendedChange[] }) => Promise<void>;
 
 /**
  * Settles the intents older than the grace, oldest first, each under its own lease so that two sweeps never settle one

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
 import { ServiceUnavailableError } from '../platform/errors.js';
 
-export const CONSOLE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/console');
+const CONSOLE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/console');
 
 export function consoleRoutes(dir = CONSOLE_DIR): Router {
   const router = Router();

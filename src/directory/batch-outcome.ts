@@ -4,7 +4,7 @@
 // person can find in the file: rows spanning lines (quoted line breaks) and skipped blank lines make the two differ.
 import type { FieldError } from '../platform/errors.js';
 
-export type BatchRecordError = ({ index: number } | { line: number }) & {
+type BatchRecordError = ({ index: number } | { line: number }) & {
   externalId?: string;
   errors: FieldError[];
 };

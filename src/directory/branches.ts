@@ -5,10 +5,10 @@
 // at a time however many ask at once, and at most MAX_BRANCHES values are listed (the rest flagged as left out).
 import { usersCollection } from './user-store.js';
 
-export const MAX_BRANCHES = 500;
+const MAX_BRANCHES = 500;
 const BRANCHES_TTL_MS = 30_000;
 
-export interface BranchesInUse {
+interface BranchesInUse {
   values: string[];
   /** More branches exist than are listed. */
   truncated: boolean;

@@ -6,7 +6,7 @@ import type { CourseInput } from './course.schema.js';
 import { courseLock } from './lock-keys.js';
 import { withLocks } from '../platform/db/index.js';
 
-export interface CourseView {
+interface CourseView {
   code: string;
   title: string;
   createdAt: string;

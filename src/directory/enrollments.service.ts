@@ -11,7 +11,7 @@ import { withLocks } from '../platform/db/index.js';
 import { usersCollection } from './user-store.js';
 import { updateUsers, userRaced, type WriteContext } from './user-writes.js';
 
-export interface EnrollmentView {
+interface EnrollmentView {
   course: string;
   externalId: string;
   status: string;
@@ -26,7 +26,7 @@ export interface EnrollmentView {
   enrolledBy?: string;
 }
 
-export function enrollmentView(course: string, externalId: string, e: EnrollmentDoc): EnrollmentView {
+function enrollmentView(course: string, externalId: string, e: EnrollmentDoc): EnrollmentView {
   return {
     course,
     externalId,

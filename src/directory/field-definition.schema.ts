@@ -5,7 +5,7 @@ import { readOnlyAttribute } from '../platform/openapi-schema.js';
 export const FIELD_TYPES = ['text', 'number', 'date', 'boolean', 'select'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
 
-export const MAX_SELECT_OPTIONS = 500;
+const MAX_SELECT_OPTIONS = 500;
 
 export const fieldDefinitionBodySchema = Joi.object({
   label: Joi.string().min(1).max(200).required(),

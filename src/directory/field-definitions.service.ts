@@ -16,7 +16,7 @@ import { withLocks } from '../platform/db/index.js';
 import { readUsersByIds, usersCollection } from './user-store.js';
 import { updateUsers, type PathsUpdate, type WriteContext } from './user-writes.js';
 
-export interface FieldDefinitionView extends FieldDefinition {
+interface FieldDefinitionView extends FieldDefinition {
   createdAt: string;
   updatedAt: string;
 }

@@ -1,6 +1,6 @@
 // Deleting a field definition that a group rule reads must be refused (409 naming the groups). The groups module
 // knows the rules; the directory asks through this seam so that directory does not import groups.
-export type FieldUsageLookup = (fieldKey: string) => Promise<string[]>;
+type FieldUsageLookup = (fieldKey: string) => Promise<string[]>;
 
 let lookup: FieldUsageLookup = async () => [];
 

@@ -9,7 +9,7 @@ export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
 /** A field definition's key: 1-64 letters, digits or `_`, starting with a letter (API.md). */
 export const FIELD_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 /** A course code: 1-64 letters, digits, `-` or `_`. */
-export const COURSE_CODE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const COURSE_CODE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const externalIdSchema = Joi.string()
   .pattern(EXTERNAL_ID_PATTERN)

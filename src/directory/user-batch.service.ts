@@ -40,7 +40,7 @@ export interface RejectedRecord {
   errors: FieldError[];
 }
 
-export interface UserBatchOptions {
+interface UserBatchOptions {
   /** Creates only: a record whose user exists fails (`externalId`: already exists) instead of replacing it. */
   createOnly?: boolean;
   /** Records refused before the batch (e.g. ragged CSV rows), by index. */

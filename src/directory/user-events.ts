@@ -68,7 +68,7 @@ const eventSchema = new Schema(
   },
   { versionKey: false, collection: 'user_events' },
 );
-export const UserEventModel = mongoose.model('UserEvent', eventSchema);
+const UserEventModel = mongoose.model('UserEvent', eventSchema);
 
 const openWriteSchema = new Schema(
   {
@@ -86,18 +86,18 @@ const openWriteSchema = new Schema(
   },
   { versionKey: false, collection: 'user_event_writes' },
 );
-export const OpenWriteModel = mongoose.model('UserEventWrite', openWriteSchema);
+const OpenWriteModel = mongoose.model('UserEventWrite', openWriteSchema);
 
-export const userEvents = (): Collection<UserEventDoc> => UserEventModel.collection as unknown as Collection<UserEventDoc>;
+const userEvents = (): Collection<UserEventDoc> => UserEventModel.collection as unknown as Collection<UserEventDoc>;
 const openWrites = (): Collection<OpenWriteDoc> => OpenWriteModel.collection as unknown as Collection<OpenWriteDoc>;
 
-export const userEventId = (user: string, version: number): string => `${user}:${version}`;
+const userEventId = (user: string, version: number): string => `${user}:${version}`;
 
 /** How long events stay after their write closed: a day of each user's changes. */
-export const USER_EVENT_RETENTION_MS = 24 * 60 * 60_000;
+const USER_EVENT_RETENTION_MS = 24 * 60 * 60_000;
 
 /** One directory write (one request): its id and instant, shared by its events. */
-export interface DirectoryWrite {
+interface DirectoryWrite {
   id: string;
   at: Date;
   actor: string;
@@ -229,7 +229,7 @@ export async function whileApplying<T>(writeId: string, work: () => Promise<T>):
 }
 
 /** What reacts to a failure: enqueue the replay job, count it. Installed by the reactions' wiring. */
-export type ReactionFailureHook = (write: { id: string; attempts: number; users: number; error: Error }) => Promise<void>;
+type ReactionFailureHook = (write: { id: string; attempts: number; users: number; error: Error }) => Promise<void>;
 let onFailure: ReactionFailureHook = async () => undefined;
 
 export function setReactionFailureHook(fn: ReactionFailureHook): ReactionFailureHook {
@@ -249,7 +249,7 @@ export const UNCONFIRMED_GRACE_MS = 10 * 60_000;
 const BACKOFF_BASE_MS = 60_000;
 const BACKOFF_MAX_MS = 60 * 60_000;
 
-export function backoffMs(attempts: number): number {
+function backoffMs(attempts: number): number {
   return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 2));
 }
 

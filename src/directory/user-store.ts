@@ -12,7 +12,7 @@ export function usersCollection(): Collection<UserDoc> {
 /** A version condition for a user read at `version` (users stored before versions have none to check). */
 export const atVersion = (version: number): Record<string, number> => (version > 0 ? { version } : {});
 
-export interface UsersRead {
+interface UsersRead {
   byId: Map<string, UserDoc>;
   /** emailLower → externalId of every user, when the read scanned them all anyway (spares findEmailHolders). */
   emailHolders?: Map<string, string>;

@@ -15,7 +15,7 @@ export interface FieldDefinition {
 
 export type FieldDefinitions = ReadonlyMap<string, FieldDefinition>;
 
-export const MAX_TEXT_VALUE = 1000;
+const MAX_TEXT_VALUE = 1000;
 
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -50,7 +50,7 @@ export function fieldValueProblem(def: FieldDefinition, value: unknown): string 
   }
 }
 
-export interface CheckedFields {
+interface CheckedFields {
   /** The accepted values; `null` (only when nulls are allowed) means "clear this field". */
   values: Record<string, FieldValue | null>;
   errors: FieldError[];

@@ -54,7 +54,7 @@ export interface Applied<T> {
   docs?: ReadonlyMap<string, UserDoc>;
 }
 
-export interface WriteOptions {
+interface WriteOptions {
   /** The error means the write stored nothing (a refused duplicate key): its events are discarded at once. */
   nothingStored?: (err: unknown) => boolean;
 }
@@ -175,7 +175,7 @@ export async function settleOwed(users: ReadonlySet<string>): Promise<void> {
   }
 }
 
-export interface ReplayResult {
+interface ReplayResult {
   /** Writes applied and closed. */
   replayed: number;
   /** Writes whose replay failed again (left open for a later attempt). */
@@ -185,7 +185,7 @@ export interface ReplayResult {
   errors: string[];
 }
 
-export interface ReplayOptions {
+interface ReplayOptions {
   /** Replay this write now, due or not (the job enqueued by its failure). */
   only?: string;
   now?: Date;

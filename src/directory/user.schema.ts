@@ -9,7 +9,7 @@ import { checkFieldValues, type FieldDefinitions, type FieldValue } from './user
 
 export const USER_TYPES = ['learner', 'staff'] as const;
 export const USER_STATUSES = ['active', 'inactive'] as const;
-export type UserType = (typeof USER_TYPES)[number];
+type UserType = (typeof USER_TYPES)[number];
 export type UserStatus = (typeof USER_STATUSES)[number];
 
 const name = Joi.string().min(1).max(200);
@@ -76,7 +76,7 @@ export type UserInput = Omit<UserRecord, 'branch' | 'fields'> & {
 export type UserPatch = Partial<Omit<UserInput, 'fields'>> & { fields?: Record<string, unknown> };
 
 /** A shape-valid whole user checked against the field definitions. */
-export function toUserRecord(input: UserInput, defs: FieldDefinitions): { record?: UserRecord; errors: FieldError[] } {
+function toUserRecord(input: UserInput, defs: FieldDefinitions): { record?: UserRecord; errors: FieldError[] } {
   const { values, errors } = checkFieldValues(input.fields ?? {}, defs, 'omit');
   if (errors.length) return { errors };
   return {

@@ -12,9 +12,9 @@ import { MAX_BATCH_RECORDS } from './identifiers.js';
 import type { RejectedRecord } from './user-batch.service.js';
 
 export const STANDARD_COLUMNS = ['externalId', 'email', 'firstName', 'lastName', 'type', 'status', 'branch'] as const;
-export const REQUIRED_COLUMNS = ['externalId', 'email', 'firstName', 'lastName', 'type'] as const;
+const REQUIRED_COLUMNS = ['externalId', 'email', 'firstName', 'lastName', 'type'] as const;
 
-export interface ParsedCsv {
+interface ParsedCsv {
   records: unknown[];
   /** Records refused before validation, by index in `records`. */
   rejected: Map<number, RejectedRecord>;

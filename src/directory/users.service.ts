@@ -39,7 +39,7 @@ function invalid(errors: FieldError[]): ValidationError {
 }
 
 /** The 409 for an email another user holds (or, in a race, a user created by someone else at the same moment). */
-export async function clashError(externalId: string, email: string): Promise<ConflictError> {
+async function clashError(externalId: string, email: string): Promise<ConflictError> {
   const holder = (await findEmailHolders([email.toLowerCase()])).get(email.toLowerCase());
   if (holder && holder !== externalId) {
     return new ConflictError(`The email ${email} is already used by user ${holder}.`, [{ path: 'email', message: `is already used by user ${holder}` }], {
@@ -99,10 +99,10 @@ function recordAsDoc(record: UserRecord): Partial<UserDoc> {
 }
 
 /** A conflict: the user exists, and the write was a create (createOnly). */
-export const userExists = (externalId: string): ConflictError =>
+const userExists = (externalId: string): ConflictError =>
   new ConflictError(`A user with externalId ${externalId} already exists.`, [{ path: 'externalId', message: 'already exists' }], { externalId });
 
-export interface PutOptions {
+interface PutOptions {
   /** A create, not an upsert: a user that exists is a 409 (userExists), decided under the user's lock. */
   createOnly?: boolean;
 }
@@ -144,7 +144,7 @@ export async function getUser(externalId: string): Promise<UserView> {
   return userView(doc);
 }
 
-export interface UserFilter {
+interface UserFilter {
   email?: string;
   branch?: string;
   /** `field.<key>` query parameters: key → the value as text. */

@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError } from '../platform/errors.js';
 import { SessionModel } from '../sessions/session.model.js';
 import { pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
 
-export interface ApiKeyView {
+interface ApiKeyView {
   id: string;
   name: string;
   role: Role;
@@ -16,7 +16,7 @@ export interface ApiKeyView {
 
 const KEY_PREFIX = 'agk_';
 
-export function hashKey(key: string): string {
+function hashKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 

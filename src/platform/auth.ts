@@ -22,7 +22,7 @@ export function actorOf(principal: Principal | undefined): string {
 /** Operations that authenticate themselves: signing in takes the key in its body, signing out works with any cookie. */
 const SELF_AUTHENTICATED = new Set(['POST /session', 'DELETE /session']);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-export const CSRF_HEADER = 'X-CSRF-Token';
+const CSRF_HEADER = 'X-CSRF-Token';
 
 /** The browser's `Sec-Fetch-Site` must say `same-origin`; when `required`, a request without it is refused too. */
 function refuseOtherSites(req: Request, required: boolean): void {
@@ -59,7 +59,7 @@ export function refuseCrossSiteByFetchMetadata(req: Request): void {
   }
 }
 
-export interface AuthenticateOptions {
+interface AuthenticateOptions {
   /** How a state-changing call made with a session proves it is not cross-site: the session's token (default), or fetch metadata. */
   crossSite?: 'csrf-token' | 'fetch-metadata';
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { embeddedUri, startEmbeddedDb } from './db/embedded-db.js';
 
-export interface CommandDatabase {
+interface CommandDatabase {
   uri: string;
   /** Which database this is, in words, for the command to say where it works. */
   where: string;

@@ -5,7 +5,7 @@ import express, { type RequestHandler } from 'express';
 import { requireUtf8 } from './body-encoding.js';
 import { UnsupportedMediaTypeError } from './errors.js';
 
-export const CSV_LIMIT = '3mb';
+const CSV_LIMIT = '3mb';
 
 /** Parses a text/csv body into a string (req.body) of at most CSV_LIMIT. */
 export const csvText: RequestHandler = express.text({ type: 'text/csv', limit: CSV_LIMIT, verify: requireUtf8 });

@@ -9,7 +9,7 @@
 import { parse } from 'csv-parse/sync';
 import { ValidationError } from './errors.js';
 
-export interface CsvRow {
+interface CsvRow {
   cells: string[];
   /** The line of the file where this row starts, the first line being 1. */
   line: number;

@@ -108,7 +108,7 @@ export class ServiceUnavailableError extends AppError {
   }
 }
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /** The `type` our body parsers' `verify` hook gives a body that is not UTF-8 (see body-encoding.ts). */
 export const BODY_NOT_UTF8 = 'entity.not.utf8';

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-export type GoBuildStage = 'resolving' | 'compiling';
+type GoBuildStage = 'resolving' | 'compiling';
 
 /** What Go has printed so far, counted; status() says it in words. Pure: it only reads lines and a clock. */
 export class GoBuildProgress {
@@ -59,7 +59,7 @@ export class GoBuildProgress {
   }
 }
 
-export interface GoBuildOptions {
+interface GoBuildOptions {
   /** The Go module to build. */
   dir: string;
   /** The binary to write. */

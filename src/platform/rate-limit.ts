@@ -8,12 +8,12 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { AppError } from './errors.js';
 import { DatabaseRateLimitStore } from './rate-limit-store.js';
 
-export class TooManyRequestsError extends AppError {
+class TooManyRequestsError extends AppError {
   readonly status = 429;
   readonly title = 'Too many requests';
 }
 
-export interface RateLimits {
+interface RateLimits {
   /** Requests per minute per API key (every API route); 0 turns limits off. */
   perMinute: number;
   /** Batches and CSV imports per minute per API key; 0 turns this limit off. */

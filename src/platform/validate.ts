@@ -20,7 +20,7 @@ export interface RequestSchemas {
 }
 
 /** Joi path array → `users[3].fields.hireDate`. */
-export function joinPath(path: ReadonlyArray<string | number>, prefix = ''): string {
+function joinPath(path: ReadonlyArray<string | number>, prefix = ''): string {
   let out = prefix;
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
@@ -55,7 +55,7 @@ function keyProblem(key: string): string | undefined {
 }
 
 /** What screenInput found, and a copy of the input without the refused keys (or too-deep parts) for the other checks. */
-export interface Screened {
+interface Screened {
   value: unknown;
   errors: FieldError[];
 }

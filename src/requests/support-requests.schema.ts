@@ -6,7 +6,7 @@ import { ruleDocumentSchema } from '../rules/rule-body.schema.js';
 import { REQUEST_STATUSES } from './support-request.model.js';
 
 /** `req_`, then 12 hex digits of the creation time in milliseconds and 8 random ones: ids sort by creation. */
-export const REQUEST_ID_PATTERN = /^req_[0-9a-f]{20}$/;
+const REQUEST_ID_PATTERN = /^req_[0-9a-f]{20}$/;
 const requestIdSchema = Joi.string().pattern(REQUEST_ID_PATTERN).messages({ 'string.pattern.base': 'is not a request id (req_ and 20 hex digits)' });
 
 export const requestParams = Joi.object({ id: requestIdSchema.required().description('The request id') });

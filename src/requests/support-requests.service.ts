@@ -18,7 +18,7 @@ import {
 } from './support-request.model.js';
 import type { RequestInput, RequestPatch } from './support-requests.schema.js';
 
-export interface TimelineEntryView {
+interface TimelineEntryView {
   at: string;
   actor: string;
   event: TimelineEntry['event'];
@@ -29,7 +29,7 @@ export interface TimelineEntryView {
   draftRule?: 'set' | 'cleared';
 }
 
-export interface SupportRequestView {
+interface SupportRequestView {
   id: string;
   title: string;
   description: string;
@@ -58,7 +58,7 @@ function entryView(e: TimelineEntry): TimelineEntryView {
   };
 }
 
-export function requestView(doc: SupportRequestDoc): SupportRequestView {
+function requestView(doc: SupportRequestDoc): SupportRequestView {
   const hasDraft = typeof doc.draftRule === 'string';
   return {
     id: doc._id,

@@ -40,7 +40,7 @@ interface BulkResult {
   response?: unknown;
 }
 
-export interface BulkDeps {
+interface BulkDeps {
   ctx: WriteContext;
   scheduler: Scheduler;
   baseUrl: string;

@@ -4,7 +4,7 @@
 import type { CompValue, Filter } from './filter.js';
 import { getCI, isObject, type ScimObject } from './resource-shape.js';
 
-export interface EvalOptions {
+interface EvalOptions {
   /** Whether the attribute at this (canonical or as-written) path compares strings exactly. */
   caseExact?: (path: string) => boolean;
   /** URN prefixes the resource's extension objects are keyed by. */
@@ -13,7 +13,7 @@ export interface EvalOptions {
 }
 
 /** Every value the path reaches in `resource` (a multi-valued attribute reaches each element). */
-export function valuesAt(resource: ScimObject, path: string, opts: EvalOptions = {}): unknown[] {
+function valuesAt(resource: ScimObject, path: string, opts: EvalOptions = {}): unknown[] {
   let node: unknown = resource;
   let rest = path;
   const lower = path.toLowerCase();

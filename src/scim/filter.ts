@@ -14,11 +14,11 @@
 import { invalidFilter } from './scim-error.js';
 
 export const COMPARE_OPS = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'] as const;
-export type CompareOp = (typeof COMPARE_OPS)[number];
+type CompareOp = (typeof COMPARE_OPS)[number];
 export type CompValue = string | number | boolean | null;
 
 /** An attribute path as written: `userName`, `name.givenName`, `urn:…:enterprise:2.0:User:department`. */
-export type AttrPath = string;
+type AttrPath = string;
 
 export type Filter =
   | { op: 'and' | 'or'; left: Filter; right: Filter }

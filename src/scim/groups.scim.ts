@@ -31,7 +31,7 @@ interface GroupHead {
   updatedAt: Date;
 }
 
-export function groupLocation(baseUrl: string, id: string): string {
+function groupLocation(baseUrl: string, id: string): string {
   return `${baseUrl}/Groups/${encodeURIComponent(id)}`;
 }
 
@@ -169,7 +169,7 @@ export async function createScimGroup(body: unknown, actor: string, scheduler: S
   return getScimGroup(group.id, {}, baseUrl);
 }
 
-export interface MemberFailure {
+interface MemberFailure {
   externalId: string;
   reason: string;
 }

@@ -5,7 +5,7 @@ import { invalidValue } from './scim-error.js';
 import { attributeList, getCI, isObject, type ScimObject } from './resource-shape.js';
 
 export const MAX_COUNT = 1000;
-export const DEFAULT_COUNT = 100;
+const DEFAULT_COUNT = 100;
 
 export interface ListParams {
   filter?: string;

@@ -9,9 +9,9 @@ import { getCI, isObject, keyOf, type ScimObject } from './resource-shape.js';
 import { invalidPath, invalidSyntax, invalidValue, mutability, ScimError } from './scim-error.js';
 import { URN } from './urns.js';
 
-export type PatchOpName = 'add' | 'replace' | 'remove';
+type PatchOpName = 'add' | 'replace' | 'remove';
 
-export interface PatchOperation {
+interface PatchOperation {
   op: PatchOpName;
   path?: string;
   value?: unknown;
@@ -41,7 +41,7 @@ export function readPatchBody(body: unknown): PatchOperation[] {
 }
 
 /** A parsed PATCH path: the attribute (with its extension URN, if any), a value filter, a sub-attribute. */
-export interface PatchPath {
+interface PatchPath {
   urn?: string;
   attr: string;
   filter?: Filter;

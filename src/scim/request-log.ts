@@ -28,7 +28,7 @@ const scimRequestSchema = new Schema(
   { versionKey: false, collection: 'scim_requests' },
 );
 
-export interface ScimRequestDoc {
+interface ScimRequestDoc {
   _id: string;
   at: Date;
   method: string;
@@ -41,10 +41,10 @@ export interface ScimRequestDoc {
   durationMs: number;
 }
 
-export const ScimRequestModel = mongoose.model('ScimRequest', scimRequestSchema);
+const ScimRequestModel = mongoose.model('ScimRequest', scimRequestSchema);
 const requests = () => ScimRequestModel.collection as unknown as Collection<ScimRequestDoc>;
 
-export interface ScimRequestView {
+interface ScimRequestView {
   at: string;
   method: string;
   path: string;

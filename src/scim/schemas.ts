@@ -5,7 +5,7 @@
 import type { FieldDefinition, FieldDefinitions } from '../directory/user-values.js';
 import { URN } from './urns.js';
 
-export interface AttributeDef {
+interface AttributeDef {
   name: string;
   type: 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'complex';
   multiValued: boolean;
@@ -24,7 +24,7 @@ function attr(name: string, type: AttributeDef['type'], description: string, mor
   return { name, type, multiValued: false, description, required: false, caseExact: false, mutability: 'readWrite', returned: 'default', uniqueness: 'none', ...more };
 }
 
-export interface SchemaDef {
+interface SchemaDef {
   id: string;
   name: string;
   description: string;
@@ -93,7 +93,7 @@ const group: SchemaDef = {
 const FIELD_TYPES: Record<FieldDefinition['type'], AttributeDef['type']> = { text: 'string', select: 'string', number: 'decimal', boolean: 'boolean', date: 'string' };
 
 /** Our extension: one attribute per field definition, with the field's type (a date is a `YYYY-MM-DD` string). */
-export function fieldsSchema(defs: FieldDefinitions): SchemaDef {
+function fieldsSchema(defs: FieldDefinitions): SchemaDef {
   return {
     id: URN.fields,
     name: 'AutogroupsUser',
@@ -123,14 +123,12 @@ export function userSchemaDefs(defs: FieldDefinitions): Map<string, SchemaDef> {
   ]);
 }
 
-export const GROUP_SCHEMA = group;
-
 /**
  * An attribute path split into its schema, attribute and sub-attribute, each in its canonical spelling. `urn`
  * defaults to the core schema; a path naming an unknown attribute keeps the spelling it was given (the caller
  * decides whether that is an error).
  */
-export interface ResolvedPath {
+interface ResolvedPath {
   urn: string;
   attr: string;
   sub?: string;

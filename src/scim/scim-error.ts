@@ -8,7 +8,7 @@ import type { Logger } from '../platform/logger.js';
 import { SCIM_CONTENT_TYPE, URN } from './urns.js';
 
 /** RFC 7644 Table 9: the scimType values a 400 (or 409, 413) may carry. */
-export type ScimType =
+type ScimType =
   | 'invalidFilter'
   | 'tooMany'
   | 'uniqueness'
@@ -40,7 +40,7 @@ export const mutability = (detail: string): ScimError => new ScimError(400, deta
 export const uniqueness = (detail: string): ScimError => new ScimError(409, detail, 'uniqueness');
 export const notFound = (detail: string): ScimError => new ScimError(404, detail);
 
-export interface ScimErrorBody {
+interface ScimErrorBody {
   schemas: [string];
   status: string;
   scimType?: ScimType;

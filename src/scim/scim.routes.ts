@@ -49,7 +49,7 @@ function scimBody(): RequestHandler {
   };
 }
 
-export function baseUrlOf(req: Request): string {
+function baseUrlOf(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? 'localhost'}${SCIM_BASE}`;
 }
 

@@ -13,7 +13,7 @@ import { ValidationError, type FieldError } from '../platform/errors.js';
 import { invalidValue } from './scim-error.js';
 import { getCI, isObject, looseBoolean, versionOf, type ScimObject } from './resource-shape.js';
 import { ENTERPRISE_ATTRIBUTES } from './schemas.js';
-import { SCIM_BASE, URN } from './urns.js';
+import { URN } from './urns.js';
 
 export function userLocation(baseUrl: string, id: string): string {
   return `${baseUrl}/Users/${encodeURIComponent(id)}`;
@@ -45,7 +45,7 @@ export function toScimUser(user: UserView, baseUrl: string): ScimObject {
 }
 
 /** What a SCIM User says of the directory's attributes. Absent: the SCIM resource did not say. */
-export interface DirectoryInput {
+interface DirectoryInput {
   email?: unknown;
   firstName?: unknown;
   lastName?: unknown;
@@ -59,7 +59,7 @@ export interface DirectoryInput {
 
 const USER_TYPES: Record<string, 'learner' | 'staff'> = { learner: 'learner', student: 'learner', staff: 'staff', employee: 'staff' };
 
-export function userTypeOf(value: unknown): 'learner' | 'staff' {
+function userTypeOf(value: unknown): 'learner' | 'staff' {
   const t = typeof value === 'string' ? USER_TYPES[value.trim().toLowerCase()] : undefined;
   if (!t) throw invalidValue(`userType must be learner or staff (Student and Employee are read as those), not ${JSON.stringify(value)}.`);
   return t;
@@ -140,4 +140,3 @@ export function renamedErrors(err: unknown): unknown {
   return err;
 }
 
-export const SCIM_USERS_PATH = `${SCIM_BASE}/Users`;

@@ -11,14 +11,14 @@ import type { CompValue, Filter } from './filter.js';
 import { resolvePath, userSchemaDefs } from './schemas.js';
 import { URN } from './urns.js';
 
-export interface CompiledQuery {
+interface CompiledQuery {
   query: Document;
   /** False when the query is wider than the filter: the candidates must be checked in memory. */
   exact: boolean;
 }
 
 /** Matches nothing (a value no stored attribute can have); the database still answers it. */
-export const NOTHING: Document = { _id: { $in: [] } };
+const NOTHING: Document = { _id: { $in: [] } };
 const EVERYTHING: Document = {};
 const inMemory = (): CompiledQuery => ({ query: EVERYTHING, exact: false });
 

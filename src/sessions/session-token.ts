@@ -6,7 +6,7 @@ import { ROLES, type Role } from '../platform/roles.js';
 
 const VERSION = 'v1';
 
-export interface SessionClaims {
+interface SessionClaims {
   /** The server-side record's id (sessions collection). */
   sessionId: string;
   keyId: string;

@@ -10,7 +10,7 @@ import { SessionModel, type SessionDoc } from './session.model.js';
 import { sessionSecret } from './session-secret.js';
 import { csrfTokenFor, signSession, verifySession } from './session-token.js';
 
-export interface SessionView {
+interface SessionView {
   keyId: string;
   name: string;
   role: Principal['role'];
@@ -18,7 +18,7 @@ export interface SessionView {
   csrfToken: string;
 }
 
-export interface OpenedSession {
+interface OpenedSession {
   view: SessionView;
   /** The cookie's value. */
   token: string;

@@ -16,7 +16,7 @@ import type { Collection } from 'mongodb';
 import { isDuplicateKeyError } from '../platform/db/index.js';
 import { insertNumbered, raiseHead } from '../platform/db/numbered-log.js';
 
-export interface FeedChange {
+interface FeedChange {
   /** Users created, changed or deleted (externalIds). */
   users?: readonly string[];
   /** Memberships added or removed, as their ids `<groupId>:<externalId>`. */
@@ -25,7 +25,7 @@ export interface FeedChange {
   deletedGroups?: readonly string[];
 }
 
-export interface FeedEntry {
+interface FeedEntry {
   /** The entry's number, zero-padded so that `_id` order is number order. */
   _id: string;
   at: Date;
@@ -54,7 +54,7 @@ const feedSchema = new Schema(
   },
   { versionKey: false, collection: 'change_feed' },
 );
-export const FeedModel = mongoose.model('ChangeFeedEntry', feedSchema);
+const FeedModel = mongoose.model('ChangeFeedEntry', feedSchema);
 
 /**
  * A reader that will read the feed from `seq` on (a sync that looks, at its end, for what changed while it ran): the
@@ -74,7 +74,7 @@ const HOLD_MS = 24 * 60 * 60_000;
 const headSchema = new Schema({ _id: { type: String, required: true }, seq: { type: Number, required: true } }, { versionKey: false, collection: 'change_feed_head' });
 const FeedHeadModel = mongoose.model('ChangeFeedHead', headSchema);
 
-export const feedEntries = (): Collection<FeedEntry> => FeedModel.collection as unknown as Collection<FeedEntry>;
+const feedEntries = (): Collection<FeedEntry> => FeedModel.collection as unknown as Collection<FeedEntry>;
 const feedHead = (): Collection<FeedHeadDoc> => FeedHeadModel.collection as unknown as Collection<FeedHeadDoc>;
 
 export const feedId = (seq: number): string => String(seq).padStart(12, '0');

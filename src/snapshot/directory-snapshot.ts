@@ -28,7 +28,7 @@ export const COMPACT_AFTER_ENTRIES = 2000;
 const REBUILD_SHARE = 1 / 3;
 const IDLE_MS = 10 * 60_000;
 
-export interface DirectorySnapshot extends SnapshotContent {
+interface DirectorySnapshot extends SnapshotContent {
   /** The change-feed number it holds every change up to. */
   seq: number;
 }

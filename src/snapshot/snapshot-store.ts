@@ -28,7 +28,7 @@ const CHUNK_READS_IN_FLIGHT = 4;
 const ABANDONED_AFTER_MS = 10 * 60_000;
 
 /** A user whose stored document cannot be read as facts: the reason, and what eligibility needs. */
-export interface UnreadableUser {
+interface UnreadableUser {
   unreadable: string;
   status: string;
   type: string;
@@ -42,7 +42,7 @@ export interface SnapshotContent {
   members: Map<string, Map<string, CurrentMembership>>;
 }
 
-export interface SnapshotHeader {
+interface SnapshotHeader {
   _id: 'current';
   gen: string;
   /** The change-feed number it holds every change up to. */

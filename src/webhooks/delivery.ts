@@ -40,7 +40,7 @@ const SENDS_IN_FLIGHT = 16;
 /** Wait before retry n+1 after n failed attempts; the last repeats. The first retry within 10 s. */
 export const RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000];
 /** A subscription whose oldest undelivered event has failed this long is disabled. */
-export const DISABLE_AFTER_MS = 3 * 24 * 3600_000;
+const DISABLE_AFTER_MS = 3 * 24 * 3600_000;
 /** How often a worker looks for work when none was found. */
 const IDLE_POLL_MS = 250;
 /** How long a subscription rests after a pass that sent nothing (the first attempt still starts within REST_MS + IDLE_POLL_MS of a change). */
@@ -52,14 +52,14 @@ const STOP_WAIT_MS = 2000;
 /** How often the change log is pruned (by any worker; a prune by two at once deletes the same entries). */
 const PRUNE_EVERY_MS = 3600_000;
 
-export interface DeliveryOptions {
+interface DeliveryOptions {
   allowPrivate: boolean;
   /** The delivery clock: attempt times, retry schedules and the 3-day limit (a seam for tests). */
   now?: () => Date;
   metrics?: Metrics;
 }
 
-export const deliveryLockKey = (id: string) => `webhook-delivery:${id}`;
+const deliveryLockKey = (id: string) => `webhook-delivery:${id}`;
 
 export function payload(e: ChangeEvent, at: Date): string {
   return JSON.stringify({
@@ -84,7 +84,7 @@ function summarise(list: readonly AttemptDoc[] | undefined): Tried {
 
 const describe = (r: SendResult): string => (r.statusCode !== undefined ? `answered ${r.statusCode}` : (r.error ?? 'failed'));
 
-export interface PassOutcome {
+interface PassOutcome {
   /** Events delivered by this pass. */
   delivered: number;
   /** Attempts made by this pass, delivered or not. */
@@ -277,7 +277,7 @@ export async function sendTestEvent(subscriptionId: string, opts: DeliveryOption
   return { ...result, webhookId };
 }
 
-export interface DeliveryWorker {
+interface DeliveryWorker {
   stop(): Promise<void>;
 }
 

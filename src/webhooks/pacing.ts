@@ -6,7 +6,7 @@
 // service stays busy and halving it as it calms. The fastest-seen mark drifts up slowly, so that a database that is
 // simply slower for good becomes the new normal and delivery never starves.
 
-export interface PacingOptions {
+interface PacingOptions {
   /** A probe slower than `factor` × the baseline plus `slackMs` means the service is busy. */
   factor: number;
   slackMs: number;
@@ -17,7 +17,7 @@ export interface PacingOptions {
   drift: number;
 }
 
-export const DEFAULT_PACING: PacingOptions = { factor: 3, slackMs: 15, minDelayMs: 50, maxDelayMs: 2000, drift: 0.02 };
+const DEFAULT_PACING: PacingOptions = { factor: 3, slackMs: 15, minDelayMs: 50, maxDelayMs: 2000, drift: 0.02 };
 
 export class DeliveryPacing {
   private baseline = Number.POSITIVE_INFINITY;

@@ -16,7 +16,7 @@ import { checkTarget, checkedLookup } from './target-address.js';
 const agents = { 'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }), 'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }) };
 
 /** The whole attempt (connection, request, answer) is bounded by this. */
-export const DELIVERY_TIMEOUT_MS = 10_000;
+const DELIVERY_TIMEOUT_MS = 10_000;
 
 export interface SendResult {
   ok: boolean;

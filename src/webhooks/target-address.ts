@@ -46,7 +46,7 @@ function literal(hostname: string): string | undefined {
 }
 
 /** Every address `hostname` stands for (itself when a literal). */
-export async function addressesOf(hostname: string): Promise<string[]> {
+async function addressesOf(hostname: string): Promise<string[]> {
   const lit = literal(hostname);
   if (lit) return [lit];
   const found = await dns.promises.lookup(hostname, { all: true, verbatim: true });

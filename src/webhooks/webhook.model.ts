@@ -12,7 +12,7 @@ import type { EventType, LogPosition } from '../changes/change-events.js';
 export const WEBHOOK_STATES = ['active', 'failing', 'disabled'] as const;
 export type WebhookState = (typeof WEBHOOK_STATES)[number];
 
-export interface WebhookSecret {
+interface WebhookSecret {
   /** `whsec_` + base64 of 32 random bytes. */
   value: string;
   createdAt: Date;
@@ -59,7 +59,7 @@ const WebhookModel = mongoose.model('Webhook', webhookSchema);
 export const webhooks = (): Collection<WebhookDoc> => WebhookModel.collection as unknown as Collection<WebhookDoc>;
 
 /** Where a subscription's delivery stands: every event before `position` is delivered (or not subscribed to). */
-export interface ProgressDoc {
+interface ProgressDoc {
   _id: string;
   position: LogPosition;
   /** Just after the furthest event attempted: events after it have no attempt to look up. */

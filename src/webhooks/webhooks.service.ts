@@ -10,7 +10,7 @@ import type { EventType, LogPosition } from '../changes/change-events.js';
 import { attempts, progress, webhooks, type AttemptDoc, type WebhookDoc, type WebhookState } from './webhook.model.js';
 import { TargetRefusedError, checkTarget } from './target-address.js';
 
-export interface WebhookView {
+interface WebhookView {
   id: string;
   url: string;
   events: EventType[];
@@ -43,7 +43,7 @@ export interface WebhookPatch {
 const lockKey = (id: string) => `webhook:${id}`;
 
 /** `whsec_` + base64 of 32 random bytes: the part after the prefix is the HMAC key (Standard Webhooks). */
-export const newSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
+const newSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
 
 /** One event's deliveries to one subscription share this id (and its attempts are `<id>:<n>`). */
 export const deliveryId = (subscription: string, event: string): string =>

@@ -57,7 +57,7 @@ export interface DbAdapter {
  * An update of one document by `_id`; `where` adds conditions (a version read): atomic with the write on MongoDB,
  * checked separately on FerretDB (../shared/FERRETDB.md), where the caller's lease is what excludes other writers.
  */
-export interface ByIdUpdate {
+interface ByIdUpdate {
   _id: unknown;
   update: Document;
   where?: Document;

@@ -44,13 +44,13 @@ async function serverKind(db: Db): Promise<{ kind: ServerKind; version: string }
  * purpose: while the database is away (the embedded one restarting, a MongoDB failover), requests fail fast and
  * say so instead of queueing until clients time out; the driver picks the server up again as soon as it answers.
  */
-export const SERVER_SELECTION_TIMEOUT_MS = 1500;
+const SERVER_SELECTION_TIMEOUT_MS = 1500;
 /**
  * A socket that stays silent this long under an operation is broken (a peer gone without a reset): the operation
  * fails instead of waiting forever. Far above any single command's legitimate time (a 10,000-user read streams in
  * batches).
  */
-export const SOCKET_TIMEOUT_MS = 120_000;
+const SOCKET_TIMEOUT_MS = 120_000;
 /** The first connection may wait longer: a database started next to the service may need a few seconds. */
 const FIRST_CONNECT_TIMEOUT_MS = 10_000;
 

@@ -59,7 +59,7 @@ export async function ensureDevdbBinary(log: (msg: string) => void = () => {}): 
 export const EMBEDDED_MAX_POOL_SIZE = 20;
 export const EMBEDDED_MAX_UPDATES_PER_COMMAND = 25;
 export const EMBEDDED_UPDATE_COMMANDS_IN_FLIGHT = 4;
-export const FERRETDB_POOL_MAX_CONNS = 1100;
+const FERRETDB_POOL_MAX_CONNS = 1100;
 
 /** The URI clients use for an embedded database listening on this loopback port. */
 export function embeddedUri(port: number): string {

@@ -63,7 +63,7 @@ const leases = () => LeaseModel.collection as unknown as Collection<LeaseDoc>;
 const holders = () => HolderModel.collection as unknown as Collection<HolderDoc>;
 const claims = () => ClaimModel.collection as unknown as Collection<ClaimDoc>;
 
-export interface LeaseOptions {
+interface LeaseOptions {
   /** A holder that has not renewed for this long is dead, and its leases may be taken over. */
   ttlMs: number;
   /** How long one acquisition may wait for keys held by others before it fails (503). */

@@ -165,7 +165,7 @@ function heldByThisFlow(key: string): boolean {
   return false;
 }
 
-export interface LockOptions {
+interface LockOptions {
   /** Longest wait for keys another process holds (default: the store's LEASE_WAIT_MS); long work such as a sync waits longer. */
   waitMs?: number;
 }
