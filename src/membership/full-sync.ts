@@ -151,7 +151,7 @@ function partitionScope(run: SyncRunDoc, index: number, opts: PartitionOptions):
         inGroup.set(m.group, (inGroup.get(m.group) ?? 0) + 1);
         if (m.run === opts.jobId) own.push(m);
       }
-      const { active: groups, versions } = await loadGroups();
+      const { active: groups, versions, graph } = await loadGroups();
       orphans = [];
       for (const [externalId, mine] of current) {
         for (const groupId of mine.keys()) {
@@ -165,6 +165,7 @@ function partitionScope(run: SyncRunDoc, index: number, opts: PartitionOptions):
       for await (const e of exclusions().find(byRange, { projection: { _id: 1 } })) excluded.add(e._id);
       return {
         groups,
+        graph,
         own,
         ownReason: (m) => `matches rule v${m.ruleVersion ?? versions.get(m.group) ?? 0}`,
         async feed(planner, flush) {

@@ -21,6 +21,7 @@ import { membershipId, type MembershipDoc } from './membership.model.js';
 import { exclusions, memberships, type MembershipMove } from './membership-store.js';
 import { currentMembershipOf, heldRemovalsMessage, type SafetyValve } from './policy.js';
 import { netWins, reconcile, type Scope } from './reconcile.js';
+import type { GroupGraph } from '../groups/group-graph.js';
 
 export interface CascadeOptions {
   /** Who caused the change (history's actor). */
@@ -33,6 +34,8 @@ export interface CascadeOptions {
   metrics?: Metrics;
   /** Groups the caller evaluated after these changes already (its reconcile pass): not evaluated again. */
   evaluated?: ReadonlySet<string>;
+  /** The graph as the caller read it with the groups: when no group names a moved one, nothing is read. */
+  graph?: GroupGraph;
 }
 
 export interface CascadeOutcome {
@@ -54,11 +57,12 @@ const USERS_PER_PASS = 1000;
 export async function followMembershipChanges(moves: readonly MembershipMove[], opts: CascadeOptions): Promise<CascadeOutcome> {
   const outcome: CascadeOutcome = { users: 0, groups: [], added: 0, removed: 0 };
   if (moves.length === 0) return outcome;
+  const pending = (g: GroupGraph) => g.dependentsOf(new Set(moves.map((m) => m.groupId))).filter((id) => !opts.evaluated?.has(id));
+  // The common case, a change no rule follows, costs nothing more when the caller read the groups already.
+  if (opts.graph && pending(opts.graph).length === 0) return outcome;
   const { active, graph } = await loadGroups();
   const byId = new Map(active.map((g) => [g.id, g]));
-  const groups = graph
-    .dependentsOf(new Set(moves.map((m) => m.groupId)))
-    .filter((id) => !opts.evaluated?.has(id))
+  const groups = pending(graph)
     .map((id) => byId.get(id))
     .filter((g): g is EvalGroup => g !== undefined);
   if (groups.length === 0) return outcome;

@@ -36,6 +36,7 @@ import {
   type MembershipSource,
 } from './membership.model.js';
 import type { PlannedAdd, PlannedRemove } from './planner.js';
+import type { GroupGraph } from '../groups/group-graph.js';
 import { recordChanges } from '../snapshot/change-feed.js';
 import { eachLimited } from '../platform/each-limited.js';
 import { appendToLog, appendUnlessLogged, type LoggedEvent } from '../changes/change-log.js';
@@ -73,7 +74,7 @@ export interface MembershipMove {
  */
 export type MembershipsMovedHook = (
   moves: readonly MembershipMove[],
-  ctx: { runKey: string; at: Date; actor: string; evaluated?: ReadonlySet<string> },
+  ctx: { runKey: string; at: Date; actor: string; evaluated?: ReadonlySet<string>; graph?: GroupGraph },
 ) => Promise<void>;
 let movedHook: MembershipsMovedHook | undefined;
 

@@ -212,6 +212,7 @@ function changeScope(
       const [current, excluded] = await Promise.all([readMemberships(pairs), readExclusions(evaluatedIds)]);
       return {
         groups,
+        graph,
         async feed(planner) {
           for (const change of byUser.values()) {
             const user = users.get(change.externalId);

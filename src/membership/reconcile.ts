@@ -9,6 +9,7 @@ import type { MembershipDoc } from './membership.model.js';
 import { addMemberships, completeOwnHistory, followMoves, removeMemberships, type MembershipMove, type WriteContext } from './membership-store.js';
 import { Planner, type PlannedAdd, type PlannedRemove } from './planner.js';
 import { mustHoldRemovals, type SafetyValve } from './policy.js';
+import type { GroupGraph } from '../groups/group-graph.js';
 import { writeFlips, type FlipWriteOutcome } from './time-flips.js';
 
 export type ScopeKind = 'change' | 'group' | 'partition' | 'preview' | 'class' | 'time' | 'cascade';
@@ -23,6 +24,8 @@ export interface ScopeInput {
   own?: readonly MembershipDoc[];
   /** The reason written with such a membership's completed history. */
   ownReason?: (m: MembershipDoc) => string;
+  /** The groups' dependency graph, when the scope read every group: step 6 then reads nothing when no group names a changed one. */
+  graph?: GroupGraph;
 }
 
 /** Members of a group as the safety valve weighs removals: in the scope, and in the whole group. */
@@ -164,7 +167,7 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
   //    in this pass, are evaluated for those users now (group-cascade.ts), before the pass's caller answers.
   if (opts.write) {
     const evaluated = new Set(input.groups.map((g) => g.id));
-    const ctx = { runKey: opts.write.runKey, at: opts.write.at, actor: scope.actor };
+    const ctx = { runKey: opts.write.runKey, at: opts.write.at, actor: scope.actor, ...(input.graph ? { graph: input.graph } : {}) };
     await followMoves(moved, { ...ctx, evaluated });
     await followMoves(movedAfterPass, ctx);
   }
