@@ -2,6 +2,7 @@
 // rules against the real database, through HTTP, with the stored flips checked too.
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
+import { parseDate, useTimeZone, zoneOffset } from '../../../src/rules/dates.js';
 import { createGroup, defineField, enrol, getGroup, historyOf, memberIds, putCourse, putUser, userBody, type Auth } from '../membership/membership-helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -82,6 +83,8 @@ describe('Time-based rules: a user joins or leaves at the instant the rule says'
     expect(new Date(history[0]!.at).getTime()).to.equal(instant);
     expect(history[0]!.reason).to.contain('completed CERT-1 within the last 0.0001 days no longer holds');
     expect(history[0]!.actor).to.equal('job:time-flips');
+    // The count follows once the wake-up that removed the user settles (right after its writes).
+    for (let i = 0; i < 50 && (await getGroup(t, admin, group.id)).memberCount !== 0; i++) await sleep(100);
     expect((await getGroup(t, admin, group.id)).memberCount).to.equal(0);
     // Handled: no flip is left for the user (nothing more can change by time alone).
     expect(await flipsOf(t, group.id)).to.deep.equal([]);
@@ -105,3 +108,44 @@ describe('Time-based rules: a user joins or leaves at the instant the rule says'
     expect(removed!.reason).to.contain(`hireDate within the last ${days} days no longer holds`);
   });
 });
+
+// Calendar dates are days in TIMEZONE. A date field's window ends at midnight there plus the fraction of a day as
+// hours: with the hire date "today" in the zone, a fraction is chosen that ends the window seconds from now, and the
+// user must leave at that instant, which differs from the UTC reading by the zone's offset (Lisbon is UTC+0 in
+// winter, when its instant equals UTC's; Sydney is UTC+11 then). DST days themselves are unit-tested (next-change).
+for (const zone of ['Europe/Lisbon', 'Australia/Sydney']) {
+  describe(`Time-based rules under TIMEZONE=${zone}`, function () {
+    this.timeout(60_000);
+    let t: TestService;
+    let admin: Auth;
+    let hr: Auth;
+    before(async () => {
+      t = await startTestService('timezone', { TIMEZONE: zone });
+      admin = await t.auth('admin');
+      hr = await t.auth('hr-feed');
+      await defineField(t, hr, 'hireDate', { label: 'Hire date', type: 'date' });
+    });
+    after(async () => {
+      await t.stop();
+      useTimeZone('UTC'); // the zone is the process's: leave it as the other test files expect it
+    });
+
+    it('when a hire date is today there, then the user leaves when midnight there plus the fraction of a day comes', async () => {
+      const today = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+      const midnight = parseDate(today); // in the service's zone: the process's, set by its start
+      expect(midnight).to.equal(Date.parse(`${today}T00:00:00Z`) - zoneOffset(midnight));
+      if (zone === 'Australia/Sydney') expect(Date.parse(`${today}T00:00:00Z`) - midnight).to.be.oneOf([10 * 3_600_000, 11 * 3_600_000]);
+      const instant = Date.now() + 4000;
+      const days = (instant - midnight) / 86_400_000;
+      const group = await createGroup(t, admin, { type: 'automatic', rule: { conditions: { all: [{ fact: 'field', params: { key: 'hireDate' }, operator: 'withinLastDays', value: days }] } } });
+      const ana = await putUser(t, hr, userBody({ fields: { hireDate: today } }));
+      expect(await memberIds(t, admin, group.id)).to.deep.equal([ana]);
+      const flip = (await t.service.database.db.collection('time_flips').findOne({ group: group.id }))!;
+      expect(Math.abs((flip.at as Date).getTime() - instant)).to.be.below(2);
+      expect(flip.zone).to.equal(zone);
+      const seen = await watchFlip(t, admin, group.id, ana, false, 20_000);
+      expect(seen.firstAfter).to.be.at.least(instant);
+      expect(seen.firstAfter - instant).to.be.below(5000);
+    });
+  });
+}
