@@ -169,6 +169,29 @@ describe('Groups of groups: memberOf rules, their graph and cascades', function 
     });
   });
 
+  describe('when a time flip moves a user out of a named group', () => {
+    it('then the group naming it follows at the same instant, saying which group the user left', async () => {
+      const course = uniq('CERT-');
+      await putCourse(t, hr, course, 'Certification');
+      const days = 0.00003; // 2.6 s
+      const certified = await automatic({ all: [{ fact: 'enrollment', params: { course }, path: '$.completedAt', operator: 'withinLastDays', value: days }] });
+      const follower = await automatic({ all: [memberOf(certified.id)] });
+      const ana = await putUser(t, hr, userBody());
+      const res = await t.api.put(`/api/v1/courses/${course}/enrollments/${ana}`).set(hr).send({ status: 'completed' });
+      expect(res.status).to.be.oneOf([200, 201]);
+      expect(await stored(follower.id)).to.deep.equal([`${ana}:rule`]);
+      const deadline = Date.now() + 20_000;
+      while ((await stored(certified.id)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      // The flip's reconcile pass settles the level above before it is done: never one without the other for long.
+      for (let i = 0; i < 20 && (await stored(follower.id)).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect([await stored(certified.id), await stored(follower.id)]).to.deep.equal([[], []]);
+      const left = (await historyOf(t, admin, follower.id)).find((h) => h.action === 'removed')!;
+      expect(left.reason).to.equal(`no longer matches rule v1: left ${certified.name as string}`);
+      for (let i = 0; i < 20 && (await getGroup(t, admin, follower.id)).memberCount !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect((await getGroup(t, admin, follower.id)).memberCount).to.equal(0);
+    });
+  });
+
   const enrolStudent = async (course: string, user: string) => {
     const res = await t.api.put(`/api/v1/courses/${course}/enrollments/${user}`).set(hr).send({ status: 'in_progress', role: 'student', class: 'Tutorial_9' });
     expect(res.status, JSON.stringify(res.body)).to.be.oneOf([200, 201]);
