@@ -63,6 +63,10 @@ export async function finishRunIfLast(runId: string, deps: FinishDeps): Promise<
   if (first) {
     const seconds = (Date.now() - run.at.getTime()) / 1000;
     deps.metrics?.syncDuration.observe({ kind: 'full', outcome: 'error' in outcome ? 'failed' : 'completed' }, seconds);
-    deps.logger.info({ runId, durationMs: Math.round(seconds * 1000), ...('error' in outcome ? { error: outcome.error } : {}) }, 'full sync finished by its last partition');
+    // timeCorrections: what the nightly safety net had to correct in time-based groups (0 when every flip happened).
+    deps.logger.info(
+      { runId, durationMs: Math.round(seconds * 1000), timeCorrections: summary.timeCorrections, ...('error' in outcome ? { error: outcome.error } : {}) },
+      'full sync finished by its last partition',
+    );
   }
 }

@@ -100,6 +100,8 @@ export interface PartitionResult {
   /** Removals from groups the partition does not evaluate (manual or paused): users who were deleted. */
   otherRemoved: Record<string, number>;
   orphansRemoved: number;
+  /** Additions and removals in groups whose rule reads the clock: what the time flips should have done already. */
+  timeCorrections?: number;
 }
 
 export interface PartitionOptions {
@@ -196,12 +198,13 @@ function partitionScope(run: SyncRunDoc, index: number, opts: PartitionOptions):
       const active = new Set(outcome.groups.map((g) => g.id));
       const removedByGroup = new Map<string, number>();
       for (const r of outcome.removes) removedByGroup.set(r.groupId, (removedByGroup.get(r.groupId) ?? 0) + 1);
-      const result: PartitionResult = { partition: index, users, groups: {}, otherRemoved: {}, orphansRemoved: orphans.length };
+      const result: PartitionResult = { partition: index, users, groups: {}, otherRemoved: {}, orphansRemoved: orphans.length, timeCorrections: 0 };
       for (const g of outcome.groups) {
         const added = outcome.planned.get(g.id) ?? 0;
         const removed = removedByGroup.get(g.id) ?? 0;
         const before = inGroup.get(g.id) ?? 0;
         const entry: PartitionGroupResult = { before, members: before + added - removed, added, removed, ruleVersion: g.ruleVersion };
+        if (g.nextChange) result.timeCorrections! += added + removed;
         const n = outcome.held.get(g.id);
         if (n) entry.held = n;
         const failure = outcome.failures.get(g.id);
@@ -229,17 +232,26 @@ export interface FullSyncResult {
    * neither counted nor marked synced by the run; the caller syncs each again with its current rule.
    */
   stale: string[];
+  /**
+   * The safety net's count for time-based rules: users the run added to or removed from groups whose rule reads the
+   * clock. The time flips move those users at their instant, so this is 0 unless a flip was missed (or the data
+   * changed behind the API).
+   */
+  timeCorrections: number;
 }
 
 /** The parent's last step: each group's state and exact member count from the partitions' results. */
 export async function finishRun(run: SyncRunDoc, results: ReadonlyArray<PartitionResult | null>, valve: SafetyValve): Promise<FullSyncResult> {
-  const out: FullSyncResult = { partitions: results.length, users: 0, groups: run.groups.length, added: 0, removed: 0, held: {}, failed: {}, failedPartitions: [], stale: [] };
+  const out: FullSyncResult = { partitions: results.length, users: 0, groups: run.groups.length, added: 0, removed: 0, held: {}, failed: {}, failedPartitions: [], stale: [], timeCorrections: 0 };
   const versionsNow = new Map(
     (await GroupModel.find({ _id: { $in: run.groups } }, { ruleVersion: 1 }).lean<Array<Pick<GroupDoc, '_id' | 'ruleVersion'>>>()).map((g) => [g._id, g.ruleVersion]),
   );
   results.forEach((r, i) => {
     if (!r) out.failedPartitions.push(i);
-    else out.users += r.users;
+    else {
+      out.users += r.users;
+      out.timeCorrections += r.timeCorrections ?? 0;
+    }
   });
   // Groups the run does not evaluate (manual, paused) that deleted users left: counted again, not adjusted, so that
   // finishing the run twice (its last two partitions ending at once) leaves the same count.

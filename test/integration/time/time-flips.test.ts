@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { parseDate, useTimeZone, zoneOffset } from '../../../src/rules/dates.js';
-import { createGroup, defineField, enrol, getGroup, historyOf, memberIds, putCourse, putUser, userBody, type Auth } from '../membership/membership-helpers.js';
+import { createGroup, defineField, enrol, getGroup, historyOf, memberIds, putCourse, putUser, userBody, waitForJob, type Auth } from '../membership/membership-helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -90,6 +90,28 @@ describe('Time-based rules: a user joins or leaves at the instant the rule says'
     expect(await flipsOf(t, group.id)).to.deep.equal([]);
     expect((await getGroup(t, admin, group.id)).sync!.nextChangeAt).to.equal(null);
     expect((await t.api.get(`/api/v1/groups/${group.id}/explain/${ana}`).set(admin).expect(200)).body).to.include({ member: false, changesAt: null });
+  });
+
+  it('when the nightly full sync runs, then it reports the time-based corrections it made: 0 after the flips, 1 for a flip lost behind the API', async () => {
+    const full = async () => {
+      const res = await t.api.post('/api/v1/sync').set(admin).send({}).expect(202);
+      return (await waitForJob(t, admin, res.body.jobId as string, { timeoutMs: 30_000 })).result as { timeCorrections: number };
+    };
+    expect((await full()).timeCorrections).to.equal(0);
+    const days = 0.00003; // 2.6 s
+    const group = await createGroup(t, admin, {
+      type: 'automatic',
+      rule: { conditions: { all: [{ fact: 'enrollment', params: { course: 'CERT-1' }, path: '$.completedAt', operator: 'withinLastDays', value: days }] } },
+    });
+    const cy = await putUser(t, hr, userBody());
+    await enrol(t, hr, 'CERT-1', cy, { status: 'completed' });
+    expect(await memberIds(t, admin, group.id)).to.deep.equal([cy]);
+    // The flip is lost (deleted behind the API): nothing moves the user at the instant; the full sync does, and says so.
+    await t.service.database.db.collection('time_flips').deleteMany({ group: group.id });
+    await sleep(days * 86_400_000 + 1500);
+    expect(await memberIds(t, admin, group.id)).to.deep.equal([cy]);
+    expect((await full()).timeCorrections).to.equal(1);
+    expect(await memberIds(t, admin, group.id)).to.deep.equal([]);
   });
 
   it('when a user is hired "today" under a rule of a fraction of a day, then they leave when that many hours past midnight in TIMEZONE come', async () => {
