@@ -69,7 +69,8 @@ export function utcWords(iso: string): string {
 export function instantWords(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  const local = d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium', timeZoneName: 'short' });
+  // timeZoneName cannot go with dateStyle/timeStyle (a RangeError): the parts are named one by one.
+  const local = d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
   return `${local} (${utcWords(iso)})`;
 }
 

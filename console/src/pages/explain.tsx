@@ -13,66 +13,49 @@ import { subjectOf } from '../RuleBuilder.js';
 const shown = (v: unknown): string => (v === undefined ? 'nothing' : typeof v === 'string' ? `“${v}”` : Array.isArray(v) ? v.map(shown).join(', ') : JSON.stringify(v));
 
 /**
- * The referenced group's own explanation for the user, under a "member of" condition: whether the user is a member
- * there and why (its rule's conditions, themselves possibly naming further groups).
+ * Under a memberOf condition: the named group's own standing for the user (its rule explained, to any depth). The
+ * API's ExplainNode `group`, written out here so the page reads it whether or not the generated schema has it yet.
  */
-export interface NestedExplanation {
-  id?: string;
-  name?: string;
-  member?: boolean;
+interface NestedExplanation {
+  id: string;
+  name: string;
+  type: 'manual' | 'automatic';
+  member: boolean;
   matches?: boolean;
-  source?: string;
-  reason?: string;
-  conditions?: ExplainNodeView | null;
+  conditions?: ExplainNode;
 }
-export type ExplainNodeView = Omit<ExplainNode, 'all' | 'any' | 'not'> & {
-  all?: ExplainNodeView[];
-  any?: ExplainNodeView[];
-  not?: ExplainNodeView;
-  /** Under a memberOf condition: the referenced group's explanation (absent from a service that does not send it). */
-  group?: NestedExplanation;
-};
-/** Explain's answer with the fields of issue 20 read as optional: when the user's result next changes by time alone. */
-export type ExplanationView = Omit<Explanation, 'conditions'> & {
-  conditions: ExplainNodeView | null;
-  changesAt?: string | null;
-  /** The condition that flips then, in words, when the service says (else the page names the time-based ones). */
-  changesWhen?: string;
-};
+type ExplainedNode = ExplainNode & { group?: NestedExplanation };
 
 /** The rule's time-based conditions (in the last N days, more than N days ago): what a change by time alone flips. */
-export function timeConditions(node: ExplainNodeView | null | undefined): ExplainNodeView[] {
+export function timeConditions(node: ExplainNode | null | undefined): ExplainNode[] {
   if (!node) return [];
   const kids = node.all ?? node.any ?? (node.not ? [node.not] : undefined);
   if (kids) return kids.flatMap(timeConditions);
   return /^(not:)?(withinLastDays|moreThanDaysAgo)$/.test(node.operator ?? '') ? [node] : [];
 }
 
-const leafOf = (node: ExplainNodeView): Leaf =>
+const leafOf = (node: ExplainNode): Leaf =>
   ({ fact: node.fact, operator: node.operator ?? '', value: node.value, ...(node.params ? { params: node.params } : {}), ...(node.path ? { path: node.path } : {}) }) as Leaf;
 
-/** A condition in words: "Hire date is in the last N days 90". */
-function conditionWords(node: ExplainNodeView, catalogue: Catalogue | undefined, groups: GroupRef[] | undefined): string {
-  const leaf = leafOf(node);
-  const subject = catalogue ? subjectOf(leaf, catalogue, groups) : `${node.fact ?? ''} ${node.path ?? ''}`;
-  return `${subject} ${operatorWords(node.operator ?? '')} ${shown(node.value)}`;
+/**
+ * When the user's result next changes by time alone, and the condition that flips then, in the server's words
+ * ("Leaves on 2 Mar 2027, 10:14:00 GMT+1 (2027-03-02 09:14 UTC) when completed CERT-1 within the last 365 days no
+ * longer holds"); for a rule that reads the clock but never flips for this user, that it does not.
+ */
+export function ChangesAt({ result }: { result: Explanation }) {
+  if (result.changesAt) {
+    return (
+      <p data-testid="changes-at">
+        <strong>{result.matches ? 'Leaves' : 'Joins'}</strong> on {instantWords(result.changesAt)}
+        {result.changeReason && <> when {result.changeReason}</>}.
+      </p>
+    );
+  }
+  if (timeConditions(result.conditions).length === 0) return null;
+  return <p data-testid="changes-at">No change by time ahead for this user: the result stays as it is until the user or the rule changes.</p>;
 }
 
-/** "Leaves on 2 Mar 2027, 10:14 GMT+1 (2027-03-02 09:14 UTC) when …", or that nothing changes by time. */
-export function ChangesAt({ result, catalogue, groups }: { result: ExplanationView; catalogue: Catalogue | undefined; groups: GroupRef[] | undefined }) {
-  if (!('changesAt' in result) || !result.conditions) return null;
-  if (!result.changesAt) return <p data-testid="changes-at">No change by time ahead: the result stays as it is until the user or the rule changes.</p>;
-  const timed = timeConditions(result.conditions);
-  const when = result.changesWhen ?? (timed.length ? timed.map((n) => `“${conditionWords(n, catalogue, groups)}” ${n.result ? 'no longer holds' : 'holds'}`).join(' or ') : undefined);
-  return (
-    <p data-testid="changes-at">
-      <strong>{result.matches ? 'Leaves' : 'Joins'}</strong> on {instantWords(result.changesAt)}
-      {when && <> when {when}</>}.
-    </p>
-  );
-}
-
-function ExplainTree({ node, catalogue, groups }: { node: ExplainNodeView; catalogue: Catalogue | undefined; groups: GroupRef[] | undefined }) {
+function ExplainTree({ node, catalogue, groups }: { node: ExplainedNode; catalogue: Catalogue | undefined; groups: GroupRef[] | undefined }) {
   const mark = <span class={node.result ? 'yes' : 'no'}>{node.result ? '✔' : '✘'}</span>;
   const kids = node.all ?? node.any ?? (node.not ? [node.not] : undefined);
   if (kids) {
@@ -112,9 +95,7 @@ function NestedGroup({ nested, name, catalogue, groups }: { nested: NestedExplan
     <div class="nested-explain">
       <p>
         In {name}: <strong>{nested.member ? 'member' : 'not a member'}</strong>
-        {nested.source && nested.source !== 'rule' && <> (added {nested.source === 'manual' ? 'by hand' : `by ${nested.source}`})</>}
-        {nested.conditions && <>; its rule {nested.matches ? 'matches' : 'does not match'}</>}
-        {nested.reason && <> — {nested.reason}</>}
+        {nested.type === 'automatic' ? <>; its rule {nested.matches ? 'matches' : 'does not match'}</> : <> (a {nested.type} group: members are added by hand, key, copy or import)</>}
       </p>
       {nested.conditions && (
         <ul class="explain-tree">
@@ -126,7 +107,7 @@ function NestedGroup({ nested, name, catalogue, groups }: { nested: NestedExplan
 }
 
 export function ExplainUser({ groupId, initial = '' }: { groupId: string; initial?: string }) {
-  const [result, setResult] = useState<ExplanationView>();
+  const [result, setResult] = useState<Explanation>();
   const { groups } = useGroupRefs();
   const [error, setError] = useState<ApiError>();
   const [catalogue, setCatalogue] = useState<Catalogue>();
@@ -134,7 +115,7 @@ export function ExplainUser({ groupId, initial = '' }: { groupId: string; initia
     setError(undefined);
     setResult(undefined);
     try {
-      setResult(await get<ExplanationView>(`/groups/${enc(groupId)}/explain/${enc(externalId)}`));
+      setResult(await get<Explanation>(`/groups/${enc(groupId)}/explain/${enc(externalId)}`));
     } catch (err) {
       setError(toApiError(err));
     }
@@ -161,7 +142,7 @@ export function ExplainUser({ groupId, initial = '' }: { groupId: string; initia
             {result.matches ? 'matches' : 'does not match'}.
           </p>
           {result.reason && <p class="hint">{result.reason}</p>}
-          <ChangesAt result={result} catalogue={catalogue} groups={groups} />
+          <ChangesAt result={result} />
           {result.conditions && (
             <ul class="explain-tree">
               <ExplainTree node={result.conditions} catalogue={catalogue} groups={groups} />

@@ -8,9 +8,6 @@ import { Problem, loadCatalogue, toApiError, when } from '../ui.js';
 
 const PREVIEW_DELAY_MS = 400;
 
-/** A preview's answer; `flipsBefore` (how many of its changes are time-based flips due before `at`) when the service says. */
-type PreviewAt = Preview & { flipsBefore?: number };
-
 /** A `datetime-local` value (the viewer's local time) as the instant the API takes, or undefined when empty or unreadable. */
 export function instantOf(local: string): string | undefined {
   if (!local) return undefined;
@@ -42,7 +39,7 @@ export function RuleEditor({ group, editable, onSaved }: { group: Group; editabl
   const [base, setBase] = useState<{ rule: RuleDocument; etag: string }>();
   const [draft, setDraft] = useState<RuleDocument>();
   const [errors, setErrors] = useState<ProblemError[]>([]);
-  const [preview, setPreview] = useState<PreviewAt>();
+  const [preview, setPreview] = useState<Preview>();
   // Preview as of a later moment ("who would join and leave by 1 March"), in the viewer's local time; empty: now.
   const [at, setAt] = useState('');
   const [atErrors, setAtErrors] = useState<ProblemError[]>([]);
@@ -72,7 +69,7 @@ export function RuleEditor({ group, editable, onSaved }: { group: Group; editabl
     const timer = setTimeout(async () => {
       try {
         const instant = instantOf(at);
-        const p = await send<PreviewAt>('POST', `/groups/${enc(group.id)}/preview`, { rule: draft, ...(instant ? { at: instant } : {}) });
+        const p = await send<Preview>('POST', `/groups/${enc(group.id)}/preview`, { rule: draft, ...(instant ? { at: instant } : {}) });
         if (mine !== seq.current) return;
         setPreview(p);
         setErrors([]);

@@ -21,24 +21,17 @@ const AFTER_CHANGE_MS = 6000;
 /** Further than this, no timer waits for the next change (the page is rarely open that long). */
 const FOLLOW_CHANGE_WITHIN_MS = 24 * 3600_000;
 
-/**
- * The group with the fields of issue 20 read as optional: `usedBy` (the groups whose rules name it) and
- * `sync.nextChangeAt` (the next instant a user's membership changes by time alone; null: none). Absent from a
- * service that does not send them, and then not shown.
- */
-export type GroupView = Group & { usedBy?: GroupRef[]; sync?: NonNullable<Group['sync']> & { nextChangeAt?: string | null } };
-
-/** The next time-based change in words: local time and UTC, or "none"; undefined when the service does not say. */
-export function nextChangeWords(g: GroupView): string | undefined {
-  if (g.type !== 'automatic' || !g.sync || !('nextChangeAt' in g.sync)) return undefined;
-  return g.sync.nextChangeAt ? instantWords(g.sync.nextChangeAt) : 'none';
-}
-
 /** What changes when the group's members or history change: the lists below read again when it does. */
 const changeMark = (g: Group) => [g.memberCount, g.sync?.lastChangeAt, g.sync?.lastSyncAt, g.sync?.state, g.ruleVersion, g.paused, g.updatedAt].join('|');
 
+/** The next time-based change in words: local time and UTC, or "none" (a paused group changes nothing by time). */
+export function nextChangeWords(g: Group): string {
+  if (g.sync?.nextChangeAt) return instantWords(g.sync.nextChangeAt);
+  return g.paused ? 'none (the group is paused)' : 'none';
+}
+
 export function GroupPage({ id, editable }: { id: string; editable: boolean }) {
-  const group = useLoad(() => get<GroupView>(`/groups/${enc(id)}`), [id]);
+  const group = useLoad(() => get<Group>(`/groups/${enc(id)}`), [id]);
   const [tab, setTab] = useState<(typeof TABS)[number]>('members');
   const [explain, setExplain] = useState<{ externalId: string; n: number }>();
   const g = group.data;
@@ -116,8 +109,7 @@ function UsedBy({ groups }: { groups: GroupRef[] }) {
   );
 }
 
-function GroupStatus({ group: g, editable, onChanged }: { group: GroupView; editable: boolean; onChanged(): void }) {
-  const nextChange = nextChangeWords(g);
+function GroupStatus({ group: g, editable, onChanged }: { group: Group; editable: boolean; onChanged(): void }) {
   const [jobId, setJobId] = useState<string>();
   const [error, setError] = useState<ApiError>();
   const [confirming, setConfirming] = useState(false);
@@ -152,12 +144,8 @@ function GroupStatus({ group: g, editable, onChanged }: { group: GroupView; edit
             <dd>{when(g.sync?.lastSyncAt)}</dd>
             <dt>Last change</dt>
             <dd>{when(g.sync?.lastChangeAt)}</dd>
-            {nextChange !== undefined && (
-              <>
-                <dt>Next change by time</dt>
-                <dd data-testid="next-change">{nextChange}</dd>
-              </>
-            )}
+            <dt>Next change by time</dt>
+            <dd data-testid="next-change">{nextChangeWords(g)}</dd>
             <dt>Rule version</dt>
             <dd>{g.ruleVersion ?? '—'}</dd>
           </>
