@@ -54,26 +54,6 @@ export function Problem({ error }: { error: ApiError | undefined }) {
 
 export const when = (iso: string | null | undefined): string => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '—');
 
-/** An instant in UTC as the API's words and the issue put it: "2027-03-02 09:14 UTC" (seconds when it has them). */
-export function utcWords(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const text = d.toISOString().replace('T', ' ');
-  return `${d.getUTCSeconds() || d.getUTCMilliseconds() ? text.slice(0, 19) : text.slice(0, 16)} UTC`;
-}
-
-/**
- * An instant for people in more than one place: the viewer's local time with its zone, then UTC
- * ("2 Mar 2027, 10:14 GMT+1 (2027-03-02 09:14 UTC)").
- */
-export function instantWords(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  // timeZoneName cannot go with dateStyle/timeStyle (a RangeError): the parts are named one by one.
-  const local = d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
-  return `${local} (${utcWords(iso)})`;
-}
-
 /** What a job does, in words, naming its group or course. */
 export function jobKind(j: Job): string {
   const group = j.groupName ? `“${j.groupName}”` : j.groupId ? 'a deleted group' : '';

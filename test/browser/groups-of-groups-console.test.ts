@@ -119,18 +119,44 @@ describe('admin console: groups of groups and time (browser)', function () {
     expect(f.consoleErrors).to.deep.equal([]);
   });
 
+  it('when the template "Members of A who are not in B" is chosen, then both conditions ask for a group, and choosing them by name makes the rule', async () => {
+    const { page } = f;
+    const id = await f.createGroup('Built from a template', { conditions: { all: [{ fact: 'user', path: '$.type', operator: 'equal', value: 'staff' }] } }, { paused: true });
+    await f.signIn();
+    await page.goto(`${f.base}/console/#/groups/${id}`);
+    await page.getByRole('heading', { name: 'Built from a template' }).waitFor();
+    await page.getByLabel('Start from a template').selectOption({ label: 'Members of A who are not in B' });
+    for (const path of ['conditions.all[0]', 'conditions.all[1]']) await leaf(path).getByText('needs a group').waitFor();
+    expect(await leaf('conditions.all[1]').getByLabel('Membership', { exact: true }).inputValue()).to.equal('false');
+    await chooseGroup('conditions.all[0]', 'portugal', 'Sales Portugal');
+    await chooseGroup('conditions.all[1]', 'contractors', 'Contractors');
+    const wanted = {
+      conditions: {
+        all: [
+          { fact: 'memberOf', params: { group: ids.sales }, operator: 'equal', value: true },
+          { fact: 'memberOf', params: { group: ids.contractors }, operator: 'equal', value: false },
+        ],
+      },
+    };
+    // The JSON view follows the builder after its render: wait for it.
+    await f.waitFor(async () => (await page.getByLabel('Rule as JSON').inputValue()) === JSON.stringify(wanted, null, 2), 'the JSON view showing the rule');
+    expect(await page.getByText('needs a group').count()).to.equal(0);
+    await waitForText('preview-add', /^1$/);
+  });
+
   it('when a rule would close a cycle, then saving it is refused and the cycle shows at the rule in the server’s words', async () => {
     const { page } = f;
     const memberOf = (group: string) => ({ conditions: { all: [{ fact: 'memberOf', params: { group }, operator: 'equal', value: true }] } });
     const lower = await f.createGroup('VIP desk staff', memberOf(ids.vip));
-    await f.createGroup('VIP desk leads', memberOf(lower));
+    const upper = await f.createGroup('VIP desk leads', memberOf(lower));
     await f.signIn();
     await page.goto(`${f.base}/console/#/groups/${lower}`);
     await page.getByRole('heading', { name: 'VIP desk staff', exact: true }).waitFor();
     await leaf('conditions.all[0]').getByTestId('chosen-group').filter({ hasText: 'VIP customers desk' }).waitFor();
     await chooseGroup('conditions.all[0]', 'leads', 'VIP desk leads');
     // What the server answers for this rule, word for word, is what the console shows.
-    const rule = JSON.parse(await page.getByLabel('Rule as JSON').inputValue()) as unknown;
+    const rule = memberOf(upper);
+    await f.waitFor(async () => (await page.getByLabel('Rule as JSON').inputValue()) === JSON.stringify(rule, null, 2), 'the JSON view showing the rule');
     const refused = await f.t.api.put(`/api/v1/groups/${lower}/rule`).set({ Authorization: `Bearer ${f.t.adminKey}` }).send({ rule });
     expect(refused.status).to.equal(400);
     const messages = (refused.body.errors as Array<{ message: string }>).map((e) => e.message);

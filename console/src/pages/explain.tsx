@@ -6,7 +6,8 @@ import { ApiError, enc, get } from '../api.js';
 import { groupName, useGroupRefs } from '../group-refs.js';
 import { asksForMembers, membershipWords, operatorWords } from '../rule-model.js';
 import type { Explanation, ExplainNode, GroupRef, User } from '../types.js';
-import { Problem, UserName, UserPicker, instantWords, loadCatalogue, toApiError } from '../ui.js';
+import { instantWords } from '../instants.js';
+import { Problem, UserName, UserPicker, loadCatalogue, toApiError } from '../ui.js';
 import type { Catalogue, Leaf } from '../types.js';
 import { subjectOf } from '../RuleBuilder.js';
 

@@ -5,7 +5,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { enc, get, send, type ApiError } from '../api.js';
 import type { Group, GroupRef } from '../types.js';
-import { Problem, ProgressBar, instantWords, toApiError, useJob, useLoad, usePolling, when } from '../ui.js';
+import { instantWords } from '../instants.js';
+import { Problem, ProgressBar, toApiError, useJob, useLoad, usePolling, when } from '../ui.js';
 import { syncLabel } from './groups.js';
 import { RuleEditor } from './group-rule.js';
 import { ExplainUser } from './explain.js';
