@@ -192,7 +192,9 @@ function changeScope(
         }
         const set = new Set<string>();
         for (const g of groups) {
-          if (change.created || changeAffects(g.reads, g, [...change.paths])) {
+          // A replay also re-evaluates the groups naming other groups: the failed reaction may have moved the user in a
+          // named group and died before the groups naming it followed, and this pass would not see that move.
+          if (change.created || changeAffects(g.reads, g, [...change.paths]) || (replay && g.compiled?.uses.groups.size)) {
             set.add(g.id);
             touched.add(g.id);
             // A new user has no memberships yet: nothing to read, an insert that finds one is a no-op.

@@ -155,7 +155,11 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
   if (opts.write) {
     outcome.deleted = await removeMemberships(removes, write!);
     for (const r of removes) if (r.reason !== 'user deleted') moved.push({ groupId: r.groupId, externalId: r.externalId });
-    if (input.own?.length) await completeOwnHistory(input.own, input.ownReason ?? (() => 'matches the rule'), scope.actor);
+    if (input.own?.length) {
+      await completeOwnHistory(input.own, input.ownReason ?? (() => 'matches the rule'), scope.actor);
+      // What an interrupted earlier run of this writer added may not have been followed by the groups naming it.
+      for (const m of input.own) moved.push({ groupId: m.group, externalId: m.externalId });
+    }
     // The evaluated users' next time flips, from the same facts and instant (a failed group's are left as they were).
     outcome.flips = await writeFlips(planner.takeFlips());
   }
