@@ -16,7 +16,7 @@ import mongoose from 'mongoose';
 import type { JobsDeps } from '../service-deps.js';
 import { applyTimeFlips } from '../membership/time-flip-scope.js';
 import { dropAllFlips, dueFlips, storedFlipZone, useFlipWake, type TimeFlipDoc } from '../membership/time-flips.js';
-import type { Scheduler } from './scheduler.js';
+import type { JobContext, Scheduler } from './scheduler.js';
 import { SYNC_ALL_JOB } from './sync-all.job.js';
 import { valveOf } from './sync-settings.js';
 
@@ -24,6 +24,9 @@ export const TIME_FLIPS_JOB = 'time-flips';
 
 /** Flips one wake-up handles; more due than this are handled by a wake-up scheduled at once after it. */
 export const FLIP_BATCH = 2000;
+
+/** A wake-up that failed (the database away) is tried again this much later. */
+const RETRY_MS = 5000;
 
 interface TimeFlipsJobData {
   at: string;
@@ -54,30 +57,40 @@ export function defineTimeFlipsJob({ scheduler, config, metrics }: JobsDeps): vo
     name: TIME_FLIPS_JOB,
     concurrency: 1,
     async run(_data, ctx) {
-      const now = new Date();
-      const { due, next } = await dueFlips(now, FLIP_BATCH);
-      // Flips due at one instant are applied together, as one writer named by that instant.
-      const byInstant = new Map<number, TimeFlipDoc[]>();
-      for (const f of due) {
-        const list = byInstant.get(f.at.getTime());
-        if (list) list.push(f);
-        else byInstant.set(f.at.getTime(), [f]);
+      try {
+        return await wakeUp(ctx);
+      } catch (err) {
+        // The due flips stay stored; without a wake-up nothing would handle them until the next write or start.
+        await wakeBy(scheduler, new Date(Date.now() + RETRY_MS)).catch(() => undefined);
+        throw err;
       }
-      const result = { flips: due.length, added: 0, removed: 0, failed: {} as Record<string, string>, lateMs: 0 };
-      for (const [at, flips] of byInstant) {
-        const outcome = await applyTimeFlips(flips, new Date(at), { valve: valveOf(config), metrics });
-        result.added += outcome.added;
-        result.removed += outcome.removed;
-        Object.assign(result.failed, outcome.failed);
-        result.lateMs = Math.max(result.lateMs, now.getTime() - at);
-      }
-      // More due than one batch: the next wake-up is now. Otherwise the next stored instant.
-      if (due.length >= FLIP_BATCH) await wakeBy(scheduler, new Date());
-      else if (next) await wakeBy(scheduler, next);
-      await ctx.progress(due.length, due.length);
-      return result;
     },
   });
+
+  async function wakeUp(ctx: JobContext) {
+    const now = new Date();
+    const { due, next } = await dueFlips(now, FLIP_BATCH);
+    // Flips due at one instant are applied together, as one writer named by that instant.
+    const byInstant = new Map<number, TimeFlipDoc[]>();
+    for (const f of due) {
+      const list = byInstant.get(f.at.getTime());
+      if (list) list.push(f);
+      else byInstant.set(f.at.getTime(), [f]);
+    }
+    const result = { flips: due.length, added: 0, removed: 0, failed: {} as Record<string, string>, lateMs: 0 };
+    for (const [at, flips] of byInstant) {
+      const outcome = await applyTimeFlips(flips, new Date(at), { valve: valveOf(config), metrics });
+      result.added += outcome.added;
+      result.removed += outcome.removed;
+      Object.assign(result.failed, outcome.failed);
+      result.lateMs = Math.max(result.lateMs, now.getTime() - at);
+    }
+    // More due than one batch: the next wake-up is now. Otherwise the next stored instant.
+    if (due.length >= FLIP_BATCH) await wakeBy(scheduler, new Date());
+    else if (next) await wakeBy(scheduler, next);
+    await ctx.progress(due.length, due.length);
+    return result;
+  }
 }
 
 /**
