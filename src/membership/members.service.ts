@@ -17,6 +17,7 @@ import { toEvalGroup } from './active-groups.js';
 import { Planner } from './planner.js';
 import { currentMembershipOf, decide } from './policy.js';
 import { bumpCounts, readMemberCounts } from './group-state.js';
+import { explainNamedGroups, withMemberships } from './explain-groups.js';
 
 export interface MemberView {
   externalId: string;
@@ -174,10 +175,13 @@ export async function removeExclusion(group: GroupDoc, externalId: string, actor
   const evalGroup = toEvalGroup(group);
   const planner = new Planner([evalGroup], now);
   const current = await memberships().findOne({ _id: membershipId(group._id, externalId) });
+  // The rule may name other groups (memberOf): the user's memberships answer.
+  const named = evalGroup.compiled?.uses.groups.size ? await withMemberships(toUserFacts(user)) : undefined;
   planner.user(user, {
     actor,
     current: () => (current ? { source: current.source, addedAt: current.addedAt } : undefined),
     excluded: () => false,
+    ...(named?.memberOf ? { memberOf: named.memberOf } : {}),
   });
   const added = await store.addMemberships(planner.takeAdds(), { runKey: `manual:${randomUUID()}`, at: now, ...(metrics ? { metrics } : {}) });
   const n = added.get(group._id) ?? 0;
@@ -257,7 +261,10 @@ export async function explainMembership(group: GroupDoc, externalId: string, now
   let matches = false;
   let conditions: ExplainNode | null = null;
   if (group.type === 'automatic' && group.rule) {
-    const explanation = await explainRule(group.rule, toUserFacts(user), now);
+    // memberOf conditions read the user's memberships, and show the named group's own explanation.
+    const facts = await withMemberships(toUserFacts(user));
+    const explanation = await explainRule(group.rule, facts, now);
+    await explainNamedGroups(explanation.conditions, facts, now);
     matches = explanation.matches;
     conditions = explanation.conditions;
   }
