@@ -75,11 +75,10 @@ export async function followMembershipChanges(moves: readonly MembershipMove[], 
   }
   const users = [...changed.keys()];
   outcome.users = users.length;
-  const names = (id: string) => graph.name(id);
   for (let i = 0; i < users.length; i += USERS_PER_PASS) {
     const chunk = users.slice(i, i + USERS_PER_PASS);
     await withLocks(chunk.map(userLock), () =>
-      reconcile(cascadeScope(chunk, changed, groups, names, opts, outcome), {
+      reconcile(cascadeScope(chunk, changed, groups, graph, opts, outcome), {
         write: { runKey: `${opts.runKey}:cascade`, at: opts.at, ...(opts.metrics ? { metrics: opts.metrics } : {}) },
         valve: opts.valve,
       }),
@@ -92,7 +91,7 @@ function cascadeScope(
   users: readonly string[],
   changed: ReadonlyMap<string, ReadonlySet<string>>,
   groups: readonly EvalGroup[],
-  groupName: (id: string) => string | undefined,
+  graph: GroupGraph,
   opts: CascadeOptions,
   result: CascadeOutcome,
 ): Scope<void> {
@@ -111,8 +110,11 @@ function cascadeScope(
       ]);
       const current = new Map<string, MembershipDoc>(mine.map((m) => [m._id, m]));
       const out = new Set(excluded.map((e) => e._id));
+      const groupName = (id: string) => graph.name(id);
       return {
         groups,
+        // Its own changes are settled in this pass (every group naming them is in it): nothing more is read after.
+        graph,
         async feed(planner) {
           for (const externalId of users) {
             const doc = docs.get(externalId);
