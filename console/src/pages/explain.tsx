@@ -13,19 +13,8 @@ import { subjectOf } from '../RuleBuilder.js';
 
 const shown = (v: unknown): string => (v === undefined ? 'nothing' : typeof v === 'string' ? `“${v}”` : Array.isArray(v) ? v.map(shown).join(', ') : JSON.stringify(v));
 
-/**
- * Under a memberOf condition: the named group's own standing for the user (its rule explained, to any depth). The
- * API's ExplainNode `group`, written out here so the page reads it whether or not the generated schema has it yet.
- */
-interface NestedExplanation {
-  id: string;
-  name: string;
-  type: 'manual' | 'automatic';
-  member: boolean;
-  matches?: boolean;
-  conditions?: ExplainNode;
-}
-type ExplainedNode = ExplainNode & { group?: NestedExplanation };
+/** Under a memberOf condition: the named group's own standing for the user (its rule explained, to any depth). */
+type NestedExplanation = NonNullable<ExplainNode['group']>;
 
 /** The rule's time-based conditions (in the last N days, more than N days ago): what a change by time alone flips. */
 export function timeConditions(node: ExplainNode | null | undefined): ExplainNode[] {
@@ -56,7 +45,7 @@ export function ChangesAt({ result }: { result: Explanation }) {
   return <p data-testid="changes-at">No change by time ahead for this user: the result stays as it is until the user or the rule changes.</p>;
 }
 
-function ExplainTree({ node, catalogue, groups }: { node: ExplainedNode; catalogue: Catalogue | undefined; groups: GroupRef[] | undefined }) {
+function ExplainTree({ node, catalogue, groups }: { node: ExplainNode; catalogue: Catalogue | undefined; groups: GroupRef[] | undefined }) {
   const mark = <span class={node.result ? 'yes' : 'no'}>{node.result ? '✔' : '✘'}</span>;
   const kids = node.all ?? node.any ?? (node.not ? [node.not] : undefined);
   if (kids) {
