@@ -27,6 +27,12 @@ export function asksForMembers(leaf: Leaf): boolean {
   return negated ? !value : value;
 }
 
+/** Whether any condition of the tree names a group (memberOf): such a rule may close a cycle of groups. */
+export function namesGroups(c: Condition): boolean {
+  if (isLeaf(c)) return c.fact === 'memberOf';
+  return childrenOf(c, '').some(({ child }) => namesGroups(child));
+}
+
 /** The membership words the builder and explain show for a "member of" condition. */
 export const membershipWords = (member: boolean): string => (member ? 'is a member of' : 'is not a member of');
 

@@ -28,6 +28,7 @@ export type User = Schemas['User'];
 export type Enrollment = Schemas['Enrollment'];
 export type SupportRequest = Schemas['SupportRequest'];
 export type RuleIssue = Schemas['RuleIssue'];
+export type RuleValidation = Schemas['RuleValidation'];
 export type ScimRequest = Schemas['ScimRequest'];
 
 /**

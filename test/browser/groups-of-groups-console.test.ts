@@ -161,6 +161,10 @@ describe('admin console: groups of groups and time (browser)', function () {
     expect(refused.status).to.equal(400);
     const messages = (refused.body.errors as Array<{ message: string }>).map((e) => e.message);
     expect(messages.join(' ')).to.contain('→');
+    // Checked as it is built (POST /rules/validate for this group), before any save...
+    for (const m of messages) await leaf('conditions.all[0]').locator('[role="alert"]').filter({ hasText: m }).waitFor();
+    await page.getByText("Fix the rule's errors to see a preview.").waitFor();
+    // ...and refused when saved anyway.
     await page.getByRole('button', { name: 'Save rule' }).click();
     for (const m of messages) await page.locator('.rule-editor [role="alert"]').filter({ hasText: m }).first().waitFor();
     await screenshot(page, 'rule-cycle-refused');

@@ -3,7 +3,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, call, enc, send, type ProblemError } from '../api.js';
 import { RuleBuilder } from '../RuleBuilder.js';
-import type { Catalogue, Group, Preview, RuleDocument, UserSummary } from '../types.js';
+import type { Catalogue, Group, Preview, RuleDocument, RuleValidation, UserSummary } from '../types.js';
+import { namesGroups } from '../rule-model.js';
 import { Problem, loadCatalogue, toApiError, when } from '../ui.js';
 
 const PREVIEW_DELAY_MS = 400;
@@ -68,6 +69,18 @@ export function RuleEditor({ group, editable, onSaved }: { group: Group; editabl
     setPreviewing(true);
     const timer = setTimeout(async () => {
       try {
+        // A rule naming groups may close a cycle, which only a check for this group finds (a preview does not):
+        // asked first, so the cycle shows at its condition as soon as the group is chosen, not only at save.
+        if (namesGroups(draft.conditions)) {
+          const check = await send<RuleValidation>('POST', '/rules/validate', { rule: draft, group: group.id });
+          if (mine !== seq.current) return;
+          if (!check.valid) {
+            setErrors(check.errors ?? []);
+            setAtErrors([]);
+            setPreview(undefined);
+            return;
+          }
+        }
         const instant = instantOf(at);
         const p = await send<Preview>('POST', `/groups/${enc(group.id)}/preview`, { rule: draft, ...(instant ? { at: instant } : {}) });
         if (mine !== seq.current) return;

@@ -1,7 +1,7 @@
 // The console's rule model (console/src/rule-model.ts): operators in words, the operators offered per fact type,
 // which values are valid for a value kind, and what a condition missing its value says. Pure functions, no browser.
 import { expect } from 'chai';
-import { asksForMembers, matchGroups, memberOfLeaf, membershipWords, missingValue, operatorWords, operatorsFor, validValue, valueKind } from '../../../console/src/rule-model.js';
+import { asksForMembers, matchGroups, memberOfLeaf, membershipWords, namesGroups, missingValue, operatorWords, operatorsFor, validValue, valueKind } from '../../../console/src/rule-model.js';
 import type { Catalogue } from '../../../console/src/types.js';
 import { operatorCatalogue } from '../../../src/rules/index.js';
 
@@ -51,6 +51,8 @@ describe('console rule model', () => {
     const read = (operator: string, value: unknown) => asksForMembers({ fact: 'memberOf', params: { group: 'grp_0123456789abcdef' }, operator, value });
     expect([read('equal', true), read('equal', false), read('notEqual', true), read('notEqual', false), read('not:equal', true), read('not:notEqual', true)]).to.deep.equal([true, false, false, true, false, true]);
     expect([membershipWords(true), membershipWords(false)]).to.deep.equal(['is a member of', 'is not a member of']);
+    expect(namesGroups({ all: [{ fact: 'user', path: '$.type', operator: 'equal', value: 'staff' }, { any: [{ not: memberOfLeaf('grp_0123456789abcdef') }] }] })).to.equal(true);
+    expect(namesGroups({ all: [{ fact: 'user', path: '$.type', operator: 'equal', value: 'staff' }, { not: { fact: 'email', operator: 'endsWith', value: '@x' } }] })).to.equal(false);
   });
 
   it('when groups are searched by name, then every word must be in the name (any case), names starting with the text come first, and an id finds its group', () => {
