@@ -119,6 +119,31 @@ describe('admin console: groups of groups and time (browser)', function () {
     expect(f.consoleErrors).to.deep.equal([]);
   });
 
+  it('when the console is 390 px wide, then a rule naming groups, with a search open, and a group used by others do not scroll sideways', async () => {
+    const page = await f.newPage({ width: 390, height: 844 });
+    const widths = async () =>
+      page.evaluate(() => {
+        const d = globalThis as unknown as { document: { documentElement: { scrollWidth: number } }; innerWidth: number };
+        return [d.document.documentElement.scrollWidth, d.innerWidth] as const;
+      });
+    const id = await f.createGroup('Sales Portugal but not contractors, a long name to wrap', {
+      conditions: { all: [{ fact: 'memberOf', params: { group: ids.sales }, operator: 'equal', value: true }, { fact: 'memberOf', params: { group: ids.contractors }, operator: 'equal', value: false }] },
+    });
+    await f.signIn();
+    await page.goto(`${f.base}/console/#/groups/${id}`);
+    await leaf('conditions.all[1]').getByTestId('chosen-group').filter({ hasText: 'Contractors' }).waitFor();
+    await leaf('conditions.all[0]').getByLabel('Find a group').fill('s');
+    await leaf('conditions.all[0]').getByRole('button', { name: 'Choose Sales Portugal', exact: true }).waitFor();
+    await screenshot(page, 'rule-member-of-390');
+    const [scroll, inner] = await widths();
+    expect(scroll, 'the rule scrolls sideways').to.be.at.most(inner);
+    await page.goto(`${f.base}/console/#/groups/${ids.sales}`);
+    await page.getByTestId('used-by').waitFor();
+    const [scroll2, inner2] = await widths();
+    expect(scroll2, 'the used-by group scrolls sideways').to.be.at.most(inner2);
+    expect(f.consoleErrors).to.deep.equal([]);
+  });
+
   it('when the template "Members of A who are not in B" is chosen, then both conditions ask for a group, and choosing them by name makes the rule', async () => {
     const { page } = f;
     const id = await f.createGroup('Built from a template', { conditions: { all: [{ fact: 'user', path: '$.type', operator: 'equal', value: 'staff' }] } }, { paused: true });
