@@ -19,11 +19,16 @@ import { dropAllFlips, dueFlips, storedFlipZone, useFlipWake, type TimeFlipDoc }
 import type { JobContext, Scheduler } from './scheduler.js';
 import { SYNC_ALL_JOB } from './sync-all.job.js';
 import { valveOf } from './sync-settings.js';
+import { eachLimited } from '../platform/each-limited.js';
 
 export const TIME_FLIPS_JOB = 'time-flips';
 
 /** Flips one wake-up handles; more due than this are handled by a wake-up scheduled at once after it. */
 export const FLIP_BATCH = 2000;
+
+/** Users of one instant applied together, and how many such slices run at once. */
+const FLIP_SLICE = 500;
+const SLICES_IN_FLIGHT = 2;
 
 /** A wake-up that failed (the database away) is tried again this much later. */
 const RETRY_MS = 5000;
@@ -78,13 +83,17 @@ export function defineTimeFlipsJob({ scheduler, config, metrics }: JobsDeps): vo
       else byInstant.set(f.at.getTime(), [f]);
     }
     const result = { flips: due.length, added: 0, removed: 0, failed: {} as Record<string, string>, lateMs: 0 };
-    for (const [at, flips] of byInstant) {
+    // Slices of one instant's users run side by side (each under its own users' locks): the first users flip after
+    // one slice's work rather than the whole batch's, and the database works on several at once.
+    const slices: Array<[number, TimeFlipDoc[]]> = [];
+    for (const [at, flips] of byInstant) for (let i = 0; i < flips.length; i += FLIP_SLICE) slices.push([at, flips.slice(i, i + FLIP_SLICE)]);
+    await eachLimited(slices, SLICES_IN_FLIGHT, async ([at, flips]) => {
       const outcome = await applyTimeFlips(flips, new Date(at), { valve: valveOf(config), metrics });
       result.added += outcome.added;
       result.removed += outcome.removed;
       Object.assign(result.failed, outcome.failed);
       result.lateMs = Math.max(result.lateMs, now.getTime() - at);
-    }
+    });
     // More due than one batch: the next wake-up is now. Otherwise the next stored instant.
     if (due.length >= FLIP_BATCH) await wakeBy(scheduler, new Date());
     else if (next) await wakeBy(scheduler, next);

@@ -10,7 +10,7 @@ import { addMemberships, completeOwnHistory, followMoves, removeMemberships, typ
 import { Planner, type PlannedAdd, type PlannedRemove } from './planner.js';
 import { mustHoldRemovals, type SafetyValve } from './policy.js';
 import type { GroupGraph } from '../groups/group-graph.js';
-import { writeFlips, type FlipWriteOutcome } from './time-flips.js';
+import { writeFlips, type FlipWriteOutcome, type TimeFlipDoc } from './time-flips.js';
 
 export type ScopeKind = 'change' | 'group' | 'partition' | 'preview' | 'class' | 'time' | 'cascade';
 
@@ -24,6 +24,8 @@ export interface ScopeInput {
   own?: readonly MembershipDoc[];
   /** The reason written with such a membership's completed history. */
   ownReason?: (m: MembershipDoc) => string;
+  /** The stored time flips of the users evaluated, when the scope read them already (the flip scope): not read again. */
+  storedFlips?: ReadonlyMap<string, TimeFlipDoc>;
   /** The groups' dependency graph, when the scope read every group: step 6 then reads nothing when no group names a changed one. */
   graph?: GroupGraph;
 }
@@ -161,7 +163,7 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
       for (const m of input.own) moved.push({ groupId: m.group, externalId: m.externalId });
     }
     // The evaluated users' next time flips, from the same facts and instant (a failed group's are left as they were).
-    outcome.flips = await writeFlips(planner.takeFlips());
+    outcome.flips = await writeFlips(planner.takeFlips(), input.storedFlips);
   }
 
   // 5. Counts and state: the scope's.

@@ -36,14 +36,16 @@ export async function applyTimeFlips(due: readonly TimeFlipDoc[], at: Date, deps
   const userIds = [...new Set(due.map((f) => f.externalId))];
   await withLocks(userIds.map(userLock), async () => {
     const ctx = { runKey: `time:${at.getTime()}`, at, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
-    await reconcile(timeScope(due, at, result), { write: ctx, valve: deps.valve });
-    // What the evaluation did not replace (a deleted user, a group gone or no longer timed) is done with.
-    await clearHandled(due);
+    const unevaluated: TimeFlipDoc[] = [];
+    await reconcile(timeScope(due, at, result, unevaluated), { write: ctx, valve: deps.valve });
+    // The evaluation replaced or cleared the flips of the users it evaluated. The others (a deleted user, a group gone,
+    // paused or no longer timed, a rule that failed) are done with: the next sync of the group computes them again.
+    await clearHandled([...unevaluated, ...due.filter((f) => f.group in result.failed)]);
   });
   return result;
 }
 
-function timeScope(due: readonly TimeFlipDoc[], at: Date, result: FlipOutcome): Scope<FlipOutcome> {
+function timeScope(due: readonly TimeFlipDoc[], at: Date, result: FlipOutcome, unevaluated: TimeFlipDoc[]): Scope<FlipOutcome> {
   return {
     kind: 'time',
     now: at,
@@ -61,6 +63,7 @@ function timeScope(due: readonly TimeFlipDoc[], at: Date, result: FlipOutcome): 
         db().readWhereIn(memberships(), 'externalId', userIds),
         db().readWhereIn(exclusions(), 'externalId', userIds, { projection: { _id: 1 } }),
       ]);
+      unevaluated.push(...due.filter((f) => !timed.has(f.group) || !users.has(f.externalId)));
       const memberOf = new Map<string, MembershipDoc>(current.map((m) => [m._id, m]));
       const excludedIds = new Set(excluded.map((e) => e._id));
       // Per user: the groups that flip them now, and why.
@@ -72,6 +75,7 @@ function timeScope(due: readonly TimeFlipDoc[], at: Date, result: FlipOutcome): 
       }
       return {
         groups: groups.filter((g) => live.some((f) => f.group === g.id)),
+        storedFlips: new Map(live.map((f) => [f._id, f])),
         async feed(planner) {
           for (const [externalId, mine] of flipsOf) {
             const user = users.get(externalId);

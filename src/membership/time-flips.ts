@@ -95,14 +95,17 @@ export interface FlipWriteOutcome {
  * Stores what an evaluation decided for each (group, user): a new or moved flip is written, a flip that no longer
  * exists is deleted, an unchanged one is left alone. Then the wake-up is brought forward if one of them is earlier.
  */
-export async function writeFlips(planned: readonly PlannedFlip[]): Promise<FlipWriteOutcome> {
+export async function writeFlips(planned: readonly PlannedFlip[], known?: ReadonlyMap<string, TimeFlipDoc>): Promise<FlipWriteOutcome> {
   const outcome: FlipWriteOutcome = { written: 0, cleared: 0, unchanged: 0 };
   if (planned.length === 0) return outcome;
   // The last decision per pair wins (an evaluation decides each pair once; this only guards).
   const byId = new Map<string, PlannedFlip>();
   for (const p of planned) byId.set(flipId(p.groupId, p.externalId), p);
   const zone = timeZone();
-  const stored = await db().readByIds(flips(), [...byId.keys()]);
+  // What is stored for those pairs: what the caller read already, the rest read here.
+  const unknown = known ? [...byId.keys()].filter((id) => !known.has(id)) : [...byId.keys()];
+  const stored = new Map<string, TimeFlipDoc>(known ?? []);
+  if (unknown.length) for (const [id, doc] of await db().readByIds(flips(), unknown)) stored.set(id, doc);
   const remove: string[] = [];
   const insert: TimeFlipDoc[] = [];
   for (const [id, p] of byId) {
@@ -203,8 +206,8 @@ export async function dueFlips(now: Date, limit: number): Promise<DueFlips> {
 }
 
 /**
- * Deletes handled flips, each only if it is still the flip that was handled (an evaluation since may have written
- * a new one for that user: that one stays).
+ * Deletes handled flips that no evaluation replaced, each only if it is still the flip that was handled (another
+ * writer may have stored a new one for that user meanwhile: that one stays).
  */
 export async function clearHandled(handled: readonly TimeFlipDoc[]): Promise<void> {
   if (handled.length === 0) return;
