@@ -171,3 +171,40 @@ for (const zone of ['Europe/Lisbon', 'Australia/Sydney']) {
     });
   });
 }
+
+describe('Time-based rules when TIMEZONE changes between starts', function () {
+  this.timeout(90_000);
+  after(() => useTimeZone('UTC'));
+
+  it('when the service starts under another TIMEZONE, then the stored flips are dropped and a full sync computes them again there', async () => {
+    const t = await startTestService('tzchange');
+    const admin = await t.auth('admin');
+    const hr = await t.auth('hr-feed');
+    await defineField(t, hr, 'hireDate', { label: 'Hire date', type: 'date' });
+    const group = await createGroup(t, admin, { type: 'automatic', rule: { conditions: { all: [{ fact: 'field', params: { key: 'hireDate' }, operator: 'withinLastDays', value: 30 }] } } });
+    const hired = new Date(Date.now() - 10 * 86_400_000).toISOString().slice(0, 10);
+    const ana = await putUser(t, hr, userBody({ fields: { hireDate: hired } }));
+    const flips = () => t.service.database.db.collection('time_flips').find({ group: group.id }).toArray();
+    const [utc] = await flips();
+    expect(utc).to.include({ externalId: ana, zone: 'UTC' });
+    expect((utc!.at as Date).getTime()).to.equal(Date.parse(`${hired}T00:00:00Z`) + 30 * 86_400_000 + 1);
+
+    // Stopped without dropping its database, then started on it under Sydney's zone.
+    await t.service.stop();
+    const again = await startTestService('tzchange', { TIMEZONE: 'Australia/Sydney', MONGODB_DB: t.service.config.databaseName });
+    try {
+      const deadline = Date.now() + 30_000;
+      let sydney: Array<Record<string, unknown>> = [];
+      while (Date.now() < deadline) {
+        sydney = await again.service.database.db.collection('time_flips').find({ group: group.id }).toArray();
+        if (sydney.length === 1 && sydney[0]!.zone === 'Australia/Sydney') break;
+        await sleep(200);
+      }
+      expect(sydney.map((f) => [f.externalId, f.zone])).to.deep.equal([[ana, 'Australia/Sydney']]);
+      // 30 days after the hire date's midnight in Sydney: 10 or 11 hours before the UTC reading.
+      expect(Date.parse(`${hired}T00:00:00Z`) + 30 * 86_400_000 + 1 - (sydney[0]!.at as Date).getTime()).to.be.oneOf([10 * 3_600_000, 11 * 3_600_000]);
+    } finally {
+      await again.stop();
+    }
+  });
+});
