@@ -25,6 +25,7 @@ import { writeGroup } from './group-writes.js';
 import { dropKeys, forgetGroupKeys, keyUses, mintKey, rotateKey, type KeyAnswer } from './group-keys.js';
 import { GRAPH_LOCK, graphIssues, loadGroupGraph, referencesOf } from './group-graph.js';
 import { nextFlipOfGroup } from '../membership/time-flips.js';
+import { readsClock } from '../rules/next-change.js';
 
 export interface GroupView {
   id: string;
@@ -172,7 +173,9 @@ export async function getGroup(id: string, reader?: Reader): Promise<GroupView> 
  */
 async function withNextChange(view: GroupView, doc: GroupDoc): Promise<GroupView> {
   if (!view.sync) return view;
-  const next = doc.paused ? null : await nextFlipOfGroup(doc._id);
+  // A rule that no longer reads the clock may leave flips of its earlier version until their instant: not shown.
+  const timed = doc.rule !== undefined && readsClock(doc.rule);
+  const next = doc.paused || !timed ? null : await nextFlipOfGroup(doc._id);
   return { ...view, sync: { ...view.sync, nextChangeAt: next ? next.toISOString() : null } };
 }
 

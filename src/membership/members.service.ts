@@ -1,6 +1,7 @@
 // Members, exclusions, history and explanations of one group: what the group endpoints read and the edits an
 // admin makes by hand. Every write goes to the membership store, as the syncs' do.
 import { flipOf } from './time-flips.js';
+import { readsClock } from '../rules/next-change.js';
 import { db } from '../platform/db/index.js';
 import { randomUUID } from 'node:crypto';
 import { usersCollection } from '../directory/user-store.js';
@@ -255,7 +256,7 @@ export async function explainMembership(group: GroupDoc, externalId: string, now
   const [membership, exclusion, flip] = await Promise.all([
     memberships().findOne({ _id: id }),
     exclusions().findOne({ _id: id }),
-    group.type === 'automatic' && !group.paused ? flipOf(group._id, externalId) : null,
+    group.type === 'automatic' && !group.paused && group.rule && readsClock(group.rule) ? flipOf(group._id, externalId) : null,
   ]);
   const excluded = exclusion !== null;
   let matches = false;

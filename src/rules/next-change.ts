@@ -97,6 +97,11 @@ function candidates(t: TimeLeaf, factValue: unknown, out: number[]): void {
   }
 }
 
+/** Whether the rule's result can change with the clock alone (a withinLastDays or moreThanDaysAgo condition). */
+export function readsClock(rule: RuleDocument): boolean {
+  return rule.conditions !== undefined && timeLeaves(rule.conditions).length > 0;
+}
+
 /** Null when the rule does not read the clock. */
 export function nextChangeFinder(rule: RuleDocument): NextChangeFinder | null {
   const leaves: TimeLeaf[] = timeLeaves(rule.conditions).map((leaf) => ({

@@ -114,6 +114,21 @@ describe('Time-based rules: a user joins or leaves at the instant the rule says'
     expect(await memberIds(t, admin, group.id)).to.deep.equal([]);
   });
 
+  it('when a rule stops reading the clock, then the group shows no nextChangeAt and explain no changesAt', async () => {
+    const group = await createGroup(t, admin, {
+      type: 'automatic',
+      rule: { conditions: { all: [{ fact: 'enrollment', params: { course: 'CERT-1' }, path: '$.completedAt', operator: 'withinLastDays', value: 365 }] } },
+    });
+    const dee = await putUser(t, hr, userBody());
+    await enrol(t, hr, 'CERT-1', dee, { status: 'completed' });
+    expect((await getGroup(t, admin, group.id)).sync!.nextChangeAt).to.be.a('string');
+    const res = await t.api.put(`/api/v1/groups/${group.id}/rule`).set(admin).send({ rule: { conditions: { all: [{ fact: 'enrollment', params: { course: 'CERT-1' }, path: '$.status', operator: 'equal', value: 'completed' }] } } });
+    expect(res.status, JSON.stringify(res.body)).to.be.oneOf([200, 202]);
+    if (res.body.jobId) await waitForJob(t, admin, res.body.jobId as string);
+    expect((await getGroup(t, admin, group.id)).sync!.nextChangeAt).to.equal(null);
+    expect((await t.api.get(`/api/v1/groups/${group.id}/explain/${dee}`).set(admin).expect(200)).body).to.include({ member: true, changesAt: null });
+  });
+
   it('when a user is hired "today" under a rule of a fraction of a day, then they leave when that many hours past midnight in TIMEZONE come', async () => {
     await defineField(t, hr, 'hireDate', { label: 'Hire date', type: 'date' });
     // The hire date is today in UTC (the service's TIMEZONE here); the window ends 4 s from now.
