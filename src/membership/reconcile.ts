@@ -149,7 +149,11 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
         if (size && mustHoldRemovals(opts.valve, size.members, size.size, n)) outcome.held.set(groupId, n);
       }
     }
-    if (outcome.held.size) removes = removes.filter((r) => r.reason === 'user deleted' || !outcome.held.has(r.groupId));
+    if (outcome.held.size) {
+      // The groups after a held group in this pass saw its members leave; they did not: followed again in step 6.
+      for (const r of removes) if (r.reason !== 'user deleted' && outcome.held.has(r.groupId)) movedAfterPass.push({ groupId: r.groupId, externalId: r.externalId });
+      removes = removes.filter((r) => r.reason === 'user deleted' || !outcome.held.has(r.groupId));
+    }
   }
   outcome.removes = removes;
 

@@ -169,6 +169,26 @@ describe('Groups of groups: memberOf rules, their graph and cascades', function 
     });
   });
 
+  describe('when the safety valve holds the removals from a named group', () => {
+    it('then the groups after it do not act as if those users had left', async () => {
+      const [here, there] = [uniq('here'), uniq('there')];
+      const region = (value: string | string[]) => ({ fact: 'field', params: { key: 'region' }, operator: Array.isArray(value) ? 'in' : 'equal', value });
+      const bodies = Array.from({ length: 12 }, () => userBody({ fields: { region: here } }));
+      await t.api.post('/api/v1/users/batch').set(hr).send({ users: bodies }).expect(200);
+      const inHere = await automatic({ all: [region(here)] });
+      // Those of the two regions who are not in the first group: nobody, while everyone is in it.
+      const notInHere = await automatic({ all: [region([here, there]), memberOf(inHere.id, false)] });
+      expect(await stored(notInHere.id)).to.deep.equal([]);
+      // Two thirds move at once: the valve holds their removal from the first group, so they are still in it.
+      const moved = bodies.slice(0, 8).map((b) => ({ ...b, fields: { region: there } }));
+      await t.api.post('/api/v1/users/batch').set(hr).send({ users: moved }).expect(200);
+      expect(await stored(inHere.id)).to.have.length(12);
+      expect((await getGroup(t, admin, inHere.id)).sync).to.include({ state: 'failed', heldRemovals: 8 });
+      expect(await stored(notInHere.id)).to.deep.equal([]);
+      expect((await getGroup(t, admin, notInHere.id)).memberCount).to.equal(0);
+    });
+  });
+
   describe('when a time flip moves a user out of a named group', () => {
     it('then the group naming it follows at the same instant, saying which group the user left', async () => {
       const course = uniq('CERT-');
