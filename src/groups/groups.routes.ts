@@ -12,7 +12,7 @@ import { validate } from '../platform/validate.js';
 import { pageQuerySchema, pageRequest } from '../platform/pagination.js';
 import { ConflictError } from '../platform/errors.js';
 import { validateRule } from '../rules/index.js';
-import { loadRuleValidationContext } from '../directory/rule-context.js';
+import { graphIssues, ruleValidationContext } from './group-graph.js';
 import { ValidationError } from '../platform/errors.js';
 import type { MembershipSource } from '../membership/membership.model.js';
 import {
@@ -149,7 +149,10 @@ export function groupsRoutes(deps: RouteDeps): Router {
     const now = new Date();
     const problems: Array<{ path: string; message: string }> = [];
     if (proposed !== undefined) {
-      const result = validateRule(proposed, await loadRuleValidationContext());
+      const { ctx, graph } = await ruleValidationContext();
+      const result = validateRule(proposed, ctx);
+      // As the group's rule: one that would close a cycle of groups is refused here too.
+      if (result.valid) result.errors.push(...graphIssues(proposed, group._id, graph));
       problems.push(...result.errors.map((e) => ({ path: e.path ? `rule.${e.path}` : 'rule', message: e.message })));
     }
     // "Now or later": a client's "now" reaches the service a moment later, so a few seconds of lag are still now.

@@ -8,7 +8,6 @@ import type { Scheduler } from '../jobs/scheduler.js';
 import { SYNC_GROUP_JOB, type SyncGroupJobData } from '../jobs/sync-group.job.js';
 import { SYNC_ALL_JOB, type SyncAllJobData } from '../jobs/sync-all.job.js';
 import { validateRule, type RuleDocument, type RuleIssue } from '../rules/index.js';
-import { loadRuleValidationContext } from '../directory/rule-context.js';
 import { CourseModel } from '../directory/course.model.js';
 import { isDuplicateKeyError, withLocks } from '../platform/db/index.js';
 import { GroupModel, type GroupDoc } from './group.model.js';
@@ -23,7 +22,7 @@ import { readBacklog, type BacklogEntry } from '../directory/user-events.js';
 import { clearDefaultGroup, readDefaultGroupId, setDefaultGroup } from './default-group.js';
 import { writeGroup } from './group-writes.js';
 import { dropKeys, forgetGroupKeys, keyUses, mintKey, rotateKey, type KeyAnswer } from './group-keys.js';
-import { GRAPH_LOCK, graphIssues, loadGroupGraph, referencesOf } from './group-graph.js';
+import { GRAPH_LOCK, graphIssues, loadGroupGraph, referencesOf, ruleValidationContext } from './group-graph.js';
 import { nextFlipOfGroup } from '../membership/time-flips.js';
 import { readsClock } from '../rules/next-change.js';
 
@@ -206,8 +205,8 @@ export async function listGroups(page: PageRequest, filters: { type?: string; pr
  * groups through it is refused); 400 naming every bad place.
  */
 async function checkRule(rule: unknown, groupId?: string): Promise<{ rule: RuleDocument; warnings: RuleIssue[] }> {
-  const [ctx, graph] = await Promise.all([loadRuleValidationContext(), loadGroupGraph()]);
-  const result = validateRule(rule, { ...ctx, groups: graph.names() });
+  const { ctx, graph } = await ruleValidationContext();
+  const result = validateRule(rule, ctx);
   if (result.valid && groupId) result.errors.push(...graphIssues(rule, groupId, graph));
   if (result.errors.length) {
     throw new ValidationError(

@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError, UnprocessableContentError, ValidationErro
 import { pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
 import { GroupModel } from '../groups/group.model.js';
 import { validateRule, type RuleIssue } from '../rules/index.js';
-import { loadRuleValidationContext } from '../directory/rule-context.js';
+import { ruleValidationContext } from '../groups/group-graph.js';
 import {
   REQUEST_TRANSITIONS,
   RequestChangeModel,
@@ -78,7 +78,7 @@ function requestView(doc: SupportRequestDoc): SupportRequestView {
 
 /** The stored fields of a draft rule, checked as POST /rules/validate checks a rule. */
 async function draftFields(rule: unknown): Promise<Pick<SupportRequestDoc, 'draftRule' | 'draftRuleErrors' | 'draftRuleWarnings'>> {
-  const result = validateRule(rule, await loadRuleValidationContext());
+  const result = validateRule(rule, (await ruleValidationContext()).ctx);
   return { draftRule: JSON.stringify(rule), draftRuleErrors: result.errors, draftRuleWarnings: result.warnings };
 }
 

@@ -3,10 +3,9 @@ import { Router } from 'express';
 import type { RouteDeps } from '../service-deps.js';
 import { requirePermission } from '../platform/auth.js';
 import { validate } from '../platform/validate.js';
-import { loadRuleValidationContext } from '../directory/rule-context.js';
 import { factCatalogue, operatorCatalogue, ruleTemplates, validateRule } from './index.js';
 import { ruleValidateBodySchema } from './rule-body.schema.js';
-import { graphIssues, loadGroupGraph } from '../groups/group-graph.js';
+import { graphIssues, ruleValidationContext } from '../groups/group-graph.js';
 import { branchesInUse } from '../directory/branches.js';
 import type { FactInfo } from './catalogue.js';
 import type { RuleDocument } from './index.js';
@@ -45,8 +44,8 @@ export function rulesRoutes(_deps: RouteDeps): Router {
     validate({ body: ruleValidateBodySchema }),
     async (req, res) => {
       const { rule, group } = req.body as { rule: unknown; group?: string };
-      const [ctx, graph] = await Promise.all([loadRuleValidationContext(), loadGroupGraph()]);
-      const result = validateRule(rule, { ...ctx, groups: graph.names() });
+      const { ctx, graph } = await ruleValidationContext();
+      const result = validateRule(rule, ctx);
       if (result.valid && group) {
         result.errors.push(...graphIssues(rule, group, graph));
         result.valid = result.errors.length === 0;
@@ -62,8 +61,7 @@ export function rulesRoutes(_deps: RouteDeps): Router {
   // Who a rule would select as a new group's members: what support staff check before creating one.
   router.post('/rules/preview', requirePermission('rules:read', 'users:read'), validate({ body: rulePreviewBodySchema }), async (req, res) => {
     const { rule, includeInactive } = req.body as { rule: unknown; includeInactive: boolean };
-    const [ctx, graph] = await Promise.all([loadRuleValidationContext(), loadGroupGraph()]);
-    const result = validateRule(rule, { ...ctx, groups: graph.names() });
+    const result = validateRule(rule, (await ruleValidationContext()).ctx);
     if (!result.valid) {
       throw new ValidationError(`The rule has ${result.errors.length} error${result.errors.length > 1 ? 's' : ''}.`, result.errors.map((e) => ({ path: e.path ? `rule.${e.path}` : 'rule', message: e.message })));
     }
