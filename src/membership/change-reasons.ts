@@ -21,6 +21,11 @@ function describePath(user: UserDoc, path: string): string {
   return value === undefined || value === null ? `${path} removed` : `${path} changed to ${shown(value)}`;
 }
 
+/** A named group's change that a rule's decision followed (`memberOf`), in words: "joined VIP", "left Contractors". */
+export function membershipReason(joined: boolean, groupName: string): string {
+  return `${joined ? 'joined' : 'left'} ${groupName}`;
+}
+
 /** The changed paths this rule reads, in words, or undefined when it reads none of them (or nothing changed). */
 export function changeReason(user: UserDoc, changed: Iterable<string>, reads: RuleReads): string | undefined {
   const parts = new Set<string>();

@@ -7,6 +7,7 @@ import type { EvalGroup } from './active-groups.js';
 import { decide, type CurrentMembership, type UserStanding } from './policy.js';
 import type { MembershipSource } from './membership.model.js';
 import { GroupGraph } from '../groups/group-graph.js';
+import { membershipReason } from './change-reasons.js';
 import { flipReason } from '../rules/next-change.js';
 import type { PlannedFlip } from './time-flips.js';
 
@@ -137,7 +138,7 @@ export class Planner {
       let decision = decide(group, standing, matches, current, excluded);
       if ((decision.action === 'add' || decision.action === 'remove') && decision.byRule) {
         const named = (g: string) => ctx.groupName?.(g) ?? this.active.find((a) => a.id === g)?.name ?? g;
-        const because = [ctx.because?.(group), ...cause.map((g) => `${memberOf(g) ? 'joined' : 'left'} ${named(g)}`)].filter(Boolean).join(', ');
+        const because = [ctx.because?.(group), ...cause.map((g) => membershipReason(memberOf(g), named(g)))].filter(Boolean).join(', ');
         if (because) decision = { ...decision, reason: `${decision.reason}: ${because}` };
       }
       if (this.namesGroups) {
