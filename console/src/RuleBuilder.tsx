@@ -234,16 +234,15 @@ function LeafEditor(props: NodeProps & { leaf: Leaf }) {
   return props.leaf.fact === 'memberOf' ? <MemberOfEditor {...props} /> : <ValueLeafEditor {...props} />;
 }
 
-/** The facts a condition can be about, in words; "Member of a group" once the service knows the memberOf fact. */
-function FactSelect({ leaf, cat, labelId, readOnly, onChange }: { leaf: Leaf; cat: Catalogue; labelId: string; readOnly: boolean; onChange(fact: Leaf['fact']): void }) {
-  const memberOf = leaf.fact === 'memberOf' || cat.facts.some((f) => f.name === 'memberOf');
+/** The facts a condition can be about, in words. */
+function FactSelect({ leaf, labelId, readOnly, onChange }: { leaf: Leaf; labelId: string; readOnly: boolean; onChange(fact: Leaf['fact']): void }) {
   return (
     <select aria-labelledby={labelId} value={leaf.fact} disabled={readOnly} onChange={(e) => onChange((e.target as HTMLSelectElement).value as Leaf['fact'])}>
       <option value="email">Email</option>
       <option value="user">User detail</option>
       <option value="field">Additional field</option>
       <option value="enrollment">Enrolment in a course</option>
-      {memberOf && <option value="memberOf">Member of a group</option>}
+      <option value="memberOf">Member of a group</option>
     </select>
   );
 }
@@ -265,7 +264,7 @@ function MemberOfEditor({ leaf, path, catalogue: cat, groupContext, errors, read
       <div class="leaf-controls">
         <label>
           <span id={lid('fact')}>Fact</span>
-          <FactSelect leaf={leaf} cat={cat} labelId={lid('fact')} readOnly={readOnly} onChange={(f) => set((l) => withFact(l, f, cat))} />
+          <FactSelect leaf={leaf} labelId={lid('fact')} readOnly={readOnly} onChange={(f) => set((l) => withFact(l, f, cat))} />
         </label>
         <label>
           <span id={lid('membership')}>Membership</span>
@@ -369,7 +368,7 @@ function ValueLeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update 
       <div class="leaf-controls">
         <label>
           <span id={lid('fact')}>Fact</span>
-          <FactSelect leaf={leaf} cat={cat} labelId={lid('fact')} readOnly={readOnly} onChange={(f) => set((l) => withFact(l, f, cat))} />
+          <FactSelect leaf={leaf} labelId={lid('fact')} readOnly={readOnly} onChange={(f) => set((l) => withFact(l, f, cat))} />
         </label>
         {leaf.fact === 'field' && (
           <label>

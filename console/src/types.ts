@@ -35,9 +35,7 @@ export type ScimRequest = Schemas['ScimRequest'];
  * A condition as the builder edits it. The rule schema gives each fact its `params` through if/then branches,
  * which the generated type cannot follow (it says `Record<string, never>`); every param is a string.
  */
-export type Leaf = Omit<Schemas['RuleLeafCondition'], 'params' | 'value' | 'fact'> & { fact: LeafFact; params?: Record<string, string>; value: unknown };
-/** The facts a condition names; `memberOf` is listed here too so the builder reads it whatever the schema's enum says. */
-export type LeafFact = Schemas['RuleLeafCondition']['fact'] | 'memberOf';
+export type Leaf = Omit<Schemas['RuleLeafCondition'], 'params' | 'value'> & { params?: Record<string, string>; value: unknown };
 export type Condition = { all: Condition[] } | { any: Condition[] } | { not: Condition } | Leaf;
 /** Schemas['RuleDocument'] with the builder's Condition (a leaf's params as strings). */
 export interface RuleDocument {
