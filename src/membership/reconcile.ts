@@ -1,5 +1,6 @@
-// The one reconcile sequence: read → plan → safety valve → write → counts and state. Every way membership is
-// brought in line with the rules runs it; a scope only says what to read and how to settle:
+// The one reconcile sequence: read → plan → safety valve → write → counts and state → the groups naming the groups
+// it changed (group-cascade.ts). Every way membership is brought in line with the rules runs it; a scope only says
+// what to read and how to settle:
 //   changed users (on-change.ts), one group (group-sync.ts), a partition of the full sync (full-sync.ts), and a
 //   preview (group-sync.ts: the group scope or the snapshot, with nothing written), and a course's class groups
 //   (src/class-sync/class-sync.scope.ts).
@@ -99,7 +100,9 @@ const bump = (map: Map<string, number>, key: string, by = 1) => map.set(key, (ma
 
 export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Promise<R> {
   // 1. Read what the scope covers.
+  const P0 = performance.now(); const P = (l: string) => { if (scope.kind === 'time') console.error('PROFILE', l, Math.round(performance.now() - P0)); };
   const input = await scope.read();
+  P('read');
   const planner = new Planner(input.groups, scope.now);
   const outcome: ReconcileOutcome = {
     groups: input.groups,
@@ -132,6 +135,7 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
   };
   await input.feed(planner, () => flush());
   await flush(true);
+  P('plan+adds');
   outcome.failures = planner.failures();
   let removes = planner.takeRemoves();
   if (scope.keepFailedGroups) removes = removes.filter((r) => !outcome.failures.has(r.groupId));
@@ -160,6 +164,7 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
   // 4. Write the removals, and the history an interrupted earlier run of this writer left out.
   if (opts.write) {
     outcome.deleted = await removeMemberships(removes, write!);
+    P('removes');
     for (const r of removes) if (r.reason !== 'user deleted') moved.push({ groupId: r.groupId, externalId: r.externalId });
     if (input.own?.length) {
       await completeOwnHistory(input.own, input.ownReason ?? (() => 'matches the rule'), scope.actor);
@@ -168,10 +173,12 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
     }
     // The evaluated users' next time flips, from the same facts and instant (a failed group's are left as they were).
     outcome.flips = await writeFlips(planner.takeFlips(), input.storedFlips);
+    P('flips');
   }
 
   // 5. Counts and state: the scope's.
   const result = await scope.settle(outcome);
+  P('settle');
 
   // 6. Groups of groups: the groups naming a group this pass changed for a user, and not evaluated after that change
   //    in this pass, are evaluated for those users now (group-cascade.ts), before the pass's caller answers.
@@ -181,5 +188,6 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
     await followMoves(moved, { ...ctx, evaluated });
     await followMoves(movedAfterPass, ctx);
   }
+  P('cascade');
   return result;
 }
