@@ -100,9 +100,7 @@ const bump = (map: Map<string, number>, key: string, by = 1) => map.set(key, (ma
 
 export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Promise<R> {
   // 1. Read what the scope covers.
-  const P0 = performance.now(); const P = (l: string) => { if (scope.kind === 'time') console.error('PROFILE', l, Math.round(performance.now() - P0)); };
   const input = await scope.read();
-  P('read');
   const planner = new Planner(input.groups, scope.now);
   const outcome: ReconcileOutcome = {
     groups: input.groups,
@@ -135,7 +133,6 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
   };
   await input.feed(planner, () => flush());
   await flush(true);
-  P('plan+adds');
   outcome.failures = planner.failures();
   let removes = planner.takeRemoves();
   if (scope.keepFailedGroups) removes = removes.filter((r) => !outcome.failures.has(r.groupId));
@@ -164,7 +161,6 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
   // 4. Write the removals, and the history an interrupted earlier run of this writer left out.
   if (opts.write) {
     outcome.deleted = await removeMemberships(removes, write!);
-    P('removes');
     for (const r of removes) if (r.reason !== 'user deleted') moved.push({ groupId: r.groupId, externalId: r.externalId });
     if (input.own?.length) {
       await completeOwnHistory(input.own, input.ownReason ?? (() => 'matches the rule'), scope.actor);
@@ -173,12 +169,10 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
     }
     // The evaluated users' next time flips, from the same facts and instant (a failed group's are left as they were).
     outcome.flips = await writeFlips(planner.takeFlips(), input.storedFlips);
-    P('flips');
   }
 
   // 5. Counts and state: the scope's.
   const result = await scope.settle(outcome);
-  P('settle');
 
   // 6. Groups of groups: the groups naming a group this pass changed for a user, and not evaluated after that change
   //    in this pass, are evaluated for those users now (group-cascade.ts), before the pass's caller answers.
@@ -188,6 +182,5 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
     await followMoves(moved, { ...ctx, evaluated });
     await followMoves(movedAfterPass, ctx);
   }
-  P('cascade');
   return result;
 }
