@@ -19,6 +19,7 @@ import {
   memberOfLeaf,
   membershipWords,
   missingValue,
+  namesGroups,
   newLeaf,
   operatorWords,
   operatorsFor,
@@ -84,7 +85,7 @@ export function subjectOf(leaf: Leaf, cat: Catalogue, groups?: GroupRef[]): stri
 }
 
 export function RuleBuilder({ rule, groupId, catalogue, errors, readOnly, onChange }: Props) {
-  const { groups, reload: reloadGroups } = useGroupRefs();
+  const { groups, reload: reloadGroups } = useGroupRefs(namesGroups(rule.conditions));
   const context: GroupContext = { groups, reloadGroups, ...(groupId ? { selfId: groupId } : {}) };
   const update = (path: string, fn: (c: Condition) => Condition | null) => onChange({ ...rule, conditions: updateAt(rule.conditions, path, fn) });
   const templateId = useId();

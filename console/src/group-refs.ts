@@ -25,13 +25,16 @@ export async function listGroupRefs(): Promise<GroupRef[]> {
 }
 
 /**
- * The groups, read when the component mounts and again on `reload` (the search calls it when a person starts
- * typing, so a group created since shows). Undefined until the first answer; a failed read leaves the last list.
+ * The groups, read once `wanted` (a rule that names groups: their names are shown) and again on `reload` (the
+ * search calls it when a person starts typing, so a group created since shows). Undefined until the first answer;
+ * a failed read leaves the last list. A rule that names no group reads nothing.
  */
-export function useGroupRefs(): { groups: GroupRef[] | undefined; reload(): void } {
+export function useGroupRefs(wanted: boolean): { groups: GroupRef[] | undefined; reload(): void } {
   const [groups, setGroups] = useState<GroupRef[]>();
   const [tick, setTick] = useState(0);
+  const active = wanted || tick > 0;
   useEffect(() => {
+    if (!active) return;
     let live = true;
     listGroupRefs().then(
       (list) => live && setGroups(list),
@@ -40,7 +43,7 @@ export function useGroupRefs(): { groups: GroupRef[] | undefined; reload(): void
     return () => {
       live = false;
     };
-  }, [tick]);
+  }, [tick, active]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { groups, reload };
 }

@@ -3,9 +3,8 @@
 // when the user's membership next changes by time alone.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, enc, get } from '../api.js';
-import { groupName, useGroupRefs } from '../group-refs.js';
 import { asksForMembers, membershipWords, operatorWords } from '../rule-model.js';
-import type { Explanation, ExplainNode, GroupRef, User } from '../types.js';
+import type { Explanation, ExplainNode, User } from '../types.js';
 import { instantWords } from '../instants.js';
 import { Problem, UserName, UserPicker, loadCatalogue, toApiError } from '../ui.js';
 import type { Catalogue, Leaf } from '../types.js';
@@ -45,7 +44,7 @@ export function ChangesAt({ result }: { result: Explanation }) {
   return <p data-testid="changes-at">No change by time ahead for this user: the result stays as it is until the user or the rule changes.</p>;
 }
 
-function ExplainTree({ node, catalogue, groups }: { node: ExplainNode; catalogue: Catalogue | undefined; groups: GroupRef[] | undefined }) {
+function ExplainTree({ node, catalogue }: { node: ExplainNode; catalogue: Catalogue | undefined }) {
   const mark = <span class={node.result ? 'yes' : 'no'}>{node.result ? '✔' : '✘'}</span>;
   const kids = node.all ?? node.any ?? (node.not ? [node.not] : undefined);
   if (kids) {
@@ -54,7 +53,7 @@ function ExplainTree({ node, catalogue, groups }: { node: ExplainNode; catalogue
         {mark} {node.all ? 'all of these' : node.any ? 'any of these' : 'not this'}
         <ul>
           {kids.map((k, i) => (
-            <ExplainTree key={i} node={k} catalogue={catalogue} groups={groups} />
+            <ExplainTree key={i} node={k} catalogue={catalogue} />
           ))}
         </ul>
       </li>
@@ -63,15 +62,16 @@ function ExplainTree({ node, catalogue, groups }: { node: ExplainNode; catalogue
   const leaf = leafOf(node);
   if (leaf.fact === 'memberOf') {
     const nested = node.group;
-    const name = nested?.name ? `“${nested.name}”` : groupName(groups, leaf.params?.group);
+    // The named group's name comes with its standing; without it (never expected), its id says which group.
+    const name = nested ? `“${nested.name}”` : `the group ${leaf.params?.group ?? ''}`;
     return (
       <li data-testid="explain-member-of">
         {mark} {membershipWords(asksForMembers(leaf))} <strong>{name}</strong> — the user {node.factValue === true ? 'is a member' : 'is not a member'}
-        {nested && <NestedGroup nested={nested} name={name} catalogue={catalogue} groups={groups} />}
+        {nested && <NestedGroup nested={nested} name={name} catalogue={catalogue} />}
       </li>
     );
   }
-  const subject = catalogue ? subjectOf(leaf, catalogue, groups) : `${node.fact ?? ''} ${node.path ?? ''}`;
+  const subject = catalogue ? subjectOf(leaf, catalogue) : `${node.fact ?? ''} ${node.path ?? ''}`;
   return (
     <li>
       {mark} {subject} {operatorWords(node.operator ?? '')} <strong>{shown(node.value)}</strong> — the user has <strong>{shown(node.factValue)}</strong>
@@ -80,7 +80,7 @@ function ExplainTree({ node, catalogue, groups }: { node: ExplainNode; catalogue
 }
 
 /** The referenced group's result for the user, and why: its own rule's tree (to any depth) or how they were added. */
-function NestedGroup({ nested, name, catalogue, groups }: { nested: NestedExplanation; name: string; catalogue: Catalogue | undefined; groups: GroupRef[] | undefined }) {
+function NestedGroup({ nested, name, catalogue }: { nested: NestedExplanation; name: string; catalogue: Catalogue | undefined }) {
   return (
     <div class="nested-explain">
       <p>
@@ -89,7 +89,7 @@ function NestedGroup({ nested, name, catalogue, groups }: { nested: NestedExplan
       </p>
       {nested.conditions && (
         <ul class="explain-tree">
-          <ExplainTree node={nested.conditions} catalogue={catalogue} groups={groups} />
+          <ExplainTree node={nested.conditions} catalogue={catalogue} />
         </ul>
       )}
     </div>
@@ -98,7 +98,6 @@ function NestedGroup({ nested, name, catalogue, groups }: { nested: NestedExplan
 
 export function ExplainUser({ groupId, initial = '' }: { groupId: string; initial?: string }) {
   const [result, setResult] = useState<Explanation>();
-  const { groups } = useGroupRefs();
   const [error, setError] = useState<ApiError>();
   const [catalogue, setCatalogue] = useState<Catalogue>();
   const explain = async (externalId: string) => {
@@ -135,7 +134,7 @@ export function ExplainUser({ groupId, initial = '' }: { groupId: string; initia
           <ChangesAt result={result} />
           {result.conditions && (
             <ul class="explain-tree">
-              <ExplainTree node={result.conditions} catalogue={catalogue} groups={groups} />
+              <ExplainTree node={result.conditions} catalogue={catalogue} />
             </ul>
           )}
         </div>
