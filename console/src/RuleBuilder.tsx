@@ -3,7 +3,7 @@
 // controls are named by the words they show (Fact, Operator, Value, …); its API path, which the API's errors
 // name, is kept in data-path so they show beside it.
 import { useEffect, useId, useState } from 'preact/hooks';
-import type { ProblemError } from './api.js';
+import type { ApiError, ProblemError } from './api.js';
 import { groupName, useGroupRefs } from './group-refs.js';
 import {
   addChild,
@@ -85,8 +85,8 @@ export function subjectOf(leaf: Leaf, cat: Catalogue, groups?: GroupRef[]): stri
 }
 
 export function RuleBuilder({ rule, groupId, catalogue, errors, readOnly, onChange }: Props) {
-  const { groups, reload: reloadGroups } = useGroupRefs(namesGroups(rule.conditions));
-  const context: GroupContext = { groups, reloadGroups, ...(groupId ? { selfId: groupId } : {}) };
+  const { groups, error: groupsError, reload: reloadGroups } = useGroupRefs(namesGroups(rule.conditions));
+  const context: GroupContext = { groups, groupsError, reloadGroups, ...(groupId ? { selfId: groupId } : {}) };
   const update = (path: string, fn: (c: Condition) => Condition | null) => onChange({ ...rule, conditions: updateAt(rule.conditions, path, fn) });
   const templateId = useId();
   const rootErrors = errors.filter((e) => !e.path.replace(/^rule\.?/, '').startsWith('conditions'));
@@ -135,6 +135,8 @@ function placeholderDefaults(t: RuleTemplate, cat: Catalogue): Record<string, un
 /** The groups a "member of" condition can name, and the group whose rule is edited (not offered). */
 interface GroupContext {
   groups: GroupRef[] | undefined;
+  /** Why the groups could not be read (the search then says so). */
+  groupsError: ApiError | undefined;
   reloadGroups(): void;
   selfId?: string;
 }
@@ -324,6 +326,11 @@ function GroupChooser({ value, context, readOnly, onChange }: { value: string; c
             onInput={(e) => setText((e.target as HTMLInputElement).value)}
           />
         </label>
+      )}
+      {!readOnly && context.groupsError && (
+        <p class="error" role="alert">
+          The groups could not be read: {context.groupsError.message}
+        </p>
       )}
       {!readOnly && text.trim() !== '' && groups && (
         found.length ? (

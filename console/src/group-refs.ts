@@ -3,7 +3,8 @@
 // (GET /groups takes type, priced, course), so the search reads the list, a page of up to 1,000 at a time, and
 // matches names here.
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { enc, get } from './api.js';
+import { enc, get, type ApiError } from './api.js';
+import { toApiError } from './ui.js';
 import type { Group, GroupRef, Page } from './types.js';
 
 /** Pages read at most: 20,000 groups, far more than a directory holds, and a bound on a runaway cursor. */
@@ -27,25 +28,30 @@ export async function listGroupRefs(): Promise<GroupRef[]> {
 /**
  * The groups, read once `wanted` (a rule that names groups: their names are shown) and again on `reload` (the
  * search calls it when a person starts typing, so a group created since shows). Undefined until the first answer;
- * a failed read leaves the last list. A rule that names no group reads nothing.
+ * a failed read keeps the last list and says why in `error`. A rule that names no group reads nothing.
  */
-export function useGroupRefs(wanted: boolean): { groups: GroupRef[] | undefined; reload(): void } {
+export function useGroupRefs(wanted: boolean): { groups: GroupRef[] | undefined; error: ApiError | undefined; reload(): void } {
   const [groups, setGroups] = useState<GroupRef[]>();
+  const [error, setError] = useState<ApiError>();
   const [tick, setTick] = useState(0);
   const active = wanted || tick > 0;
   useEffect(() => {
     if (!active) return;
     let live = true;
     listGroupRefs().then(
-      (list) => live && setGroups(list),
-      () => undefined,
+      (list) => {
+        if (!live) return;
+        setGroups(list);
+        setError(undefined);
+      },
+      (err: unknown) => live && setError(toApiError(err)),
     );
     return () => {
       live = false;
     };
   }, [tick, active]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { groups, reload };
+  return { groups, error, reload };
 }
 
 /** A group's name from the list, or, while the list loads or for a group that is not in it, words that say so. */
