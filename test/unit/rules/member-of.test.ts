@@ -7,6 +7,8 @@ import type { RuleDocument, UserFacts } from '../../../src/rules/index.js';
 import { GroupGraph, graphIssues, referencesOf } from '../../../src/groups/group-graph.js';
 import { ruleReads } from '../../../src/membership/rule-reads.js';
 import { GROUP_IDS, NOWS, genRule, genUser, prng, withMemberships } from './support/generate.js';
+import { factsOf, genStoredUser } from './support/stored-user.js';
+import { matches } from './support/mongo-match.js';
 
 const A = 'grp_00000000000000a1';
 const B = 'grp_00000000000000b2';
@@ -88,6 +90,28 @@ describe('rules: the memberOf fact', () => {
       expect(compiled.mongoFilter(NOWS[0]!)).to.deep.equal({ type: { $eq: 'staff' } });
       expect(compileRule(of(A, true)).mongoFilter(NOWS[0]!)).to.equal(null);
       expect(compileRule({ conditions: { not: of(A, true).conditions } }).mongoFilter(NOWS[0]!)).to.equal(null);
+    });
+
+    it('then, for random rules with memberOf leaves (and their negation), every user the predicate accepts, whatever their memberships, matches the filter', () => {
+      const r = prng(31);
+      let accepted = 0;
+      const failures: string[] = [];
+      for (let i = 0; i < 600; i++) {
+        const at = r.pick(NOWS);
+        const generated = genRule(r, at.getTime(), { maxDepth: 4, decorate: 0.2, memberOf: 0.35 });
+        for (const candidate of [generated, { conditions: { not: generated.conditions } } as RuleDocument]) {
+          const compiled = compileRule(candidate);
+          const filter = compiled.mongoFilter(at);
+          for (let j = 0; j < 6; j++) {
+            const doc = genStoredUser(r, at.getTime());
+            if (!compiled.predicate(withMemberships(r, factsOf(doc)), at)) continue;
+            accepted++;
+            if (filter && !matches(doc, filter) && failures.length < 3) failures.push(`rule ${JSON.stringify(candidate)}\nfilter ${JSON.stringify(filter)}`);
+          }
+        }
+      }
+      expect(failures, failures.join('\n\n')).to.deep.equal([]);
+      expect(accepted).to.be.greaterThan(1000);
     });
   });
 });
