@@ -23,8 +23,9 @@ import { eachLimited } from '../platform/each-limited.js';
 
 export const TIME_FLIPS_JOB = 'time-flips';
 
-/** Flips one wake-up handles; more due than this are handled by a wake-up scheduled at once after it. */
+/** Flips read and applied at once; a wake-up goes on with the next batch while more are due, for up to RUN_MS. */
 export const FLIP_BATCH = 2000;
+const RUN_MS = 60_000;
 
 /** Users of one instant applied together, and how many such slices run at once. */
 const FLIP_SLICE = 500;
@@ -73,18 +74,37 @@ export function defineTimeFlipsJob({ scheduler, config, metrics }: JobsDeps): vo
   });
 
   async function wakeUp(ctx: JobContext) {
-    const now = new Date();
-    const { due, next } = await dueFlips(now, FLIP_BATCH);
-    // Flips due at one instant are applied together, as one writer named by that instant.
+    const started = Date.now();
+    const result = { flips: 0, added: 0, removed: 0, failed: {} as Record<string, string>, lateMs: 0 };
+    // Batch after batch while more are due (a crowd due at one second), for a bounded time: no wait for the next
+    // poll between batches. Progress keeps the job's lock.
+    for (;;) {
+      const now = new Date();
+      const { due, next } = await dueFlips(now, FLIP_BATCH);
+      await applyBatch(due, now, result);
+      result.flips += due.length;
+      await ctx.progress(result.flips, result.flips);
+      if (due.length < FLIP_BATCH) {
+        if (next) await wakeBy(scheduler, next);
+        return result;
+      }
+      if (Date.now() - started > RUN_MS) {
+        await wakeBy(scheduler, new Date());
+        return result;
+      }
+    }
+  }
+
+  async function applyBatch(due: readonly TimeFlipDoc[], now: Date, result: { added: number; removed: number; failed: Record<string, string>; lateMs: number }) {
+    // Flips due at one instant are applied together, as one writer named by that instant, in slices of that instant's
+    // users run side by side (each under its own users' locks): the first users flip after one slice's work rather
+    // than the whole batch's, and the database works on two at once.
     const byInstant = new Map<number, TimeFlipDoc[]>();
     for (const f of due) {
       const list = byInstant.get(f.at.getTime());
       if (list) list.push(f);
       else byInstant.set(f.at.getTime(), [f]);
     }
-    const result = { flips: due.length, added: 0, removed: 0, failed: {} as Record<string, string>, lateMs: 0 };
-    // Slices of one instant's users run side by side (each under its own users' locks): the first users flip after
-    // one slice's work rather than the whole batch's, and the database works on several at once.
     const slices: Array<[number, TimeFlipDoc[]]> = [];
     for (const [at, flips] of byInstant) for (let i = 0; i < flips.length; i += FLIP_SLICE) slices.push([at, flips.slice(i, i + FLIP_SLICE)]);
     await eachLimited(slices, SLICES_IN_FLIGHT, async ([at, flips]) => {
@@ -94,11 +114,6 @@ export function defineTimeFlipsJob({ scheduler, config, metrics }: JobsDeps): vo
       Object.assign(result.failed, outcome.failed);
       result.lateMs = Math.max(result.lateMs, now.getTime() - at);
     });
-    // More due than one batch: the next wake-up is now. Otherwise the next stored instant.
-    if (due.length >= FLIP_BATCH) await wakeBy(scheduler, new Date());
-    else if (next) await wakeBy(scheduler, next);
-    await ctx.progress(due.length, due.length);
-    return result;
   }
 }
 
