@@ -169,6 +169,27 @@ describe('admin console: groups of groups and time (browser)', function () {
     await waitForText('preview-add', /^1$/);
   });
 
+  it('when a user is explained against a group naming a group that names another, then each level shows its own standing, to the last', async () => {
+    const { page } = f;
+    const memberOf = (group: string) => ({ conditions: { all: [{ fact: 'memberOf', params: { group }, operator: 'equal', value: true }] } });
+    const one = await f.createGroup('Level one', memberOf(ids.sales));
+    await f.waitForSync(one);
+    const two = await f.createGroup('Level two', memberOf(one));
+    await f.waitForSync(two);
+    await f.signIn();
+    await page.goto(`${f.base}/console/#/groups/${two}`);
+    await page.getByRole('heading', { name: 'Level two' }).waitFor();
+    await page.locator('#explain input').first().fill('ana');
+    await page.locator('#explain').getByRole('button', { name: 'Find' }).click();
+    await page.locator('#explain').getByRole('button', { name: 'Explain Ana Silva' }).click();
+    const levels = page.locator('.nested-explain');
+    await levels.nth(1).waitFor();
+    expect(await levels.count()).to.equal(2);
+    expect(await levels.nth(0).locator('> p').textContent()).to.equal('In “Level one”: member; its rule matches');
+    expect(await levels.nth(1).locator('> p').textContent()).to.contain('In “Sales Portugal”: member (a manual group');
+    expect(await page.getByTestId('explain-member-of').nth(1).textContent()).to.contain('is a member of “Sales Portugal” — the user is a member');
+  });
+
   it('when a rule would close a cycle, then saving it is refused and the cycle shows at the rule in the server’s words', async () => {
     const { page } = f;
     const memberOf = (group: string) => ({ conditions: { all: [{ fact: 'memberOf', params: { group }, operator: 'equal', value: true }] } });
