@@ -264,6 +264,13 @@ describe('admin console: groups of groups and time (browser)', function () {
     expect(await page.getByTestId('preview-add').textContent()).to.equal('0');
     expect(await page.getByTestId('preview-flips').textContent()).to.contain('1 of these by time alone');
 
+    // The groups list shows it too: a date for the time rule, none for a rule without time, nothing for a manual group.
+    await page.goto(`${f.base}/console/#/groups`);
+    const nextIn = (name: string) => page.getByRole('row').filter({ has: page.getByRole('link', { name, exact: true }) }).getByTestId('next-change');
+    await nextIn('New hires').filter({ hasText: /\d/ }).waitFor();
+    expect(await nextIn('Sales Portugal staff').textContent()).to.equal('none');
+    expect(await nextIn('Contractors').textContent()).to.equal('—');
+
     // A group without a time rule has no next change.
     await page.goto(`${f.base}/console/#/groups/${ids.target}`);
     await page.getByRole('heading', { name: 'Sales Portugal staff', exact: true }).waitFor();

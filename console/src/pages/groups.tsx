@@ -1,4 +1,5 @@
-// Groups: the list (type, members, sync state, last change, failed or held), a search by name, and creating one.
+// Groups: the list (type, members, sync state, last change, next change by time, failed or held), a search by name,
+// and creating one.
 import { useState } from 'preact/hooks';
 import { ApiError, get, send } from '../api.js';
 import type { Group, Page } from '../types.js';
@@ -44,6 +45,7 @@ export function GroupsPage({ editable }: { editable: boolean }) {
               <th scope="col">Members</th>
               <th scope="col">Sync</th>
               <th scope="col">Last change</th>
+              <th scope="col">Next change by time</th>
             </tr>
           </thead>
           <tbody>
@@ -60,6 +62,7 @@ export function GroupsPage({ editable }: { editable: boolean }) {
                   </span>
                 </td>
                 <td>{when(g.sync?.lastChangeAt ?? g.updatedAt)}</td>
+                <td data-testid="next-change">{g.type === 'automatic' ? (g.sync?.nextChangeAt ? when(g.sync.nextChangeAt) : 'none') : '—'}</td>
               </tr>
             ))}
           </tbody>
