@@ -4,8 +4,7 @@
 // Groups are few (hundreds), so the graph is built from one read of every group's rule whenever it is needed; the
 // search is a depth-first walk of a few dozen lines, which needs no graph library (none in the dependencies
 // names the cycle as a path, which the error must show).
-import type { Condition, RuleDocument, ValidationContext } from '../rules/index.js';
-import { loadRuleValidationContext } from '../directory/rule-context.js';
+import type { Condition, RuleDocument } from '../rules/index.js';
 import { GroupModel, type GroupDoc } from './group.model.js';
 
 /** One `memberOf` condition of a rule: the group it names and the condition's place (`conditions.all[0]`). */
@@ -167,15 +166,6 @@ export function graphOf(docs: ReadonlyArray<Pick<GroupDoc, '_id' | 'name' | 'typ
   return new GroupGraph(
     docs.map((d) => ({ id: d._id, name: d.name, references: d.type === 'automatic' ? referencesOf(d.rule).map((r) => r.group) : [] })),
   );
-}
-
-/**
- * What every check of a rule validates against: field definitions and courses (the directory's), and the groups a
- * `memberOf` may name, with the graph (for graphIssues).
- */
-export async function ruleValidationContext(): Promise<{ ctx: ValidationContext; graph: GroupGraph }> {
-  const [ctx, graph] = await Promise.all([loadRuleValidationContext(), loadGroupGraph()]);
-  return { ctx: { ...ctx, groups: graph.names() }, graph };
 }
 
 /** `grp_a → grp_b → grp_a`, as errors show a cycle. */

@@ -12,7 +12,8 @@ import { validate } from '../platform/validate.js';
 import { pageQuerySchema, pageRequest } from '../platform/pagination.js';
 import { ConflictError } from '../platform/errors.js';
 import { validateRule } from '../rules/index.js';
-import { graphIssues, ruleValidationContext } from './group-graph.js';
+import { graphIssues } from './group-graph.js';
+import { ruleValidationContext } from './rule-check.js';
 import { ValidationError } from '../platform/errors.js';
 import type { MembershipSource } from '../membership/membership.model.js';
 import {

@@ -22,7 +22,8 @@ import { readBacklog, type BacklogEntry } from '../directory/user-events.js';
 import { clearDefaultGroup, readDefaultGroupId, setDefaultGroup } from './default-group.js';
 import { writeGroup } from './group-writes.js';
 import { dropKeys, forgetGroupKeys, keyUses, mintKey, rotateKey, type KeyAnswer } from './group-keys.js';
-import { GRAPH_LOCK, graphIssues, loadGroupGraph, referencesOf, ruleValidationContext } from './group-graph.js';
+import { GRAPH_LOCK, graphIssues, loadGroupGraph, referencesOf } from './group-graph.js';
+import { ruleValidationContext } from './rule-check.js';
 import { nextFlipOfGroup } from '../membership/time-flips.js';
 import { readsClock } from '../rules/next-change.js';
 

@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError, UnprocessableContentError, ValidationErro
 import { pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
 import { GroupModel } from '../groups/group.model.js';
 import { validateRule, type RuleIssue } from '../rules/index.js';
-import { ruleValidationContext } from '../groups/group-graph.js';
+import { ruleValidationContext } from '../groups/rule-check.js';
 import {
   REQUEST_TRANSITIONS,
   RequestChangeModel,
