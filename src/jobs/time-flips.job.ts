@@ -23,8 +23,11 @@ import { eachLimited } from '../platform/each-limited.js';
 
 export const TIME_FLIPS_JOB = 'time-flips';
 
-/** Flips read and applied at once; a wake-up goes on with the next batch while more are due, for up to RUN_MS. */
-export const FLIP_BATCH = 2000;
+/**
+ * Flips read at once (one read of their day: a crowd due at one second is read once, not once per slice); a wake-up
+ * goes on with the next batch while more are due, for up to RUN_MS.
+ */
+export const FLIP_BATCH = 10_000;
 const RUN_MS = 60_000;
 
 /** Users of one instant applied together, and how many such slices run at once. */
@@ -81,9 +84,8 @@ export function defineTimeFlipsJob({ scheduler, config, metrics }: JobsDeps): vo
     for (;;) {
       const now = new Date();
       const { due, next } = await dueFlips(now, FLIP_BATCH);
-      await applyBatch(due, now, result);
+      await applyBatch(due, now, result, ctx);
       result.flips += due.length;
-      await ctx.progress(result.flips, result.flips);
       if (due.length < FLIP_BATCH) {
         if (next) await wakeBy(scheduler, next);
         return result;
@@ -95,7 +97,7 @@ export function defineTimeFlipsJob({ scheduler, config, metrics }: JobsDeps): vo
     }
   }
 
-  async function applyBatch(due: readonly TimeFlipDoc[], now: Date, result: { added: number; removed: number; failed: Record<string, string>; lateMs: number }) {
+  async function applyBatch(due: readonly TimeFlipDoc[], now: Date, result: { flips: number; added: number; removed: number; failed: Record<string, string>; lateMs: number }, ctx: JobContext) {
     // Flips due at one instant are applied together, as one writer named by that instant, in slices of that instant's
     // users run side by side (each under its own users' locks): the first users flip after one slice's work rather
     // than the whole batch's, and the database works on two at once.
@@ -105,6 +107,7 @@ export function defineTimeFlipsJob({ scheduler, config, metrics }: JobsDeps): vo
       if (list) list.push(f);
       else byInstant.set(f.at.getTime(), [f]);
     }
+    let done = 0;
     const slices: Array<[number, TimeFlipDoc[]]> = [];
     for (const [at, flips] of byInstant) for (let i = 0; i < flips.length; i += FLIP_SLICE) slices.push([at, flips.slice(i, i + FLIP_SLICE)]);
     await eachLimited(slices, SLICES_IN_FLIGHT, async ([at, flips]) => {
@@ -113,6 +116,9 @@ export function defineTimeFlipsJob({ scheduler, config, metrics }: JobsDeps): vo
       result.removed += outcome.removed;
       Object.assign(result.failed, outcome.failed);
       result.lateMs = Math.max(result.lateMs, now.getTime() - at);
+      // Each slice is progress, which keeps the job's lock through a long batch.
+      done += flips.length;
+      await ctx.progress(result.flips + done, result.flips + due.length);
     });
   }
 }
