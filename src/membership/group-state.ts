@@ -58,6 +58,19 @@ async function setSync(groupId: string, set: Partial<GroupSyncDoc>, unset: Array
   );
 }
 
+/** A sync marked running and not touched for this long is taken for one that died (its job will be run again). */
+const STALE_RUNNING_MS = 30 * 60_000;
+
+/**
+ * Whether some group's sync (a group sync, or a full sync's partitions) is running now: bulk membership work that
+ * others should make room for (webhook deliveries wait between passes meanwhile). One read of the small state
+ * collection.
+ */
+export async function syncsRunning(now = new Date()): Promise<boolean> {
+  const running = await (GroupSyncModel.collection as unknown as Collection<GroupSyncDoc>).find({ state: 'running' }, { projection: { updatedAt: 1 } }).toArray();
+  return running.some((s) => !s.updatedAt || now.getTime() - s.updatedAt.getTime() < STALE_RUNNING_MS);
+}
+
 export async function markQueued(groupId: string, jobId: string): Promise<void> {
   await setSync(groupId, { state: 'queued', jobId });
 }

@@ -30,6 +30,7 @@ import { attempts, progress, webhooks, type AttemptDoc, type WebhookDoc } from '
 import { deliveryId, deliveryView, setDeliveryState, signingSecrets, type DeliveryView } from './webhooks.service.js';
 import { send, type SendResult } from './send.js';
 import { DeliveryPacing } from './pacing.js';
+import { syncsRunning } from '../membership/group-state.js';
 
 /** Events one pass looks at. */
 const WINDOW = 500;
@@ -91,8 +92,6 @@ interface PassOutcome {
   sent: number;
   /** Whether the window was full and moved: another pass should follow at once. */
   more: boolean;
-  /** How long the pass's first read took (the pacing's probe of how busy the service is), in ms. */
-  probeMs: number;
 }
 
 /**
@@ -101,9 +100,7 @@ interface PassOutcome {
  */
 export async function deliverPass(sub: WebhookDoc, opts: DeliveryOptions): Promise<PassOutcome> {
   const now = (opts.now ?? (() => new Date()))();
-  const probeStarted = performance.now();
   const [before, floor] = await Promise.all([progress().findOne({ _id: sub._id }), logFloor()]);
-  const probeMs = performance.now() - probeStarted;
   let from = before?.position ?? sub.startAfter;
   // Behind what the log keeps (a subscription disabled for longer than that, then turned back on): what was
   // pruned cannot be delivered any more; it goes on from the oldest change kept.
@@ -188,7 +185,7 @@ export async function deliverPass(sub: WebhookDoc, opts: DeliveryOptions): Promi
 
   if (gone) {
     await setDeliveryState(sub._id, 'disabled', 'the receiver answered 410 Gone');
-    return { delivered, sent, more: false, probeMs };
+    return { delivered, sent, more: false };
   }
   // The position moves past every event up to the first one not delivered.
   let position: LogPosition = next;
@@ -213,7 +210,7 @@ export async function deliverPass(sub: WebhookDoc, opts: DeliveryOptions): Promi
     await setDeliveryState(sub._id, 'active');
   }
   const moved = position.seq !== from.seq || position.skip !== from.skip;
-  return { delivered, sent, more: moved && read.length >= WINDOW, probeMs };
+  return { delivered, sent, more: moved && read.length >= WINDOW };
 }
 
 const samePosition = (a: LogPosition, b: LogPosition) => a.seq === b.seq && a.skip === b.skip;
@@ -292,7 +289,7 @@ export function startDeliveryWorker(opts: DeliveryOptions & { logger: Logger }):
   let lastPrune = 0;
   let timer: NodeJS.Timeout | undefined;
   // One pace for the worker's subscriptions together: they share the database and the event loop.
-  const pacing = new DeliveryPacing();
+  const pacing = new DeliveryPacing(() => syncsRunning());
 
   const work = async (sub: WebhookDoc): Promise<void> => {
     try {
@@ -303,12 +300,12 @@ export function startDeliveryWorker(opts: DeliveryOptions & { logger: Logger }):
           return fresh && fresh.state !== 'disabled' ? deliverPass(fresh, opts) : null;
         }, { waitMs: LEASE_TRY_MS });
         if (!outcome) return;
-        pacing.observe(outcome.probeMs);
         // A pass that had nothing to send (no new event, or only retries not yet due) rests a moment.
         if (outcome.sent === 0) restUntil.set(sub._id, Date.now() + REST_MS);
         if (!outcome.more || stopped) return;
-        // While the service is busy (a sync, HR writes), the next pass waits: see pacing.ts.
-        if (pacing.delayMs() > 0) await new Promise((resolve) => setTimeout(resolve, pacing.delayMs()));
+        // While membership runs a sync, the next pass waits: see pacing.ts.
+        const wait = await pacing.delayMs();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         if (stopped) return;
       }
     } catch (err) {

@@ -1,41 +1,40 @@
-// How fast a worker delivers: as fast as the service can spare, and slower while it is busy. A drain of 50,000 events
-// (a new rule's sync) competes with the sync itself and with HR writes for the same database and, in a single-process
-// deployment, the same event loop; delivering flat out doubled the sync and tripled the HR p95. Deliveries are never
-// urgent to the second, writes are: so each pass is preceded by a probe (the pass's first read, timed), and when
-// probes take much longer than the fastest seen lately the worker waits between passes, doubling the wait while the
-// service stays busy and halving it as it calms. The fastest-seen mark drifts up slowly, so that a database that is
-// simply slower for good becomes the new normal and delivery never starves.
+// How fast a worker delivers: flat out, except while membership itself is busy with bulk work. A drain of 50,000
+// events (a new rule's sync) delivered flat out competed with that very sync for two cores: the sync took twice as
+// long (21 s alone, 46 s while delivering) and an HR write's p95 went from 84 to about 400 ms. Membership comes
+// first and deliveries are never urgent to the second, so while a group sync or a full sync runs, each delivery pass
+// after a full window waits `waitMs` (a 500-event window per 2 s: at most 250 events/s per subscription). Whether
+// one runs is read from the database (any process's sync counts), at most once per `checkEveryMs` per worker.
+// A latency probe was tried first and measured useless here: the worker's small reads stayed at 1-4 ms while the
+// sync was being starved of CPU.
 
-interface PacingOptions {
-  /** A probe slower than `factor` × the baseline plus `slackMs` means the service is busy. */
-  factor: number;
-  slackMs: number;
-  /** The first wait, and the longest. */
-  minDelayMs: number;
-  maxDelayMs: number;
-  /** How much the baseline rises per probe (a fraction): about 3× in a minute of one probe a second. */
-  drift: number;
+export interface PacingOptions {
+  /** How long a pass waits while membership is busy. */
+  waitMs: number;
+  /** How long a "busy or not" answer is reused. */
+  checkEveryMs: number;
 }
 
-const DEFAULT_PACING: PacingOptions = { factor: 3, slackMs: 15, minDelayMs: 50, maxDelayMs: 2000, drift: 0.02 };
+const DEFAULT_PACING: PacingOptions = { waitMs: 2000, checkEveryMs: 1000 };
 
 export class DeliveryPacing {
-  private baseline = Number.POSITIVE_INFINITY;
-  private delay = 0;
+  private checkedAt = Number.NEGATIVE_INFINITY;
+  private busy: Promise<boolean> = Promise.resolve(false);
 
-  constructor(private readonly opts: PacingOptions = DEFAULT_PACING) {}
+  constructor(
+    /** Whether membership has bulk work running (group-state.ts syncsRunning). */
+    private readonly membershipBusy: () => Promise<boolean>,
+    private readonly opts: PacingOptions = DEFAULT_PACING,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
 
-  /** One probe's duration, in milliseconds. */
-  observe(ms: number): void {
-    const { factor, slackMs, minDelayMs, maxDelayMs, drift } = this.opts;
-    const busy = Number.isFinite(this.baseline) && ms > this.baseline * factor + slackMs;
-    this.baseline = Number.isFinite(this.baseline) ? Math.min(ms, this.baseline * (1 + drift) + 0.1) : ms;
-    if (busy) this.delay = Math.min(maxDelayMs, Math.max(minDelayMs, this.delay * 2));
-    else this.delay = this.delay / 2 < minDelayMs ? 0 : this.delay / 2;
-  }
-
-  /** How long to wait before the next pass. */
-  delayMs(): number {
-    return this.delay;
+  /** How long to wait before the next pass: `waitMs` while membership is busy, else 0. */
+  async delayMs(): Promise<number> {
+    const now = this.clock();
+    if (now - this.checkedAt >= this.opts.checkEveryMs) {
+      this.checkedAt = now;
+      // A failed read counts as not busy: pacing never stops delivery.
+      this.busy = this.membershipBusy().catch(() => false);
+    }
+    return (await this.busy) ? this.opts.waitMs : 0;
   }
 }

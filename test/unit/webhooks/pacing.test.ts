@@ -1,40 +1,49 @@
-// Delivery pacing: waits grow while the service is busy, shrink as it calms, and never stop delivery for good.
+// Delivery pacing: passes wait while membership runs a sync, go flat out otherwise, and ask the database at most
+// once per interval however many subscriptions a worker delivers.
 import { expect } from 'chai';
 import { DeliveryPacing } from '../../../src/webhooks/pacing.js';
 
 describe('webhook delivery pacing', () => {
-  it('when probes stay as fast as the fastest seen, then passes follow each other without waiting', () => {
-    const pacing = new DeliveryPacing();
-    for (const ms of [4, 5, 3, 6, 4, 5, 20]) pacing.observe(ms);
-    expect(pacing.delayMs()).to.equal(0);
+  const setup = (answers: boolean[]) => {
+    let now = 0;
+    let reads = 0;
+    const pacing = new DeliveryPacing(
+      async () => answers[Math.min(reads++, answers.length - 1)]!,
+      { waitMs: 2000, checkEveryMs: 1000 },
+      () => now,
+    );
+    return { pacing, advance: (ms: number) => (now += ms), reads: () => reads };
+  };
+
+  it('when no sync runs, then passes follow each other without waiting', async () => {
+    const { pacing } = setup([false]);
+    expect(await pacing.delayMs()).to.equal(0);
   });
 
-  it('when probes become much slower, then the wait doubles up to its bound, and halves back to none as they recover', () => {
-    const pacing = new DeliveryPacing();
-    for (let i = 0; i < 10; i++) pacing.observe(4);
-    const waits: number[] = [];
-    for (let i = 0; i < 8; i++) {
-      pacing.observe(200);
-      waits.push(pacing.delayMs());
-    }
-    expect(waits).to.deep.equal([50, 100, 200, 400, 800, 1600, 2000, 2000]);
-    const recovering: number[] = [];
-    for (let i = 0; i < 7; i++) {
-      pacing.observe(4);
-      recovering.push(pacing.delayMs());
-    }
-    expect(recovering).to.deep.equal([1000, 500, 250, 125, 62.5, 0, 0]);
+  it('when a sync runs, then each pass waits, and once it has finished passes go on at once', async () => {
+    const { pacing, advance } = setup([true, true, false]);
+    expect(await pacing.delayMs()).to.equal(2000);
+    advance(1000);
+    expect(await pacing.delayMs()).to.equal(2000);
+    advance(1000);
+    expect(await pacing.delayMs()).to.equal(0);
   });
 
-  it('when the service stays slower for good, then that becomes the normal and delivery goes on at full pace', () => {
-    const pacing = new DeliveryPacing();
-    for (let i = 0; i < 10; i++) pacing.observe(4);
-    let probes = 0;
-    do {
-      pacing.observe(60);
-      probes++;
-    } while (pacing.delayMs() > 0 && probes < 1000);
-    expect(pacing.delayMs()).to.equal(0);
-    expect(probes).to.be.within(20, 200);
+  it('when many passes ask within one interval, then the database is read once', async () => {
+    const { pacing, advance, reads } = setup([true]);
+    await Promise.all(Array.from({ length: 20 }, () => pacing.delayMs()));
+    advance(999);
+    await pacing.delayMs();
+    expect(reads()).to.equal(1);
+    advance(1);
+    await pacing.delayMs();
+    expect(reads()).to.equal(2);
+  });
+
+  it('when the read fails, then delivery is not held up', async () => {
+    const pacing = new DeliveryPacing(async () => {
+      throw new Error('database away');
+    });
+    expect(await pacing.delayMs()).to.equal(0);
   });
 });
