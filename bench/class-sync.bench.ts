@@ -80,9 +80,9 @@ export async function run(): Promise<BenchResult[]> {
       await usersCollection().insertMany(docs, { ordered: false });
     }
     await putCourse(COURSE, { title: 'Ancient History: Greece and Rome' });
-    await putClassSync(COURSE, { enabled: true }, 'bench', service.scheduler);
+    await putClassSync(COURSE, { enabled: true }, 'bench', service.scheduler, new Date());
 
-    const opts = (jobId: string) => ({ jobId, at: new Date(), actor: 'bench', confirmRemovals: false, valve: VALVE });
+    const opts = (jobId: string) => ({ jobId, at: new Date(), actor: 'bench', confirmRemovals: false, valve: VALVE, now: new Date() });
     const first = await measured(async () => synced(await runClassSync(COURSE, opts('bench-first'))));
     const stored = await memberships().countDocuments({});
     const expected = STUDENTS * 3;

@@ -184,9 +184,9 @@ async function load(service: Service, logger: Logger): Promise<void> {
   const classJobs: string[] = [];
   for (const [i, { course, ...body }] of classSync.entries()) {
     const input = valid<{ enabled: boolean; endsAt?: string | null }>(classSyncBodySchema, body, `class sync of ${course}`);
-    if ((await getClassSync(course)).enabled !== input.enabled) {
+    if ((await getClassSync(course, new Date())).enabled !== input.enabled) {
       const endsAt = input.endsAt === undefined ? {} : { endsAt: input.endsAt === null ? null : new Date(input.endsAt) };
-      const { jobId } = await putClassSync(course, { enabled: input.enabled, ...endsAt }, ACTOR, service.scheduler);
+      const { jobId } = await putClassSync(course, { enabled: input.enabled, ...endsAt }, ACTOR, service.scheduler, new Date());
       if (jobId) classJobs.push(jobId);
     }
     classPhase.advance(i + 1);

@@ -3,6 +3,7 @@
 // Why this order: the HTTP server is the last thing to open so that nothing is served before the database and
 // the scheduler can take the work, and the first thing to close so that no request arrives while they go away.
 // Agenda stops before the database closes so that it can unlock the jobs this process holds.
+import { systemClock, type Clock } from './platform/clock.js';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -41,6 +42,8 @@ export interface Service {
 /** What a test injects into the service it starts. */
 export interface StartOptions {
   reactionFaults?: ReactionFaults;
+  /** The calendar's now (platform/clock.ts); the system clock when absent. */
+  clock?: Clock;
 }
 
 export async function start(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Service> {
@@ -97,16 +100,17 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       workerName: `${config.role}-${process.pid}`,
     });
     undo.push(() => scheduler.stop());
-    defineJobs({ scheduler, config, logger, metrics });
+    const clock = opts.clock ?? systemClock;
+    defineJobs({ scheduler, config, logger, metrics, clock });
     // Reactions are wired before jobs are processed: a replay of an open directory write needs them.
-    const unwire = wireReactions({ config, logger, metrics, scheduler, ...(opts.reactionFaults ? { faults: opts.reactionFaults } : {}) });
+    const unwire = wireReactions({ config, logger, metrics, scheduler, clock, ...(opts.reactionFaults ? { faults: opts.reactionFaults } : {}) });
     undo.push(async () => unwire());
     // Previews hold the directory snapshot in memory, and the change log's writers the numbers they have seen; a
     // stopped service holds nothing (a service started again in this process may find its database dropped).
     undo.push(() => forgetSnapshot());
     undo.push(async () => forgetLog());
     if (config.role !== 'api') {
-      await scheduleRecurringJobs({ scheduler, config, logger, metrics });
+      await scheduleRecurringJobs({ scheduler, config, logger, metrics, clock });
       await scheduler.startProcessing();
       logger.info({ pollMs: config.jobPollMs }, 'processing jobs');
       // Webhook deliveries: a loop of this worker's own, beside the jobs (delivery.ts says why not a job).
@@ -119,6 +123,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       metrics,
       scheduler,
       config,
+      clock,
       serveApi: config.role !== 'worker',
       readiness: {
         database: () => database.ping(),

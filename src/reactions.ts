@@ -5,6 +5,7 @@
 // the logger) is installed at start by src/wiring.ts.
 import type { Logger } from './platform/logger.js';
 import type { Metrics } from './platform/metrics.js';
+import type { Clock } from './platform/clock.js';
 import type { DirectoryChange, PublishMeta } from './directory/directory-change.js';
 import { followDirectoryWrite } from './membership/on-change.js';
 import { followEnrolments } from './class-sync/class-sync.listener.js';
@@ -16,6 +17,8 @@ export interface ReactionContext {
   valve: SafetyValve;
   metrics: Metrics;
   logger: Logger;
+  /** The calendar's now (whether a course's class sync has ended). */
+  clock: Clock;
   /** Injected by tests (start's options) to make reactions fail. */
   faults?: ReactionFaults;
 }

@@ -4,12 +4,15 @@ import type { Config } from './config.js';
 import type { Scheduler } from './jobs/scheduler.js';
 import type { Logger } from './platform/logger.js';
 import type { Metrics } from './platform/metrics.js';
+import type { Clock } from './platform/clock.js';
 
 export interface ServiceDeps {
   scheduler: Scheduler;
   config: Config;
   logger: Logger;
   metrics: Metrics;
+  /** The calendar's now (class sync's end); the system clock but in tests. */
+  clock: Clock;
 }
 
 /** What a router is given. */

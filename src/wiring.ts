@@ -1,6 +1,7 @@
 // The process's wiring of what crosses domains, installed once at start (lifecycle.ts): what directory writes'
 // reactions need (src/reactions.ts), the replay of a write whose reaction failed, the directory's question which
 // rules use a field, and the enrolment of whoever joins a group with courses.
+import type { Clock } from './platform/clock.js';
 import type { Config } from './config.js';
 import type { Logger } from './platform/logger.js';
 import type { Metrics } from './platform/metrics.js';
@@ -20,6 +21,7 @@ export interface ReactionDeps {
   logger: Logger;
   metrics: Metrics;
   scheduler: Scheduler;
+  clock: Clock;
   faults?: ReactionFaults;
 }
 
@@ -29,6 +31,7 @@ export function wireReactions(deps: ReactionDeps): () => void {
     valve: { share: deps.config.removalSafetyShare, minMembers: deps.config.removalSafetyMinMembers },
     metrics: deps.metrics,
     logger: deps.logger,
+    clock: deps.clock,
     ...(deps.faults ? { faults: deps.faults } : {}),
   });
   // A failed reaction leaves its write open (user-events.ts); its replay starts at once. The id names the write and

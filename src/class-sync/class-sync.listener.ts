@@ -9,6 +9,7 @@ import type { DirectoryChange, PublishMeta } from '../directory/directory-change
 import { readUsers } from '../directory/user-store.js';
 import type { SafetyValve } from '../membership/policy.js';
 import type { Metrics } from '../platform/metrics.js';
+import type { Clock } from '../platform/clock.js';
 import { activeClassSyncCourses, applyClassChange } from './class-sync.service.js';
 
 const ENROLLMENT = 'enrollments.';
@@ -36,8 +37,8 @@ async function affectedUsers(changes: readonly DirectoryChange[], active: Readon
   return byCourse;
 }
 
-async function applyClassChanges(changes: readonly DirectoryChange[], meta: PublishMeta, deps: { valve: SafetyValve; metrics?: Metrics }): Promise<number> {
-  const active = await activeClassSyncCourses();
+async function applyClassChanges(changes: readonly DirectoryChange[], meta: PublishMeta, deps: { valve: SafetyValve; metrics?: Metrics; clock: Clock }): Promise<number> {
+  const active = await activeClassSyncCourses(deps.clock.now());
   if (active.length === 0) return 0;
   const byCourse = await affectedUsers(changes, new Set(active));
   const runKey = `change:${meta.id}`;
@@ -50,7 +51,7 @@ async function applyClassChanges(changes: readonly DirectoryChange[], meta: Publ
   return moved;
 }
 
-export async function followEnrolments(changes: readonly DirectoryChange[], meta: PublishMeta, deps: { valve: SafetyValve; metrics: Metrics }): Promise<void> {
+export async function followEnrolments(changes: readonly DirectoryChange[], meta: PublishMeta, deps: { valve: SafetyValve; metrics: Metrics; clock: Clock }): Promise<void> {
   const end = deps.metrics.syncDuration.startTimer({ kind: 'class' });
   try {
     await applyClassChanges(changes, meta, deps);

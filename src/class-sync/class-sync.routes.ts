@@ -13,13 +13,13 @@ export function classSyncRoutes(deps: RouteDeps): Router {
   const router = Router();
 
   router.get('/courses/:code/class-sync', requirePermission('groups:read'), validate({ params: courseParams }), async (_req, res) => {
-    res.json(await getClassSync(res.locals.params.code as string));
+    res.json(await getClassSync(res.locals.params.code as string, deps.clock.now()));
   });
 
   router.put('/courses/:code/class-sync', requirePermission('groups:write'), validate({ params: courseParams, body: classSyncBodySchema }), async (req, res) => {
     const body = req.body as { enabled: boolean; endsAt?: string | null };
     const input: ClassSyncInput = { enabled: body.enabled, ...(body.endsAt !== undefined ? { endsAt: body.endsAt === null ? null : new Date(body.endsAt) } : {}) };
-    const { view, created, jobId } = await putClassSync(res.locals.params.code as string, input, actorOf(req.principal), deps.scheduler);
+    const { view, created, jobId } = await putClassSync(res.locals.params.code as string, input, actorOf(req.principal), deps.scheduler, deps.clock.now());
     res.status(created ? 201 : 200).json({ ...view, ...(jobId ? { jobId } : {}) });
   });
 

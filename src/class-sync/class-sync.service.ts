@@ -18,7 +18,6 @@ import { ConflictError, NotFoundError } from '../platform/errors.js';
 import type { Metrics } from '../platform/metrics.js';
 import { ClassSyncModel, type ClassSyncDoc } from './class-sync.model.js';
 import { classScope, type ClassScopeOutcome } from './class-sync.scope.js';
-import { classSyncClock } from './clock.js';
 
 export const CLASS_SYNC_JOB = 'class-sync';
 
@@ -77,14 +76,14 @@ export function stateOf(doc: ClassSyncDoc | null, now: Date): ClassSyncState {
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
-function view(course: string, doc: ClassSyncDoc | null, groups: number): ClassSyncView {
+function view(course: string, doc: ClassSyncDoc | null, groups: number, now: Date): ClassSyncView {
   return {
     course,
     enabled: doc?.enabled ?? false,
     enabledAt: iso(doc?.enabledAt),
     endsAt: iso(doc?.endsAt),
     syncUntil: doc ? iso(syncUntilOf(doc)) : null,
-    state: stateOf(doc, classSyncClock.now()),
+    state: stateOf(doc, now),
     lastSyncAt: iso(doc?.lastSyncAt),
     groups,
     ...(doc?.lastError ? { lastError: doc.lastError } : {}),
@@ -98,10 +97,10 @@ async function requireCourse(code: string): Promise<void> {
 
 const readSettings = (course: string) => ClassSyncModel.findById(course).lean<ClassSyncDoc>();
 
-export async function getClassSync(course: string): Promise<ClassSyncView> {
+export async function getClassSync(course: string, now: Date): Promise<ClassSyncView> {
   await requireCourse(course);
   const [doc, groups] = await Promise.all([readSettings(course), GroupModel.countDocuments({ scope: course })]);
-  return view(course, doc, groups);
+  return view(course, doc, groups, now);
 }
 
 /** Queues a sync of the course's class groups. */
@@ -114,10 +113,9 @@ export async function startClassSync(scheduler: Scheduler, course: string, opts:
  * PUT: turns the sync on or off, sets or clears `endsAt`. Turning it on (from off, or for the first time) sets
  * `enabledAt` to now and starts a sync; a PUT that leaves it on keeps `enabledAt`, so `syncUntil` does not move.
  */
-export async function putClassSync(course: string, input: ClassSyncInput, actor: string, scheduler: Scheduler): Promise<{ view: ClassSyncView; created: boolean; jobId?: string }> {
+export async function putClassSync(course: string, input: ClassSyncInput, actor: string, scheduler: Scheduler, now: Date): Promise<{ view: ClassSyncView; created: boolean; jobId?: string }> {
   await requireCourse(course);
   const existing = await readSettings(course);
-  const now = classSyncClock.now();
   const turnedOn = input.enabled && !existing?.enabled;
   const enabledAt = turnedOn ? now : existing?.enabledAt;
   const endsAt = input.endsAt !== undefined ? input.endsAt : (existing?.endsAt ?? null);
@@ -132,23 +130,23 @@ export async function putClassSync(course: string, input: ClassSyncInput, actor:
   const stored = await readSettings(course);
   const jobId = turnedOn && stateOf(stored, now) === 'active' ? await startClassSync(scheduler, course, { actor }) : undefined;
   const groups = await GroupModel.countDocuments({ scope: course });
-  return { view: view(course, stored, groups), created: !existing, ...(jobId ? { jobId } : {}) };
+  return { view: view(course, stored, groups, now), created: !existing, ...(jobId ? { jobId } : {}) };
 }
 
 /** POST /groups/{id}/sync of a course's class group: a sync of the course's class groups, while it is active. */
-export async function startClassSyncOfGroup(scheduler: Scheduler, course: string, opts: { actor: string; confirmRemovals?: boolean }): Promise<string> {
-  const state = stateOf(await readSettings(course), classSyncClock.now());
+export async function startClassSyncOfGroup(scheduler: Scheduler, course: string, opts: { actor: string; confirmRemovals?: boolean; now: Date }): Promise<string> {
+  const state = stateOf(await readSettings(course), opts.now);
   if (state !== 'active') {
     throw new ConflictError(
       `This group is kept by the class group sync of course ${course}, which is ${state}; ` +
         `turn it on (PUT /api/v1/courses/${course}/class-sync {"enabled": true}) to sync its groups.`,
     );
   }
-  return startClassSync(scheduler, course, opts);
+  return startClassSync(scheduler, course, { actor: opts.actor, ...(opts.confirmRemovals ? { confirmRemovals: true } : {}) });
 }
 
-/** What a class sync job passes: the same as a group sync's (one job, one instant, one valve). */
-export type ClassSyncRunOptions = GroupSyncOptions;
+/** What a class sync job passes: a group sync's (one job, one instant, one valve), and the calendar's now. */
+export type ClassSyncRunOptions = GroupSyncOptions & { now: Date };
 
 export type ClassSyncResult = (ClassScopeOutcome & { heldRemovals?: number }) | { course: string; skipped: ClassSyncState | 'deleted' };
 
@@ -156,7 +154,7 @@ export type ClassSyncResult = (ClassScopeOutcome & { heldRemovals?: number }) | 
 export async function runClassSync(course: string, opts: ClassSyncRunOptions): Promise<ClassSyncResult> {
   const settings = await readSettings(course);
   if (!(await courseExists(course))) return { course, skipped: 'deleted' };
-  const state = stateOf(settings, classSyncClock.now());
+  const state = stateOf(settings, opts.now);
   if (state !== 'active') return { course, skipped: state };
   const scope = classScope({ course, now: opts.at, actor: opts.actor, runKey: opts.jobId, ...(opts.progress ? { onProgress: opts.progress } : {}) });
   const ctx = { runKey: opts.jobId, at: opts.at, ...(opts.metrics ? { metrics: opts.metrics } : {}) };
@@ -195,8 +193,7 @@ async function recordSync(course: string, at: Date, error: string | undefined, h
 }
 
 /** The courses whose sync is active now (for the nightly run and directory changes). */
-export async function activeClassSyncCourses(): Promise<string[]> {
-  const now = classSyncClock.now();
+export async function activeClassSyncCourses(now: Date): Promise<string[]> {
   const docs = await ClassSyncModel.find({ enabled: true }).lean<ClassSyncDoc[]>();
   return docs.filter((d) => stateOf(d, now) === 'active').map((d) => d._id);
 }

@@ -174,7 +174,11 @@ export function groupsRoutes(deps: RouteDeps): Router {
     const group = await requireGroup(req.params.id as string);
     if (isScopedGroup(group)) {
       // A course's class group: the sync is the course's (all its class groups at once).
-      const jobId = await startClassSyncOfGroup(scheduler, group.scope, { actor: actorOf(req.principal), confirmRemovals: (req.body as { confirmRemovals: boolean }).confirmRemovals });
+      const jobId = await startClassSyncOfGroup(scheduler, group.scope, {
+        actor: actorOf(req.principal),
+        confirmRemovals: (req.body as { confirmRemovals: boolean }).confirmRemovals,
+        now: deps.clock.now(),
+      });
       res.status(202).location(`/api/v1/jobs/${jobId}`).json({ jobId });
       return;
     }

@@ -14,7 +14,7 @@ export interface ClassSyncAllJobData {
   occurrence: string;
 }
 
-export function defineClassSyncJob({ scheduler, config, metrics }: JobsDeps): void {
+export function defineClassSyncJob({ scheduler, config, metrics, clock }: JobsDeps): void {
   scheduler.define<ClassSyncJobData>({
     name: CLASS_SYNC_JOB,
     concurrency: 2,
@@ -28,6 +28,7 @@ export function defineClassSyncJob({ scheduler, config, metrics }: JobsDeps): vo
           valve: valveOf(config),
           metrics,
           progress: ctx.progress,
+          now: clock.now(),
         }),
       );
     },
@@ -38,7 +39,7 @@ export function defineClassSyncJob({ scheduler, config, metrics }: JobsDeps): vo
     concurrency: 1,
     async run(data) {
       const jobs: string[] = [];
-      for (const course of await activeClassSyncCourses()) {
+      for (const course of await activeClassSyncCourses(clock.now())) {
         jobs.push(await startClassSync(scheduler, course, { actor: 'schedule', jobId: `${CLASS_SYNC_JOB}:${course}:nightly:${data.occurrence}` }));
       }
       return { courses: jobs.length, jobs };

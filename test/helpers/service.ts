@@ -30,6 +30,8 @@ export interface TestService {
   auth(role?: Role): Promise<{ Authorization: string }>;
   /** Set `failures` to make the next membership reactions fail (injected into the service). */
   reactionFaults: ReactionFaults;
+  /** The service's calendar clock: set `now` to move it (class sync's 5 months), back to the system clock after. */
+  clock: { now: () => Date };
   stop(): Promise<void>;
 }
 
@@ -43,7 +45,8 @@ export async function startTestService(label: string, env: Record<string, string
     ...env,
   });
   const reactionFaults: ReactionFaults = { failures: 0 };
-  const service = await start(config, createLogger(config.logLevel), { reactionFaults });
+  const clock = { now: () => new Date() };
+  const service = await start(config, createLogger(config.logLevel), { reactionFaults, clock });
   const keys = new Map<Role, string>();
   const admin = await createApiKey('test admin', 'admin');
   keys.set('admin', admin.key);
@@ -59,6 +62,7 @@ export async function startTestService(label: string, env: Record<string, string
   return {
     service,
     reactionFaults,
+    clock,
     api,
     adminKey: admin.key,
     keyFor,

@@ -3,7 +3,6 @@
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { storedState } from '../../helpers/stored-state.js';
-import { classSyncClock } from '../../../src/class-sync/clock.js';
 import { NIGHTLY_SYNC_JOB } from '../../../src/jobs/nightly-sync.job.js';
 import { CLASS_SYNC_ALL_JOB } from '../../../src/jobs/class-sync.job.js';
 import {
@@ -42,7 +41,7 @@ describe('Class group sync: a course keeps groups per class, cohort and attendan
   });
   after(async () => t.stop());
   afterEach(() => {
-    classSyncClock.now = () => new Date();
+    t.clock.now = () => new Date();
   });
 
   const newCourse = async () => {
@@ -300,7 +299,7 @@ describe('Class group sync: a course keeps groups per class, cohort and attendan
     const course = await newCourse();
     const s = await student(course, { class: TUTORIAL_1, mode: 'internal' });
     const enabledAt = new Date('2026-01-31T09:00:00.000Z');
-    classSyncClock.now = () => enabledAt;
+    t.clock.now = () => enabledAt;
     const on = await enable(course);
     expect(on).to.include({ enabledAt: enabledAt.toISOString(), syncUntil: '2026-06-30T09:00:00.000Z', state: 'active' });
     // An endsAt before the 5 months wins; one after does not.
@@ -314,9 +313,9 @@ describe('Class group sync: a course keeps groups per class, cohort and attendan
     expect((await t.api.put(`/api/v1/courses/${course}/class-sync`).set(admin).send({ enabled: true, endsAt: '2026-12-01T00:00:00Z' }).expect(200)).body).to.include({
       syncUntil: '2026-06-30T09:00:00.000Z',
     });
-    classSyncClock.now = () => new Date('2026-06-30T08:59:59.000Z');
+    t.clock.now = () => new Date('2026-06-30T08:59:59.000Z');
     expect((await t.api.get(`/api/v1/courses/${course}/class-sync`).set(admin).expect(200)).body).to.include({ state: 'active' });
-    classSyncClock.now = () => new Date('2026-06-30T09:00:00.000Z');
+    t.clock.now = () => new Date('2026-06-30T09:00:00.000Z');
     expect((await t.api.get(`/api/v1/courses/${course}/class-sync`).set(admin).expect(200)).body).to.include({ state: 'ended', enabled: true });
     const groups = await courseGroups(course);
     // Neither an enrolment change, nor a sync asked for, nor the nightly run moves anyone any more.

@@ -137,7 +137,7 @@ describe('Streaming syncs and directory writes at the same moment', function () 
     const window = midway(async () => {
       await t.api.put(`/api/v1/courses/${course}/enrollments/${id(10)}`).set(hr).send(enrolment).expect(200);
     }, 500);
-    await runClassSync(course, { jobId: 'race-class-sync', at: new Date(), actor: 'test', confirmRemovals: false, valve, progress: window.progress });
+    await runClassSync(course, { jobId: 'race-class-sync', at: new Date(), actor: 'test', confirmRemovals: false, valve, progress: window.progress, now: new Date() });
     expect(window.landed(), 'the enrolment landed mid-sync').to.equal(true);
     expect(await db().collection('memberships').countDocuments({ _id: `${await groupId()}:${id(10)}` as never })).to.equal(1);
     await waitForCount(await groupId(), 600);

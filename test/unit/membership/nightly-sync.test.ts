@@ -1,3 +1,4 @@
+import { systemClock } from '../../../src/platform/clock.js';
 import { expect } from 'chai';
 import { defineNightlySyncJob, NIGHTLY_SYNC_JOB } from '../../../src/jobs/nightly-sync.job.js';
 import { SYNC_ALL_JOB } from '../../../src/jobs/sync-all.job.js';
@@ -12,7 +13,7 @@ describe('the nightly sync job', () => {
     let definition: JobDefinition<Record<string, never>> | undefined;
     const scheduler = { define: (d: JobDefinition<Record<string, never>>) => (definition = d) } as unknown as Scheduler;
     const config = loadConfig({ SYNC_CRON: '0 2 * * *' });
-    defineNightlySyncJob({ scheduler, config, logger: createLogger('silent'), metrics: createMetrics() });
+    defineNightlySyncJob({ scheduler, config, logger: createLogger('silent'), metrics: createMetrics(), clock: systemClock });
     expect(definition!.name).to.equal(NIGHTLY_SYNC_JOB);
 
     const enqueued: Array<{ name: string; jobId?: string }> = [];
