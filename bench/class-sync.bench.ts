@@ -7,10 +7,9 @@
 // (runClassSync), in this process. `npm run bench` runs it with the others; `node --import tsx
 // bench/class-sync.bench.ts` runs it alone and writes bench/results-class-sync.json. CLASS_SYNC_BENCH_STUDENTS
 // chooses another size.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/logger.js';
 import { start, type Service } from '../src/lifecycle.js';
@@ -124,9 +123,4 @@ export async function run(): Promise<BenchResult[]> {
   }
 }
 
-const rows = await runWhenMain(import.meta.url, run);
-if (rows) {
-  const out = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results-class-sync.json');
-  await writeFile(out, JSON.stringify(rows, null, 2) + '\n');
-  console.log(`wrote ${out}`);
-}
+await runWhenMain(import.meta.url, run, { keepIn: 'results-class-sync.json' });

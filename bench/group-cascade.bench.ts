@@ -10,7 +10,7 @@
 //
 // `npm run bench group-cascade` runs it; `node --import tsx bench/group-cascade.bench.ts` runs it alone and writes
 // bench/results-group-cascade.json; CASCADE_BENCH_USERS and CASCADE_BENCH_WRITES choose a quicker run.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
@@ -135,6 +135,4 @@ export async function run(): Promise<BenchResult[]> {
   return out;
 }
 
-const rows = await runWhenMain(import.meta.url, run);
-// Run alone, its figures are also kept in a file of their own (bench/run.ts writes bench/results.json).
-if (rows) await writeFile(new URL('./results-group-cascade.json', import.meta.url), JSON.stringify(rows, null, 2) + '\n');
+await runWhenMain(import.meta.url, run, { keepIn: 'results-group-cascade.json' });

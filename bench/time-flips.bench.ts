@@ -10,10 +10,9 @@
 //
 // `npm run bench` runs it with the others; `node --import tsx bench/time-flips.bench.ts` runs it alone and writes
 // bench/results-time-flips.json. TIME_FLIPS_BENCH_USERS / TIME_FLIPS_BENCH_DUE choose other sizes.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Collection, type FindCursor } from 'mongodb';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/logger.js';
@@ -179,9 +178,4 @@ export async function run(): Promise<BenchResult[]> {
   }
 }
 
-const rows = await runWhenMain(import.meta.url, run);
-if (rows) {
-  const out = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results-time-flips.json');
-  await writeFile(out, JSON.stringify(rows, null, 2) + '\n');
-  console.log(`wrote ${out}`);
-}
+await runWhenMain(import.meta.url, run, { keepIn: 'results-time-flips.json' });

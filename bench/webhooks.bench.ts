@@ -10,10 +10,9 @@
 // bench/results-webhooks.json; WEBHOOKS_BENCH_USERS chooses the size (default 50,000).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/logger.js';
 import { start, type Service } from '../src/lifecycle.js';
@@ -174,9 +173,4 @@ export async function run(): Promise<BenchResult[]> {
   }
 }
 
-const rows = await runWhenMain(import.meta.url, run);
-if (rows) {
-  const out = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results-webhooks.json');
-  await writeFile(out, JSON.stringify(rows, null, 2) + '\n');
-  console.log(`wrote ${out}`);
-}
+await runWhenMain(import.meta.url, run, { keepIn: 'results-webhooks.json' });
