@@ -2,6 +2,7 @@
 // Each condition and group is a named group of controls ("Condition 2", "Group 1.3", numbered as people count) whose
 // controls are named by the words they show (Fact, Operator, Value, …); its API path, which the API's errors
 // name, is kept in data-path so they show beside it.
+import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useState } from 'preact/hooks';
 import type { ApiError, ProblemError } from './api.js';
 import { groupName, useGroupRefs } from './group-refs.js';
@@ -237,6 +238,39 @@ function LeafEditor(props: NodeProps & { leaf: Leaf }) {
   return props.leaf.fact === 'memberOf' ? <MemberOfEditor {...props} /> : <ValueLeafEditor {...props} />;
 }
 
+/**
+ * One condition's frame: its controls, its Remove button, what is missing from it and the API's errors about it.
+ */
+function LeafFrame(props: {
+  path: string;
+  missing: string | undefined;
+  errors: ProblemError[];
+  subject: string;
+  readOnly: boolean;
+  update: NodeProps['update'];
+  children: ComponentChildren;
+}) {
+  const { path, missing, errors, subject, readOnly, update, children } = props;
+  return (
+    <div class={`rule-leaf${errors.length || missing ? ' has-errors' : ''}`} data-path={path} role="group" aria-label={`Condition ${placeOf(path)}`}>
+      <div class="leaf-controls">
+        {children}
+        {!readOnly && (
+          <button type="button" class="link" onClick={() => update(path, () => null)}>
+            Remove
+          </button>
+        )}
+      </div>
+      {missing && (
+        <p class="field-errors" role="alert">
+          {missing}
+        </p>
+      )}
+      <Errors list={errors} subject={subject} />
+    </div>
+  );
+}
+
 /** The facts a condition can be about, in words. */
 function FactSelect({ leaf, labelId, readOnly, onChange }: { leaf: Leaf; labelId: string; readOnly: boolean; onChange(fact: Leaf['fact']): void }) {
   return (
@@ -263,8 +297,7 @@ function MemberOfEditor({ leaf, path, catalogue: cat, groupContext, errors, read
   const missing = group ? undefined : 'A “member of” condition needs a group: find one by its name';
   const mine = errorsAt(errors, path, true).filter((e) => !missing || !/\.params(\.group)?$/.test(e.path));
   return (
-    <div class={`rule-leaf${mine.length || missing ? ' has-errors' : ''}`} data-path={path} role="group" aria-label={`Condition ${placeOf(path)}`}>
-      <div class="leaf-controls">
+    <LeafFrame path={path} missing={missing} errors={mine} subject={subject} readOnly={readOnly} update={update}>
         <label>
           <span id={lid('fact')}>Fact</span>
           <FactSelect leaf={leaf} labelId={lid('fact')} readOnly={readOnly} onChange={(f) => set((l) => withFact(l, f, cat))} />
@@ -282,19 +315,7 @@ function MemberOfEditor({ leaf, path, catalogue: cat, groupContext, errors, read
           </select>
         </label>
         <GroupChooser value={group} context={groupContext} readOnly={readOnly} onChange={(id) => set((l) => ({ ...l, params: { group: id } }))} />
-        {!readOnly && (
-          <button type="button" class="link" onClick={() => update(path, () => null)}>
-            Remove
-          </button>
-        )}
-      </div>
-      {missing && (
-        <p class="field-errors" role="alert">
-          {missing}
-        </p>
-      )}
-      <Errors list={mine} subject={subject} />
-    </div>
+    </LeafFrame>
   );
 }
 
@@ -372,8 +393,7 @@ function ValueLeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update 
   const missing = countsDays(leaf.operator) && typeof leaf.value !== 'number' ? `${subject} needs a number of days` : missingValue(subject, kind, leaf.value, kind === 'list' || kind === 'select' ? t.options : undefined);
   const mine = errorsAt(errors, path, true).filter((e) => !missing || !/\.value$/.test(e.path));
   return (
-    <div class={`rule-leaf${mine.length || missing ? ' has-errors' : ''}`} data-path={path} role="group" aria-label={`Condition ${placeOf(path)}`}>
-      <div class="leaf-controls">
+    <LeafFrame path={path} missing={missing} errors={mine} subject={subject} readOnly={readOnly} update={update}>
         <label>
           <span id={lid('fact')}>Fact</span>
           <FactSelect leaf={leaf} labelId={lid('fact')} readOnly={readOnly} onChange={(f) => set((l) => withFact(l, f, cat))} />
@@ -440,19 +460,7 @@ function ValueLeafEditor({ leaf, path, catalogue: cat, errors, readOnly, update 
           </select>
         </label>
         <ValueInput kind={kind} days={countsDays(leaf.operator)} value={leaf.value} options={t.options} readOnly={readOnly} onChange={(v) => set((l) => ({ ...l, value: v }))} />
-        {!readOnly && (
-          <button type="button" class="link" onClick={() => update(path, () => null)}>
-            Remove
-          </button>
-        )}
-      </div>
-      {missing && (
-        <p class="field-errors" role="alert">
-          {missing}
-        </p>
-      )}
-      <Errors list={mine} subject={subject} />
-    </div>
+    </LeafFrame>
   );
 }
 
