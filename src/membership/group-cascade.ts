@@ -13,13 +13,13 @@
 // one after the other, so the second sees the first's memberships, whichever process runs each.
 import { readUsers } from '../directory/user-store.js';
 import { userLock } from '../directory/lock-keys.js';
-import { db, withLocks } from '../platform/db/index.js';
+import { withLocks } from '../platform/db/index.js';
 import type { Metrics } from '../platform/metrics.js';
 import { loadGroups, type EvalGroup } from './active-groups.js';
 import { bumpCounts, markFailed, storedValveSizes } from './group-state.js';
-import { membershipId, type MembershipDoc } from './membership.model.js';
-import { exclusions, memberships, type MembershipMove } from './membership-store.js';
-import { currentMembershipOf, heldRemovalsMessage, type SafetyValve } from './policy.js';
+import type { MembershipMove } from './membership-store.js';
+import { readUsersStanding } from './users-standing.js';
+import { heldRemovalsMessage, type SafetyValve } from './policy.js';
 import { netWins, reconcile, type Scope } from './reconcile.js';
 import type { GroupGraph } from '../groups/group-graph.js';
 
@@ -103,13 +103,7 @@ function cascadeScope(
     minRemovalsWeighed: 2,
     async read() {
       // Read under the users' locks: every membership of theirs (the rules may name any group), and exclusions.
-      const [docs, mine, excluded] = await Promise.all([
-        readUsers(users),
-        db().readWhereIn(memberships(), 'externalId', users),
-        db().readWhereIn(exclusions(), 'externalId', users, { projection: { _id: 1 } }),
-      ]);
-      const current = new Map<string, MembershipDoc>(mine.map((m) => [m._id, m]));
-      const out = new Set(excluded.map((e) => e._id));
+      const [docs, standing] = await Promise.all([readUsers(users), readUsersStanding(users)]);
       const groupName = (id: string) => graph.name(id);
       return {
         groups,
@@ -124,11 +118,8 @@ function cascadeScope(
               only: () => false,
               changed: changed.get(externalId)!,
               groupName,
-              current: (g) => {
-                const m = current.get(membershipId(g, externalId));
-                return m ? currentMembershipOf(m) : undefined;
-              },
-              excluded: (g) => out.has(membershipId(g, externalId)),
+              current: (g) => standing.current(g, externalId),
+              excluded: (g) => standing.excluded(g, externalId),
             });
           }
         },

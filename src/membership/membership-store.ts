@@ -234,7 +234,8 @@ export async function removeMemberships(removes: readonly PlannedRemove[], ctx: 
     reason: r.reason,
     run: ctx.runKey,
   }));
-  const intent = await openIntents(ctx.runKey, entries.map((entry, i) => ({ entry, removedAddedAt: removes[i]!.membership.addedAt })));
+  const intended = entries.map((entry, i) => ({ entry, removedAddedAt: removes[i]!.membership.addedAt }));
+  const intent = await openIntents(ctx.runKey, intended);
   const recorded = await db().insertIgnoringDuplicates(history(), entries);
   // Grouped by group and source, so that what is counted is what this call deleted (a concurrent writer's
   // deletion of the same membership is counted once, by whoever deleted it).
@@ -270,7 +271,7 @@ export async function removeMemberships(removes: readonly PlannedRemove[], ctx: 
   if (failure !== undefined) {
     // Settled now from what is stored (a failed delete may have landed after all); when that fails too (the database
     // is still away), the intent stays open and the sweep settles it.
-    await finishIntent({ ids: intent, run: ctx.runKey, changes: entries.map((entry, i) => ({ entry, removedAddedAt: removes[i]!.membership.addedAt })) })
+    await finishIntent({ ids: intent, run: ctx.runKey, changes: intended })
       .then(() => closeIntents(intent))
       .catch(() => undefined);
     throw failure;

@@ -14,15 +14,14 @@ import type { DirectoryChange, PublishMeta } from '../directory/directory-change
 import type { Logger } from '../platform/logger.js';
 import { readUsers } from '../directory/user-store.js';
 import type { UserDoc } from '../directory/user.model.js';
-import { db } from '../platform/db/index.js';
 import type { Metrics } from '../platform/metrics.js';
 import { loadGroups, type DefaultGroup, type EvalGroup } from './active-groups.js';
 import { netWins, reconcile, type Scope } from './reconcile.js';
 import { changeAffects } from './rule-reads.js';
 import { changeReason } from './change-reasons.js';
-import { membershipId, type MembershipDoc } from './membership.model.js';
-import { countMembers, exclusions, memberships } from './membership-store.js';
-import { currentMembershipOf, heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
+import { countMembers } from './membership-store.js';
+import { readUsersStanding } from './users-standing.js';
+import { heldRemovalsMessage, type CurrentMembership, type SafetyValve } from './policy.js';
 import { bumpCounts, markFailed, setCount, storedValveSizes } from './group-state.js';
 import { eachLimited } from '../platform/each-limited.js';
 
@@ -66,20 +65,6 @@ function collapse(changes: readonly DirectoryChange[]): Map<string, Changed> {
   return byUser;
 }
 
-/**
- * Current memberships of the users of (group, user) pairs. Read by user, not by pair: one indexed equality per user
- * returns their few memberships, where a lookup per pair cost one round trip per group (100 for one user's change).
- * All of them are kept: a rule may name any group (`memberOf`), and a group naming one this change moves is
- * evaluated too.
- */
-async function readMemberships(pairs: ReadonlyArray<[string, string]>): Promise<Map<string, MembershipDoc>> {
-  const found = new Map<string, MembershipDoc>();
-  if (pairs.length === 0) return found;
-  const users = [...new Set(pairs.map(([, u]) => u))];
-  for (const m of await db().readWhereIn(memberships(), 'externalId', users)) found.set(m._id, m);
-  return found;
-}
-
 /** The users as stored: those the writer handed over (stored), the others read. */
 async function usersOf(ids: readonly string[], stored: ReadonlyMap<string, UserDoc> | undefined): Promise<Map<string, UserDoc>> {
   if (!stored) return readUsers(ids);
@@ -89,10 +74,6 @@ async function usersOf(ids: readonly string[], stored: ReadonlyMap<string, UserD
     if (doc) users.set(id, doc);
   }
   return users;
-}
-
-async function readExclusions(users: readonly string[]): Promise<Set<string>> {
-  return new Set((await db().readWhereIn(exclusions(), 'externalId', users, { projection: { _id: 1 } })).map((e) => e._id));
 }
 
 
@@ -211,7 +192,8 @@ function changeScope(
         if (change.created && user && defaultGroup && takesDefault(defaultGroup, user.status === 'active')) joinsDefault.add(user._id);
       }
       const evaluatedIds = [...affected.keys()].filter((id) => affected.get(id)!.size > 0 || joinsDefault.has(id));
-      const [current, excluded] = await Promise.all([readMemberships(pairs), readExclusions(evaluatedIds)]);
+      // Every membership of the users with pairs to read (a group naming one this change moves is evaluated too).
+      const standing = await readUsersStanding([...new Set(pairs.map(([, u]) => u))], evaluatedIds);
       return {
         groups,
         graph,
@@ -221,8 +203,8 @@ function changeScope(
             if (!user) {
               const mine = new Map<string, CurrentMembership>();
               for (const g of allGroups) {
-                const m = current.get(membershipId(g, change.externalId));
-                if (m) mine.set(g, currentMembershipOf(m));
+                const m = standing.current(g, change.externalId);
+                if (m) mine.set(g, m);
               }
               planner.deletedUser(change.externalId, mine, change.actor, versions);
               continue;
@@ -234,15 +216,12 @@ function changeScope(
                 only: (g: EvalGroup) => only.has(g.id),
                 because: (g) => changeReason(user, change.paths, g.reads),
                 groupName: (g) => graph.name(g),
-                current: (g) => {
-                  const m = current.get(membershipId(g, change.externalId));
-                  return m ? currentMembershipOf(m) : undefined;
-                },
-                excluded: (g) => excluded.has(membershipId(g, change.externalId)),
+                current: (g) => standing.current(g, change.externalId),
+                excluded: (g) => standing.excluded(g, change.externalId),
               });
             }
             // After the rule's evaluation, so that a user an automatic default group's rule selects joins by it.
-            if (joinsDefault.has(user._id) && !excluded.has(membershipId(defaultGroup!._id, user._id))) {
+            if (joinsDefault.has(user._id) && !standing.excluded(defaultGroup!._id, user._id)) {
               planner.defaultMember(defaultGroup!._id, user._id, change.actor);
             }
           }

@@ -6,13 +6,12 @@
 // to one user never interleave.
 import { userLock } from '../directory/lock-keys.js';
 import { readUsers } from '../directory/user-store.js';
-import { db, withLocks } from '../platform/db/index.js';
+import { withLocks } from '../platform/db/index.js';
 import type { Metrics } from '../platform/metrics.js';
 import { loadActiveAutomaticGroups } from './active-groups.js';
 import { bumpCounts, markFailed, storedValveSizes } from './group-state.js';
-import { exclusions, memberships } from './membership-store.js';
-import { membershipId, type MembershipDoc } from './membership.model.js';
-import { currentMembershipOf, type SafetyValve } from './policy.js';
+import { readUsersStanding } from './users-standing.js';
+import type { SafetyValve } from './policy.js';
 import { netWins, reconcile, type Scope } from './reconcile.js';
 import { clearHandled, type TimeFlipDoc } from './time-flips.js';
 
@@ -58,14 +57,8 @@ function timeScope(due: readonly TimeFlipDoc[], at: Date, result: FlipOutcome, u
       const timed = new Set(groups.map((g) => g.id));
       const live = due.filter((f) => timed.has(f.group));
       const userIds = [...new Set(live.map((f) => f.externalId))];
-      const [users, current, excluded] = await Promise.all([
-        readUsers(userIds),
-        db().readWhereIn(memberships(), 'externalId', userIds),
-        db().readWhereIn(exclusions(), 'externalId', userIds, { projection: { _id: 1 } }),
-      ]);
+      const [users, standing] = await Promise.all([readUsers(userIds), readUsersStanding(userIds)]);
       unevaluated.push(...due.filter((f) => !timed.has(f.group) || !users.has(f.externalId)));
-      const memberOf = new Map<string, MembershipDoc>(current.map((m) => [m._id, m]));
-      const excludedIds = new Set(excluded.map((e) => e._id));
       // Per user: the groups that flip them now, and why.
       const flipsOf = new Map<string, Map<string, string>>();
       for (const f of live) {
@@ -84,11 +77,8 @@ function timeScope(due: readonly TimeFlipDoc[], at: Date, result: FlipOutcome, u
               actor: TIME_FLIP_ACTOR,
               only: (g) => mine.has(g.id),
               because: (g) => mine.get(g.id),
-              current: (g) => {
-                const m = memberOf.get(membershipId(g, externalId));
-                return m ? currentMembershipOf(m) : undefined;
-              },
-              excluded: (g) => excludedIds.has(membershipId(g, externalId)),
+              current: (g) => standing.current(g, externalId),
+              excluded: (g) => standing.excluded(g, externalId),
             });
           }
         },
