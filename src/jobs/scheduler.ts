@@ -59,6 +59,8 @@ export interface Scheduler {
    * the same run schedule it once). Returns false when a run of that id exists already.
    */
   scheduleAt<D extends object>(when: Date, name: string, data: D, opts: EnqueueOptions & { jobId: string }): Promise<boolean>;
+  /** The earliest scheduled run of the job that is waiting to start (not one running now), or null. */
+  earliestWaiting(name: string): Promise<Date | null>;
   /** The recurring schedule (e.g. the nightly full sync), in `timeZone` (UTC when absent). Idempotent across processes. */
   every(cron: string, name: string, data?: Record<string, unknown>, timeZone?: string): Promise<void>;
   /** Start processing jobs (worker role). */
@@ -66,6 +68,9 @@ export interface Scheduler {
   isProcessing(): boolean;
   stop(): Promise<void>;
 }
+
+/** Where Agenda keeps its jobs. */
+const JOBS_COLLECTION = 'agendaJobs';
 
 type AgendaData = { jobId?: string } & Record<string, unknown>;
 
@@ -130,7 +135,7 @@ export function resultCounts(result: unknown): Record<string, unknown> | undefin
 export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler> {
   const { logger } = opts;
   const agenda = new Agenda({
-    backend: new MongoBackend({ mongo: opts.db, collection: 'agendaJobs' }),
+    backend: new MongoBackend({ mongo: opts.db, collection: JOBS_COLLECTION }),
     name: opts.workerName,
     processEvery: opts.pollMs,
     defaultLockLifetime: lockLifetimeMs(opts.pollMs),
@@ -263,6 +268,14 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
     define,
     enqueue,
     scheduleAt,
+    async earliestWaiting(name) {
+      const jobs = opts.db.collection<{ name: string; nextRunAt: Date | null; lockedAt: Date | null }>(JOBS_COLLECTION);
+      let earliest: Date | null = null;
+      for (const j of await jobs.find({ name }, { projection: { nextRunAt: 1, lockedAt: 1 } }).toArray()) {
+        if (j.nextRunAt && !j.lockedAt && (!earliest || j.nextRunAt < earliest)) earliest = j.nextRunAt;
+      }
+      return earliest;
+    },
     async every(cron, name, data = {}, timeZone = 'UTC') {
       await agenda.every(cron, name, data, { skipImmediate: true, timezone: timeZone });
     },

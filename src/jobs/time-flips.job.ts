@@ -12,7 +12,6 @@
 // Agenda runs a job when its nextRunAt comes, checking every JOB_POLL_MS for jobs due within the next interval, so a
 // wake-up starts at its instant (never before: flips due are those at or before the wall clock) plus the time to take
 // its lock.
-import mongoose from 'mongoose';
 import type { JobsDeps } from '../service-deps.js';
 import { applyTimeFlips } from '../membership/time-flip-scope.js';
 import { dropAllFlips, dueFlips, storedFlipZone, useFlipWake, type TimeFlipDoc } from '../membership/time-flips.js';
@@ -41,18 +40,10 @@ interface TimeFlipsJobData {
   at: string;
 }
 
-/** The earliest wake-up waiting to run (not one running now: that one may have read the flips already). */
-async function pendingWake(): Promise<Date | null> {
-  const jobs = mongoose.connection.db!.collection<{ name: string; nextRunAt: Date | null; lockedAt: Date | null }>('agendaJobs');
-  const pending = await jobs.find({ name: TIME_FLIPS_JOB }, { projection: { nextRunAt: 1, lockedAt: 1 } }).toArray();
-  let earliest: Date | null = null;
-  for (const j of pending) if (j.nextRunAt && !j.lockedAt && (!earliest || j.nextRunAt < earliest)) earliest = j.nextRunAt;
-  return earliest;
-}
-
 /** Makes sure a wake-up runs at `at` or earlier (never later). */
 export async function wakeBy(scheduler: Scheduler, at: Date): Promise<void> {
-  const pending = await pendingWake();
+  // Not a wake-up running now: that one may have read the flips already.
+  const pending = await scheduler.earliestWaiting(TIME_FLIPS_JOB);
   if (pending && pending.getTime() <= at.getTime()) return;
   // A wake-up for an instant already past runs now; its id is then the moment asked, so that it is a new run.
   const when = new Date(Math.max(at.getTime(), Date.now()));
