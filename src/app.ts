@@ -10,6 +10,7 @@ import { errorHandler, NotFoundError, ServiceUnavailableError } from './platform
 import { buildOpenApiDocument } from './openapi.js';
 import { rateLimits } from './platform/rate-limit.js';
 import { requestTimeout } from './platform/request-timeout.js';
+import { bulkAdmission } from './platform/admission.js';
 import { apiKeysRoutes } from './keys/api-keys.routes.js';
 import { jobsRoutes } from './jobs/jobs.routes.js';
 import type { ServiceDeps } from './service-deps.js';
@@ -110,6 +111,8 @@ export function createApp(deps: AppDeps): express.Express {
     // Both budgets 0 leave no limiter, and Express refuses an empty use().
     const limits = rateLimits({ perMinute: deps.config.rateLimitPerMinute, batchesPerMinute: deps.config.rateLimitBatchesPerMinute });
     if (limits.length) api.use(limits);
+    // Interactive work first: a few bulk requests at a time, one more answered 503 at once (before its body is read).
+    api.use(bulkAdmission({ bulkInFlight: deps.config.bulkRequestsInFlight, requestTimeoutMs: deps.config.requestTimeoutMs }));
     api.use(jsonBody());
     api.use(apiKeysRoutes());
     api.use(jobsRoutes());

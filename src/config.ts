@@ -43,6 +43,8 @@ export interface Config {
   readonly rateLimitBatchesPerMinute: number;
   /** Longest a request may take before it is answered 503 and its connection freed. */
   readonly requestTimeoutMs: number;
+  /** Batches, imports and member copies one process runs at once; one more is answered 503 with Retry-After (platform/admission.ts). */
+  readonly bulkRequestsInFlight: number;
   /** A members copy of more users than this runs as a job (202) rather than in the request. */
   readonly copyJobThreshold: number;
   /** A process that has not renewed its leases for this long is dead: others take its leases over. */
@@ -102,6 +104,7 @@ const schema = Joi.object({
   RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(0).default(12_000),
   RATE_LIMIT_BATCHES_PER_MINUTE: Joi.number().integer().min(0).default(600),
   REQUEST_TIMEOUT_MS: Joi.number().integer().min(100).max(3_600_000).default(120_000),
+  BULK_REQUESTS_IN_FLIGHT: Joi.number().integer().min(1).max(1000).default(1),
   COPY_JOB_THRESHOLD: Joi.number().integer().min(0).max(1_000_000).default(2000),
   LEASE_TTL_MS: Joi.number().integer().min(300).max(600_000).default(10_000),
   LEASE_WAIT_MS: Joi.number().integer().min(100).max(600_000).default(30_000),
@@ -135,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: value.RATE_LIMIT_PER_MINUTE,
     rateLimitBatchesPerMinute: value.RATE_LIMIT_BATCHES_PER_MINUTE,
     requestTimeoutMs: value.REQUEST_TIMEOUT_MS,
+    bulkRequestsInFlight: value.BULK_REQUESTS_IN_FLIGHT,
     copyJobThreshold: value.COPY_JOB_THRESHOLD,
     leaseTtlMs: value.LEASE_TTL_MS,
     leaseWaitMs: value.LEASE_WAIT_MS,

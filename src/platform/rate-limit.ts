@@ -7,6 +7,7 @@ import type { RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { AppError } from './errors.js';
 import { DatabaseRateLimitStore } from './rate-limit-store.js';
+import { isBulkRequest } from './admission.js';
 
 class TooManyRequestsError extends AppError {
   readonly status = 429;
@@ -21,10 +22,8 @@ interface RateLimits {
 }
 
 const WINDOW_MS = 60_000;
-/** The writes of many records at once: batches, CSV imports (users, group members) and member copies. */
-const BATCH_PATHS = /^\/(users\/batch|users\/import|enrollments\/batch|groups\/[^/]+\/members\/(import|copy))$/;
 
-function limiter(limit: number, name: string, applies: (path: string) => boolean): RequestHandler {
+function limiter(limit: number, name: string, applies: (method: string, path: string) => boolean): RequestHandler {
   return rateLimit({
     windowMs: WINDOW_MS,
     limit,
@@ -32,7 +31,7 @@ function limiter(limit: number, name: string, applies: (path: string) => boolean
     store: new DatabaseRateLimitStore(`${name}:`),
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    skip: (req) => !applies(req.path),
+    skip: (req) => !applies(req.method, req.path),
     // A key's budget is its own. The one call made without a key, the browser's sign-in (POST /session), is
     // counted per client address instead, which also bounds guessing keys through it.
     keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${ipKeyGenerator(req.ip ?? '')}`),
@@ -46,6 +45,6 @@ function limiter(limit: number, name: string, applies: (path: string) => boolean
 export function rateLimits(limits: RateLimits): RequestHandler[] {
   const out: RequestHandler[] = [];
   if (limits.perMinute > 0) out.push(limiter(limits.perMinute, 'requests', () => true));
-  if (limits.batchesPerMinute > 0) out.push(limiter(limits.batchesPerMinute, 'batches', (p) => BATCH_PATHS.test(p)));
+  if (limits.batchesPerMinute > 0) out.push(limiter(limits.batchesPerMinute, 'batches', isBulkRequest));
   return out;
 }
