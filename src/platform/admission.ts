@@ -4,7 +4,7 @@
 // database the same two CPU cores. Under load, five batches at once made every members page wait 7.5 s and left
 // half the batches unanswered after a minute (docs/reliability.md, "Load"). So a process runs at most
 // BULK_REQUESTS_IN_FLIGHT bulk requests at a time, and answers one more at once with a 503 problem document and
-// Retry-After (about how long a bulk request takes here now) instead of queueing it: its body is not even parsed,
+// Retry-After (about when a running one ends) instead of queueing it: its body is not even parsed,
 // it writes nothing, and the client sends it again later (repeating a batch changes nothing twice).
 //
 // The bound is per process on purpose: what it protects is the process's own (its event loop, its driver pool,
@@ -37,19 +37,25 @@ interface AdmissionOptions {
 
 /** Mounted on the API router after authentication and rate limits, before the bodies are parsed. */
 export function bulkAdmission(opts: AdmissionOptions): RequestHandler {
-  let inFlight = 0;
+  /** When each running bulk request started. */
+  const running = new Set<{ started: number }>();
   const durations: number[] = [];
 
-  /** The median of the recent bulk requests' durations, in whole seconds: about when a slot frees. */
+  /**
+   * About when a slot frees, in whole seconds: what the running request that started first has left of the
+   * median recent bulk request's duration (at least a second).
+   */
   const retryAfterSeconds = (): number => {
     if (durations.length === 0) return FIRST_RETRY_AFTER_SECONDS;
     const sorted = [...durations].sort((a, b) => a - b);
-    return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(sorted[Math.floor(sorted.length / 2)]! / 1000)));
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    const oldest = Math.min(...[...running].map((r) => r.started));
+    return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil((median - (Date.now() - oldest)) / 1000)));
   };
 
   return (req, res, next) => {
     if (!isBulkRequest(req.method, req.path)) return next();
-    if (inFlight >= opts.bulkInFlight) {
+    if (running.size >= opts.bulkInFlight) {
       const seconds = retryAfterSeconds();
       sendProblem(
         res,
@@ -59,14 +65,11 @@ export function bulkAdmission(opts: AdmissionOptions): RequestHandler {
       );
       return;
     }
-    inFlight++;
-    const started = Date.now();
-    let released = false;
+    const slot = { started: Date.now() };
+    running.add(slot);
     const release = () => {
-      if (released) return;
-      released = true;
-      inFlight--;
-      durations.push(Date.now() - started);
+      if (!running.delete(slot)) return;
+      durations.push(Date.now() - slot.started);
       if (durations.length > DURATIONS_KEPT) durations.shift();
     };
     releaseWhenAnswered(res, release, opts.requestTimeoutMs);
