@@ -1,7 +1,8 @@
 // POST /enrollments/batch: up to 10,000 enrolments, each upserted by (course, externalId), answered like the
 // user batch. Courses are read in one query and users in one query (`_id $in`); each changed user is written
 // once, with a `$set` of every enrolment of the batch that changed for them, in unordered bulk updates by _id.
-// Users are read as readUsersByIds finds cheapest on the backend.
+// Users are read whole, as readUsersByIds finds cheapest on the backend, and handed to the membership reaction
+// as stored after the write, so that it does not read them back.
 //
 // The same path serves a group's enrolments (groups/group-courses.ts): enrollIfAbsent enrols where the user has no
 // enrolment in the course, removeGroupEnrollments takes back what a group made.
@@ -57,7 +58,8 @@ async function storeEnrollments(candidates: readonly Candidate[], outcome: Batch
     // What an earlier, cut-off run of this batch left owed is settled before this one answers.
     await settleOwed(new Set(candidates.map((c) => c.externalId)));
     const ids = [...new Set(candidates.map((c) => c.externalId))];
-    const { byId } = await readUsersByIds(ids, { _id: 1, version: 1, enrollments: 1 });
+    // Whole users: what this batch stores of them is handed to the reactions, which then read nothing again.
+    const { byId } = await readUsersByIds(ids, {});
     const enrollmentsOf = new Map([...byId].map(([id, d]) => [id, (d.enrollments ?? {}) as Record<string, EnrollmentDoc>]));
 
     const perUser = new Map<string, PathsUpdate & { set: Record<string, unknown>; created: number; updated: number }>();
@@ -77,7 +79,10 @@ async function storeEnrollments(candidates: readonly Candidate[], outcome: Batch
         continue;
       }
       let entry = perUser.get(c.externalId);
-      if (!entry) perUser.set(c.externalId, (entry = { from: byId.get(c.externalId)!.version ?? 0, set: {}, changed: [], created: 0, updated: 0 }));
+      if (!entry) {
+        const read = byId.get(c.externalId)!;
+        perUser.set(c.externalId, (entry = { from: read.version ?? 0, read, set: {}, changed: [], created: 0, updated: 0 }));
+      }
       const path = `enrollments.${c.course}`;
       entry.set[path] = next;
       entry.changed.push(path);
@@ -134,7 +139,7 @@ export async function removeGroupEnrollments(items: readonly GroupEnrollment[], 
   for (let i = 0; i < items.length; i += ENROLLMENT_BATCH_MAX) {
     const chunk = items.slice(i, i + ENROLLMENT_BATCH_MAX);
     await withLocks(chunk.map((c) => userLock(c.externalId)), async () => {
-      const { byId } = await readUsersByIds([...new Set(chunk.map((c) => c.externalId))], { _id: 1, version: 1, enrollments: 1 });
+      const { byId } = await readUsersByIds([...new Set(chunk.map((c) => c.externalId))], {});
       const perUser = new Map<string, PathsUpdate & { unset: Record<string, ''> }>();
       for (const c of chunk) {
         const current = (byId.get(c.externalId)?.enrollments as Record<string, EnrollmentDoc> | undefined)?.[c.course];
@@ -143,7 +148,10 @@ export async function removeGroupEnrollments(items: readonly GroupEnrollment[], 
           continue;
         }
         let entry = perUser.get(c.externalId);
-        if (!entry) perUser.set(c.externalId, (entry = { from: byId.get(c.externalId)!.version ?? 0, changed: [], unset: {} }));
+        if (!entry) {
+          const read = byId.get(c.externalId)!;
+          perUser.set(c.externalId, (entry = { from: read.version ?? 0, read, changed: [], unset: {} }));
+        }
         entry.changed.push(`enrollments.${c.course}`);
         entry.unset[`enrollments.${c.course}`] = '';
       }

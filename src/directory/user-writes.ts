@@ -50,7 +50,7 @@ export const userRaced = (externalId: string): ConflictError =>
 export interface Applied<T> {
   result: T;
   stored: Iterable<string>;
-  /** The stored users, whole, when the writer knows them (a users batch): the reaction then reads nothing again. */
+  /** The stored users, whole, that the writer knows (a batch): the reaction reads only the others. */
   docs?: ReadonlyMap<string, UserDoc>;
 }
 
@@ -115,6 +115,29 @@ export interface PathsUpdate {
   changed: string[];
   set?: Record<string, unknown>;
   unset?: Record<string, ''>;
+  /**
+   * The user as read at `from`, whole, under the lease this write holds: the user as stored afterwards is then known
+   * (this update applied to it) and handed to the reaction, which reads nothing again.
+   */
+  read?: UserDoc;
+}
+
+/** A user document with an update's `$set`/`$unset` of dotted paths applied (copied along each path, not in place). */
+function withPaths(doc: UserDoc, set: Record<string, unknown>, unset: Record<string, ''>): UserDoc {
+  const out = { ...doc } as Record<string, unknown>;
+  const place = (path: string, value: unknown, remove: boolean) => {
+    const keys = path.split('.');
+    let at = out;
+    for (const key of keys.slice(0, -1)) {
+      const inner = at[key];
+      at = at[key] = inner && typeof inner === 'object' && !Array.isArray(inner) && !(inner instanceof Date) ? { ...(inner as object) } : {};
+    }
+    if (remove) delete at[keys.at(-1)!];
+    else at[keys.at(-1)!] = value;
+  };
+  for (const path of Object.keys(unset)) place(path, undefined, true);
+  for (const [path, value] of Object.entries(set)) place(path, value, false);
+  return out as unknown as UserDoc;
 }
 
 /**
@@ -125,15 +148,18 @@ export async function updateUsers(ctx: WriteContext, updates: ReadonlyMap<string
   if (updates.size === 0) return new Set();
   const planned = [...updates].map(([user, u]): PlannedChange => ({ user, kind: 'user.changed', changed: u.changed, from: u.from }));
   const { result } = await writeUsers(ctx, planned, async (events) => {
+    const docs = new Map<string, UserDoc>();
     const writes = [...events].map(([user, event]) => {
       const u = updates.get(user)!;
-      const update: Record<string, unknown> = { $set: { ...u.set, updatedAt: now, version: event.version } };
+      const set = { ...u.set, updatedAt: now, version: event.version };
+      const update: Record<string, unknown> = { $set: set };
       if (u.unset && Object.keys(u.unset).length) update.$unset = u.unset;
+      if (u.read) docs.set(user, withPaths(u.read, set, u.unset ?? {}));
       return { _id: user, update, where: atVersion(u.from) };
     });
     await db().bulkUpdateById(usersCollection(), writes);
     const stored = new Set(events.keys());
-    return { result: stored, stored };
+    return { result: stored, stored, docs };
   });
   return result;
 }

@@ -168,6 +168,24 @@ describe('Directory: courses and enrolments', () => {
       }
     });
 
+    it('when a batch changes enrolments that a rule reads beside the email, then each user is a member exactly as stored when the batch answers', async () => {
+      // The reaction evaluates the users as the batch stored them (handed over, not read back): the email it did
+      // not write and both enrolments, the one it changed and the one it left, must be there.
+      await t.api.put('/api/v1/courses/RULE-A').set(hr).send({ title: 'A' }).expect(201);
+      await t.api.put('/api/v1/courses/RULE-B').set(hr).send({ title: 'B' }).expect(201);
+      const enrolled = (course: string, status: string) => ({ fact: 'enrollment', params: { course }, path: '$.status', operator: 'equal', value: status });
+      const rule = { conditions: { all: [{ fact: 'email', operator: 'includesText', value: '@batch-rule.' }, enrolled('RULE-A', 'completed'), enrolled('RULE-B', 'subscribed')] } };
+      const group = await t.api.post('/api/v1/groups').set(await t.auth('admin')).send({ name: 'Batch rule', type: 'automatic', rule }).expect(201);
+      const members = async () => (await t.service.database.db.collection('memberships').find({ group: group.body.id }).toArray()).map((m) => m.externalId as string).sort();
+      const [a, b, c] = [await newUser({ email: `a.${Date.now()}@batch-rule.example.com` }), await newUser({ email: `b.${Date.now()}@batch-rule.example.com` }), await newUser()];
+      await batch([a, b, c].map((id) => ({ course: 'RULE-B', externalId: id, status: 'subscribed' }))).expect(200);
+      expect(await members()).to.deep.equal([]);
+      await batch([a, b, c].map((id) => ({ course: 'RULE-A', externalId: id, status: 'completed' }))).expect(200);
+      expect(await members()).to.deep.equal([a, b].sort());
+      await batch([{ course: 'RULE-B', externalId: b, status: 'in_progress' }]).expect(200);
+      expect(await members()).to.deep.equal([a]);
+    });
+
     it('when records name missing courses or users, repeat a pair, or are invalid, then each fails by index and the rest apply', async () => {
       const a = await newUser();
       const res = await batch([
