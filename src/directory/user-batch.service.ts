@@ -7,8 +7,9 @@
 // and a rewrite: the batch's stored users are read at once (readUsersByIds: `$in` on MongoDB; point reads or
 // one streamed scan on the embedded database), diffed in memory; new users are inserted in one unordered insertMany, changed
 // users are written by _id with `$set`/`$unset` of the changed paths only (the adapter's bulkUpdateById), and unchanged users
-// are not written at all. Email clashes are found before writing with one query (or from the scan that read
-// the batch); the unique index on emailLower catches the ones a concurrent writer creates meanwhile.
+// are not written at all. Changed emails are checked against their holders before writing (one query, or the scan
+// that read the batch); new users' emails are checked by the unique index on emailLower, which also catches the
+// clashes a concurrent writer creates meanwhile.
 import type { FieldError } from '../platform/errors.js';
 import { checkUserRecord, type UserRecord } from './user.schema.js';
 import { diffUser, newUserDocument, updateOperators, type UserDiff } from './user-diff.js';
@@ -90,10 +91,12 @@ export async function applyUserBatch(records: readonly unknown[], ctx: WriteCont
       else updates.push({ ...c, diff, from: existing.version ?? 0 });
     }
 
-    // Emails taken by other users: only new users and changed emails need looking at. An address that a user of
-    // this batch gives up is free for another record of the batch (updates are written before inserts; the unique
-    // index settles anything else).
-    const claims = [...inserts, ...updates.filter((u) => 'emailLower' in u.diff.set)];
+    // Emails taken by other users, looked up for changed emails only: an update command that hits the unique index
+    // stops there on the embedded database and is applied again one update at a time (writeUpdates). New users'
+    // emails are left to the unique index: the unordered insertMany reports each clash by index, and only those are
+    // looked up (reportClashes), where looking up every new user's email cost a round trip per user. An address that
+    // a user of this batch gives up is free for another record of the batch (updates are written before inserts).
+    const claims = updates.filter((u) => 'emailLower' in u.diff.set);
     const released = new Map(updates.filter((u) => 'emailLower' in u.diff.set).map((u) => [byId.get(u.externalId)!.emailLower, u.externalId]));
     const holders = emailHolders ?? (await findEmailHolders(claims.map((c) => c.record.email.toLowerCase())));
     const clashes = new Set<Candidate>();

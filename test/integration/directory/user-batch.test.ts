@@ -95,11 +95,14 @@ describe('Directory: user batch (POST /users/batch)', () => {
     const holder = aUser({ email: 'holder@example.com' });
     await batch([holder]).expect(200);
     const thief = aUser({ email: 'HOLDER@example.com' });
-    const fine = aUser();
-    const res = await batch([thief, fine]).expect(200);
-    expect(res.body).to.include({ created: 1, failed: 1 });
-    expect(res.body.errors).to.deep.equal([{ index: 0, externalId: thief.externalId, errors: [{ path: 'email', message: `is already used by user ${holder.externalId as string}` }] }]);
+    const before = aUser();
+    const after = aUser();
+    const res = await batch([before, thief, after]).expect(200);
+    expect(res.body).to.include({ created: 2, failed: 1 });
+    expect(res.body.errors).to.deep.equal([{ index: 1, externalId: thief.externalId, errors: [{ path: 'email', message: `is already used by user ${holder.externalId as string}` }] }]);
     expect(await users().countDocuments({ _id: thief.externalId as never })).to.equal(0);
+    // The unordered insert stores the records around the refused one.
+    expect(await users().countDocuments({ _id: { $in: [before.externalId, after.externalId] as never[] } })).to.equal(2);
 
     // An existing user changing to a taken email is refused the same way, and its other changes are not applied.
     const other = aUser();
