@@ -34,6 +34,8 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import mongoose from 'mongoose';
+import type { CommandStartedEvent, CommandSucceededEvent, CommandFailedEvent } from 'mongodb';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/logger.js';
 import { start, type Service } from '../src/lifecycle.js';
@@ -72,6 +74,40 @@ interface PreviewAnswer {
 interface Expected {
   adds: string[];
   removes: string[];
+}
+
+/** Commands sent to the database while `work` runs, by command and collection, with the time each kind took. */
+async function commandsDuring<T>(work: () => Promise<T>): Promise<{ value: T; commands: number; byKind: string }> {
+  const client = mongoose.connection.getClient();
+  const kinds = new Map<string, { n: number; ms: number }>();
+  const started = new Map<number, string>();
+  const onStart = (e: CommandStartedEvent) => {
+    const target = e.command[e.commandName] as unknown;
+    const kind = `${e.commandName} ${typeof target === 'string' ? target : String(e.command.collection ?? '')}`.trim();
+    started.set(e.requestId, kind);
+    const k = kinds.get(kind) ?? { n: 0, ms: 0 };
+    k.n++;
+    kinds.set(kind, k);
+  };
+  const onEnd = (e: CommandSucceededEvent | CommandFailedEvent) => {
+    const kind = started.get(e.requestId);
+    if (kind) kinds.get(kind)!.ms += e.duration;
+    started.delete(e.requestId);
+  };
+  client.on('commandStarted', onStart);
+  client.on('commandSucceeded', onEnd);
+  client.on('commandFailed', onEnd);
+  try {
+    const value = await work();
+    let commands = 0;
+    for (const k of kinds.values()) commands += k.n;
+    const byKind = [...kinds].sort((a, b) => b[1].ms - a[1].ms).map(([kind, k]) => `${kind} ×${k.n} (${Math.round(k.ms)} ms)`).join(', ');
+    return { value, commands, byKind };
+  } finally {
+    client.off('commandStarted', onStart);
+    client.off('commandSucceeded', onEnd);
+    client.off('commandFailed', onEnd);
+  }
 }
 
 /** A full garbage collection, so that the memory figures are what is held rather than what awaits collection. */
@@ -144,7 +180,9 @@ async function benchPreview(embedded: EmbeddedDb, users: number, out: BenchResul
     last = now;
   };
 
-  const config = loadConfig({ MONGODB_URI: embedded.uri, MONGODB_DB: `bench_preview_${users}`, PORT: '0', LOG_LEVEL: 'silent', ROLE: 'api' });
+  // Command monitoring (per connection, so set in the URI) lets the bench count what a catch-up sends.
+  const uri = `${embedded.uri}${embedded.uri.includes('?') ? '&' : '?'}monitorCommands=true`;
+  const config = loadConfig({ MONGODB_URI: uri, MONGODB_DB: `bench_preview_${users}`, PORT: '0', LOG_LEVEL: 'silent', ROLE: 'api' });
   const service: Service = await start(config, createLogger('silent'));
   const db = service.database.db;
   try {
@@ -210,11 +248,13 @@ async function benchPreview(embedded: EmbeddedDb, users: number, out: BenchResul
     }
 
     // 3. The snapshot build the job after every full sync runs.
+    collectGarbage();
+    const rssBeforeBuild = process.memoryUsage().rss;
     const build = await measured(() => buildSnapshotFromDatabase());
     if (build.value.users !== users || build.value.memberships !== memberships) {
       throw new Error(`the snapshot holds ${build.value.users} users and ${build.value.memberships} memberships, the database ${users} and ${memberships}`);
     }
-    progress(`snapshot built from the database: ${Math.round(build.ms)} ms (peak RSS ${Math.round(build.peakRssMb)} MB)`);
+    progress(`snapshot built from the database: ${Math.round(build.ms)} ms (peak RSS ${Math.round(build.peakRssMb)} MB, ${mb(rssBeforeBuild)} MB before it)`);
 
     // 4. Cold: this process holds nothing and loads the stored snapshot.
     await forgetSnapshot();
@@ -258,8 +298,9 @@ async function benchPreview(embedded: EmbeddedDb, users: number, out: BenchResul
       if (!res.ok) throw new Error(`PATCH ${id}: ${res.status}`);
     }
     progress(`${WRITES} single-user writes through HTTP`);
-    const afterWrites = await preview('preview after the writes', proposedBody);
-    progress(`preview after ${WRITES} writes (catches up from the change feed): ${Math.round(afterWrites.ms)} ms (+${afterWrites.answer.toAdd} −${afterWrites.answer.toRemove})`);
+    const caughtUp = await commandsDuring(() => preview('preview after the writes', proposedBody));
+    const afterWrites = caughtUp.value;
+    progress(`preview after ${WRITES} writes (catches up from the change feed): ${Math.round(afterWrites.ms)} ms (+${afterWrites.answer.toAdd} −${afterWrites.answer.toRemove}); ${caughtUp.commands} commands: ${caughtUp.byKind}`);
 
     // 9 (second half): planGroup again, on the database as the writes left it.
     // On a mismatch, a second preview tells a snapshot that lagged behind the answered writes (it agrees now) from one
@@ -314,6 +355,7 @@ async function benchPreview(embedded: EmbeddedDb, users: number, out: BenchResul
       { name: `${label}: warm preview, proposed rule, median of ${WARM_RUNS}`, value: Math.round(median(warm)), unit: 'ms' },
       { name: `${label}: warm preview, proposed rule, max of ${WARM_RUNS}`, value: Math.round(Math.max(...warm)), unit: 'ms' },
       { name: `${label}: preview after ${WRITES} single-user writes (catches up from the change feed)`, value: Math.round(afterWrites.ms), unit: 'ms' },
+      { name: `${label}: commands the preview after the writes sent`, value: caughtUp.commands, unit: 'commands' },
       { name: `${label}: preview of a rule matching every active user`, value: Math.round(everyone.ms), unit: 'ms' },
       { name: `${label}: preview of the stored rule (no body)`, value: Math.round(stored.ms), unit: 'ms' },
       { name: `${label}: proposed rule's toAdd + toRemove`, value: cold.answer.toAdd + cold.answer.toRemove, unit: 'memberships' },

@@ -1,6 +1,7 @@
 // The change feed: one entry per write that changed users or memberships, numbered 1, 2, 3… with no gaps, so that a
-// reader catches up with point reads by `_id` (the only query the embedded database answers from an index; a range or `$gt`
-// would read the whole collection every time).
+// reader knows where it stands. Each entry also carries its bucket (128 consecutive numbers): a reader catches up
+// with one indexed equality per bucket (a range or `$gt` on `_id` would read the whole collection every time on the
+// embedded database), and finds the head, the first missing number, by `_id`.
 //
 // Numbers are taken by inserting the entry with the chosen `_id`: the insert is the one mutual exclusion that works
 // on both backends (the embedded database's `$inc` and compare-and-set are not atomic). A writer tries the number after the
@@ -13,7 +14,7 @@
 // sync) puts it right.
 import mongoose, { Schema } from 'mongoose';
 import type { Collection } from 'mongodb';
-import { isDuplicateKeyError } from '../platform/db/index.js';
+import { declareIndex, isDuplicateKeyError } from '../platform/db/index.js';
 import { insertNumbered, raiseHead } from '../platform/db/numbered-log.js';
 
 interface FeedChange {
@@ -28,6 +29,8 @@ interface FeedChange {
 interface FeedEntry {
   /** The entry's number, zero-padded so that `_id` order is number order. */
   _id: string;
+  /** bucketOf(number): a catch-up reads a bucket's entries with one query. Absent on entries written before. */
+  bucket?: number;
   at: Date;
   users?: string[];
   memberships?: string[];
@@ -47,6 +50,7 @@ interface FeedHeadDoc {
 const feedSchema = new Schema(
   {
     _id: { type: String, required: true },
+    bucket: { type: Number },
     at: { type: Date, required: true },
     users: { type: [String], default: undefined },
     memberships: { type: [String], default: undefined },
@@ -55,6 +59,7 @@ const feedSchema = new Schema(
   { versionKey: false, collection: 'change_feed' },
 );
 const FeedModel = mongoose.model('ChangeFeedEntry', feedSchema);
+declareIndex(FeedModel as unknown as mongoose.Model<never>, { bucket: 1 });
 
 /**
  * A reader that will read the feed from `seq` on (a sync that looks, at its end, for what changed while it ran): the
@@ -158,25 +163,54 @@ async function appendWaiting(): Promise<void> {
 
 async function append(body: Omit<FeedEntry, '_id'>): Promise<number> {
   const [head, floor] = await Promise.all([feedHead().findOne({ _id: 'feed-head' }), floorOf()]);
-  const seq = await insertNumbered(feedEntries(), feedId, body, Math.max(known.get(dbKey()) ?? 0, head?.seq ?? 0, floor));
+  const seq = await insertNumbered(feedEntries(), feedId, (n) => ({ bucket: bucketOf(n), ...body }), Math.max(known.get(dbKey()) ?? 0, head?.seq ?? 0, floor));
   known.set(dbKey(), seq);
   await raiseHead(feedHead(), 'feed-head', seq);
   return seq;
 }
 
+/**
+ * Entries per read bucket. A catch-up after N writes read N entries by `_id`, one query each (only an equality is
+ * served from an index on the embedded database; a range on `_id` reads the whole collection): 192 queries after 100
+ * writes, 13 s of query time at 100,000 users. By bucket it reads them with one indexed equality per 128.
+ */
+const BUCKET = 128;
+const bucketOf = (seq: number): number => Math.floor(seq / BUCKET);
+/** Point reads in flight at once where a bucket read did not return an entry. */
 const WINDOW = 16;
 
-/** The entries after `seq`, in order, up to the head. Reads WINDOW numbers at a time, by `_id`. */
+/** The entries after `seq`, in order, up to the head. */
 export async function readChangesAfter(seq: number): Promise<FeedEntry[]> {
+  return readAfter(seq);
+}
+
+/**
+ * Reads bucket after bucket from `seq + 1` and stops at the first missing number (the head). A number a bucket read
+ * did not return (taken since, or an entry written before entries had buckets) is read by `_id`: if it exists, the
+ * rest of its bucket is read that way, WINDOW at a time. `projection` limits what is read of each entry.
+ */
+async function readAfter(seq: number, projection?: Record<string, 1>): Promise<FeedEntry[]> {
   const entries: FeedEntry[] = [];
+  const options = projection ? { projection } : {};
   let next = seq + 1;
   for (;;) {
-    const docs = await Promise.all(Array.from({ length: WINDOW }, (_, i) => feedEntries().findOne({ _id: feedId(next + i) })));
+    const bucket = bucketOf(next);
+    const end = (bucket + 1) * BUCKET;
+    const found = new Map<number, FeedEntry>();
+    for (const doc of await feedEntries().find({ bucket, _id: { $gte: feedId(next) } }, options).toArray()) found.set(feedSeq(doc._id), doc);
+    for (let doc = found.get(next); doc; doc = found.get(next)) {
+      entries.push(doc);
+      next++;
+    }
+    if (next === end) continue;
     // Stop at the first gap: a number found after it was taken after this read of the gap, and is read next time.
-    let taken = 0;
-    while (taken < docs.length && docs[taken]) entries.push(docs[taken++]!);
-    next += taken;
-    if (taken < docs.length) return entries;
+    for (let window = 1; next < end; window = WINDOW) {
+      const docs = await Promise.all(Array.from({ length: Math.min(window, end - next) }, (_, i) => feedEntries().findOne({ _id: feedId(next + i) }, options)));
+      let taken = 0;
+      while (taken < docs.length && docs[taken]) entries.push(docs[taken++]!);
+      next += taken;
+      if (taken < docs.length) return entries;
+    }
   }
 }
 
@@ -184,7 +218,7 @@ export async function readChangesAfter(seq: number): Promise<FeedEntry[]> {
 export async function feedHeadSeq(): Promise<number> {
   const [head, floor] = await Promise.all([feedHead().findOne({ _id: 'feed-head' }), floorOf()]);
   const from = Math.max(head?.seq ?? 0, floor, known.get(dbKey()) ?? 0);
-  const after = await readChangesAfter(from);
+  const after = await readAfter(from, { _id: 1 });
   return after.length ? feedSeq(after[after.length - 1]!._id) : from;
 }
 

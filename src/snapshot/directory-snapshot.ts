@@ -10,20 +10,22 @@
 //
 // Held in memory after use, dropped after IDLE_MS without one.
 import mongoose from 'mongoose';
-import { currentMembershipOf, type CurrentMembership } from '../membership/policy.js';
+import { currentMembershipOf } from '../membership/policy.js';
 import { toUserFacts } from '../directory/user-facts.js';
-import { readUsersByIds, usersCollection } from '../directory/user-store.js';
+import { usersCollection } from '../directory/user-store.js';
 import { memberships } from '../membership/membership-store.js';
+import type { MembershipDoc } from '../membership/membership.model.js';
 import { db as database } from '../platform/db/index.js';
 import { feedHeadSeq, feedSeq, forgetFeed, readChangesAfter } from './change-feed.js';
-import { readHeader, readSnapshot, writeSnapshot, type SnapshotContent, type SnapshotUser } from './snapshot-store.js';
+import { readHeader, readSnapshot, startSnapshot, writeSnapshot, type SnapshotContent, type SnapshotUser, type SnapshotWriter } from './snapshot-store.js';
 
 /** Feed entries applied beyond the stored snapshot that make this process store a new one. */
 export const COMPACT_AFTER_ENTRIES = 2000;
 /**
- * A catch-up reads every changed user and membership again by `_id` (about 0.4 ms each on the embedded database,
- * 16 at a time). Reading the whole directory instead costs about as much as reading a third of it that way
- * (83 s at 100,000 users and 550,000 memberships), so a catch-up naming more than that rebuilds instead.
+ * A catch-up reads every changed user by `_id` and every user's memberships by `externalId` (one indexed read each,
+ * about 0.4 ms on the embedded database, 16 at a time). Reading the whole directory instead costs about as much as
+ * reading a third of it that way (83 s at 100,000 users and 550,000 memberships), so a catch-up naming more reads
+ * than that rebuilds instead.
  */
 const REBUILD_SHARE = 1 / 3;
 const IDLE_MS = 10 * 60_000;
@@ -70,7 +72,7 @@ async function refresh(): Promise<DirectorySnapshot> {
   for (let attempt = 0; ; attempt++) {
     const header = await readHeader();
     if (!header) {
-      held = await buildFromDatabase(db);
+      held = await holdFromDatabase(db);
       break;
     }
     if (held?.gen === header.gen) break;
@@ -81,12 +83,12 @@ async function refresh(): Promise<DirectorySnapshot> {
     }
     // A newer snapshot replaced this one while it was being read: read the newer one (or build, if this keeps on).
     if (attempt >= 2) {
-      held = await buildFromDatabase(db);
+      held = await holdFromDatabase(db);
       break;
     }
   }
   let current = held;
-  if (!(await catchUp(current.snap))) current = held = await buildFromDatabase(db);
+  if (!(await catchUp(current.snap))) current = held = await holdFromDatabase(db);
   if (current.snap.seq - current.storedSeq >= COMPACT_AFTER_ENTRIES && !compacting) {
     compacting = compact(current).finally(() => (compacting = undefined));
   }
@@ -95,62 +97,83 @@ async function refresh(): Promise<DirectorySnapshot> {
 
 /**
  * Applies the feed entries after the snapshot's number: the users and memberships they name are read again (so
- * applying an entry twice, or out of order, is harmless). False when they name so many that reading everything
+ * applying an entry twice, or out of order, is harmless). A changed user is one read by `_id`; the memberships named
+ * are read per user, all of a user's at once (by `externalId`, an indexed equality on both backends): a write that
+ * moves a user in a dozen groups costs one read, not a dozen. False when they name so many that reading everything
  * costs less (after a first full sync, or a large import).
  */
 async function catchUp(snap: DirectorySnapshot): Promise<boolean> {
   const entries = await readChangesAfter(snap.seq);
   if (entries.length === 0) return true;
   const users = new Set<string>();
-  const membershipIds = new Set<string>();
+  /** externalId → the groups whose membership of it an entry names. */
+  const named = new Map<string, Set<string>>();
   for (const e of entries) {
     for (const g of e.deletedGroups ?? []) snap.members.delete(g);
     for (const u of e.users ?? []) users.add(u);
-    for (const m of e.memberships ?? []) membershipIds.add(m);
+    for (const id of e.memberships ?? []) {
+      const sep = id.indexOf(':');
+      const externalId = id.slice(sep + 1);
+      let groups = named.get(externalId);
+      if (!groups) named.set(externalId, (groups = new Set()));
+      groups.add(id.slice(0, sep));
+    }
   }
   let size = snap.users.size;
   for (const m of snap.members.values()) size += m.size;
-  if (users.size + membershipIds.size > Math.max(1000, size * REBUILD_SHARE)) return false;
+  if (users.size + named.size > Math.max(1000, size * REBUILD_SHARE)) return false;
+  // The share above is what makes lookups the cheaper read: the adapter need not weigh them against the collections.
   const [found, stored] = await Promise.all([
-    users.size ? readUsersByIds([...users], {}) : undefined,
-    database().readByIds(memberships(), [...membershipIds]),
+    database().readByIds(usersCollection(), [...users], { lookUp: true }),
+    database().readWhereIn(memberships(), 'externalId', [...named.keys()], { lookUp: true }),
   ]);
   for (const id of users) {
-    const doc = found?.byId.get(id);
+    const doc = found.get(id);
     if (doc) snap.users.set(id, factsOrError(doc));
     else snap.users.delete(id);
   }
-  for (const id of membershipIds) {
-    const sep = id.indexOf(':');
-    const groupId = id.slice(0, sep);
-    const externalId = id.slice(sep + 1);
-    const m = stored.get(id);
-    let members = snap.members.get(groupId);
-    if (m) {
-      if (!members) snap.members.set(groupId, (members = new Map()));
-      members.set(externalId, currentMembershipOf(m));
-    } else {
-      members?.delete(externalId);
+  const storedOf = new Map<string, Map<string, MembershipDoc>>();
+  for (const m of stored) {
+    let groups = storedOf.get(m.externalId);
+    if (!groups) storedOf.set(m.externalId, (groups = new Map()));
+    groups.set(m.group, m);
+  }
+  for (const [externalId, groups] of named) {
+    for (const groupId of groups) {
+      const m = storedOf.get(externalId)?.get(groupId);
+      let members = snap.members.get(groupId);
+      if (m) {
+        if (!members) snap.members.set(groupId, (members = new Map()));
+        members.set(externalId, currentMembershipOf(m));
+      } else {
+        members?.delete(externalId);
+      }
     }
   }
   snap.seq = feedSeq(entries[entries.length - 1]!._id);
   return true;
 }
 
-/** Reads every user and membership (a full read: seconds per 10,000 users on the embedded database) and stores it. */
+/**
+ * Reads every user and membership (a full read: seconds per 10,000 users on the embedded database) and stores it,
+ * chunk by chunk as it reads: the process holds one chunk, not the directory.
+ */
 export async function buildSnapshotFromDatabase(progress?: Progress): Promise<{ seq: number; users: number; memberships: number }> {
   // Not held: a process that reads snapshots loads the new generation at its next use.
-  const built = await buildFromDatabase(mongoose.connection.name, progress);
-  let count = 0;
-  for (const m of built.snap.members.values()) count += m.size;
-  return { seq: built.storedSeq, users: built.snap.users.size, memberships: count };
+  const { seq, counts } = await buildFromDatabase({ progress });
+  return { seq, ...counts };
 }
 
 /** Documents read so far, and about how many there are (a long read reports, so that its job keeps its lock). */
 export type Progress = (read: number, total: number) => Promise<void>;
 const PROGRESS_EVERY = 5000;
 
-async function buildFromDatabase(db: string, progress?: Progress): Promise<Held> {
+/**
+ * Streams the users and memberships collections into a new stored snapshot; with `hold`, also into the maps this
+ * process previews from (the first preview, or a catch-up that would read more than the whole directory).
+ */
+async function buildFromDatabase(opts: { progress?: Progress; hold?: string }): Promise<{ seq: number; counts: SnapshotWriter['counts']; held?: Held }> {
+  const { progress, hold } = opts;
   // Every change entered after this number is applied by the readers, so it is taken before reading.
   const seq = await feedHeadSeq();
   const total = progress ? (await database().estimateCount(usersCollection())) + (await database().estimateCount(memberships())) : 0;
@@ -158,21 +181,31 @@ async function buildFromDatabase(db: string, progress?: Progress): Promise<Held>
   const tick = async () => {
     if (progress && ++read % PROGRESS_EVERY === 0) await progress(Math.min(read, total), total);
   };
-  const users = new Map<string, SnapshotUser>();
+  const writer = startSnapshot(seq, 'database');
+  const snap: DirectorySnapshot | undefined = hold !== undefined ? { users: new Map(), members: new Map(), seq } : undefined;
   for await (const doc of usersCollection().find({}).batchSize(2000)) {
-    users.set(doc._id, factsOrError(doc));
+    const user = factsOrError(doc);
+    snap?.users.set(doc._id, user);
+    await writer.addUser(doc._id, user);
     await tick();
   }
-  const members = new Map<string, Map<string, CurrentMembership>>();
   for await (const m of memberships().find({}).batchSize(5000)) {
-    let group = members.get(m.group);
-    if (!group) members.set(m.group, (group = new Map()));
-    group.set(m.externalId, currentMembershipOf(m));
+    const membership = currentMembershipOf(m);
+    if (snap) {
+      let group = snap.members.get(m.group);
+      if (!group) snap.members.set(m.group, (group = new Map()));
+      group.set(m.externalId, membership);
+    }
+    await writer.addMembership(m.group, m.externalId, membership);
     await tick();
   }
-  const snap: DirectorySnapshot = { users, members, seq };
-  const header = await writeSnapshot(snap, seq, 'database');
-  return { db, gen: header.gen, storedSeq: seq, snap };
+  const header = await writer.finish();
+  return { seq, counts: writer.counts, ...(snap && hold !== undefined ? { held: { db: hold, gen: header.gen, storedSeq: seq, snap } } : {}) };
+}
+
+/** What a process previews from, read from the database: held, and stored for the others. */
+async function holdFromDatabase(db: string): Promise<Held> {
+  return (await buildFromDatabase({ hold: db })).held!;
 }
 
 /**

@@ -7,16 +7,19 @@
 import type { Collection, Document, OptionalUnlessRequiredId } from 'mongodb';
 import { isDuplicateKeyError } from './duplicate-key.js';
 
-/** Inserts `body` as the first free number after `after`; returns the number it took. */
+/**
+ * Inserts `body` as the first free number after `after`; returns the number it took. `body` may depend on the number
+ * (a field derived from it, e.g. the change feed's read bucket).
+ */
 export async function insertNumbered<T extends Document & { _id: string }>(
   entries: Collection<T>,
   idOf: (seq: number) => string,
-  body: Omit<T, '_id'>,
+  body: Omit<T, '_id'> | ((seq: number) => Omit<T, '_id'>),
   after: number,
 ): Promise<number> {
   for (let seq = after + 1; ; seq++) {
     try {
-      await entries.insertOne({ _id: idOf(seq), ...body } as unknown as OptionalUnlessRequiredId<T>);
+      await entries.insertOne({ _id: idOf(seq), ...(typeof body === 'function' ? body(seq) : body) } as unknown as OptionalUnlessRequiredId<T>);
       return seq;
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;

@@ -1,7 +1,7 @@
 // The change feed numbers its entries 1, 2, 3… with no gaps, by inserting each with a chosen `_id` (the one
 // mutual exclusion FerretDB offers). A reader relies on that: it reads by `_id` until the first missing number.
 import { expect } from 'chai';
-import type { Db } from 'mongodb';
+import { Collection, type Db } from 'mongodb';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { MAX_IDS_PER_ENTRY, feedHeadSeq, feedId, forgetFeed, holdFeed, pruneFeed, readChangesAfter, recordChanges, releaseFeed } from '../../../src/snapshot/change-feed.js';
 import { readHeader, writeSnapshot } from '../../../src/snapshot/snapshot-store.js';
@@ -16,6 +16,22 @@ describe('Change feed', () => {
   after(async () => t.stop());
 
   const numbers = async (after: number) => (await readChangesAfter(after)).map((e) => Number(e._id));
+
+  /** The queries sent to the change feed while `work` runs (the driver's find, which findOne goes through). */
+  async function feedQueriesDuring(work: () => Promise<void>): Promise<number> {
+    const find = Collection.prototype.find;
+    let queries = 0;
+    Collection.prototype.find = function (this: Collection, ...args: Parameters<typeof find>) {
+      if (this.collectionName === 'change_feed') queries++;
+      return find.apply(this, args);
+    } as typeof find;
+    try {
+      await work();
+    } finally {
+      Collection.prototype.find = find;
+    }
+    return queries;
+  }
 
   it('when many writes record at once, then they share entries (one append at a time), numbered with no gap, each change named', async () => {
     const start = await feedHeadSeq();
@@ -50,6 +66,23 @@ describe('Change feed', () => {
     const mine = await recordChanges({ memberships: ['grp_0000000000000000:someone'] });
     expect(mine).to.equal(start + 4);
     expect(await numbers(start)).to.deep.equal([start + 1, start + 2, start + 3, start + 4]);
+  });
+
+  it('when a reader is 150 entries behind, then it reads them in order with a query per bucket of 128, not one per entry', async () => {
+    const start = await feedHeadSeq();
+    for (let i = 0; i < 150; i++) await recordChanges({ users: [`behind${i}`] });
+    const finds = await feedQueriesDuring(async () => {
+      const entries = await readChangesAfter(start);
+      expect(entries.map((e) => Number(e._id))).to.deep.equal(Array.from({ length: 150 }, (_, i) => start + 1 + i));
+      expect(entries.map((e) => e.users![0])).to.deep.equal(Array.from({ length: 150 }, (_, i) => `behind${i}`));
+    });
+    // Two or three buckets (150 entries may start anywhere in one), then one read by `_id` that finds the head.
+    expect(finds).to.be.within(3, 4);
+    // Nothing new: one bucket query and the read that finds the head.
+    const none = await feedQueriesDuring(async () => {
+      expect(await readChangesAfter(start + 150)).to.deep.equal([]);
+    });
+    expect(none).to.equal(2);
   });
 
   it('when nothing changed, then nothing is recorded', async () => {

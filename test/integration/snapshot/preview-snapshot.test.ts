@@ -3,7 +3,7 @@
 // exactly what a sync would plan from the database, after every kind of write, in a process that held nothing,
 // after a compaction and after the rebuild that follows a full sync.
 import { expect } from 'chai';
-import type { Db } from 'mongodb';
+import { Collection, Db } from 'mongodb';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import {
   createGroup,
@@ -22,8 +22,8 @@ import { GroupModel, type GroupDoc } from '../../../src/groups/group.model.js';
 import { toEvalGroup } from '../../../src/membership/active-groups.js';
 import { planFromSnapshot, planGroup } from '../../../src/membership/group-sync.js';
 import type { RuleDocument } from '../../../src/rules/index.js';
-import { buildSnapshotFromDatabase, COMPACT_AFTER_ENTRIES, forgetSnapshot, refreshStoredSnapshot } from '../../../src/snapshot/directory-snapshot.js';
-import { feedHeadSeq, recordChanges } from '../../../src/snapshot/change-feed.js';
+import { buildSnapshotFromDatabase, COMPACT_AFTER_ENTRIES, currentSnapshot, forgetSnapshot, refreshStoredSnapshot } from '../../../src/snapshot/directory-snapshot.js';
+import { feedHeadSeq, readChangesAfter, recordChanges } from '../../../src/snapshot/change-feed.js';
 import { readHeader } from '../../../src/snapshot/snapshot-store.js';
 
 const DEPARTMENTS = ['Sales', 'Engineering', 'People'];
@@ -79,6 +79,28 @@ describe('Preview from the directory snapshot', () => {
     const doc = await GroupModel.findById(id).lean<GroupDoc>();
     if (!doc) throw new Error(`no group ${id}`);
     return doc;
+  }
+
+  /** The queries (by collection) and collStats commands sent while `work` runs (findOne goes through find). */
+  async function readsDuring(work: () => Promise<unknown>): Promise<{ find: Map<string, number>; collStats: number }> {
+    const find = Collection.prototype.find;
+    const command = Db.prototype.command;
+    const counts = { find: new Map<string, number>(), collStats: 0 };
+    Collection.prototype.find = function (this: Collection, ...args: Parameters<typeof find>) {
+      counts.find.set(this.collectionName, (counts.find.get(this.collectionName) ?? 0) + 1);
+      return find.apply(this, args);
+    } as typeof find;
+    Db.prototype.command = function (this: Db, ...args: Parameters<typeof command>) {
+      if ('collStats' in args[0]) counts.collStats++;
+      return command.apply(this, args);
+    } as typeof command;
+    try {
+      await work();
+    } finally {
+      Collection.prototype.find = find;
+      Db.prototype.command = command;
+    }
+    return counts;
   }
 
   /** Every planned change as "externalId reason", sorted: the whole plan, not a sample. */
@@ -163,6 +185,32 @@ describe('Preview from the directory snapshot', () => {
       expect(res.body.toRemove, `write ${i}`).to.equal(fromDb.removes.length);
       expect(res.body.sampleAdd).to.deep.equal(fromDb.adds.map((l) => l.split(' ')[0]).sort().slice(0, 10));
     }
+  });
+
+  it('when many users change between two previews (edits, deletes, enrolments, members, exclusions), then one catch-up applies them all, reading each changed user and its memberships once', async () => {
+    const [, keepGroup, keepStaffGroup, manualGroup] = groups as [string, string, string, string];
+    await expectSamePlans('before the changes');
+    const from = (await currentSnapshot()).seq;
+    const changed = users.slice(30, 36);
+    await t.api.post('/api/v1/users/batch').set(hr).send({ users: changed.map((externalId, i) => ({ ...userBody(), externalId, type: i === 2 ? 'staff' : 'learner', fields: { department: DEPARTMENTS[(i + 2) % 3] } })) }).expect(200);
+    await enrol(t, hr, 'SNAP-1', changed[0]!, { status: 'completed', enrolledAt: '2026-01-05T09:00:00Z', completedAt: '2026-03-02T09:00:00Z' });
+    for (const g of [manualGroup, keepStaffGroup]) expect([200, 201]).to.include((await t.api.put(`/api/v1/groups/${g}/members/${changed[2]}`).set(admin)).status);
+    await t.api.put(`/api/v1/groups/${keepGroup}/exclusions/${changed[3]}`).set(admin).expect(201);
+    for (const id of changed.slice(4)) await t.api.delete(`/api/v1/users/${id}`).set(hr).expect(204);
+    users.splice(34, 2);
+
+    const entries = await readChangesAfter(from);
+    const namedUsers = new Set(entries.flatMap((e) => e.users ?? []));
+    const namedMemberships = new Set(entries.flatMap((e) => e.memberships ?? []));
+    const membershipUsers = new Set([...namedMemberships].map((id) => id.slice(id.indexOf(':') + 1)));
+    // Worth something only if users moved in several groups each (one read per membership would show).
+    expect(namedMemberships.size).to.be.greaterThan(membershipUsers.size);
+    const reads = await readsDuring(() => currentSnapshot());
+    expect(reads.find.get('memberships') ?? 0, 'one read per user whose memberships changed').to.equal(membershipUsers.size);
+    expect(reads.find.get('users') ?? 0, 'one read per changed user').to.equal(namedUsers.size);
+    expect(reads.find.get('change_feed') ?? 0, 'the feed by bucket').to.be.at.most(3);
+    expect(reads.collStats, 'no collection size asked').to.equal(0);
+    await expectSamePlans('after many changes at once');
   });
 
   it('when a user is changed behind the service (no feed entry), then previews miss it until the snapshot is rebuilt from the database', async () => {
