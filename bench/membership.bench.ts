@@ -6,7 +6,8 @@
 // database's own floor, measured in the same run: streaming the same users (with their enrolments) and inserting
 // the same number of membership documents with insertMany. At the largest size, also the latency from a single-user
 // write (PATCH through HTTP) to its membership being visible: membership is applied before the write answers, so
-// the write's latency is that latency; and what reading one group costs (members, history, preview, group sync).
+// the write's latency is that latency; and what reading one group costs (members, history, preview, group sync),
+// with the history of a group a sync filled and of one that HR batches filled (its entries among every other group's).
 //
 // The full syncs run the way one worker runs them (every partition in turn, in this process); the jobs only add
 // the scheduling around it. `npm run bench` runs it with the others; `node --import tsx bench/membership.bench.ts`
@@ -32,6 +33,8 @@ import { runWhenMain, type BenchResult } from './print.js';
 
 const SIZES = (process.env.MEMBERSHIP_BENCH_SIZES ?? '1000,10000,50000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 const WRITES = Number(process.env.MEMBERSHIP_BENCH_WRITES ?? 200);
+/** Users per HR batch that fills the group HR changes filled. */
+const HR_BATCH = 500;
 export const GROUPS = 100;
 export const COURSES = Array.from({ length: 20 }, (_, i) => `C${String(i).padStart(2, '0')}`);
 export const DEPARTMENTS = Array.from({ length: 10 }, (_, i) => `Dept${i}`);
@@ -278,6 +281,41 @@ async function benchSize(embedded: EmbeddedDb, users: number, latency: boolean, 
       const groupSync = await measured(() =>
         syncGroup(groupId, { jobId: 'bench-group-sync', at: new Date(), actor: 'bench', confirmRemovals: true, valve: VALVE }),
       );
+
+      // A group HR changes filled: its members arrive by HR batches that move each user's other groups too, so that
+      // its history entries lie among every other group's (a group a sync filled has them side by side, at one instant).
+      const hrMembers = Math.min(10_000, Math.floor(users / 5));
+      const created = await fetch(`${base}/groups`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ name: 'Filled by HR', type: 'automatic', rule: { conditions: { all: [{ fact: 'field', params: { key: 'region' }, operator: 'equal', value: 'hr-cohort' }] } } }),
+      });
+      if (created.status !== 201) throw new Error(`HR group: ${created.status} ${await created.text()}`);
+      const hrGroup = ((await created.json()) as { id: string }).id;
+      const hrRand = rng(users + 3);
+      const hrStarted = performance.now();
+      for (let start = 0; start < hrMembers; start += HR_BATCH) {
+        const ids = Array.from({ length: Math.min(HR_BATCH, hrMembers - start) }, (_, k) => `u${String((start + k) * 5).padStart(7, '0')}`);
+        const docs = await usersCollection().find({ _id: { $in: ids } }).toArray();
+        const records = docs.map((u) => ({
+          externalId: u._id,
+          email: u.email,
+          firstName: u.firstName,
+          lastName: u.lastName,
+          type: u.type,
+          status: u.status,
+          fields: { department: DEPARTMENTS[Math.floor(hrRand() * 10)], region: 'hr-cohort', level: 1 + Math.floor(hrRand() * 100) },
+        }));
+        const res = await fetch(`${base}/users/batch`, { method: 'POST', headers, body: JSON.stringify({ users: records }) });
+        const answer = (await res.json()) as { updated: number; failed: number };
+        if (!res.ok || answer.failed) throw new Error(`HR batch: ${res.status} ${JSON.stringify(answer).slice(0, 300)}`);
+      }
+      const hrFillMs = performance.now() - hrStarted;
+      const hrCount = await db.collection('memberships').countDocuments({ group: hrGroup });
+      if (hrCount !== hrMembers) throw new Error(`HR group has ${hrCount} members, not ${hrMembers}`);
+      const hrFirstMs = await median('HR history', `/groups/${hrGroup}/history?limit=50`);
+      const firstPage = (await (await fetch(`${base}/groups/${hrGroup}/history?limit=50`, { headers })).json()) as { nextCursor: string };
+      const hrNextMs = await median('HR history, next page', `/groups/${hrGroup}/history?limit=50&cursor=${encodeURIComponent(firstPage.nextCursor)}`);
       out.push(
         { name: `${label}: single-user write → membership visible p50`, value: percentile(times, 50), unit: 'ms' },
         { name: `${label}: single-user write → membership visible p95`, value: percentile(times, 95), unit: 'ms' },
@@ -289,6 +327,10 @@ async function benchSize(embedded: EmbeddedDb, users: number, latency: boolean, 
         { name: `${label}: preview of a proposed rule (first ever: builds the snapshot)`, value: Math.round(previewMs), unit: 'ms' },
         { name: `${label}: sync of one group (rule unchanged)`, value: Math.round(groupSync.ms), unit: 'ms' },
         { name: `${label}: memberships moved by the first 20 writes (each checked visible)`, value: moved, unit: 'memberships' },
+        { name: `${label}: group filled by HR batches, members`, value: hrMembers, unit: 'members' },
+        { name: `${label}: group filled by HR batches, time to fill`, value: Math.round(hrFillMs), unit: 'ms' },
+        { name: `${label}: GET the history (first page) of the group HR batches filled p50`, value: Math.round(hrFirstMs), unit: 'ms' },
+        { name: `${label}: GET the history (second page) of the group HR batches filled p50`, value: Math.round(hrNextMs), unit: 'ms' },
       );
     }
   } finally {

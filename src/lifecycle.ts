@@ -22,7 +22,7 @@ import { ensureBootstrapKey } from './keys/api-keys.service.js';
 import { defineJobs, scheduleRecurringJobs } from './jobs/index.js';
 import { wireReactions } from './wiring.js';
 import type { ReactionFaults } from './membership/on-change.js';
-import { fillMissingPages } from './membership/membership-store.js';
+import { fillMissingHistorySlots, fillMissingPages, forgetSlotMarkers } from './membership/membership-store.js';
 import { gaugeSources } from './gauges.js';
 import { forgetSnapshot } from './snapshot/directory-snapshot.js';
 import { forgetLog } from './changes/change-log.js';
@@ -84,6 +84,10 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     void fillMissingPages()
       .then((n) => n > 0 && logger.info({ memberships: n }, 'membership page buckets filled in'))
       .catch((err: unknown) => logger.warn({ err }, 'filling in membership page buckets failed; the next start tries again'));
+    // History entries stored before time slots existed get theirs, in the background (history pages wait for it).
+    void fillMissingHistorySlots()
+      .then((n) => n > 0 && logger.info({ entries: n }, 'history time slots filled in'))
+      .catch((err: unknown) => logger.warn({ err }, 'filling in history time slots failed; the next start tries again'));
 
     if (config.bootstrapAdminKey && (await ensureBootstrapKey(config.bootstrapAdminKey))) {
       logger.info('bootstrap admin key created');
@@ -97,6 +101,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       logger,
       metrics,
       pollMs: config.jobPollMs,
+      lockLifetimeMs: config.jobLockLifetimeMs,
       workerName: `${config.role}-${process.pid}`,
     });
     undo.push(() => scheduler.stop());
@@ -109,6 +114,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     // stopped service holds nothing (a service started again in this process may find its database dropped).
     undo.push(() => forgetSnapshot());
     undo.push(async () => forgetLog());
+    undo.push(async () => forgetSlotMarkers());
     if (config.role !== 'api') {
       await scheduleRecurringJobs({ scheduler, config, logger, metrics, clock });
       await scheduler.startProcessing();

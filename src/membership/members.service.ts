@@ -11,7 +11,8 @@ import { encodeCursor, type Page, type PageRequest, toPage } from '../platform/p
 import type { Metrics } from '../platform/metrics.js';
 import { explainRule, type ExplainNode } from '../rules/index.js';
 import type { GroupDoc } from '../groups/group.model.js';
-import { PAGE_BUCKETS, membershipId, membershipPage, type ExclusionDoc, type MembershipDoc, type MembershipSource } from './membership.model.js';
+import { PAGE_BUCKETS, membershipId, membershipPage, type ExclusionDoc, type HistoryDoc, type MembershipDoc, type MembershipSource } from './membership.model.js';
+import { historySlot, historySlotsComplete, slotsNewestFirst } from './history-slots.js';
 import * as store from './membership-store.js';
 import { exclusions, history, memberships, membershipPagesComplete } from './membership-store.js';
 import { toEvalGroup } from './active-groups.js';
@@ -206,18 +207,20 @@ export interface HistoryView {
   reason: string;
 }
 
-/** Newest first. The cursor is the instant and `_id` of the last entry shown. */
+/**
+ * Newest first: by instant, then `_id`. The cursor is the instant and `_id` of the last entry shown. A group's page is
+ * read slot by slot where the adapter says so (history-slots.ts: each a second of the group's history, read by
+ * equality), and from the whole group's entries otherwise, or for one user's entries (a narrow equality already).
+ */
 export async function listHistory(groupId: string, page: PageRequest, filters: { externalId?: string; action?: string }): Promise<Page<HistoryView>> {
-  const filter: Record<string, unknown> = { group: groupId };
-  if (filters.externalId) filter.externalId = filters.externalId;
-  if (filters.action) filter.action = filters.action;
+  let after: { at: Date; id: string } | undefined;
   if (page.after !== undefined) {
     const cut = page.after.indexOf('|');
-    const when = new Date(Number(page.after.slice(0, cut)));
-    const id = page.after.slice(cut + 1);
-    filter.$or = [{ at: { $lt: when } }, { at: when, _id: { $lt: id } }];
+    after = { at: new Date(Number(page.after.slice(0, cut))), id: page.after.slice(cut + 1) };
+    if (cut < 0 || Number.isNaN(after.at.getTime())) throw new ValidationError('The cursor is not one this service issued.', [{ path: 'cursor', message: 'invalid cursor' }]);
   }
-  const docs = await db().groupPageRead(() => history().find(filter).sort({ at: -1, _id: -1 }).limit(page.limit + 1).toArray());
+  const bySlot = !filters.externalId && db().pagesByBucket && (await historySlotsComplete());
+  const docs = bySlot ? await historyBySlot(groupId, page.limit + 1, filters.action, after) : await historyOfGroup(groupId, page.limit + 1, filters, after);
   const items = docs.slice(0, page.limit).map((h) => ({
     view: {
       at: h.at.toISOString(),
@@ -232,6 +235,55 @@ export async function listHistory(groupId: string, page: PageRequest, filters: {
   }));
   const last = items[items.length - 1];
   return { items: items.map((i) => i.view), nextCursor: docs.length > page.limit && last ? encodeCursor(last.key) : null };
+}
+
+/** The entries after the cursor, newest first, from one query over the group's history. */
+function historyOfGroup(groupId: string, need: number, filters: { externalId?: string; action?: string }, after?: { at: Date; id: string }): Promise<HistoryDoc[]> {
+  const filter: Record<string, unknown> = { group: groupId };
+  if (filters.externalId) filter.externalId = filters.externalId;
+  if (filters.action) filter.action = filters.action;
+  if (after) filter.$or = [{ at: { $lt: after.at } }, { at: after.at, _id: { $lt: after.id } }];
+  return db().groupPageRead(() => history().find(filter).sort({ at: -1, _id: -1 }).limit(need).toArray());
+}
+
+/** Slots read at once by one page. */
+const SLOTS_IN_FLIGHT = 4;
+/** Slot reads after which a page reads the rest of its entries from the whole group (a sparse history: few entries a slot). */
+const SLOT_READS_AT_MOST = 32;
+
+/** The entries after the cursor, newest first, read slot by slot until the page is full. */
+async function historyBySlot(groupId: string, need: number, action?: string, after?: { at: Date; id: string }): Promise<HistoryDoc[]> {
+  const rows: HistoryDoc[] = [];
+  const before = (h: HistoryDoc) => !after || h.at < after.at || (h.at.getTime() === after.at.getTime() && h._id < after.id);
+  const newestFirst = (a: HistoryDoc, b: HistoryDoc) => b.at.getTime() - a.at.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0);
+  const slots = slotsNewestFirst(groupId, after ? historySlot(groupId, after.at) : undefined);
+  let reads = 0;
+  while (rows.length < need) {
+    const window: string[] = [];
+    while (window.length < SLOTS_IN_FLIGHT) {
+      const next = await slots.next();
+      if (next.done) break;
+      window.push(next.value);
+    }
+    if (window.length === 0) return rows;
+    const read = await Promise.all(
+      window.map((slot) => {
+        const filter: Record<string, unknown> = { slot };
+        if (action) filter.action = action;
+        return db().groupPageRead(() => history().find(filter).toArray());
+      }),
+    );
+    for (const docs of read) rows.push(...docs.filter(before).sort(newestFirst));
+    reads += window.length;
+    if (rows.length < need && reads >= SLOT_READS_AT_MOST) {
+      // The rest from the whole group, after the last entry found here.
+      const last = rows[rows.length - 1];
+      await slots.return(undefined);
+      return [...rows, ...(await historyOfGroup(groupId, need - rows.length, action ? { action } : {}, last ? { at: last.at, id: last._id } : after))];
+    }
+  }
+  await slots.return(undefined);
+  return rows.slice(0, need);
 }
 
 export interface Explanation {

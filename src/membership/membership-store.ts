@@ -41,6 +41,7 @@ import { recordChanges } from '../snapshot/change-feed.js';
 import { eachLimited } from '../platform/each-limited.js';
 import { appendToLog, appendUnlessLogged, type LoggedEvent } from '../changes/change-log.js';
 import { closeIntents, openIntents, otherIntentOfRun, type IntendedChange } from '../changes/log-intents.js';
+import { historySlot, historySlotsRecorded, markHistorySlotsComplete, slotChildren, slotMarkers, slotMarkersOf, type SlotMarker } from './history-slots.js';
 
 /** Deletes of different (group, source) slices sent at once. */
 const SLICES_IN_FLIGHT = 8;
@@ -191,7 +192,7 @@ export async function addMemberships(adds: readonly MembershipAdd[], ctx: WriteC
       joined.push({ groupId: doc.group, externalId: doc.externalId, actor: adds[i]!.actor });
     }
   });
-  await db().insertIgnoringDuplicates(history(), entries);
+  await insertHistory(entries);
   await Promise.all([appendToLog(firstRun), appendUnlessLogged(reRun)]);
   await closeIntents(intent);
   // This writer's inserts, including those of its interrupted earlier run, which may have missed the feed too.
@@ -214,7 +215,7 @@ export async function addMemberships(adds: readonly MembershipAdd[], ctx: WriteC
 export async function completeOwnHistory(own: readonly MembershipDoc[], reasonOf: (m: MembershipDoc) => string, actor: string): Promise<void> {
   if (own.length === 0) return;
   const entries = own.map((m) => addedEntry(m, reasonOf(m), actor));
-  await db().insertIgnoringDuplicates(history(), entries);
+  await insertHistory(entries);
   await appendUnlessLogged(entries.map((e) => ({ id: e._id, group: e.group, run: e.run ?? '' })));
 }
 
@@ -236,7 +237,7 @@ export async function removeMemberships(removes: readonly PlannedRemove[], ctx: 
   }));
   const intended = entries.map((entry, i) => ({ entry, removedAddedAt: removes[i]!.membership.addedAt }));
   const intent = await openIntents(ctx.runKey, intended);
-  const recorded = await db().insertIgnoringDuplicates(history(), entries);
+  const recorded = await insertHistory(entries);
   // Grouped by group and source, so that what is counted is what this call deleted (a concurrent writer's
   // deletion of the same membership is counted once, by whoever deleted it).
   const bySlice = new Map<string, { groupId: string; source: string; list: PlannedRemove[] }>();
@@ -316,9 +317,68 @@ export async function finishIntent(intent: { ids: readonly string[]; run: string
       undone.push(h._id);
     }
   });
-  await db().insertIgnoringDuplicates(history(), missing);
+  await insertHistory(missing);
   await appendUnlessLogged(happened);
   if (undone.length && !(await otherIntentOfRun(intent))) await db().deleteByIds(history(), undone);
+}
+
+/** Slot markers this process has written, per database: a marker is never deleted while its group exists. */
+const markersWritten = new Map<string, Set<string>>();
+const MARKERS_REMEMBERED = 50_000;
+
+/**
+ * Inserts history entries, each with its slot (history-slots.ts), after the markers of their slots: a reader never
+ * meets an entry whose slot it cannot find. Returns the indexes of entries stored already (as insertIgnoringDuplicates).
+ */
+async function insertHistory(entries: readonly HistoryDoc[]): Promise<Set<number>> {
+  if (entries.length === 0) return new Set();
+  const slotted = entries.map((e) => ({ ...e, slot: historySlot(e.group, e.at) }));
+  await writeSlotMarkers(slotted.map((e) => e.slot));
+  return db().insertIgnoringDuplicates(history(), slotted);
+}
+
+/** Forgets the markers this process wrote (its database may be dropped before it starts again). */
+export function forgetSlotMarkers(): void {
+  markersWritten.clear();
+}
+
+async function writeSlotMarkers(slots: Iterable<string>): Promise<void> {
+  const name = mongoose.connection.name;
+  let known = markersWritten.get(name);
+  if (!known || known.size > MARKERS_REMEMBERED) markersWritten.set(name, (known = new Set()));
+  const fresh = new Map<string, SlotMarker>();
+  for (const slot of new Set(slots)) {
+    if (known.has(slot)) continue;
+    for (const m of slotMarkersOf(slot)) if (!known.has(m._id)) fresh.set(m._id, m);
+  }
+  if (fresh.size === 0) return;
+  await db().insertIgnoringDuplicates(slotMarkers(), [...fresh.values()]);
+  for (const id of fresh.keys()) known.add(id);
+}
+
+/**
+ * Gives every history entry stored before slots existed its slot and markers, then records that none is missing, so
+ * that history pages may read by slot. Run by each process at start, in the background, until one finishes;
+ * idempotent (the slot is a function of the entry). Entries written meanwhile carry their slot already.
+ */
+export async function fillMissingHistorySlots(): Promise<number> {
+  if (await historySlotsRecorded()) return 0;
+  let filled = 0;
+  let batch: Array<{ _id: string; slot: string }> = [];
+  const flush = async () => {
+    const markers = new Map(batch.flatMap((b) => slotMarkersOf(b.slot)).map((m) => [m._id, m]));
+    await db().insertIgnoringDuplicates(slotMarkers(), [...markers.values()]);
+    await db().bulkUpdateById(history(), batch.map((b) => ({ _id: b._id, update: { $set: { slot: b.slot } } })));
+    filled += batch.length;
+    batch = [];
+  };
+  for await (const h of history().find({ slot: { $exists: false } }, { projection: { _id: 1, group: 1, at: 1 } }).batchSize(2000)) {
+    batch.push({ _id: h._id, slot: historySlot(h.group, h.at) });
+    if (batch.length >= 1000) await flush();
+  }
+  if (batch.length) await flush();
+  await markHistorySlotsComplete();
+  return filled;
 }
 
 /**
@@ -338,6 +398,17 @@ export async function forgetGroup(groupId: string): Promise<void> {
     exclusions().deleteMany({ group: groupId }),
     history().deleteMany({ group: groupId }),
   ]);
+  await deleteSlotMarkers(groupId);
+}
+
+/** A deleted group's slot markers, level by level (history-slots.ts): days, their hours, their seconds. */
+async function deleteSlotMarkers(groupId: string): Promise<void> {
+  const days = await slotChildren(groupId);
+  const hours: string[] = [];
+  await eachLimited(days, 8, async (day) => void hours.push(...(await slotChildren(day))));
+  const seconds: string[] = [];
+  await eachLimited(hours, 8, async (hour) => void seconds.push(...(await slotChildren(hour))));
+  await db().deleteByIds(slotMarkers(), [...seconds, ...hours, ...days]);
 }
 
 /** Excludes a user from a group. Returns the stored exclusion and whether this call created it. */

@@ -102,6 +102,8 @@ const historySchema = new Schema(
     reason: { type: String, required: true },
     /** The writer whose insert stored the entry (a WriteContext's runKey): the change log names it (src/changes). */
     run: { type: String },
+    /** historySlot(group, at): the second a history page finds it by (history-slots.ts); absent on entries stored before slots existed (backfilled). */
+    slot: { type: String },
   },
   { versionKey: false, collection: 'membership_history' },
 );
@@ -118,6 +120,7 @@ export interface HistoryDoc {
   actor?: string;
   reason: string;
   run?: string;
+  slot?: string;
 }
 export const historyId = (groupId: string, externalId: string, addedAt: Date, action: HistoryAction): string =>
   `${membershipId(groupId, externalId)}:${addedAt.getTime()}:${action}`;
@@ -131,3 +134,4 @@ declareIndex(asModel(MembershipModel), { page: 1, externalId: 1 });
 declareIndex(asModel(ExclusionModel), { group: 1, externalId: 1 });
 declareIndex(asModel(ExclusionModel), { externalId: 1 });
 declareIndex(asModel(HistoryModel), { group: 1, at: -1 });
+declareIndex(asModel(HistoryModel), { slot: 1 });

@@ -15,7 +15,7 @@ const RUNS = 40;
 // Written by background jobs (syncs started by an earlier 2xx with their membership change log, the snapshot and
 // change feed): they may change between two requests whatever the second one does. Directory, groups, rules, keys,
 // exclusions and the reaction journal are compared.
-const BACKGROUND = ['agendaJobs', 'jobs', 'sync_runs', 'group_sync', 'group_counts', 'memberships', 'membership_history', 'snapshots', 'snapshot_chunks', 'change_feed', 'change_feed_head', 'change_feed_holds', 'membership_change_log', 'membership_change_log_head', 'membership_log_intents'];
+const BACKGROUND = ['agendaJobs', 'jobs', 'sync_runs', 'group_sync', 'group_counts', 'memberships', 'membership_history', 'membership_history_slots', 'snapshots', 'snapshot_chunks', 'change_feed', 'change_feed_head', 'change_feed_holds', 'membership_change_log', 'membership_change_log_head', 'membership_log_intents'];
 
 const hostileKey = fc.constantFrom('$set', '$where', 'a.b', '__proto__', 'constructor', 'prototype', '', ' ', '\u0000', 'é', '🙂', 'fields', 'email', 'status', 'rule', 'users', 'enrollments');
 const wild: fc.Arbitrary<unknown> = fc.oneof(
