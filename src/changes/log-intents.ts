@@ -10,7 +10,9 @@
 // every change that happened reaches them, late by at most the grace and the sweep's period.
 import mongoose, { Schema } from 'mongoose';
 import { randomUUID } from 'node:crypto';
-import type { Collection } from 'mongodb';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { Binary, type Collection } from 'mongodb';
 import { db, declareIndex } from '../platform/db/index.js';
 import { withLocks } from '../platform/db/locks.js';
 import { LeaseWaitTimeoutError } from '../platform/db/leases.js';
@@ -29,11 +31,18 @@ interface IntentDoc {
   at: Date;
   /** The writer's run key. */
   run: string;
-  changes: IntendedChange[];
+  /**
+   * The changes, as one compressed JSON value (packChanges): the embedded database decodes a stored document field
+   * by field, and 2,000 changes as fields made opening and closing a sync's intents cost as much as writing its
+   * memberships. Read only by the sweep.
+   */
+  packed?: Binary;
+  /** The changes as fields: intents opened before they were packed. */
+  changes?: IntendedChange[];
 }
 
 const intentSchema = new Schema(
-  { _id: String, at: Date, run: String, changes: [Schema.Types.Mixed] },
+  { _id: String, at: Date, run: String, packed: Buffer, changes: [Schema.Types.Mixed] },
   { versionKey: false, collection: 'membership_log_intents' },
 );
 const IntentModel = mongoose.model('MembershipLogIntent', intentSchema);
@@ -56,10 +65,27 @@ export async function openIntents(run: string, changes: readonly IntendedChange[
   if (changes.length === 0) return [];
   const docs: IntentDoc[] = [];
   for (let start = 0; start < changes.length; start += CHANGES_PER_INTENT) {
-    docs.push({ _id: randomUUID(), at, run, changes: changes.slice(start, start + CHANGES_PER_INTENT) });
+    docs.push({ _id: randomUUID(), at, run, packed: await packChanges(changes.slice(start, start + CHANGES_PER_INTENT)) });
   }
   await intents().insertMany(docs, { ordered: false });
   return docs.map((d) => d._id);
+}
+
+const deflate = promisify(zlib.deflateRaw);
+const inflate = promisify(zlib.inflateRaw);
+
+async function packChanges(changes: readonly IntendedChange[]): Promise<Binary> {
+  return new Binary(await deflate(JSON.stringify(changes), { level: 1 }));
+}
+
+/** An intent's changes, packed or (opened before packing) as fields; instants come back as dates. */
+async function changesOf(intent: IntentDoc): Promise<IntendedChange[]> {
+  if (!intent.packed) return intent.changes ?? [];
+  const parsed = JSON.parse((await inflate(intent.packed.buffer)).toString('utf8')) as Array<{ entry: Omit<HistoryDoc, 'at'> & { at: string }; removedAddedAt?: string }>;
+  return parsed.map((c) => ({
+    entry: { ...c.entry, at: new Date(c.entry.at) },
+    ...(c.removedAddedAt !== undefined ? { removedAddedAt: new Date(c.removedAddedAt) } : {}),
+  }));
 }
 
 /** The write's changes are logged (or, for those that did not happen, never will be): its intents go. */
@@ -93,7 +119,7 @@ export async function finishStaleIntents(finish: FinishIntent, now = new Date(),
         // Read again under the lease: another sweep may have settled it meanwhile.
         const intent = await intents().findOne({ _id });
         if (!intent) return;
-        await finish({ ids: [intent._id], run: intent.run, changes: intent.changes });
+        await finish({ ids: [intent._id], run: intent.run, changes: await changesOf(intent) });
         await closeIntents([intent._id]);
         settled++;
       }, { waitMs: 0 });
