@@ -111,6 +111,21 @@ describe('Full sync: partitions of the directory, each safe to run twice or twic
     }
   });
 
+  it('when a membership was deleted and an exclusion added behind the API, then the full sync finds both (it compares with what is stored, not with a copy)', async () => {
+    const [lost, shut] = [users[1]!, users[2]!];
+    await db().collection('memberships').deleteOne({ _id: `${groups[lost.team]!}:${lost.externalId}` as never });
+    await db().collection('exclusions').insertOne({ _id: `${groups[shut.team]!}:${shut.externalId}` as never, group: groups[shut.team]!, externalId: shut.externalId, createdAt: new Date() });
+    const started = await t.api.post('/api/v1/sync').set(admin).send({ partitions: 2 }).expect(202);
+    const job = await waitForJob(t, admin, started.body.jobId as string);
+    expect(job.result).to.include({ added: 1, removed: 1 });
+    expect(await memberIds(t, admin, groups[lost.team]!)).to.include(lost.externalId);
+    expect(await memberIds(t, admin, groups[shut.team]!)).to.not.include(shut.externalId);
+    expect((await historyOf(t, admin, groups[shut.team]!, { externalId: shut.externalId }))[0]).to.include({ action: 'removed' });
+    await db().collection('exclusions').deleteOne({ _id: `${groups[shut.team]!}:${shut.externalId}` as never });
+    await t.api.post('/api/v1/sync').set(admin).send({}).expect(202).then((r) => waitForJob(t, admin, r.body.jobId as string));
+    expect(await memberIds(t, admin, groups[shut.team]!)).to.include(shut.externalId);
+  });
+
   it('when a group was deleted behind the API and a user vanished without an event, then the full sync cleans both up', async () => {
     const gone = users.pop()!;
     await db().collection('users').deleteOne({ _id: gone.externalId as never });
