@@ -24,6 +24,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** How often a worker polls for due jobs. */
   readonly jobPollMs: number;
+  /** How long a dead worker's job stays locked before another worker may take it over. */
+  readonly jobLockLifetimeMs: number;
   /** Share of an automatic group's members one sync may remove before removals are held for confirmation. */
   readonly removalSafetyShare: number;
   /** Groups at or below this many members are exempt from the removal safety valve. */
@@ -96,6 +98,7 @@ const schema = Joi.object({
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(8000),
   JOB_POLL_MS: Joi.number().integer().min(50).max(600000).default(1000),
+  JOB_LOCK_LIFETIME_MS: Joi.number().integer().min(1000).max(3_600_000),
   REMOVAL_SAFETY_SHARE: Joi.number().greater(0).max(1).default(0.5),
   REMOVAL_SAFETY_MIN_MEMBERS: Joi.number().integer().min(0).default(10),
   SESSION_SECRET: Joi.string().min(32).max(512).empty(''),
@@ -110,6 +113,17 @@ const schema = Joi.object({
   LEASE_WAIT_MS: Joi.number().integer().min(100).max(600_000).default(30_000),
   WEBHOOKS_ALLOW_PRIVATE_TARGETS: Joi.boolean().truthy('true').falsy('false').default(false),
 }).unknown(true);
+
+/**
+ * How long a job's lock lasts unless JOB_LOCK_LIFETIME_MS says otherwise: how long a job whose worker died waits
+ * before another worker takes it over. A running job's lock is renewed three times per lifetime (scheduler.ts), so
+ * a live job keeps it however long it runs. The same for every job, so that no job a killed worker held waits longer
+ * than the others (the full sync's parent once kept Agenda's five-minute default); a hundred polling intervals (100 s
+ * at the default 1 s) leaves a renewal delayed by a busy database a wide margin. Tests that kill workers set it short.
+ */
+function defaultJobLockLifetimeMs(pollMs: number): number {
+  return Math.max(5_000, pollMs * 100);
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const { value, error } = schema.validate(env, { abortEarly: false, convert: true });
@@ -130,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: value.LOG_LEVEL,
     shutdownTimeoutMs: value.SHUTDOWN_TIMEOUT_MS,
     jobPollMs: value.JOB_POLL_MS,
+    jobLockLifetimeMs: value.JOB_LOCK_LIFETIME_MS ?? defaultJobLockLifetimeMs(value.JOB_POLL_MS),
     removalSafetyShare: value.REMOVAL_SAFETY_SHARE,
     removalSafetyMinMembers: value.REMOVAL_SAFETY_MIN_MEMBERS,
     sessionSecret: value.SESSION_SECRET,

@@ -101,6 +101,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       logger,
       metrics,
       pollMs: config.jobPollMs,
+      lockLifetimeMs: config.jobLockLifetimeMs,
       workerName: `${config.role}-${process.pid}`,
     });
     undo.push(() => scheduler.stop());

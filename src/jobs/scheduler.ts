@@ -78,6 +78,8 @@ export interface SchedulerOptions {
   db: Db;
   logger: Logger;
   pollMs: number;
+  /** How long a dead worker's job stays locked (config.jobLockLifetimeMs says why). */
+  lockLifetimeMs: number;
   workerName: string;
   metrics?: Metrics;
 }
@@ -106,17 +108,6 @@ export async function settleJobRun(
   return true;
 }
 
-/**
- * How long a job's lock lasts without progress before another worker may take the job over: the same for every
- * job, so that no job a killed worker held waits longer than the others (the full sync's parent once kept Agenda's
- * five-minute default, and a worker killed while fanning it out stalled the run for that long). Long jobs report
- * progress, which extends the lock, at least every thousand users; a hundred polling intervals leaves a wide margin
- * in production (100 s at the default 1 s) and lets tests see a killed worker's job taken over soon.
- */
-function lockLifetimeMs(pollMs: number): number {
-  return Math.max(5_000, pollMs * 100);
-}
-
 /** Progress is logged at most this often per job (a sync reports it every thousand users). */
 const PROGRESS_LOG_MS = 10_000;
 
@@ -138,7 +129,7 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
     backend: new MongoBackend({ mongo: opts.db, collection: JOBS_COLLECTION }),
     name: opts.workerName,
     processEvery: opts.pollMs,
-    defaultLockLifetime: lockLifetimeMs(opts.pollMs),
+    defaultLockLifetime: opts.lockLifetimeMs,
     maxConcurrency: 8,
     removeOnComplete: true,
   });
@@ -196,6 +187,28 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
     };
   }
 
+  /**
+   * Renews a running job's lock three times per lifetime, as BullMQ renews its job locks: the lock then says whether
+   * the worker is alive, not whether the job reported progress lately, so a lifetime can be short (a killed worker's
+   * job is taken over soon) without a live job that is slow between two progress reports being run a second time
+   * by another worker (Agenda would also cancel it). A renewal that fails (the job document is gone: another run
+   * completed it) is left to the run. stop() waits for a renewal in flight, so that none lands after Agenda has
+   * saved the job's end.
+   */
+  function renewLock(job: Job<AgendaData>, jobLogger: Logger): { stop(): Promise<void> } {
+    let inFlight: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      inFlight = job.touch().catch((err: unknown) => jobLogger.debug({ err }, 'job lock not renewed'));
+    }, Math.max(250, Math.floor(opts.lockLifetimeMs / 3)));
+    timer.unref();
+    return {
+      async stop() {
+        clearInterval(timer);
+        await inFlight;
+      },
+    };
+  }
+
   function define<D>(def: JobDefinition<D>): void {
     agenda.define<AgendaData>(
       def.name,
@@ -234,6 +247,7 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
         }
         jobLogger.info({ attempt: (run?.attempts ?? 0) + 1, data }, 'job started');
         const ctx = contextFor(jobId, run?.createdAt ?? startedAt, jobLogger, job, startedAt, () => (handedOff = true));
+        const renewal = renewLock(job, jobLogger);
         try {
           const result = await def.run(data as D, ctx);
           if (handedOff) {
@@ -254,12 +268,14 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
           jobLogger.error({ err, durationMs: Date.now() - startedAt.getTime() }, 'job failed');
           await afterFinish(ctx);
           throw err;
+        } finally {
+          await renewal.stop();
         }
         await afterFinish(ctx);
       },
       // lockLimit = concurrency: a worker locks only the jobs it can run now and leaves the rest to other workers
       // (Agenda's default, no limit, locks every due job of the name at each poll and runs them one after another).
-      { concurrency: def.concurrency ?? 2, lockLimit: def.concurrency ?? 2, lockLifetime: lockLifetimeMs(opts.pollMs) },
+      { concurrency: def.concurrency ?? 2, lockLimit: def.concurrency ?? 2, lockLifetime: opts.lockLifetimeMs },
     );
   }
 

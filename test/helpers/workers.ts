@@ -11,12 +11,22 @@ export interface Workers {
   stopAll(): Promise<void>;
 }
 
-export function workersOf(service: () => TestService): Workers {
+/**
+ * `takeoverAfterMs` shortens how long a killed worker's job stays locked (JOB_LOCK_LIFETIME_MS; 10 s at the tests'
+ * 100 ms poll otherwise), for tests that kill a worker and wait for another to take its job over.
+ */
+export function workersOf(service: () => TestService, opts: { takeoverAfterMs?: number } = {}): Workers {
   const all: ChildService[] = [];
   return {
     all,
     async start() {
-      const w = await spawnService({ ROLE: 'worker', MONGODB_URI: testDatabaseUri(), MONGODB_DB: service().service.config.databaseName, JOB_POLL_MS: '100' });
+      const w = await spawnService({
+        ROLE: 'worker',
+        MONGODB_URI: testDatabaseUri(),
+        MONGODB_DB: service().service.config.databaseName,
+        JOB_POLL_MS: '100',
+        ...(opts.takeoverAfterMs ? { JOB_LOCK_LIFETIME_MS: String(opts.takeoverAfterMs) } : {}),
+      });
       all.push(w);
       return w;
     },

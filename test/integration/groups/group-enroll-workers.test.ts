@@ -16,7 +16,7 @@ describe('Group enrolment across worker processes: a worker killed mid-way', fun
   let t: TestService;
   let admin: Auth;
   let hr: Auth;
-  const pool = workersOf(() => t);
+  const pool = workersOf(() => t, { takeoverAfterMs: 3_000 });
   const workers = pool.all;
   const db = () => t.service.database.db;
 

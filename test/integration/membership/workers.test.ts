@@ -14,7 +14,7 @@ describe('Full sync across worker processes', function () {
   let t: TestService;
   let admin: Auth;
   let hr: Auth;
-  const pool = workersOf(() => t);
+  const pool = workersOf(() => t, { takeoverAfterMs: 3_000 });
   const workers = pool.all;
   const groups: Record<string, string> = {};
   const teamOf = new Map<string, string>();
@@ -158,7 +158,7 @@ describe('Full sync across worker processes', function () {
     await victim!.exited;
     await startWorker();
 
-    // Within the job lock's lifetime (10 s here), not the five minutes of Agenda's default.
+    // Within the job lock's lifetime (3 s here, takeoverAfterMs), not the five minutes of Agenda's default.
     const job = await waitForJob(t, admin, jobId, { timeoutMs: 60_000 });
     expect(job.result).to.include({ users: USERS });
     expect(finishedRuns(job.id)).to.equal(1);

@@ -14,7 +14,7 @@ describe('Time flips across worker processes', function () {
   let t: TestService;
   let admin: Auth;
   let hr: Auth;
-  const pool = workersOf(() => t);
+  const pool = workersOf(() => t, { takeoverAfterMs: 3_000 });
   const db = () => t.service.database.db;
   const lapsing = { conditions: { all: [{ fact: 'enrollment', params: { course: 'CERT-1' }, path: '$.completedAt', operator: 'withinLastDays', value: DAYS }] } };
 

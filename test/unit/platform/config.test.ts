@@ -33,6 +33,14 @@ describe('config', () => {
     expect(() => loadConfig({ WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'yes' })).to.throw(ConfigError, /WEBHOOKS_ALLOW_PRIVATE_TARGETS/);
   });
 
+  it('when JOB_LOCK_LIFETIME_MS is unset, then a job lock lasts 100 polls and at least 5 s; set, it is kept; under 1 s it is named', () => {
+    expect(loadConfig({}).jobLockLifetimeMs).to.equal(100_000);
+    expect(loadConfig({ JOB_POLL_MS: '100' }).jobLockLifetimeMs).to.equal(10_000);
+    expect(loadConfig({ JOB_POLL_MS: '50' }).jobLockLifetimeMs).to.equal(5_000);
+    expect(loadConfig({ JOB_POLL_MS: '100', JOB_LOCK_LIFETIME_MS: '3000' }).jobLockLifetimeMs).to.equal(3_000);
+    expect(() => loadConfig({ JOB_LOCK_LIFETIME_MS: '500' })).to.throw(ConfigError, /JOB_LOCK_LIFETIME_MS/);
+  });
+
   it('when TIMEZONE is unset, then it is UTC; an IANA name is kept; an unknown one is named with the value', () => {
     expect(loadConfig({}).timeZone).to.equal('UTC');
     expect(loadConfig({ TIMEZONE: 'Europe/Lisbon' }).timeZone).to.equal('Europe/Lisbon');
