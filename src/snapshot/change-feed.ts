@@ -1,7 +1,7 @@
 // The change feed: one entry per write that changed users or memberships, numbered 1, 2, 3… with no gaps, so that a
-// reader knows where it stands. Each entry also carries its bucket (128 consecutive numbers): a reader catches up
-// with one indexed equality per bucket (a range or `$gt` on `_id` would read the whole collection every time on the
-// embedded database), and finds the head, the first missing number, by `_id`.
+// reader knows where it stands. Each entry also carries its bucket (FEED_BUCKET consecutive numbers): a reader
+// catches up with one indexed equality per bucket (a range or `$gt` on `_id` would read the whole collection every
+// time on the embedded database), and finds the head, the first missing number, by `_id`.
 //
 // Numbers are taken by inserting the entry with the chosen `_id`: the insert is the one mutual exclusion that works
 // on both backends (the embedded database's `$inc` and compare-and-set are not atomic). A writer tries the number after the
@@ -16,6 +16,7 @@ import mongoose, { Schema } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { declareIndex, isDuplicateKeyError } from '../platform/db/index.js';
 import { insertNumbered, raiseHead } from '../platform/db/numbered-log.js';
+import { eachLimited } from '../platform/each-limited.js';
 
 interface FeedChange {
   /** Users created, changed or deleted (externalIds). */
@@ -172,12 +173,14 @@ async function append(body: Omit<FeedEntry, '_id'>): Promise<number> {
 /**
  * Entries per read bucket. A catch-up after N writes read N entries by `_id`, one query each (only an equality is
  * served from an index on the embedded database; a range on `_id` reads the whole collection): 192 queries after 100
- * writes, 13 s of query time at 100,000 users. By bucket it reads them with one indexed equality per 128.
+ * writes, 13 s of query time at 100,000 users. Whole buckets are read with one indexed equality each; the part of
+ * the first bucket after the reader's position is read by `_id`, so that no query decodes entries the reader holds
+ * already (right after a full sync those are the sync's, of 10,000 ids each).
  */
-const BUCKET = 128;
-const bucketOf = (seq: number): number => Math.floor(seq / BUCKET);
-/** Point reads in flight at once where a bucket read did not return an entry. */
-const WINDOW = 16;
+export const FEED_BUCKET = 32;
+const bucketOf = (seq: number): number => Math.floor(seq / FEED_BUCKET);
+/** Feed reads in flight at once. */
+const READS_IN_FLIGHT = 16;
 
 /** The entries after `seq`, in order, up to the head. */
 export async function readChangesAfter(seq: number): Promise<FeedEntry[]> {
@@ -185,32 +188,41 @@ export async function readChangesAfter(seq: number): Promise<FeedEntry[]> {
 }
 
 /**
- * Reads bucket after bucket from `seq + 1` and stops at the first missing number (the head). A number a bucket read
- * did not return (taken since, or an entry written before entries had buckets) is read by `_id`: if it exists, the
- * rest of its bucket is read that way, WINDOW at a time. `projection` limits what is read of each entry.
+ * The numbers up to the head hint are taken: they are read at once, READS_IN_FLIGHT queries at a time (by `_id` up
+ * to the first bucket boundary, then by bucket). Past what those found, numbers are read by `_id` until the first
+ * gap, which is the head (the hint lags when its raise lost a race or a write is under way; entries written before
+ * entries had buckets are found this way too). `projection` limits what is read of each entry.
  */
 async function readAfter(seq: number, projection?: Record<string, 1>): Promise<FeedEntry[]> {
-  const entries: FeedEntry[] = [];
   const options = projection ? { projection } : {};
+  const found = new Map<number, FeedEntry>();
+  const keep = (doc: FeedEntry | null) => {
+    if (doc) found.set(feedSeq(doc._id), doc);
+  };
+  const hint = (await feedHead().findOne({ _id: 'feed-head' }))?.seq ?? 0;
+  const reads: Array<() => Promise<void>> = [];
+  const firstWhole = Math.ceil((seq + 1) / FEED_BUCKET);
+  for (let n = seq + 1; n <= Math.min(hint, firstWhole * FEED_BUCKET - 1); n++) {
+    reads.push(async () => keep(await feedEntries().findOne({ _id: feedId(n) }, options)));
+  }
+  for (let bucket = firstWhole; bucket <= bucketOf(hint); bucket++) {
+    reads.push(async () => (await feedEntries().find({ bucket }, options).toArray()).forEach(keep));
+  }
+  await eachLimited(reads, READS_IN_FLIGHT, (read) => read());
+
+  const entries: FeedEntry[] = [];
   let next = seq + 1;
-  for (;;) {
-    const bucket = bucketOf(next);
-    const end = (bucket + 1) * BUCKET;
-    const found = new Map<number, FeedEntry>();
-    for (const doc of await feedEntries().find({ bucket, _id: { $gte: feedId(next) } }, options).toArray()) found.set(feedSeq(doc._id), doc);
+  for (let window = 1; ; window = READS_IN_FLIGHT) {
     for (let doc = found.get(next); doc; doc = found.get(next)) {
       entries.push(doc);
       next++;
     }
-    if (next === end) continue;
     // Stop at the first gap: a number found after it was taken after this read of the gap, and is read next time.
-    for (let window = 1; next < end; window = WINDOW) {
-      const docs = await Promise.all(Array.from({ length: Math.min(window, end - next) }, (_, i) => feedEntries().findOne({ _id: feedId(next + i) }, options)));
-      let taken = 0;
-      while (taken < docs.length && docs[taken]) entries.push(docs[taken++]!);
-      next += taken;
-      if (taken < docs.length) return entries;
-    }
+    const docs = await Promise.all(Array.from({ length: window }, (_, i) => feedEntries().findOne({ _id: feedId(next + i) }, options)));
+    let taken = 0;
+    while (taken < docs.length && docs[taken]) entries.push(docs[taken++]!);
+    next += taken;
+    if (taken < docs.length) return entries;
   }
 }
 
