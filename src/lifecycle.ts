@@ -94,7 +94,6 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     }
 
     const metrics = createMetrics();
-    metrics.setGaugeSources(gaugeSources(database.db));
     registerWebhookGauges(metrics.registry);
     const scheduler = await createScheduler({
       db: database.db,
@@ -105,6 +104,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       workerName: `${config.role}-${process.pid}`,
     });
     undo.push(() => scheduler.stop());
+    metrics.setGaugeSources(gaugeSources(scheduler));
     const clock = opts.clock ?? systemClock;
     defineJobs({ scheduler, config, logger, metrics, clock });
     // Reactions are wired before jobs are processed: a replay of an open directory write needs them.
@@ -135,7 +135,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
         database: () => database.ping(),
         scheduler: async () => {
           if (config.role !== 'api' && !scheduler.isProcessing()) throw new Error('not processing');
-          await database.db.collection('agendaJobs').estimatedDocumentCount();
+          await scheduler.reachable();
         },
       },
     });

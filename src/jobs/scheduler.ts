@@ -61,6 +61,10 @@ export interface Scheduler {
   scheduleAt<D extends object>(when: Date, name: string, data: D, opts: EnqueueOptions & { jobId: string }): Promise<boolean>;
   /** The earliest scheduled run of the job that is waiting to start (not one running now), or null. */
   earliestWaiting(name: string): Promise<Date | null>;
+  /** Per job name, the runs that are due and wait for a worker (the jobs-waiting gauge). */
+  dueWaiting(): Promise<Map<string, number>>;
+  /** Throws when the job store cannot be read (readiness). */
+  reachable(): Promise<void>;
   /** The recurring schedule (e.g. the nightly full sync), in `timeZone` (UTC when absent). Idempotent across processes. */
   every(cron: string, name: string, data?: Record<string, unknown>, timeZone?: string): Promise<void>;
   /** Start processing jobs (worker role). */
@@ -71,6 +75,19 @@ export interface Scheduler {
 
 /** Where Agenda keeps its jobs. */
 const JOBS_COLLECTION = 'agendaJobs';
+
+/**
+ * The most job documents the jobs-waiting gauge reads on a scrape. Agenda's collection holds only scheduled,
+ * running and failed jobs (completed ones are removed), so this is a bound against a pile-up, not a sample.
+ */
+const MAX_GAUGE_JOB_DOCUMENTS = 10_000;
+
+interface AgendaJobDoc {
+  name: string;
+  nextRunAt?: Date | null;
+  lockedAt?: Date | null;
+  disabled?: boolean;
+}
 
 type AgendaData = { jobId?: string } & Record<string, unknown>;
 
@@ -285,12 +302,28 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
     enqueue,
     scheduleAt,
     async earliestWaiting(name) {
-      const jobs = opts.db.collection<{ name: string; nextRunAt: Date | null; lockedAt: Date | null }>(JOBS_COLLECTION);
+      const jobs = opts.db.collection<AgendaJobDoc>(JOBS_COLLECTION);
       let earliest: Date | null = null;
       for (const j of await jobs.find({ name }, { projection: { nextRunAt: 1, lockedAt: 1 } }).toArray()) {
         if (j.nextRunAt && !j.lockedAt && (!earliest || j.nextRunAt < earliest)) earliest = j.nextRunAt;
       }
       return earliest;
+    },
+    async dueWaiting() {
+      const now = Date.now();
+      const out = new Map<string, number>();
+      const docs = opts.db
+        .collection<AgendaJobDoc>(JOBS_COLLECTION)
+        .find({}, { projection: { name: 1, nextRunAt: 1, lockedAt: 1, disabled: 1 } })
+        .limit(MAX_GAUGE_JOB_DOCUMENTS);
+      for await (const j of docs) {
+        if (j.disabled || j.lockedAt || !j.nextRunAt || j.nextRunAt.getTime() > now) continue;
+        out.set(j.name, (out.get(j.name) ?? 0) + 1);
+      }
+      return out;
+    },
+    async reachable() {
+      await opts.db.collection(JOBS_COLLECTION).estimatedDocumentCount();
     },
     async every(cron, name, data = {}, timeZone = 'UTC') {
       await agenda.every(cron, name, data, { skipImmediate: true, timezone: timeZone });
