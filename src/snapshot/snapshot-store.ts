@@ -125,6 +125,12 @@ export function startSnapshot(seq: number, origin: SnapshotHeader['origin']): Sn
       if (rows.m.length) await flush('m');
       // Read now, not at the start: a build takes minutes, and the generation this one replaces is the one current now.
       const previous = await readHeader();
+      if (previous && previous.prunedTo > seq) {
+        // Snapshots stored while this one was built pruned feed entries it would need to catch up: readers would take
+        // it for up to date and miss those changes. The current one stays.
+        await chunks().deleteMany({ gen });
+        return previous;
+      }
       // The feed entries both the previous and this snapshot hold can go (never above a number a reader may still need).
       const prunedTo = Math.max(previous?.prunedTo ?? 0, Math.min(previous?.seq ?? 0, seq));
       const header: SnapshotHeader = { _id: 'current', gen, seq, prunedTo, takenAt: at, origin, chunks: { users: written.u, memberships: written.m }, counts: { ...counts } };

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { Collection, type Db } from 'mongodb';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { FEED_BUCKET, MAX_IDS_PER_ENTRY, feedHeadSeq, feedId, forgetFeed, holdFeed, pruneFeed, readChangesAfter, recordChanges, releaseFeed } from '../../../src/snapshot/change-feed.js';
-import { readHeader, writeSnapshot } from '../../../src/snapshot/snapshot-store.js';
+import { readHeader, startSnapshot, writeSnapshot } from '../../../src/snapshot/snapshot-store.js';
 
 describe('Change feed', () => {
   let t: TestService;
@@ -108,6 +108,24 @@ describe('Change feed', () => {
     const seq = await recordChanges({ users: ['c'] });
     expect(seq).to.be.greaterThan((await readHeader())!.prunedTo);
     expect((await readChangesAfter(seq - 1)).map((e) => e.users)).to.deep.equal([['c']]);
+  });
+
+  it('when snapshots stored while a long build ran pruned entries it would need, then the build does not become current', async () => {
+    await recordChanges({ users: ['built-from'] });
+    const builtAt = await feedHeadSeq();
+    const build = startSnapshot(builtAt, 'database');
+    await build.addUser('built-from', { status: 'active', type: 'learner' } as never);
+    // Two compactions meanwhile: the second prunes up to the first's number, past where the build stands.
+    await recordChanges({ users: ['meanwhile-1'] });
+    await writeSnapshot({ users: new Map(), members: new Map() }, await feedHeadSeq(), 'feed');
+    await recordChanges({ users: ['meanwhile-2'] });
+    const current = await writeSnapshot({ users: new Map(), members: new Map() }, await feedHeadSeq(), 'feed');
+    expect(current.prunedTo).to.be.greaterThan(builtAt);
+    const finished = await build.finish();
+    expect(finished.gen).to.equal(current.gen);
+    expect((await readHeader())!.gen).to.equal(current.gen);
+    // The build's chunk (its one user) is deleted; the compactions held nothing.
+    expect(await db.collection('snapshot_chunks').countDocuments({ gen: { $ne: current.gen } } as never)).to.equal(0);
   });
 
   it('when the feed is pruned on its own (no snapshot written), then a process that knows nothing still writes above what was pruned', async () => {
