@@ -103,6 +103,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'Autogroups API' }));
 
   if (deps.serveApi) {
+    // One bound for every way bulk work comes in: the API's batches and imports, and SCIM's Bulk.
+    const admission = bulkAdmission({ bulkInFlight: deps.config.bulkRequestsInFlight, requestTimeoutMs: deps.config.requestTimeoutMs });
     const api = express.Router();
     api.use(mountPath);
     // A bearer key or a browser session (sessions/): the session module reads its one cookie, no general cookie parser.
@@ -112,7 +114,7 @@ export function createApp(deps: AppDeps): express.Express {
     const limits = rateLimits({ perMinute: deps.config.rateLimitPerMinute, batchesPerMinute: deps.config.rateLimitBatchesPerMinute });
     if (limits.length) api.use(limits);
     // Interactive work first: a few bulk requests at a time, one more answered 503 at once (before its body is read).
-    api.use(bulkAdmission({ bulkInFlight: deps.config.bulkRequestsInFlight, requestTimeoutMs: deps.config.requestTimeoutMs }));
+    api.use(admission.apiRequests);
     api.use(jsonBody());
     api.use(apiKeysRoutes());
     api.use(jobsRoutes());
@@ -130,7 +132,7 @@ export function createApp(deps: AppDeps): express.Express {
     app.use(DASHBOARD_PATH, jobDashboard(deps));
     app.use('/console', consoleRoutes());
     // SCIM 2.0 for identity providers: its own auth, bodies and error shape (scim/scim.routes.ts).
-    app.use('/scim/v2', scimRoutes(deps));
+    app.use('/scim/v2', scimRoutes(deps, admission));
   }
 
   app.use((req, _res, next) => {

@@ -13,7 +13,7 @@
 // slots of update-budget.ts). Interactive requests are not bounded here: their database reads already wait in
 // their own small queues (groupPageRead, the update slots), and refusing them would move the wait to the client.
 import type { RequestHandler, Response } from 'express';
-import { sendProblem, ServiceUnavailableError } from './errors.js';
+import { ServiceUnavailableError } from './errors.js';
 
 /** The writes of many records at once, by path inside /api/v1: batches, CSV imports (users, group members), member copies. */
 const BULK_PATHS = /^\/(users\/batch|users\/import|enrollments\/batch|groups\/[^/]+\/members\/(import|copy))$/;
@@ -35,8 +35,19 @@ interface AdmissionOptions {
   requestTimeoutMs: number;
 }
 
-/** Mounted on the API router after authentication and rate limits, before the bodies are parsed. */
-export function bulkAdmission(opts: AdmissionOptions): RequestHandler {
+export interface BulkAdmission {
+  /** On the /api/v1 router: admits its bulk requests (isBulkRequest) and passes every other request on. */
+  apiRequests: RequestHandler;
+  /** On a route that is bulk work as a whole (SCIM's POST /Bulk): admits every request it sees. */
+  everyRequest: RequestHandler;
+}
+
+/**
+ * One per process, mounted wherever bulk work comes in (the API router, SCIM's Bulk), after authentication and rate
+ * limits and before the bodies are parsed: every way in counts against the same bound. A refusal goes to the
+ * router's error handler, so each router answers it in its own shape (a problem document, a SCIM error).
+ */
+export function bulkAdmission(opts: AdmissionOptions): BulkAdmission {
   /** When each running bulk request started. */
   const running = new Set<{ started: number }>();
   const durations: number[] = [];
@@ -53,12 +64,10 @@ export function bulkAdmission(opts: AdmissionOptions): RequestHandler {
     return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil((median - (Date.now() - oldest)) / 1000)));
   };
 
-  return (req, res, next) => {
-    if (!isBulkRequest(req.method, req.path)) return next();
+  const everyRequest: RequestHandler = (_req, res, next) => {
     if (running.size >= opts.bulkInFlight) {
       const seconds = retryAfterSeconds();
-      sendProblem(
-        res,
+      next(
         new ServiceUnavailableError(`This process is already running ${opts.bulkInFlight} batch or import request${opts.bulkInFlight === 1 ? '' : 's'} (BULK_REQUESTS_IN_FLIGHT); nothing was written. Send it again after the time in Retry-After.`, {
           retryAfterSeconds: seconds,
         }),
@@ -74,6 +83,10 @@ export function bulkAdmission(opts: AdmissionOptions): RequestHandler {
     };
     releaseWhenAnswered(res, release, opts.requestTimeoutMs);
     next();
+  };
+  return {
+    everyRequest,
+    apiRequests: (req, res, next) => (isBulkRequest(req.method, req.path) ? everyRequest(req, res, next) : next()),
   };
 }
 

@@ -12,6 +12,7 @@ import { UnsupportedMediaTypeError, type AppError } from '../platform/errors.js'
 import type { WriteContext } from './write-context.js';
 import { fromAppError, notFound, ScimError, scimErrorHandler, sendScimError } from './scim-error.js';
 import { TIMEOUT_SENDER } from '../platform/request-timeout.js';
+import type { BulkAdmission } from '../platform/admission.js';
 import { scimRequestLog } from './request-log.js';
 import { readListParams, type ListParams, type ListResult } from './list-params.js';
 import { project, type ScimObject } from './resource-shape.js';
@@ -67,7 +68,7 @@ function listResponse(res: Response, params: ListParams, result: ListResult, ext
 
 const USER_EXTENSIONS = [URN.enterprise, URN.fields];
 
-export function scimRoutes(deps: RouteDeps): Router {
+export function scimRoutes(deps: RouteDeps, admission: BulkAdmission): Router {
   const router = Router({ caseSensitive: false });
   const ctx = (req: Request): WriteContext => ({ actor: actorOf(req.principal), logger: deps.logger });
   const actor = (req: Request) => actorOf(req.principal);
@@ -85,6 +86,8 @@ export function scimRoutes(deps: RouteDeps): Router {
   router.use(scimAuth);
   const limits = rateLimits({ perMinute: deps.config.rateLimitPerMinute, batchesPerMinute: 0 });
   if (limits.length) router.use(limits);
+  // Bulk is bulk work: admitted against the process's bound before its body (up to BULK_MAX_PAYLOAD) is read.
+  router.post('/Bulk', admission.everyRequest);
   router.use(scimBody());
 
   // Users

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { withLocks, heldLockCount } from '../../../src/platform/db/locks.js';
 import { userLock } from '../../../src/directory/lock-keys.js';
+import { expectScimError, oktaUser, scim } from '../scim/scim-helpers.js';
 
 const user = (id: string, department = 'Sales') => ({ externalId: id, email: `${id}@example.com`, firstName: 'A', lastName: 'B', type: 'learner', status: 'active', fields: { department } });
 
@@ -73,5 +74,46 @@ describe('admission of bulk requests', function () {
     // Its slot is free again: the refused batch, sent again, is written.
     await t.api.post('/api/v1/users/batch').set(hr).send({ users: [user('adm-c1')] }).expect(200);
     expect(await users.findOne({ _id: 'adm-c1' as never })).to.not.equal(null);
+  });
+
+  it('when a batch is running and the bound is 1, then a SCIM Bulk request is refused too, as a SCIM error with Retry-After, and writes nothing; sent again once the batch is done, it is applied', async () => {
+    const hr = await t.auth('hr-feed');
+    const s = scim(t, hr);
+    const users = t.service.database.db.collection('users');
+    const scimUser = oktaUser();
+    const bulk = { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [{ method: 'POST', path: '/Users', bulkId: 'u', data: scimUser }] };
+
+    let letGo!: () => void;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    let holding!: () => void;
+    const holds = new Promise<void>((resolve) => (holding = resolve));
+    const holder = withLocks([userLock('adm-scim-held')], async () => {
+      holding();
+      await gate;
+    });
+    await holds;
+    const lockedBefore = heldLockCount();
+    try {
+      const own = Array.from({ length: 20 }, (_, i) => user(`adm-s${i}`));
+      const first = t.api.post('/api/v1/users/batch').set(hr).send({ users: [user('adm-scim-held'), ...own] }).then((r) => r);
+      for (const until = Date.now() + 10_000; heldLockCount() < lockedBefore + own.length; ) {
+        if (Date.now() > until) throw new Error('the batch never reached its users\' locks');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const refused = await s.post('/Bulk', bulk);
+      expectScimError(refused, 503);
+      expect(JSON.parse(refused.text).detail).to.contain('BULK_REQUESTS_IN_FLIGHT');
+      expect(Number(refused.headers['retry-after'])).to.be.within(1, 60);
+      expect(await users.countDocuments({ email: scimUser.userName as string }), 'the refused Bulk wrote nothing').to.equal(0);
+      letGo();
+      await holder;
+      expect((await first).status).to.equal(200);
+    } finally {
+      letGo();
+      await holder;
+    }
+    const applied = await s.post('/Bulk', bulk);
+    expect(applied.status, applied.text).to.equal(200);
+    expect(await users.countDocuments({ email: scimUser.userName as string })).to.equal(1);
   });
 });
