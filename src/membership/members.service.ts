@@ -246,7 +246,7 @@ function historyOfGroup(groupId: string, need: number, filters: { externalId?: s
   return db().groupPageRead(() => history().find(filter).sort({ at: -1, _id: -1 }).limit(need).toArray());
 }
 
-/** Slots read at once by one page. */
+/** Slots read at once by one page, at most: a page reads its newest slot alone, then two, then four at a time. */
 const SLOTS_IN_FLIGHT = 4;
 /** Slot reads after which a page reads the rest of its entries from the whole group (a sparse history: few entries a slot). */
 const SLOT_READS_AT_MOST = 32;
@@ -258,9 +258,11 @@ async function historyBySlot(groupId: string, need: number, action?: string, aft
   const newestFirst = (a: HistoryDoc, b: HistoryDoc) => b.at.getTime() - a.at.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0);
   const slots = slotsNewestFirst(groupId, after ? historySlot(groupId, after.at) : undefined);
   let reads = 0;
+  // A slot can hold thousands of entries (a batch, a sync: one instant): a page that its newest slot fills reads no other.
+  let width = 1;
   while (rows.length < need) {
     const window: string[] = [];
-    while (window.length < SLOTS_IN_FLIGHT) {
+    while (window.length < width) {
       const next = await slots.next();
       if (next.done) break;
       window.push(next.value);
@@ -275,6 +277,7 @@ async function historyBySlot(groupId: string, need: number, action?: string, aft
     );
     for (const docs of read) rows.push(...docs.filter(before).sort(newestFirst));
     reads += window.length;
+    width = Math.min(SLOTS_IN_FLIGHT, width * 2);
     if (rows.length < need && reads >= SLOT_READS_AT_MOST) {
       // The rest from the whole group, after the last entry found here.
       const last = rows[rows.length - 1];
