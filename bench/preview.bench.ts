@@ -351,6 +351,7 @@ async function benchPreview(embedded: EmbeddedDb, users: number, out: BenchResul
       ...(before ? [{ name: `${label}: before: planGroup from the database (proposed rule)`, value: Math.round(before.ms), unit: 'ms' }] : []),
       { name: `${label}: snapshot build from the database (job after every full sync)`, value: Math.round(build.ms), unit: 'ms' },
       { name: `${label}: snapshot build peak RSS`, value: Math.round(build.peakRssMb), unit: 'MB' },
+      { name: `${label}: RSS before the snapshot build (after a GC)`, value: mb(rssBeforeBuild), unit: 'MB' },
       { name: `${label}: cold preview, proposed rule (loads the stored snapshot)`, value: Math.round(cold.ms), unit: 'ms' },
       { name: `${label}: warm preview, proposed rule, median of ${WARM_RUNS}`, value: Math.round(median(warm)), unit: 'ms' },
       { name: `${label}: warm preview, proposed rule, max of ${WARM_RUNS}`, value: Math.round(Math.max(...warm)), unit: 'ms' },
