@@ -18,6 +18,7 @@
 import mongoose, { Schema } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { declareIndex } from '../platform/db/index.js';
+import { completionMark } from './completion-mark.js';
 
 export interface SlotMarker {
   _id: string;
@@ -73,23 +74,5 @@ export async function* slotsNewestFirst(groupId: string, upTo?: string): AsyncGe
   }
 }
 
-const SLOTS_COMPLETE = 'history-slots';
-const settings = () => mongoose.connection.collection<{ _id: string; at: Date }>('settings');
-/** Whether every history entry has its slot (the store's fillMissingHistorySlots finished once, in any process), per database. */
-const complete = new Set<string>();
-
-export async function historySlotsComplete(): Promise<boolean> {
-  const name = mongoose.connection.name;
-  if (!complete.has(name) && (await settings().findOne({ _id: SLOTS_COMPLETE }))) complete.add(name);
-  return complete.has(name);
-}
-
-/** Whether it is recorded that every history entry has its slot, read again (not from what this process knows). */
-export async function historySlotsRecorded(): Promise<boolean> {
-  return (await settings().findOne({ _id: SLOTS_COMPLETE })) !== null;
-}
-
-/** Records that every history entry has its slot. */
-export async function markHistorySlotsComplete(): Promise<void> {
-  await settings().updateOne({ _id: SLOTS_COMPLETE }, { $set: { at: new Date() } }, { upsert: true });
-}
+/** Whether every history entry has its slot (the store's fillMissingHistorySlots finished once, in any process). */
+export const historySlotsMark = completionMark('history-slots');

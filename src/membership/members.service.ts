@@ -12,9 +12,9 @@ import type { Metrics } from '../platform/metrics.js';
 import { explainRule, type ExplainNode } from '../rules/index.js';
 import type { GroupDoc } from '../groups/group.model.js';
 import { PAGE_BUCKETS, membershipId, membershipPage, type ExclusionDoc, type HistoryDoc, type MembershipDoc, type MembershipSource } from './membership.model.js';
-import { historySlot, historySlotsComplete, slotsNewestFirst } from './history-slots.js';
+import { historySlot, historySlotsMark, slotsNewestFirst } from './history-slots.js';
 import * as store from './membership-store.js';
-import { exclusions, history, memberships, membershipPagesComplete } from './membership-store.js';
+import { exclusions, history, memberships, membershipPagesMark } from './membership-store.js';
 import { toEvalGroup } from './active-groups.js';
 import { Planner } from './planner.js';
 import { currentMembershipOf, decide } from './policy.js';
@@ -71,7 +71,7 @@ export async function listMembers(groupId: string, page: PageRequest, source?: M
 async function pagedByBucket(groupId: string): Promise<boolean> {
   if (!db().pagesByBucket) return false;
   const members = (await readMemberCounts([groupId])).get(groupId) ?? 0;
-  return members >= BUCKET_PAGES_FROM && (await membershipPagesComplete());
+  return members >= BUCKET_PAGES_FROM && (await membershipPagesMark.isComplete());
 }
 
 /** Every member, in externalId order, for the CSV export. */
@@ -219,7 +219,7 @@ export async function listHistory(groupId: string, page: PageRequest, filters: {
     after = { at: new Date(Number(page.after.slice(0, cut))), id: page.after.slice(cut + 1) };
     if (cut < 0 || Number.isNaN(after.at.getTime())) throw new ValidationError('The cursor is not one this service issued.', [{ path: 'cursor', message: 'invalid cursor' }]);
   }
-  const bySlot = !filters.externalId && db().pagesByBucket && (await historySlotsComplete());
+  const bySlot = !filters.externalId && db().pagesByBucket && (await historySlotsMark.isComplete());
   const docs = bySlot ? await historyBySlot(groupId, page.limit + 1, filters.action, after) : await historyOfGroup(groupId, page.limit + 1, filters, after);
   const items = docs.slice(0, page.limit).map((h) => ({
     view: {

@@ -41,7 +41,8 @@ import { recordChanges } from '../snapshot/change-feed.js';
 import { eachLimited } from '../platform/each-limited.js';
 import { appendToLog, appendUnlessLogged, type LoggedEvent } from '../changes/change-log.js';
 import { closeIntents, openIntents, otherIntentOfRun, type IntendedChange } from '../changes/log-intents.js';
-import { historySlot, historySlotsRecorded, markHistorySlotsComplete, slotChildren, slotMarkers, slotMarkersOf, type SlotMarker } from './history-slots.js';
+import { completionMark } from './completion-mark.js';
+import { historySlot, historySlotsMark, slotChildren, slotMarkers, slotMarkersOf, type SlotMarker } from './history-slots.js';
 
 /** Deletes of different (group, source) slices sent at once. */
 const SLICES_IN_FLIGHT = 8;
@@ -362,7 +363,7 @@ async function writeSlotMarkers(slots: Iterable<string>): Promise<void> {
  * idempotent (the slot is a function of the entry). Entries written meanwhile carry their slot already.
  */
 export async function fillMissingHistorySlots(): Promise<number> {
-  if (await historySlotsRecorded()) return 0;
+  if (await historySlotsMark.isRecorded()) return 0;
   let filled = 0;
   let batch: Array<{ _id: string; slot: string }> = [];
   const flush = async () => {
@@ -377,7 +378,7 @@ export async function fillMissingHistorySlots(): Promise<number> {
     if (batch.length >= 1000) await flush();
   }
   if (batch.length) await flush();
-  await markHistorySlotsComplete();
+  await historySlotsMark.record();
   return filled;
 }
 
@@ -430,7 +431,7 @@ export async function removeExclusion(groupId: string, externalId: string): Prom
  * Memberships inserted meanwhile carry their page already.
  */
 export async function fillMissingPages(): Promise<number> {
-  if (await pagesMarker().findOne({ _id: PAGES_MARKER })) return 0;
+  if (await membershipPagesMark.isRecorded()) return 0;
   let filled = 0;
   let batch: Array<{ _id: string; update: { $set: { page: string } } }> = [];
   const flush = async () => {
@@ -443,18 +444,9 @@ export async function fillMissingPages(): Promise<number> {
     if (batch.length >= 1000) await flush();
   }
   if (batch.length) await flush();
-  await pagesMarker().updateOne({ _id: PAGES_MARKER }, { $set: { at: new Date() } }, { upsert: true });
+  await membershipPagesMark.record();
   return filled;
 }
 
-const PAGES_MARKER = 'membership-pages';
-/** The `settings` document that records that every membership has its page. */
-const pagesMarker = () => mongoose.connection.collection<{ _id: string; at: Date }>('settings');
-
-/** Whether every membership has its page (fillMissingPages finished once, in any process): kept once true, per database. */
-const pagesComplete = new Set<string>();
-export async function membershipPagesComplete(): Promise<boolean> {
-  const name = mongoose.connection.name;
-  if (!pagesComplete.has(name) && (await pagesMarker().findOne({ _id: PAGES_MARKER }))) pagesComplete.add(name);
-  return pagesComplete.has(name);
-}
+/** Whether every membership has its page (fillMissingPages finished once, in any process). */
+export const membershipPagesMark = completionMark('membership-pages');

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { createGroup, type Auth } from './membership-helpers.js';
 import { addMemberships, fillMissingHistorySlots, forgetGroup, removeMemberships } from '../../../src/membership/membership-store.js';
-import { historySlot, historySlotsComplete } from '../../../src/membership/history-slots.js';
+import { historySlot, historySlotsMark } from '../../../src/membership/history-slots.js';
 
 interface Entry {
   _id: string;
@@ -82,7 +82,7 @@ describe('History pages by time slot', function () {
       [`${groupId}:2026-11-02T09`, `${groupId}:2026-11-02`],
       [slot, `${groupId}:2026-11-02T09`],
     ]);
-    expect(await historySlotsComplete()).to.equal(true);
+    expect(await historySlotsMark.isComplete()).to.equal(true);
   });
 
   for (const limit of [1, 7, 50, 500]) {
@@ -106,7 +106,7 @@ describe('History pages by time slot', function () {
     await db().collection('membership_history_slots').deleteMany({});
     await db().collection('settings').deleteOne({ _id: 'history-slots' as never });
     expect(await fillMissingHistorySlots()).to.equal(81);
-    expect(await historySlotsComplete()).to.equal(true);
+    expect(await historySlotsMark.isComplete()).to.equal(true);
     for (const h of await stored()) expect(h.slot, h._id).to.equal(historySlot(groupId, h.at));
     expect(await fillMissingHistorySlots(), 'a second run finds the record').to.equal(0);
     expect(await pageThrough(9)).to.deep.equal(expected(await stored()));

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { createGroup, defineField, userBody, type Auth } from './membership-helpers.js';
 import { PAGE_BUCKETS, membershipPage, pageBucket } from '../../../src/membership/membership.model.js';
-import { fillMissingPages, membershipPagesComplete } from '../../../src/membership/membership-store.js';
+import { fillMissingPages, membershipPagesMark } from '../../../src/membership/membership-store.js';
 
 const USERS = 2100;
 
@@ -65,7 +65,7 @@ describe('Members pages by bucket', function () {
     await db().collection('memberships').updateMany({ group: groupId }, { $unset: { page: '' } });
     await db().collection('settings').deleteOne({ _id: 'membership-pages' as never });
     expect(await fillMissingPages()).to.equal(USERS);
-    expect(await membershipPagesComplete()).to.equal(true);
+    expect(await membershipPagesMark.isComplete()).to.equal(true);
     expect(await db().collection('memberships').countDocuments({ group: groupId, page: { $exists: false } })).to.equal(0);
     expect(await fillMissingPages(), 'a second run finds the marker').to.equal(0);
   });
