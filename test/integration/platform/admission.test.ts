@@ -17,6 +17,43 @@ describe('admission of bulk requests', function () {
   });
   after(async () => t.stop());
 
+  /**
+   * A users batch held in flight: one of its users' locks is held in this process, so the batch has passed
+   * admission and waits (for the held lock, its twenty others queued at once: more than any background flow takes)
+   * until `letGo`. `first` is its answer; `own` its other users.
+   */
+  async function batchHeldInFlight(auth: { Authorization: string }, prefix: string) {
+    let letGo!: () => void;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    let holding!: () => void;
+    const holds = new Promise<void>((resolve) => (holding = resolve));
+    const held = `${prefix}-held`;
+    const holder = withLocks([userLock(held)], async () => {
+      holding();
+      await gate;
+    });
+    await holds;
+    const lockedBefore = heldLockCount();
+    const own = Array.from({ length: 20 }, (_, i) => user(`${prefix}${i}`));
+    const first = t.api.post('/api/v1/users/batch').set(auth).send({ users: [user(held), ...own] }).then((r) => r);
+    for (const until = Date.now() + 10_000; heldLockCount() < lockedBefore + own.length; ) {
+      if (Date.now() > until) {
+        letGo();
+        await holder;
+        throw new Error('the held batch never reached its users\' locks');
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return {
+      first,
+      ids: [held, ...own.map((u) => u.externalId)],
+      async release() {
+        letGo();
+        await holder;
+      },
+    };
+  }
+
   it('when a batch is running and the bound is 1, then a second batch is 503 with Retry-After at once and writes nothing, while a PATCH and a members page are answered', async () => {
     const admin = await t.auth('admin');
     const hr = await t.auth('hr-feed');
@@ -25,26 +62,8 @@ describe('admission of bulk requests', function () {
     const group = await t.api.post('/api/v1/groups').set(admin).send({ name: 'Admission manual', type: 'manual' }).expect(201);
     const users = t.service.database.db.collection('users');
 
-    let letGo!: () => void;
-    const gate = new Promise<void>((resolve) => (letGo = resolve));
-    let holding!: () => void;
-    const holds = new Promise<void>((resolve) => (holding = resolve));
-    const holder = withLocks([userLock('adm-held')], async () => {
-      holding();
-      await gate;
-    });
-    await holds;
-    const lockedBefore = heldLockCount();
+    const held = await batchHeldInFlight(hr, 'adm-b');
     try {
-      const own = Array.from({ length: 20 }, (_, i) => user(`adm-b${i}`));
-      const first = t.api.post('/api/v1/users/batch').set(hr).send({ users: [user('adm-held'), ...own] }).then((r) => r);
-      // The first batch has passed admission once it waits for its users' locks: the held one, and its twenty
-      // others queued at once (more than any background flow takes).
-      for (const until = Date.now() + 10_000; heldLockCount() < lockedBefore + own.length; ) {
-        if (Date.now() > until) throw new Error('the first batch never reached its users\' locks');
-        await new Promise((r) => setTimeout(r, 20));
-      }
-
       const started = Date.now();
       const refused = await t.api.post('/api/v1/users/batch').set(hr).send({ users: [user('adm-c1')] });
       const ms = Date.now() - started;
@@ -62,13 +81,11 @@ describe('admission of bulk requests', function () {
       expect(((await users.findOne({ _id: 'adm-a1' as never })) as { fields?: unknown } | null)?.fields).to.deep.equal({ department: 'Ops' });
       await t.api.get(`/api/v1/groups/${group.body.id}/members`).set(admin).expect(200);
 
-      letGo();
-      await holder;
-      expect((await first).status, 'the running batch completes').to.equal(200);
-      expect(await users.countDocuments({ _id: { $in: ['adm-held', ...own.map((u) => u.externalId)] } as never })).to.equal(21);
+      await held.release();
+      expect((await held.first).status, 'the running batch completes').to.equal(200);
+      expect(await users.countDocuments({ _id: { $in: held.ids } as never })).to.equal(21);
     } finally {
-      letGo();
-      await holder;
+      await held.release();
     }
 
     // Its slot is free again: the refused batch, sent again, is written.
@@ -83,34 +100,17 @@ describe('admission of bulk requests', function () {
     const scimUser = oktaUser();
     const bulk = { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [{ method: 'POST', path: '/Users', bulkId: 'u', data: scimUser }] };
 
-    let letGo!: () => void;
-    const gate = new Promise<void>((resolve) => (letGo = resolve));
-    let holding!: () => void;
-    const holds = new Promise<void>((resolve) => (holding = resolve));
-    const holder = withLocks([userLock('adm-scim-held')], async () => {
-      holding();
-      await gate;
-    });
-    await holds;
-    const lockedBefore = heldLockCount();
+    const held = await batchHeldInFlight(hr, 'adm-s');
     try {
-      const own = Array.from({ length: 20 }, (_, i) => user(`adm-s${i}`));
-      const first = t.api.post('/api/v1/users/batch').set(hr).send({ users: [user('adm-scim-held'), ...own] }).then((r) => r);
-      for (const until = Date.now() + 10_000; heldLockCount() < lockedBefore + own.length; ) {
-        if (Date.now() > until) throw new Error('the batch never reached its users\' locks');
-        await new Promise((r) => setTimeout(r, 20));
-      }
       const refused = await s.post('/Bulk', bulk);
       expectScimError(refused, 503);
       expect(JSON.parse(refused.text).detail).to.contain('BULK_REQUESTS_IN_FLIGHT');
       expect(Number(refused.headers['retry-after'])).to.be.within(1, 60);
       expect(await users.countDocuments({ email: scimUser.userName as string }), 'the refused Bulk wrote nothing').to.equal(0);
-      letGo();
-      await holder;
-      expect((await first).status).to.equal(200);
+      await held.release();
+      expect((await held.first).status).to.equal(200);
     } finally {
-      letGo();
-      await holder;
+      await held.release();
     }
     const applied = await s.post('/Bulk', bulk);
     expect(applied.status, applied.text).to.equal(200);
