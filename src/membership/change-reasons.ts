@@ -21,6 +21,16 @@ function describePath(user: UserDoc, path: string): string {
   return value === undefined || value === null ? `${path} removed` : `${path} changed to ${shown(value)}`;
 }
 
+/**
+ * The reason of a removal because the user was deleted. Such a removal is nobody's move out of a group: it does not
+ * count against the safety valve, is never held, and is not followed by the groups that name the group.
+ */
+export const USER_DELETED = 'user deleted';
+
+export function isUserDeletion(change: { reason: string }): boolean {
+  return change.reason === USER_DELETED;
+}
+
 /** A named group's change that a rule's decision followed (`memberOf`), in words: "joined VIP", "left Contractors". */
 export function membershipReason(joined: boolean, groupName: string): string {
   return `${joined ? 'joined' : 'left'} ${groupName}`;

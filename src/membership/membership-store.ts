@@ -43,6 +43,7 @@ import { appendToLog, appendUnlessLogged, type LoggedEvent } from '../changes/ch
 import { closeIntents, openIntents, otherIntentOfRun, type IntendedChange } from '../changes/log-intents.js';
 import { completionMark } from './completion-mark.js';
 import { historySlot, historySlotsMark, slotChildren, slotMarkers, slotMarkersOf, type SlotMarker } from './history-slots.js';
+import { isUserDeletion } from './change-reasons.js';
 
 /** Deletes of different (group, source) slices sent at once. */
 const SLICES_IN_FLIGHT = 8;
@@ -280,7 +281,7 @@ export async function removeMemberships(removes: readonly PlannedRemove[], ctx: 
   }
   await closeIntents(intent);
   await recordChanges({ memberships: removes.map((r) => membershipId(r.groupId, r.externalId)) });
-  if (!ctx.followsDependents) await followMoves(removes.filter((r) => r.reason !== 'user deleted'), { runKey: ctx.runKey, at: ctx.at, actor: removes[0]!.actor });
+  if (!ctx.followsDependents) await followMoves(removes.filter((r) => !isUserDeletion(r)), { runKey: ctx.runKey, at: ctx.at, actor: removes[0]!.actor });
   return deleted;
 }
 

@@ -7,7 +7,7 @@ import type { EvalGroup } from './active-groups.js';
 import { decide, type CurrentMembership, type UserStanding } from './policy.js';
 import type { MembershipSource } from './membership.model.js';
 import { GroupGraph } from '../groups/group-graph.js';
-import { membershipReason } from './change-reasons.js';
+import { membershipReason, USER_DELETED } from './change-reasons.js';
 import { flipReason } from '../rules/next-change.js';
 import type { PlannedFlip } from './time-flips.js';
 
@@ -152,7 +152,7 @@ export class Planner {
   /** A user who no longer exists: out of every group they are in (`memberships`: group id → membership). */
   deletedUser(externalId: string, memberships: ReadonlyMap<string, CurrentMembership>, actor: string, groupVersions: ReadonlyMap<string, number>): void {
     for (const [groupId, current] of memberships) {
-      this.removes.push({ groupId, externalId, membership: current, ruleVersion: groupVersions.get(groupId) ?? 0, reason: 'user deleted', actor });
+      this.removes.push({ groupId, externalId, membership: current, ruleVersion: groupVersions.get(groupId) ?? 0, reason: USER_DELETED, actor });
     }
   }
 

@@ -3,6 +3,7 @@
 // the preview) decides through `decide`, so that they cannot disagree.
 import type { ManualMemberPolicy } from '../groups/group.model.js';
 import type { MembershipDoc, MembershipSource } from './membership.model.js';
+import { USER_DELETED } from './change-reasons.js';
 
 export interface GroupPolicy {
   ruleVersion: number;
@@ -69,7 +70,7 @@ export function decide(
   current: CurrentMembership | undefined,
   excluded: boolean,
 ): Decision {
-  if (!user) return current ? { action: 'remove', reason: 'user deleted' } : NONE;
+  if (!user) return current ? { action: 'remove', reason: USER_DELETED } : NONE;
   if (excluded) return current ? { action: 'remove', reason: 'excluded from the group' } : NONE;
   const eligible = user.active || group.includeInactive;
   if (!eligible) return current ? { action: 'remove', reason: 'user is inactive' } : NONE;

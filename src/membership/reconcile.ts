@@ -12,6 +12,7 @@ import { Planner, type PlannedAdd, type PlannedRemove } from './planner.js';
 import { mustHoldRemovals, type SafetyValve } from './policy.js';
 import type { GroupGraph } from '../groups/group-graph.js';
 import { writeFlips, type FlipWriteOutcome, type TimeFlipDoc } from './time-flips.js';
+import { isUserDeletion } from './change-reasons.js';
 
 export type ScopeKind = 'change' | 'group' | 'partition' | 'preview' | 'class' | 'time' | 'cascade';
 
@@ -141,7 +142,7 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
   //    feed, a broken rule) holds those removals until an admin confirms. Deleted users leave regardless.
   if (opts.write) {
     const perGroup = new Map<string, number>();
-    for (const r of removes) if (r.reason !== 'user deleted') bump(perGroup, r.groupId);
+    for (const r of removes) if (!isUserDeletion(r)) bump(perGroup, r.groupId);
     const weighed = [...perGroup].filter(([, n]) => n >= (scope.minRemovalsWeighed ?? 1));
     if (weighed.length) outcome.sizes = await scope.valveSizes(weighed.map(([g]) => g));
     if (!opts.confirmRemovals) {
@@ -152,8 +153,8 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
     }
     if (outcome.held.size) {
       // The groups after a held group in this pass saw its members leave; they did not: followed again in step 6.
-      for (const r of removes) if (r.reason !== 'user deleted' && outcome.held.has(r.groupId)) movedAfterPass.push({ groupId: r.groupId, externalId: r.externalId });
-      removes = removes.filter((r) => r.reason === 'user deleted' || !outcome.held.has(r.groupId));
+      for (const r of removes) if (!isUserDeletion(r) && outcome.held.has(r.groupId)) movedAfterPass.push({ groupId: r.groupId, externalId: r.externalId });
+      removes = removes.filter((r) => isUserDeletion(r) || !outcome.held.has(r.groupId));
     }
   }
   outcome.removes = removes;
@@ -161,7 +162,7 @@ export async function reconcile<R>(scope: Scope<R>, opts: ReconcileOptions): Pro
   // 4. Write the removals, and the history an interrupted earlier run of this writer left out.
   if (opts.write) {
     outcome.deleted = await removeMemberships(removes, write!);
-    for (const r of removes) if (r.reason !== 'user deleted') moved.push({ groupId: r.groupId, externalId: r.externalId });
+    for (const r of removes) if (!isUserDeletion(r)) moved.push({ groupId: r.groupId, externalId: r.externalId });
     if (input.own?.length) {
       await completeOwnHistory(input.own, input.ownReason ?? (() => 'matches the rule'), scope.actor);
       // What an interrupted earlier run of this writer added may not have been followed by the groups naming it.
