@@ -18,7 +18,7 @@
 import mongoose, { Schema } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { declareIndex } from '../platform/db/index.js';
-import { completionMark } from './completion-mark.js';
+import { completionMark } from './backfill.js';
 
 export interface SlotMarker {
   _id: string;

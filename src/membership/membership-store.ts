@@ -41,7 +41,7 @@ import { recordChanges } from '../snapshot/change-feed.js';
 import { eachLimited } from '../platform/each-limited.js';
 import { appendToLog, appendUnlessLogged, type LoggedEvent } from '../changes/change-log.js';
 import { closeIntents, openIntents, otherIntentOfRun, type IntendedChange } from '../changes/log-intents.js';
-import { completionMark } from './completion-mark.js';
+import { backfillField, completionMark } from './backfill.js';
 import { historySlot, historySlotsMark, slotChildren, slotMarkers, slotMarkersOf, type SlotMarker } from './history-slots.js';
 import { isUserDeletion } from './change-reasons.js';
 
@@ -363,24 +363,19 @@ async function writeSlotMarkers(slots: Iterable<string>): Promise<void> {
  * that history pages may read by slot. Run by each process at start, in the background, until one finishes;
  * idempotent (the slot is a function of the entry). Entries written meanwhile carry their slot already.
  */
-export async function fillMissingHistorySlots(): Promise<number> {
-  if (await historySlotsMark.isRecorded()) return 0;
-  let filled = 0;
-  let batch: Array<{ _id: string; slot: string }> = [];
-  const flush = async () => {
-    const markers = new Map(batch.flatMap((b) => slotMarkersOf(b.slot)).map((m) => [m._id, m]));
-    await db().insertIgnoringDuplicates(slotMarkers(), [...markers.values()]);
-    await db().bulkUpdateById(history(), batch.map((b) => ({ _id: b._id, update: { $set: { slot: b.slot } } })));
-    filled += batch.length;
-    batch = [];
-  };
-  for await (const h of history().find({ slot: { $exists: false } }, { projection: { _id: 1, group: 1, at: 1 } }).batchSize(2000)) {
-    batch.push({ _id: h._id, slot: historySlot(h.group, h.at) });
-    if (batch.length >= 1000) await flush();
-  }
-  if (batch.length) await flush();
-  await historySlotsMark.record();
-  return filled;
+export function fillMissingHistorySlots(): Promise<number> {
+  return backfillField({
+    coll: history(),
+    field: 'slot',
+    projection: { group: 1, at: 1 },
+    valueOf: (h) => historySlot(h.group, h.at),
+    mark: historySlotsMark,
+    // Every marker of the batch, whatever this process remembers writing: a backfill repairs what is missing.
+    beforeWrite: async (slots) => {
+      const markers = new Map(slots.flatMap(slotMarkersOf).map((m) => [m._id, m]));
+      await db().insertIgnoringDuplicates(slotMarkers(), [...markers.values()]);
+    },
+  });
 }
 
 /**
@@ -431,22 +426,14 @@ export async function removeExclusion(groupId: string, externalId: string): Prom
  * process at start, in the background, until one finishes; idempotent (the page is a function of the document).
  * Memberships inserted meanwhile carry their page already.
  */
-export async function fillMissingPages(): Promise<number> {
-  if (await membershipPagesMark.isRecorded()) return 0;
-  let filled = 0;
-  let batch: Array<{ _id: string; update: { $set: { page: string } } }> = [];
-  const flush = async () => {
-    await db().bulkUpdateById(memberships(), batch);
-    filled += batch.length;
-    batch = [];
-  };
-  for await (const m of memberships().find({ page: { $exists: false } }, { projection: { _id: 1, group: 1, externalId: 1 } }).batchSize(2000)) {
-    batch.push({ _id: m._id, update: { $set: { page: membershipPage(m.group, pageBucket(m.externalId)) } } });
-    if (batch.length >= 1000) await flush();
-  }
-  if (batch.length) await flush();
-  await membershipPagesMark.record();
-  return filled;
+export function fillMissingPages(): Promise<number> {
+  return backfillField({
+    coll: memberships(),
+    field: 'page',
+    projection: { group: 1, externalId: 1 },
+    valueOf: (m) => membershipPage(m.group, pageBucket(m.externalId)),
+    mark: membershipPagesMark,
+  });
 }
 
 /** Whether every membership has its page (fillMissingPages finished once, in any process). */
