@@ -182,18 +182,13 @@ const bucketOf = (seq: number): number => Math.floor(seq / FEED_BUCKET);
 /** Feed reads in flight at once. */
 const READS_IN_FLIGHT = 16;
 
-/** The entries after `seq`, in order, up to the head. */
-export async function readChangesAfter(seq: number): Promise<FeedEntry[]> {
-  return readAfter(seq);
-}
-
 /**
- * The numbers up to the head hint are taken: they are read at once, READS_IN_FLIGHT queries at a time (by `_id` up
+ * The entries after `seq`, in order, up to the head. The numbers up to the head hint are taken: they are read at once, READS_IN_FLIGHT queries at a time (by `_id` up
  * to the first bucket boundary, then by bucket). Past what those found, numbers are read by `_id` until the first
  * gap, which is the head (the hint lags when its raise lost a race or a write is under way; entries written before
  * entries had buckets are found this way too). `projection` limits what is read of each entry.
  */
-async function readAfter(seq: number, projection?: Record<string, 1>): Promise<FeedEntry[]> {
+export async function readChangesAfter(seq: number, projection?: Record<string, 1>): Promise<FeedEntry[]> {
   const options = projection ? { projection } : {};
   const found = new Map<number, FeedEntry>();
   const keep = (doc: FeedEntry | null) => {
@@ -230,7 +225,7 @@ async function readAfter(seq: number, projection?: Record<string, 1>): Promise<F
 export async function feedHeadSeq(): Promise<number> {
   const [head, floor] = await Promise.all([feedHead().findOne({ _id: 'feed-head' }), floorOf()]);
   const from = Math.max(head?.seq ?? 0, floor, known.get(dbKey()) ?? 0);
-  const after = await readAfter(from, { _id: 1 });
+  const after = await readChangesAfter(from, { _id: 1 });
   return after.length ? feedSeq(after[after.length - 1]!._id) : from;
 }
 
