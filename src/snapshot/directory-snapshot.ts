@@ -16,6 +16,7 @@ import { usersCollection } from '../directory/user-store.js';
 import { memberships } from '../membership/membership-store.js';
 import type { MembershipDoc } from '../membership/membership.model.js';
 import { db as database } from '../platform/db/index.js';
+import { ServiceUnavailableError } from '../platform/errors.js';
 import { feedHeadSeq, feedSeq, forgetFeed, readChangesAfter } from './change-feed.js';
 import { readHeader, readSnapshot, startSnapshot, writeSnapshot, type SnapshotContent, type SnapshotUser, type SnapshotWriter } from './snapshot-store.js';
 
@@ -66,29 +67,37 @@ export function currentSnapshot(): Promise<DirectorySnapshot> {
   return queued;
 }
 
+/** Loads (a stored snapshot read, or a build from the database) that another generation overtook, before giving up. */
+const LOAD_ATTEMPTS = 4;
+
 async function refresh(): Promise<DirectorySnapshot> {
   const db = mongoose.connection.name;
   if (held && held.db !== db) held = undefined;
-  for (let attempt = 0; ; attempt++) {
+  let replacedWhileRead = 0;
+  for (let attempt = 0; attempt < LOAD_ATTEMPTS; attempt++) {
     const header = await readHeader();
-    if (!header) {
-      held = await holdFromDatabase(db);
-      break;
-    }
-    if (held?.gen === header.gen) break;
-    const content = await readSnapshot(header);
-    if (content) {
+    if (header && held?.gen !== header.gen && replacedWhileRead < 2) {
+      const content = await readSnapshot(header);
+      // A newer snapshot replaced this one while it was being read: read the newer one (or build, if this keeps on).
+      if (!content) {
+        replacedWhileRead++;
+        continue;
+      }
       held = { db, gen: header.gen, storedSeq: header.seq, snap: { ...content, seq: header.seq } };
-      break;
     }
-    // A newer snapshot replaced this one while it was being read: read the newer one (or build, if this keeps on).
-    if (attempt >= 2) {
-      held = await holdFromDatabase(db);
-      break;
+    if (header && held?.gen === header.gen && (await catchUp(held.snap))) return compactIfDue(held);
+    // None stored, a catch-up that would read more than the whole directory, or snapshots that keep being replaced.
+    const built = await holdFromDatabase(db);
+    if (built) {
+      held = built;
+      return compactIfDue(held);
     }
+    // Another generation became current instead of the one built (see holdFromDatabase): read that one.
   }
-  let current = held;
-  if (!(await catchUp(current.snap))) current = held = await holdFromDatabase(db);
+  throw new ServiceUnavailableError('The directory snapshot kept being replaced while this process loaded it; try the preview again.');
+}
+
+function compactIfDue(current: Held): DirectorySnapshot {
   if (current.snap.seq - current.storedSeq >= COMPACT_AFTER_ENTRIES && !compacting) {
     compacting = compact(current).finally(() => (compacting = undefined));
   }
@@ -200,12 +209,19 @@ async function buildFromDatabase(opts: { progress?: Progress; hold?: string }): 
     await tick();
   }
   const header = await writer.finish();
-  return { seq, counts: writer.counts, ...(snap && hold !== undefined ? { held: { db: hold, gen: header.gen, storedSeq: seq, snap } } : {}) };
+  // Held only under its own generation. When another stayed or became current instead (finish dropped this one
+  // because snapshots stored meanwhile pruned feed entries after `seq`, or lost a race), this copy is not that
+  // generation: labelled as it, its catch-up would start at `seq` and stop silently at the pruned gap.
+  const current = header.gen === writer.gen;
+  return { seq, counts: writer.counts, ...(snap && hold !== undefined && current ? { held: { db: hold, gen: writer.gen, storedSeq: seq, snap } } : {}) };
 }
 
-/** What a process previews from, read from the database: held, and stored for the others. */
-async function holdFromDatabase(db: string): Promise<Held> {
-  return (await buildFromDatabase({ hold: db })).held!;
+/**
+ * What a process previews from, read from the database: held, and stored for the others. Undefined when another
+ * generation is current instead of the one built: the caller reads that one.
+ */
+async function holdFromDatabase(db: string): Promise<Held | undefined> {
+  return (await buildFromDatabase({ hold: db })).held;
 }
 
 /**

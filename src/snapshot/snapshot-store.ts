@@ -89,6 +89,8 @@ type MemberRow = [string, string, MembershipSource, number, number | null];
  * all, then writing it, made the build job's process peak above 1 GB at 100,000 users). `finish` makes it current.
  */
 export interface SnapshotWriter {
+  /** The generation being written: current after `finish` only if the header it returns names it. */
+  readonly gen: string;
   addUser(externalId: string, user: SnapshotUser): Promise<void>;
   addMembership(groupId: string, externalId: string, m: CurrentMembership): Promise<void>;
   /** Rows added so far. */
@@ -109,6 +111,7 @@ export function startSnapshot(seq: number, origin: SnapshotHeader['origin']): Sn
     await chunks().insertOne({ _id: chunkId(gen, kind, written[kind]++), gen, at, data });
   };
   return {
+    gen,
     counts,
     async addUser(externalId, user) {
       rows.u.push([externalId, user]);

@@ -25,6 +25,7 @@ import type { RuleDocument } from '../../../src/rules/index.js';
 import { buildSnapshotFromDatabase, COMPACT_AFTER_ENTRIES, currentSnapshot, forgetSnapshot, refreshStoredSnapshot } from '../../../src/snapshot/directory-snapshot.js';
 import { FEED_BUCKET, feedHeadSeq, readChangesAfter, recordChanges } from '../../../src/snapshot/change-feed.js';
 import { readHeader } from '../../../src/snapshot/snapshot-store.js';
+import { toUserFacts } from '../../../src/directory/user-facts.js';
 
 const DEPARTMENTS = ['Sales', 'Engineering', 'People'];
 
@@ -287,5 +288,50 @@ describe('Preview from the directory snapshot', () => {
     expect(await readHeader()).to.equal(null);
     await buildSnapshotFromDatabase();
     await expectSamePlans('after the first snapshot is built');
+  });
+
+  it('when snapshots stored while this process built its own from the database pruned feed entries after it, then it holds the current one instead and misses no change', async () => {
+    // No snapshot stored: the next preview builds one from the database and holds it.
+    await db.collection('snapshots').deleteMany({});
+    await db.collection('snapshot_chunks').deleteMany({});
+    await forgetSnapshot();
+    const builtAt = await feedHeadSeq();
+    // The build is held at its first chunk, when it has read every user (36 fill one chunk, written at its end).
+    const insertOne = Collection.prototype.insertOne;
+    let reached!: () => void;
+    const atFirstChunk = new Promise<void>((r) => (reached = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    Collection.prototype.insertOne = function (this: Collection, ...args: Parameters<typeof insertOne>) {
+      if (this.collectionName === 'snapshot_chunks' && String((args[0] as { _id?: unknown })._id).startsWith(`${builtAt}-`)) {
+        reached();
+        return gate.then(() => insertOne.apply(this, args)) as ReturnType<typeof insertOne>;
+      }
+      return insertOne.apply(this, args);
+    } as typeof insertOne;
+    let previewing: Promise<unknown> | undefined;
+    const id = users[6]!;
+    try {
+      previewing = currentSnapshot();
+      await atFirstChunk;
+      // Meanwhile a user changes (its feed entry comes after the build's number), and two snapshots are stored from
+      // the database: the second prunes the feed up to the first's number, the user's entry with it.
+      const was = (await db.collection('users').findOne({ _id: id as never }))!.fields.department as string;
+      await patchUser(t, hr, id, { fields: { department: DEPARTMENTS[(DEPARTMENTS.indexOf(was) + 1) % 3] } });
+      await buildSnapshotFromDatabase();
+      await recordChanges({ users: [users[7]!] });
+      await buildSnapshotFromDatabase();
+    } finally {
+      release();
+      Collection.prototype.insertOne = insertOne;
+    }
+    await previewing;
+    const current = (await readHeader())!;
+    expect(current.prunedTo, 'the feed was pruned past the build').to.be.greaterThan(builtAt);
+    expect(current.gen.startsWith(`${builtAt}-`), 'the late build did not become current').to.equal(false);
+    // What this process holds is the current snapshot, caught up: the changed user as stored.
+    const stored = await db.collection('users').findOne({ _id: id as never });
+    expect((await currentSnapshot()).users.get(id)).to.deep.equal(toUserFacts(stored as never));
+    await expectSamePlans('after a build overtaken by two snapshots');
   });
 });
