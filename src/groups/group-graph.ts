@@ -4,7 +4,7 @@
 // Groups are few (hundreds), so the graph is built from one read of every group's rule whenever it is needed; the
 // search is a depth-first walk of a few dozen lines, which needs no graph library (none in the dependencies
 // names the cycle as a path, which the error must show).
-import type { Condition, RuleDocument } from '../rules/index.js';
+import { eachLeaf, type RuleDocument } from '../rules/index.js';
 import { GroupModel, type GroupDoc } from './group.model.js';
 
 /** One `memberOf` condition of a rule: the group it names and the condition's place (`conditions.all[0]`). */
@@ -16,16 +16,14 @@ export interface GroupReference {
 /** The `memberOf` conditions of a rule, in document order (a rule that is not an object names none). */
 export function referencesOf(rule: RuleDocument | undefined | unknown): GroupReference[] {
   const found: GroupReference[] = [];
-  const walk = (node: unknown, path: string, depth: number): void => {
-    if (depth > 64 || node === null || typeof node !== 'object') return;
-    const n = node as Record<string, unknown>;
-    if (Array.isArray(n.all)) return n.all.forEach((c, i) => walk(c, `${path}.all[${i}]`, depth + 1));
-    if (Array.isArray(n.any)) return n.any.forEach((c, i) => walk(c, `${path}.any[${i}]`, depth + 1));
-    if (n.not !== undefined) return walk(n.not, `${path}.not`, depth + 1);
-    const params = n.params as Record<string, unknown> | undefined;
-    if (n.fact === 'memberOf' && params && typeof params.group === 'string') found.push({ group: params.group, path });
-  };
-  if (rule && typeof rule === 'object') walk((rule as { conditions?: Condition }).conditions, 'conditions', 0);
+  if (rule && typeof rule === 'object') {
+    eachLeaf((rule as { conditions?: unknown }).conditions, {
+      leaf(node, path) {
+        const params = node.params as Record<string, unknown> | undefined;
+        if (node.fact === 'memberOf' && params && typeof params.group === 'string') found.push({ group: params.group, path });
+      },
+    });
+  }
   return found;
 }
 

@@ -2,7 +2,7 @@
 // affect. Paths are named as directory change events name them: 'email', 'status', 'fields.department',
 // 'enrollments.DRV-101'; a memberOf condition reads 'memberOf.<group>'. Anything this does not recognise reads as
 // "everything", never as "nothing".
-import type { Condition, RuleDocument } from '../rules/index.js';
+import { eachLeaf, type RuleDocument } from '../rules/index.js';
 
 const USER_PATHS = ['externalId', 'email', 'firstName', 'lastName', 'type', 'status', 'branch'];
 
@@ -21,20 +21,11 @@ export function ruleReads(rule: RuleDocument | undefined): RuleReads {
     reads.all = true;
     return reads;
   }
-  walk(rule.conditions, reads, 0);
+  eachLeaf(rule.conditions, { leaf: (node) => readLeaf(node, reads), unreadable: () => (reads.all = true) });
   return reads;
 }
 
-function walk(node: Condition, reads: RuleReads, depth: number): void {
-  if (reads.all) return;
-  if (depth > 64 || node === null || typeof node !== 'object') {
-    reads.all = true;
-    return;
-  }
-  if ('all' in node && Array.isArray(node.all)) return node.all.forEach((c) => walk(c, reads, depth + 1));
-  if ('any' in node && Array.isArray(node.any)) return node.any.forEach((c) => walk(c, reads, depth + 1));
-  if ('not' in node) return walk(node.not, reads, depth + 1);
-  const leaf = node as { fact?: unknown; params?: Record<string, unknown>; path?: unknown };
+function readLeaf(leaf: { fact?: unknown; params?: Record<string, unknown>; path?: unknown }, reads: RuleReads): void {
   switch (leaf.fact) {
     case 'email':
       reads.paths.add('email');

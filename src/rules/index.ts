@@ -25,6 +25,7 @@ export { RuleEvaluationError, InvalidRuleError } from './errors.js';
 export { validateRule } from './validate-rule.js';
 export { compileRule } from './compile-rule.js';
 export { explainRule } from './explain.js';
+export { eachLeaf, type LeafVisitor } from './rule-leaves.js';
 export { createEngine } from './engine.js';
 export {
   operatorCatalogue,
