@@ -4,12 +4,15 @@
 // updatedAt) as it was.
 //
 // Built for the embedded database, where only `{ _id: value }` filters use an index and every update is a read
-// and a rewrite: the batch's stored users are read at once (readUsersByIds: `$in` on MongoDB; point reads or
-// one streamed scan on the embedded database), diffed in memory; new users are inserted in one unordered insertMany, changed
-// users are written by _id with `$set`/`$unset` of the changed paths only (the adapter's bulkUpdateById), and unchanged users
-// are not written at all. Changed emails are checked against their holders before writing (one query, or the scan
-// that read the batch); new users' emails are checked by the unique index on emailLower, which also catches the
-// clashes a concurrent writer creates meanwhile.
+// and a rewrite. A batch that looks new (a sample of it is read) has its new users inserted at once, in one
+// unordered insert, without reading whether each exists (insertNew): the unique indexes on `_id` and emailLower
+// refuse the few that exist or whose email is taken, and only those are read. Otherwise (and for those few) the
+// batch's stored users are read at once (readUsersByIds: `$in` on MongoDB; point reads or one streamed scan on the
+// embedded database), diffed in memory; new users are inserted in one unordered insert, changed users are written
+// by _id with `$set`/`$unset` of the changed paths only (the adapter's bulkUpdateById), and unchanged users are not
+// written at all. Changed emails are checked against their holders before writing (one query, or the scan that
+// read the batch); new users' emails are checked by the unique index on emailLower, which also catches the clashes
+// a concurrent writer creates meanwhile.
 import type { FieldError } from '../platform/errors.js';
 import { checkUserRecord, type UserRecord } from './user.schema.js';
 import { diffUser, newUserDocument, updateOperators, type UserDiff } from './user-diff.js';
@@ -67,75 +70,119 @@ export async function applyUserBatch(records: readonly unknown[], ctx: WriteCont
   candidates = rejectDuplicates(candidates, (c) => c.record.email.toLowerCase(), 'email', 'this email', outcome);
 
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
-    const ids = candidates.map((c) => c.externalId);
     // What an earlier, cut-off run of this batch left owed is applied before this one answers.
-    await settleOwed(new Set(ids));
-    // Whole users (enrolments too): what this batch stores of them is handed to the reactions, which then read
-    // nothing again (storedAfter below).
-    const { byId, emailHolders } = await readUsersByIds(ids, {});
-
-    let inserts: Candidate[] = [];
-    let updates: Update[] = [];
-    for (const c of candidates) {
-      const existing = byId.get(c.externalId);
-      if (!existing) {
-        inserts.push(c);
-        continue;
-      }
-      if (opts.createOnly) {
-        outcome.fail(c.index, c.externalId, [{ path: 'externalId', message: 'already exists' }]);
-        continue;
-      }
-      const diff = diffUser(existing, c.record);
-      if (diff.changed.length === 0) outcome.unchanged++;
-      else updates.push({ ...c, diff, from: existing.version ?? 0 });
-    }
-
-    // Emails taken by other users, looked up for changed emails only: an update command that hits the unique index
-    // stops there on the embedded database and is applied again one update at a time (writeUpdates). New users'
-    // emails are left to the unique index: the unordered insertMany reports each clash by index, and only those are
-    // looked up (reportClashes), where looking up every new user's email cost a round trip per user. An address that
-    // a user of this batch gives up is free for another record of the batch (updates are written before inserts).
-    const claims = updates.filter((u) => 'emailLower' in u.diff.set);
-    const released = new Map(updates.filter((u) => 'emailLower' in u.diff.set).map((u) => [byId.get(u.externalId)!.emailLower, u.externalId]));
-    const holders = emailHolders ?? (await findEmailHolders(claims.map((c) => c.record.email.toLowerCase())));
-    const clashes = new Set<Candidate>();
-    for (const c of claims) {
-      const email = c.record.email.toLowerCase();
-      const holder = holders.get(email);
-      if (holder !== undefined && holder !== c.externalId && released.get(email) !== holder) {
-        outcome.fail(c.index, c.externalId, [{ path: 'email', message: `is already used by user ${holder}` }]);
-        clashes.add(c);
-      }
-    }
-    inserts = inserts.filter((c) => !clashes.has(c));
-    updates = updates.filter((c) => !clashes.has(c));
-
-    const planned: PlannedChange[] = [
-      ...updates.map((u): PlannedChange => ({ user: u.externalId, kind: 'user.changed', changed: u.diff.changed, from: u.from })),
-      ...inserts.map((c): PlannedChange => ({ user: c.externalId, kind: 'user.created', changed: [], from: 0 })),
-    ];
-    // Each user's next version is claimed before writing: if the writes stop half-way (the database goes away), the
-    // users already stored still get their membership (settleOwed, the replay job), though a retry of this batch
-    // finds them unchanged.
-    const { refused } = await writeUsers(ctx, planned, async (events) => {
-      const now = new Date();
-      const stored = new Map<string, UserDoc>();
-      const versionOf = (c: Candidate) => events.get(c.externalId)!.version;
-      // Updates first: a user giving up an address in this batch frees it before a new user takes it.
-      for (const u of await writeUpdates(updates.filter((u) => events.has(u.externalId)), outcome, now, versionOf)) {
-        outcome.updated++;
-        stored.set(u.externalId, storedAfter(byId.get(u.externalId)!, u.record, now, versionOf(u)));
-      }
-      for (const c of await writeInserts(inserts.filter((c) => events.has(c.externalId)), outcome, now, versionOf)) {
-        outcome.created++;
-        stored.set(c.externalId, newUserDocument(c.externalId, c.record, now, versionOf(c)));
-      }
-      return { result: undefined, stored: stored.keys(), docs: stored };
-    });
-    for (const c of [...updates, ...inserts]) if (refused.has(c.externalId)) outcome.fail(c.index, c.externalId, RACED);
+    await settleOwed(new Set(candidates.map((c) => c.externalId)));
+    const rest = await insertNew(candidates, ctx, outcome);
+    await applyRead(rest, ctx, outcome, opts);
   });
   return outcome.result();
+}
+
+/** How many of a batch's users are read to tell whether it is mostly new: one round of point reads. */
+const SAMPLE = 16;
+
+/**
+ * The new users of a batch that looks new, inserted without reading whether each exists: on the embedded database
+ * that read is a point read per user (`$in` scans the collection), where an HR feed's batch of new users is mostly
+ * absent and its insert finds the few that are not. A sample of the batch tells whether it looks new (at most a
+ * quarter of the sample stored); a batch that does not (a feed sent again) is read first, as insert attempts would
+ * only fail. Each user's version 1 is claimed first like every directory write's, as a presumed creation
+ * (user-events.ts): a taken claim, or an insert refused by a unique index (`_id`: the user exists; or the email),
+ * leaves the user to applyRead, which reads them and writes what they need. Returns those left.
+ */
+async function insertNew(candidates: Candidate[], ctx: WriteContext, outcome: BatchOutcome): Promise<Candidate[]> {
+  const step = Math.max(1, Math.floor(candidates.length / SAMPLE));
+  const sample = candidates.filter((_, i) => i % step === 0).slice(0, SAMPLE);
+  if (sample.length === 0) return candidates;
+  const found = await db().readByIds(usersCollection(), sample.map((c) => c.externalId), { projection: { _id: 1 } });
+  if (found.size * 4 > sample.length) return candidates;
+  const fresh = candidates.filter((c) => !found.has(c.externalId));
+  const planned = fresh.map((c): PlannedChange => ({ user: c.externalId, kind: 'user.created', changed: [], from: 0, presumed: true }));
+  const { result: inserted } = await writeUsers(ctx, planned, async (events) => {
+    // Created at the write's instant: how a replay tells this write's users from ones stored before (eventLanded).
+    const docs = fresh.filter((c) => events.has(c.externalId)).map((c) => {
+      const event = events.get(c.externalId)!;
+      return newUserDocument(c.externalId, c.record, event.at, event.version);
+    });
+    const refused = await db().insertIgnoringDuplicates(usersCollection(), docs);
+    const stored = new Map(docs.filter((_, i) => !refused.has(i)).map((d) => [d._id, d]));
+    return { result: stored, stored: stored.keys(), docs: stored };
+  });
+  outcome.created += inserted.size;
+  return candidates.filter((c) => !inserted.has(c.externalId));
+}
+
+/**
+ * Applies the records of users read first: each user's stored state decides whether the record creates, updates or
+ * leaves them unchanged.
+ */
+async function applyRead(candidates: Candidate[], ctx: WriteContext, outcome: BatchOutcome, opts: UserBatchOptions): Promise<void> {
+  if (candidates.length === 0) return;
+  const ids = candidates.map((c) => c.externalId);
+  // Whole users (enrolments too): what this batch stores of them is handed to the reactions, which then read
+  // nothing again (storedAfter below).
+  const { byId, emailHolders } = await readUsersByIds(ids, {});
+
+  let inserts: Candidate[] = [];
+  let updates: Update[] = [];
+  for (const c of candidates) {
+    const existing = byId.get(c.externalId);
+    if (!existing) {
+      inserts.push(c);
+      continue;
+    }
+    if (opts.createOnly) {
+      outcome.fail(c.index, c.externalId, [{ path: 'externalId', message: 'already exists' }]);
+      continue;
+    }
+    const diff = diffUser(existing, c.record);
+    if (diff.changed.length === 0) outcome.unchanged++;
+    else updates.push({ ...c, diff, from: existing.version ?? 0 });
+  }
+
+  // Emails taken by other users, looked up for changed emails only: an update command that hits the unique index
+  // stops there on the embedded database and is applied again one update at a time (writeUpdates). New users'
+  // emails are left to the unique index: the unordered insertMany reports each clash by index, and only those are
+  // looked up (reportClashes), where looking up every new user's email cost a round trip per user. An address that
+  // a user of this batch gives up is free for another record of the batch (updates are written before inserts).
+  const claims = updates.filter((u) => 'emailLower' in u.diff.set);
+  const released = new Map(updates.filter((u) => 'emailLower' in u.diff.set).map((u) => [byId.get(u.externalId)!.emailLower, u.externalId]));
+  const holders = emailHolders ?? (await findEmailHolders(claims.map((c) => c.record.email.toLowerCase())));
+  const clashes = new Set<Candidate>();
+  for (const c of claims) {
+    const email = c.record.email.toLowerCase();
+    const holder = holders.get(email);
+    if (holder !== undefined && holder !== c.externalId && released.get(email) !== holder) {
+      outcome.fail(c.index, c.externalId, [{ path: 'email', message: `is already used by user ${holder}` }]);
+      clashes.add(c);
+    }
+  }
+  inserts = inserts.filter((c) => !clashes.has(c));
+  updates = updates.filter((c) => !clashes.has(c));
+
+  const planned: PlannedChange[] = [
+    ...updates.map((u): PlannedChange => ({ user: u.externalId, kind: 'user.changed', changed: u.diff.changed, from: u.from })),
+    ...inserts.map((c): PlannedChange => ({ user: c.externalId, kind: 'user.created', changed: [], from: 0 })),
+  ];
+  // Each user's next version is claimed before writing: if the writes stop half-way (the database goes away), the
+  // users already stored still get their membership (settleOwed, the replay job), though a retry of this batch
+  // finds them unchanged.
+  const { refused } = await writeUsers(ctx, planned, async (events) => {
+    const now = new Date();
+    const stored = new Map<string, UserDoc>();
+    const versionOf = (c: Candidate) => events.get(c.externalId)!.version;
+    // Updates first: a user giving up an address in this batch frees it before a new user takes it.
+    for (const u of await writeUpdates(updates.filter((u) => events.has(u.externalId)), outcome, now, versionOf)) {
+      outcome.updated++;
+      stored.set(u.externalId, storedAfter(byId.get(u.externalId)!, u.record, now, versionOf(u)));
+    }
+    for (const c of await writeInserts(inserts.filter((c) => events.has(c.externalId)), outcome, now, versionOf)) {
+      outcome.created++;
+      stored.set(c.externalId, newUserDocument(c.externalId, c.record, now, versionOf(c)));
+    }
+    return { result: undefined, stored: stored.keys(), docs: stored };
+  });
+  for (const c of [...updates, ...inserts]) if (refused.has(c.externalId)) outcome.fail(c.index, c.externalId, RACED);
 }
 
 /** A record whose user another writer (outside this batch's lease) wrote at the same moment. */
@@ -191,20 +238,10 @@ async function writeUpdates(updates: Update[], outcome: BatchOutcome, now: Date,
   return applied;
 }
 
-/** The inserts that were applied. */
+/** The inserts that were applied; those a unique index refused are reported. */
 async function writeInserts(inserts: Candidate[], outcome: BatchOutcome, now: Date, versionOf: (c: Candidate) => number): Promise<Candidate[]> {
   if (inserts.length === 0) return [];
-  try {
-    await usersCollection().insertMany(
-      inserts.map((c) => newUserDocument(c.externalId, c.record, now, versionOf(c))),
-      { ordered: false },
-    );
-    return inserts;
-  } catch (err) {
-    const failedIndexes = duplicateKeyIndexes(err);
-    if (!failedIndexes) throw err;
-    const failedSet = new Set(failedIndexes);
-    await reportClashes(inserts.filter((_, i) => failedSet.has(i)), outcome);
-    return inserts.filter((_, i) => !failedSet.has(i));
-  }
+  const refused = await db().insertIgnoringDuplicates(usersCollection(), inserts.map((c) => newUserDocument(c.externalId, c.record, now, versionOf(c))));
+  await reportClashes(inserts.filter((_, i) => refused.has(i)), outcome);
+  return inserts.filter((_, i) => !refused.has(i));
 }

@@ -4,7 +4,8 @@
 // user can never both write version n; the user document then moves from version n-1 to n by a write conditional
 // on n-1 (atomic on MongoDB; on FerretDB the user's lease, held around the whole write, is what excludes others).
 //
-// One request is one *write*: its events share the write's id and instant. The write is *open* (a document in
+// One request is one *write* (a users batch of mostly new users two: those it inserted without reading, then the
+// rest; user-batch.service.ts): its events share the write's id and instant. The write is *open* (a document in
 // `user_event_writes`, naming its users) from before its events are claimed until membership has applied them.
 // Membership is an idempotent consumer (src/reactions.ts): it evaluates each user as stored, at their latest
 // version, under the user's lease, writing with the write's run key and instant, so a write applied twice (a replay,
@@ -34,6 +35,12 @@ export interface UserEventDoc {
   /** The changed paths ('email', 'fields.department', 'enrollments.DRV-101'); empty for created and deleted. */
   changed: string[];
   actor: string;
+  /**
+   * Claimed before the writer knew whether the user exists (a users batch inserts new users first: see
+   * user-batch.service.ts). Such a claim can stand beside a stored user whose older events are gone, so it landed
+   * only if the stored user was created by this write (its createdAt is the write's instant), not by version alone.
+   */
+  presumed?: true;
 }
 
 /** A write whose reaction is not known to be applied. */
@@ -65,6 +72,7 @@ const eventSchema = new Schema(
     kind: { type: String, required: true },
     changed: { type: [String], default: [] },
     actor: { type: String, required: true },
+    presumed: { type: Boolean },
   },
   { versionKey: false, collection: 'user_events' },
 );
@@ -114,6 +122,11 @@ export interface PlannedChange {
   changed: string[];
   /** The stored version the write is conditional on; 0 for a user not stored (or stored before versions). */
   from: number;
+  /**
+   * A user created without reading whether they exist (UserEventDoc.presumed): version 1 is claimed, and if it is
+   * taken the user is refused (the writer reads them and writes them as usual) instead of looking for a free version.
+   */
+  presumed?: true;
 }
 
 export const changeOf = (e: Pick<UserEventDoc, 'kind' | 'user' | 'changed' | 'actor'>): DirectoryChange => ({
@@ -172,6 +185,7 @@ export async function openWrite(write: DirectoryWrite, planned: readonly Planned
       kind: p.kind,
       changed: p.changed,
       actor: write.actor,
+      ...(p.presumed ? { presumed: true as const } : {}),
     });
     const docs = planned.map((p) => eventOf(p, p.from + 1));
     const taken = await db().insertIgnoringDuplicates(userEvents(), docs);
@@ -180,6 +194,10 @@ export async function openWrite(write: DirectoryWrite, planned: readonly Planned
     });
     for (const i of taken) {
       const p = planned[i]!;
+      if (p.presumed) {
+        refused.add(p.user);
+        continue;
+      }
       const again = eventOf(p, await nextFreeVersion(p));
       if ((await db().insertIgnoringDuplicates(userEvents(), [again])).size === 0) events.set(p.user, again);
       else refused.add(p.user);
@@ -324,10 +342,12 @@ export async function eventsOfWrite(writeId: string): Promise<UserEventDoc[]> {
 
 /**
  * Whether the user write an event stands for happened, from the user as stored now (absent: deleted or never
- * created). Versions only grow, so a stored version at or past the event's means its write was stored.
+ * created). Versions only grow, so a stored version at or past the event's means its write was stored; a presumed
+ * creation landed only if the stored user was created at the write's instant (UserEventDoc.presumed).
  */
-export function eventLanded(e: UserEventDoc, stored: Pick<UserDoc, 'version'> | undefined): boolean {
+export function eventLanded(e: UserEventDoc, stored: Pick<UserDoc, 'version' | 'createdAt'> | undefined): boolean {
   if (e.kind === 'user.deleted') return !stored || (stored.version ?? 0) > e.version;
+  if (e.presumed && stored?.createdAt?.getTime() !== e.at.getTime()) return false;
   return stored !== undefined && (stored.version ?? 0) >= e.version;
 }
 

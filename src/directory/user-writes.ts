@@ -171,7 +171,7 @@ export async function updateUsers(ctx: WriteContext, updates: ReadonlyMap<string
  */
 async function applyOpenWrite(write: OpenWriteDoc, only?: ReadonlySet<string>): Promise<void> {
   const events = (await eventsOfWrite(write._id)).filter((e) => !only || only.has(e.user));
-  const { byId } = await readUsersByIds([...new Set(events.map((e) => e.user))], { _id: 1, version: 1 });
+  const { byId } = await readUsersByIds([...new Set(events.map((e) => e.user))], { _id: 1, version: 1, createdAt: 1 });
   const landed: UserEventDoc[] = [];
   const neverStored: UserEventDoc[] = [];
   for (const e of events) (eventLanded(e, byId.get(e.user)) ? landed : neverStored).push(e);

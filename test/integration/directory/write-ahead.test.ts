@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { MongoNetworkError } from 'mongodb';
 import { startTestService, type TestService } from '../../helpers/service.js';
 import { usersCollection } from '../../../src/directory/user-store.js';
+import { pruneEvents } from '../../../src/directory/user-events.js';
 import { createGroup, defineField, historyOf, memberIds, putCourse, rules, userBody, type Auth } from '../membership/membership-helpers.js';
 
 /** The next call of the collection's method writes for real, then throws as if the connection broke. */
@@ -74,5 +75,44 @@ describe('Directory: writes whose version is claimed before they are made', func
     await t.api.put(`/api/v1/courses/WA-1/enrollments/${user.externalId}`).set(hr).send({ status: 'completed' }).expect(200);
     await until(async () => (await memberIds(t, admin, group.id)).includes(user.externalId), 20_000);
     expect(await memberIds(t, admin, group.id)).to.deep.equal([user.externalId]);
+  });
+
+  it('when a users batch of new users is cut off after its insert, then what it owes makes them members, and a user it names who was stored before is not taken for created', async () => {
+    const group = await createGroup(t, admin, { type: 'automatic', rule: rules.field('department', 'Sales') });
+    const old = userBody({ fields: { department: 'Marketing' } });
+    await t.api.put(`/api/v1/users/${old.externalId}`).set(hr).send(old).expect(201);
+    // A day later its events are gone (user-events.ts keeps them a day), so its version 1 can be claimed again.
+    await pruneEvents(new Date(Date.now() + 25 * 3600_000));
+    const welcome = await createGroup(t, admin, { type: 'manual', isDefault: true });
+    const fresh = Array.from({ length: 19 }, () => userBody({ fields: { department: 'Sales' } }));
+    // Twenty records, the stored user last: the batch's sample (its first sixteen) finds it new, so all twenty are
+    // inserted without being read, and the stored user's insert is refused by its _id.
+    const records = [...fresh, old];
+    const coll = usersCollection() as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const original = coll.insertMany!;
+    coll.insertMany = async function (this: unknown, ...args: unknown[]) {
+      coll.insertMany = original;
+      await original.apply(this, args).catch(() => undefined);
+      throw new MongoNetworkError('injected: connection closed after the insert');
+    };
+    try {
+      await t.api.post('/api/v1/users/batch').set(hr).send({ users: records }).expect(503);
+    } finally {
+      coll.insertMany = original;
+    }
+    // The retry finds every user stored and unchanged, and applies first what the cut-off write still owes.
+    const retry = await t.api.post('/api/v1/users/batch').set(hr).send({ users: records }).expect(200);
+    expect(retry.body).to.include({ created: 0, updated: 0, unchanged: 20, failed: 0 });
+    const ids = fresh.map((u) => u.externalId).sort();
+    // (The group also holds the Sales user of the first test.)
+    const batchMembers = async (groupId: string) => (await memberIds(t, admin, groupId)).filter((id) => records.some((r) => r.externalId === id)).sort();
+    await until(async () => (await batchMembers(group.id)).length === ids.length, 20_000);
+    expect(await batchMembers(group.id)).to.deep.equal(ids);
+    // The owed write told the stored user from the new ones by when they were created: not a new user, so not in
+    // the default group, and no creation in its recent changes.
+    expect(await memberIds(t, admin, welcome.id)).to.have.members(ids);
+    expect(await memberIds(t, admin, welcome.id)).to.have.length(ids.length);
+    const events = await t.service.database.db.collection('user_events').find({ user: old.externalId }).toArray();
+    expect(events).to.deep.equal([]);
   });
 });

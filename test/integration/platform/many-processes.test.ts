@@ -211,4 +211,41 @@ describe('Many processes, one truth: two API processes and two workers on one da
     }
     expect(problems).to.deep.equal([]);
   });
+
+  it('when overlapping batches of new users go through both processes at once, then each user is created once, at version 1, with one event, and joins their group once', async () => {
+    const all = Array.from({ length: 300 }, (_, i) => ({
+      externalId: `q${String(i).padStart(4, '0')}`,
+      email: `q${i}@procs.example.com`,
+      firstName: 'Ana',
+      lastName: 'Silva',
+      type: 'learner',
+      status: 'active',
+      fields: { department: 'People', level: 2 },
+    }));
+    // Twenty users are in both batches: the batch that comes second finds them stored, among users it inserts
+    // without reading them first.
+    const [a, b] = await Promise.all([
+      t.api.post('/api/v1/users/batch').set(hr).send({ users: all.slice(0, 160) }),
+      api2.post('/api/v1/users/batch').set(hr).send({ users: all.slice(140) }),
+    ]);
+    expect([a.status, b.status], JSON.stringify([a.body, b.body]).slice(0, 600)).to.deep.equal([200, 200]);
+    expect({ created: a.body.created + b.body.created, unchanged: a.body.unchanged + b.body.unchanged, updated: a.body.updated + b.body.updated, failed: a.body.failed + b.body.failed }).to.deep.equal({
+      created: 300,
+      unchanged: 20,
+      updated: 0,
+      failed: 0,
+    });
+    const qids = all.map((u) => u.externalId);
+    const stored = await db().collection<{ _id: string; version: number }>('users').find({ _id: { $in: qids } }).toArray();
+    expect(stored.filter((u) => u.version !== 1).map((u) => u._id), 'users not at version 1').to.deep.equal([]);
+    expect(stored).to.have.length(300);
+    const events = await db().collection<{ _id: string; kind: string }>('user_events').find({ user: { $in: qids } }).toArray();
+    expect(events.map((e) => `${e._id} ${e.kind}`).sort()).to.deep.equal(qids.map((id) => `${id}:1 user.created`));
+    const people = await memberSet(groups.People!);
+    expect(qids.filter((id) => !people.has(id)), 'not members').to.deep.equal([]);
+    const counted = (await db().collection<{ memberCount: number }>('group_counts').findOne({ _id: groups.People as never }))?.memberCount;
+    expect(counted).to.equal(people.size);
+    const history = await db().collection<{ externalId: string; action: string }>('membership_history').find({ group: groups.People, externalId: { $in: qids } }).toArray();
+    expect(history.map((h) => `${h.externalId} ${h.action}`).sort()).to.deep.equal(qids.map((id) => `${id} added`));
+  });
 });
