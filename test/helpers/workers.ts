@@ -13,7 +13,9 @@ export interface Workers {
 
 /**
  * `takeoverAfterMs` shortens how long a killed worker's job stays locked (JOB_LOCK_LIFETIME_MS; 10 s at the tests'
- * 100 ms poll otherwise), for tests that kill a worker and wait for another to take its job over.
+ * 100 ms poll otherwise) and how long its leases outlive it (LEASE_TTL_MS, 10 s otherwise), for tests that kill a
+ * worker and wait for another to take its job over: the job taken over then waits for the leases of the keys the
+ * victim was writing. Both are renewed by a live worker three times per lifetime.
  */
 export function workersOf(service: () => TestService, opts: { takeoverAfterMs?: number } = {}): Workers {
   const all: ChildService[] = [];
@@ -25,7 +27,7 @@ export function workersOf(service: () => TestService, opts: { takeoverAfterMs?: 
         MONGODB_URI: testDatabaseUri(),
         MONGODB_DB: service().service.config.databaseName,
         JOB_POLL_MS: '100',
-        ...(opts.takeoverAfterMs ? { JOB_LOCK_LIFETIME_MS: String(opts.takeoverAfterMs) } : {}),
+        ...(opts.takeoverAfterMs ? { JOB_LOCK_LIFETIME_MS: String(opts.takeoverAfterMs), LEASE_TTL_MS: String(opts.takeoverAfterMs) } : {}),
       });
       all.push(w);
       return w;
