@@ -45,7 +45,9 @@ describe('npm run seed', function () {
   let env: Record<string, string>;
   let client: MongoClient;
   before(() => {
-    env = { MONGODB_URI: testDatabaseUri(), MONGODB_DB: dbName };
+    // Jobs polled every 100 ms as in every other test, not every second: the loader waits for the jobs it queues
+    // (group syncs, the full sync, the snapshot, the class group sync), each picked up at the next poll.
+    env = { MONGODB_URI: testDatabaseUri(), MONGODB_DB: dbName, JOB_POLL_MS: '100' };
     client = new MongoClient(testDatabaseUri());
   });
   after(async () => {
