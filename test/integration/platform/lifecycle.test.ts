@@ -59,10 +59,14 @@ describe('process lifecycle', function () {
     });
     const signalledAt = Date.now() + 300;
     expect(await inFlight).to.equal(201);
+    const answeredAt = Date.now();
     const code = await svc.exited;
     const tookMs = Date.now() - signalledAt;
     expect(code).to.equal(0);
     expect(tookMs).to.be.below(10_000);
+    // The in-flight request's keep-alive connection is closed once it is answered, not kept for keepAliveTimeout
+    // (the stop then waited 4 s for it).
+    expect(Date.now() - answeredAt, 'exit after the last answer').to.be.below(2000);
     const text = svc.output.join('\n');
     expect(text).to.not.match(/unhandled rejection|UnhandledPromiseRejection/i);
     expect(text).to.contain('"msg":"stopped"');
