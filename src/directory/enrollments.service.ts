@@ -1,6 +1,6 @@
-// Enrolments, stored inside the user document under `enrollments.<course code>`. Writes take the user's lock,
-// read the one enrolment, and `$set`/`$unset` exactly that path, as the user's next version (user-writes.ts); each
-// real change is an event changing `enrollments.<code>` of that user.
+// Enrolments, stored inside the user document under `enrollments.<course code>`. Writes take the user's lock, read
+// the user (handed on to the reaction as stored), and `$set`/`$unset` exactly that path, as the user's next version
+// (user-writes.ts); each real change is an event changing `enrollments.<code>` of that user.
 import { NotFoundError, ValidationError } from '../platform/errors.js';
 import { encodeCursor, pageQuery, toPage, type Page, type PageRequest } from '../platform/pagination.js';
 import type { EnrollmentDoc, UserDoc } from './user.model.js';
@@ -44,11 +44,15 @@ function enrollmentView(course: string, externalId: string, e: EnrollmentDoc): E
 
 const enrollmentPath = (code: string) => `enrollments.${code}`;
 
-/** The user's enrolment in one course (projected: the rest of the document is not read). */
-async function readEnrollment(code: string, externalId: string): Promise<{ user: boolean; version?: number; enrollment?: EnrollmentDoc }> {
-  const doc = await usersCollection().findOne({ _id: externalId }, { projection: { _id: 1, version: 1, [enrollmentPath(code)]: 1 } });
+/**
+ * The user's enrolment in one course, and the user whole: a write hands the user on as stored (PathsUpdate.read), and
+ * the membership reaction, which needs the whole user, does not read it again. (Projected to the one enrolment, it
+ * was read twice: here, then by the reaction.)
+ */
+async function readEnrollment(code: string, externalId: string): Promise<{ user: boolean; version?: number; enrollment?: EnrollmentDoc; read?: UserDoc }> {
+  const doc = await usersCollection().findOne({ _id: externalId });
   if (!doc) return { user: false };
-  return { user: true, version: doc.version ?? 0, enrollment: doc.enrollments?.[code] };
+  return { user: true, version: doc.version ?? 0, enrollment: doc.enrollments?.[code], read: doc };
 }
 
 function notFound(course: boolean, user: boolean, code: string, externalId: string): NotFoundError {
@@ -78,7 +82,7 @@ export async function putEnrollment(code: string, externalId: string, input: Enr
     if (!next) return { doc: current.enrollment!, created: false };
     // Under the user's lock, as for every directory write (reactions to one user never overlap).
     const path = enrollmentPath(code);
-    const stored = await updateUsers(ctx, new Map([[externalId, { from: current.version!, changed: [path], set: { [path]: next } }]]), now);
+    const stored = await updateUsers(ctx, new Map([[externalId, { from: current.version!, changed: [path], set: { [path]: next }, read: current.read! }]]), now);
     if (!stored.has(externalId)) throw userRaced(externalId);
     return { doc: next, created: !current.enrollment };
   });
@@ -92,7 +96,7 @@ export async function deleteEnrollment(code: string, externalId: string, ctx: Wr
     if (!current.user) throw notFound(await courseExists(code), false, code, externalId);
     if (!current.enrollment) throw new NotFoundError(`User ${externalId} is not enrolled in course ${code}.`);
     const path = enrollmentPath(code);
-    const stored = await updateUsers(ctx, new Map([[externalId, { from: current.version!, changed: [path], unset: { [path]: '' } }]]));
+    const stored = await updateUsers(ctx, new Map([[externalId, { from: current.version!, changed: [path], unset: { [path]: '' }, read: current.read! }]]));
     if (!stored.has(externalId)) throw userRaced(externalId);
   });
 }
