@@ -75,9 +75,13 @@ describe('Many processes, one truth: two API processes and two workers on one da
     t = await startTestService('procs', { ROLE: 'api' });
     admin = await t.auth('admin');
     hr = await t.auth('hr-feed');
-    other = await spawnService({ ROLE: 'api', MONGODB_URI: testDatabaseUri(), MONGODB_DB: t.service.config.databaseName, JOB_POLL_MS: '100' });
+    // The three processes start side by side: each spends most of its start loading its modules.
+    [other] = await Promise.all([
+      spawnService({ ROLE: 'api', MONGODB_URI: testDatabaseUri(), MONGODB_DB: t.service.config.databaseName, JOB_POLL_MS: '100' }),
+      pool.start(),
+      pool.start(),
+    ]);
     api2 = supertest.agent(`http://127.0.0.1:${other.port}`);
-    await Promise.all([pool.start(), pool.start()]);
     await defineField(t, hr, 'department', { label: 'Department', type: 'select', options: [...DEPARTMENTS] });
     await defineField(t, hr, 'level', { label: 'Level', type: 'number' });
     const byField = (key: string, operator: string, value: unknown) => ({ fact: 'field', params: { key }, operator, value });
