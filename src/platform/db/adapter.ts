@@ -6,6 +6,7 @@
 import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type Document } from 'mongodb';
 import type { Database, ServerKind } from './connection.js';
 import { isDuplicateKeyError } from './duplicate-key.js';
+import { isDatabaseUnavailable } from '../db-unavailable.js';
 import { EMBEDDED_MAX_UPDATES_PER_COMMAND } from './embedded-db.js';
 import { inUpdateSlot } from './update-budget.js';
 import { eachLimited } from '../each-limited.js';
@@ -30,6 +31,11 @@ export interface DbAdapter {
   readonly usersPerPartition: number;
   /** The stored documents among `ids`, by `_id`. */
   readByIds<T extends { _id: string }>(coll: Collection<T>, ids: readonly string[], opts?: ReadOptions<T>): Promise<Map<string, T>>;
+  /**
+   * Whether reading this many documents of `coll` by `_id` is one scan of the collection (FerretDB, where `keys`
+   * lookups would cost more than reading them all); always false on MongoDB.
+   */
+  readsByScan<T extends Document>(coll: Collection<T>, keys: number): Promise<boolean>;
   /** The documents whose top-level `field` equals one of `values`. */
   readWhereIn<T extends Document>(coll: Collection<T>, field: string, values: readonly unknown[], opts?: ReadOptions<T>): Promise<T[]>;
   /** About how many documents a collection holds (0 when it does not exist), without reading them. */
@@ -160,6 +166,8 @@ export function createDbAdapter(database: Pick<Database, 'kind' | 'db'>): DbAdap
 
     readWhereIn,
 
+    readsByScan: async (coll, keys) => embedded && !(await lookUp(coll, keys)),
+
     estimateCount: (coll) => estimateCount(coll, statsDb),
 
     async insertIgnoringDuplicates(coll, docs) {
@@ -169,8 +177,12 @@ export function createDbAdapter(database: Pick<Database, 'kind' | 'db'>): DbAdap
         try {
           await coll.insertMany(chunk as never[], { ordered: false });
         } catch (err) {
-          if (!(err instanceof MongoBulkWriteError)) throw err;
+          // A chunk cut off by a broken connection is a MongoBulkWriteError too, with no write errors (the network
+          // error is its errorResponse): an unknown part of it is stored, and it must fail, never read as "no
+          // duplicates" (which reported users created that were not, and went on to the next chunk).
+          if (!(err instanceof MongoBulkWriteError) || isDatabaseUnavailable(err)) throw err;
           const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+          if (writeErrors.length === 0) throw err;
           for (const we of writeErrors) {
             if (!isDuplicateKeyError({ code: we.code, message: we.errmsg })) throw err;
             duplicates.add(start + we.index);
