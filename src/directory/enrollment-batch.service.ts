@@ -10,6 +10,7 @@ import { checkEnrollmentRecord, nextEnrollment, type EnrollmentInput } from './e
 import type { EnrollmentDoc } from './user.model.js';
 import { existingCourseCodes } from './courses.service.js';
 import { userLock } from './lock-keys.js';
+import { leaseSlices } from './lease-slices.js';
 import { withLocks } from '../platform/db/index.js';
 import { readUsersByIds } from './user-store.js';
 import { settleOwed, updateUsers, type PathsUpdate, type WriteContext } from './user-writes.js';
@@ -48,11 +49,17 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
 }
 
 /**
- * Stores the candidates' enrolments: one read of their users, one write per changed user, each the user's next
- * version (user-writes.ts) like every directory write. `now` stamps what is written (a job passes its own
- * instant, so that its re-run writes the very same documents).
+ * Stores the candidates' enrolments, a slice of users at a time under their leases (lease-slices.ts): per slice one read
+ * of its users, one write per changed user, each the user's next version (user-writes.ts) like every directory
+ * write. `now` stamps what is written (a job passes its own instant, so that its re-run writes the very same
+ * documents).
  */
 async function storeEnrollments(candidates: readonly Candidate[], outcome: BatchOutcome, ctx: WriteContext, opts: { keepExisting: boolean; now: Date }): Promise<void> {
+  const slices = await leaseSlices(candidates, (c) => c.externalId);
+  for (const [i, slice] of slices.entries()) await storeSlice(slice, outcome, { ...ctx, moreFollow: i < slices.length - 1 }, opts);
+}
+
+async function storeSlice(candidates: readonly Candidate[], outcome: BatchOutcome, ctx: WriteContext, opts: { keepExisting: boolean; now: Date }): Promise<void> {
   const { now } = opts;
   await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
     // What an earlier, cut-off run of this batch left owed is settled before this one answers.
@@ -137,7 +144,12 @@ export async function removeGroupEnrollments(items: readonly GroupEnrollment[], 
   let removed = 0;
   let kept = 0;
   for (let i = 0; i < items.length; i += ENROLLMENT_BATCH_MAX) {
-    const chunk = items.slice(i, i + ENROLLMENT_BATCH_MAX);
+    const slices = await leaseSlices(items.slice(i, i + ENROLLMENT_BATCH_MAX), (c) => c.externalId);
+    for (const [j, slice] of slices.entries()) await removeSlice(slice, i + ENROLLMENT_BATCH_MAX < items.length || j < slices.length - 1);
+  }
+  return { removed, kept };
+
+  async function removeSlice(chunk: readonly GroupEnrollment[], moreFollow: boolean): Promise<void> {
     await withLocks(chunk.map((c) => userLock(c.externalId)), async () => {
       const { byId } = await readUsersByIds([...new Set(chunk.map((c) => c.externalId))], {});
       const perUser = new Map<string, PathsUpdate & { unset: Record<string, ''> }>();
@@ -156,9 +168,8 @@ export async function removeGroupEnrollments(items: readonly GroupEnrollment[], 
         entry.unset[`enrollments.${c.course}`] = '';
       }
       for (const e of perUser.values()) e.changed.sort();
-      const stored = await updateUsers(ctx, perUser);
+      const stored = await updateUsers({ ...ctx, moreFollow }, perUser);
       for (const [user, e] of perUser) if (stored.has(user)) removed += e.changed.length;
     });
   }
-  return { removed, kept };
 }

@@ -12,7 +12,8 @@
 // by _id with `$set`/`$unset` of the changed paths only (the adapter's bulkUpdateById), and unchanged users are not
 // written at all. Changed emails are checked against their holders before writing (one query, or the scan that
 // read the batch); new users' emails are checked by the unique index on emailLower, which also catches the clashes
-// a concurrent writer creates meanwhile.
+// a concurrent writer creates meanwhile. The batch is applied a slice of users at a time, each slice under its
+// users' leases (lease-slices.ts), so that a single write of one of its users waits for one slice only.
 import type { FieldError } from '../platform/errors.js';
 import { checkUserRecord, type UserRecord } from './user.schema.js';
 import { diffUser, newUserDocument, updateOperators, type UserDiff } from './user-diff.js';
@@ -20,6 +21,7 @@ import type { UserDoc } from './user.model.js';
 import { loadFieldDefinitions } from './field-definitions.service.js';
 import type { FieldDefinitions } from './user-values.js';
 import { userLock } from './lock-keys.js';
+import { leaseSlices } from './lease-slices.js';
 import { db, isDuplicateKeyError, withLocks } from '../platform/db/index.js';
 import { atVersion, findEmailHolders, readUsersByIds, usersCollection } from './user-store.js';
 import { settleOwed, writeUsers, type WriteContext } from './user-writes.js';
@@ -69,33 +71,79 @@ export async function applyUserBatch(records: readonly unknown[], ctx: WriteCont
   candidates = rejectDuplicates(candidates, (c) => c.externalId, 'externalId', 'this externalId', outcome);
   candidates = rejectDuplicates(candidates, (c) => c.record.email.toLowerCase(), 'email', 'this email', outcome);
 
-  await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
-    // What an earlier, cut-off run of this batch left owed is applied before this one answers.
-    await settleOwed(new Set(candidates.map((c) => c.externalId)));
-    const rest = await insertNew(candidates, ctx, outcome);
-    await applyRead(rest, ctx, outcome, opts);
-  });
+  // A slice of users at a time, each under its users' leases (lease-slices.ts): a PATCH of a user in a running batch
+  // waits for the user's slice, not for the whole batch.
+  const run: BatchRun = { ctx, outcome, opts, later: new Set(candidates.map((c) => c.externalId)), deferred: [] };
+  const stored = await sampleStored(candidates);
+  const slices = await leaseSlices(candidates, (c) => c.externalId);
+  for (const [i, slice] of slices.entries()) {
+    for (const c of slice) run.later.delete(c.externalId);
+    run.ctx = { ...ctx, moreFollow: i < slices.length - 1 };
+    await applySlice(slice, stored, run);
+  }
+  // Records that claimed an address a user of a later slice held: that slice has now given it up, or kept it.
+  run.ctx = ctx;
+  if (run.deferred.length) await applySlice(run.deferred.splice(0), stored, run);
   return outcome.result();
+}
+
+/** One batch's state across its slices. */
+interface BatchRun {
+  ctx: WriteContext;
+  outcome: BatchOutcome;
+  opts: UserBatchOptions;
+  /** Users of slices not applied yet. */
+  later: Set<string>;
+  /**
+   * Records whose email a user of a later slice held when they were applied. An address that a user of the batch
+   * gives up is free for another record of the batch, whichever slice each is in: these are applied again after
+   * every slice (and fail then if the holder kept it).
+   */
+  deferred: Candidate[];
+}
+
+/** A record's email is held by `holder`: deferred if the holder's slice is still to come, else refused. */
+function emailTaken(run: BatchRun, c: Candidate, holder: string): void {
+  if (run.later.has(holder)) run.deferred.push(c);
+  else run.outcome.fail(c.index, c.externalId, [{ path: 'email', message: `is already used by user ${holder}` }]);
+}
+
+async function applySlice(slice: Candidate[], sampled: ReadonlySet<string> | undefined, run: BatchRun): Promise<void> {
+  await withLocks(slice.map((c) => userLock(c.externalId)), async () => {
+    // What an earlier, cut-off run of this batch left owed is applied before this one answers.
+    await settleOwed(new Set(slice.map((c) => c.externalId)));
+    const rest = sampled ? await insertNew(slice, sampled, run) : slice;
+    await applyRead(rest, run);
+  });
 }
 
 /** How many of a batch's users are read to tell whether it is mostly new: one round of point reads. */
 const SAMPLE = 16;
 
 /**
- * The new users of a batch that looks new, inserted without reading whether each exists: on the embedded database
- * that read is a point read per user (`$in` scans the collection), where an HR feed's batch of new users is mostly
- * absent and its insert finds the few that are not. A sample of the batch tells whether it looks new (at most a
- * quarter of the sample stored); a batch that does not (a feed sent again) is read first, as insert attempts would
- * only fail. Each user's version 1 is claimed first like every directory write's, as a presumed creation
- * (user-events.ts): a taken claim, or an insert refused by a unique index (`_id`: the user exists; or the email),
- * leaves the user to applyRead, which reads them and writes what they need. Returns those left.
+ * Whether a batch looks new, from a sample of it (at most a quarter of the sample stored): the sampled users found
+ * stored, or undefined when it does not look new (a feed sent again), whose users are then read first, as insert
+ * attempts would only fail. Read once per batch, outside the leases: it only chooses a path, and the unique indexes
+ * and the reads under the leases decide.
  */
-async function insertNew(candidates: Candidate[], ctx: WriteContext, outcome: BatchOutcome): Promise<Candidate[]> {
+async function sampleStored(candidates: Candidate[]): Promise<ReadonlySet<string> | undefined> {
   const step = Math.max(1, Math.floor(candidates.length / SAMPLE));
   const sample = candidates.filter((_, i) => i % step === 0).slice(0, SAMPLE);
-  if (sample.length === 0) return candidates;
+  if (sample.length === 0) return undefined;
   const found = await db().readByIds(usersCollection(), sample.map((c) => c.externalId), { projection: { _id: 1 } });
-  if (found.size * 4 > sample.length) return candidates;
+  return found.size * 4 > sample.length ? undefined : new Set(found.keys());
+}
+
+/**
+ * The new users of a batch that looks new, inserted without reading whether each exists: on the embedded database
+ * that read is a point read per user (`$in` scans the collection), where an HR feed's batch of new users is mostly
+ * absent and its insert finds the few that are not. Each user's version 1 is claimed first like every directory
+ * write's, as a presumed creation (user-events.ts): a taken claim, or an insert refused by a unique index (`_id`:
+ * the user exists; or the email), leaves the user to applyRead, which reads them and writes what they need (the
+ * sampled users found stored go there directly). Returns those left.
+ */
+async function insertNew(candidates: Candidate[], found: ReadonlySet<string>, run: BatchRun): Promise<Candidate[]> {
+  const { ctx, outcome } = run;
   const fresh = candidates.filter((c) => !found.has(c.externalId));
   const planned = fresh.map((c): PlannedChange => ({ user: c.externalId, kind: 'user.created', changed: [], from: 0, presumed: true }));
   const { result: inserted } = await writeUsers(ctx, planned, async (events) => {
@@ -116,8 +164,9 @@ async function insertNew(candidates: Candidate[], ctx: WriteContext, outcome: Ba
  * Applies the records of users read first: each user's stored state decides whether the record creates, updates or
  * leaves them unchanged.
  */
-async function applyRead(candidates: Candidate[], ctx: WriteContext, outcome: BatchOutcome, opts: UserBatchOptions): Promise<void> {
+async function applyRead(candidates: Candidate[], run: BatchRun): Promise<void> {
   if (candidates.length === 0) return;
+  const { ctx, outcome, opts } = run;
   const ids = candidates.map((c) => c.externalId);
   // Whole users (enrolments too): what this batch stores of them is handed to the reactions, which then read
   // nothing again (storedAfter below).
@@ -144,7 +193,8 @@ async function applyRead(candidates: Candidate[], ctx: WriteContext, outcome: Ba
   // stops there on the embedded database and is applied again one update at a time (writeUpdates). New users'
   // emails are left to the unique index: the unordered insertMany reports each clash by index, and only those are
   // looked up (reportClashes), where looking up every new user's email cost a round trip per user. An address that
-  // a user of this batch gives up is free for another record of the batch (updates are written before inserts).
+  // a user of this slice gives up is free for another record of it (updates are written before inserts); one that
+  // a user of a later slice holds waits for that slice (emailTaken).
   const claims = updates.filter((u) => 'emailLower' in u.diff.set);
   const released = new Map(updates.filter((u) => 'emailLower' in u.diff.set).map((u) => [byId.get(u.externalId)!.emailLower, u.externalId]));
   const holders = emailHolders ?? (await findEmailHolders(claims.map((c) => c.record.email.toLowerCase())));
@@ -153,7 +203,7 @@ async function applyRead(candidates: Candidate[], ctx: WriteContext, outcome: Ba
     const email = c.record.email.toLowerCase();
     const holder = holders.get(email);
     if (holder !== undefined && holder !== c.externalId && released.get(email) !== holder) {
-      outcome.fail(c.index, c.externalId, [{ path: 'email', message: `is already used by user ${holder}` }]);
+      emailTaken(run, c, holder);
       clashes.add(c);
     }
   }
@@ -172,11 +222,11 @@ async function applyRead(candidates: Candidate[], ctx: WriteContext, outcome: Ba
     const stored = new Map<string, UserDoc>();
     const versionOf = (c: Candidate) => events.get(c.externalId)!.version;
     // Updates first: a user giving up an address in this batch frees it before a new user takes it.
-    for (const u of await writeUpdates(updates.filter((u) => events.has(u.externalId)), outcome, now, versionOf)) {
+    for (const u of await writeUpdates(updates.filter((u) => events.has(u.externalId)), run, now, versionOf)) {
       outcome.updated++;
       stored.set(u.externalId, storedAfter(byId.get(u.externalId)!, u.record, now, versionOf(u)));
     }
-    for (const c of await writeInserts(inserts.filter((c) => events.has(c.externalId)), outcome, now, versionOf)) {
+    for (const c of await writeInserts(inserts.filter((c) => events.has(c.externalId)), run, now, versionOf)) {
       outcome.created++;
       stored.set(c.externalId, newUserDocument(c.externalId, c.record, now, versionOf(c)));
     }
@@ -196,22 +246,17 @@ function storedAfter(existing: UserDoc, record: UserRecord, now: Date, version: 
 }
 
 /** Reports the records whose write hit a unique index: the email's holder if there is one, else a race on _id. */
-async function reportClashes(failed: Candidate[], outcome: BatchOutcome): Promise<void> {
+async function reportClashes(failed: Candidate[], run: BatchRun): Promise<void> {
   const holders = await findEmailHolders(failed.map((c) => c.record.email.toLowerCase()));
   for (const c of failed) {
     const holder = holders.get(c.record.email.toLowerCase());
-    outcome.fail(
-      c.index,
-      c.externalId,
-      holder !== undefined && holder !== c.externalId
-        ? [{ path: 'email', message: `is already used by user ${holder}` }]
-        : RACED,
-    );
+    if (holder !== undefined && holder !== c.externalId) emailTaken(run, c, holder);
+    else run.outcome.fail(c.index, c.externalId, RACED);
   }
 }
 
 /** The updates that were applied. */
-async function writeUpdates(updates: Update[], outcome: BatchOutcome, now: Date, versionOf: (c: Candidate) => number): Promise<Update[]> {
+async function writeUpdates(updates: Update[], run: BatchRun, now: Date, versionOf: (c: Candidate) => number): Promise<Update[]> {
   if (updates.length === 0) return [];
   const writeOf = (u: Update) => ({ _id: u.externalId, update: updateOperators(u.diff, now, versionOf(u)), where: atVersion(u.from) });
   try {
@@ -234,14 +279,14 @@ async function writeUpdates(updates: Update[], outcome: BatchOutcome, now: Date,
       failed.push(u);
     }
   }
-  await reportClashes(failed, outcome);
+  await reportClashes(failed, run);
   return applied;
 }
 
 /** The inserts that were applied; those a unique index refused are reported. */
-async function writeInserts(inserts: Candidate[], outcome: BatchOutcome, now: Date, versionOf: (c: Candidate) => number): Promise<Candidate[]> {
+async function writeInserts(inserts: Candidate[], run: BatchRun, now: Date, versionOf: (c: Candidate) => number): Promise<Candidate[]> {
   if (inserts.length === 0) return [];
   const refused = await db().insertIgnoringDuplicates(usersCollection(), inserts.map((c) => newUserDocument(c.externalId, c.record, now, versionOf(c))));
-  await reportClashes(inserts.filter((_, i) => refused.has(i)), outcome);
+  await reportClashes(inserts.filter((_, i) => refused.has(i)), run);
   return inserts.filter((_, i) => !refused.has(i));
 }

@@ -12,6 +12,7 @@
 // tell a client to retry a write that succeeded: the retry finds nothing to change and would not help.
 import type { Logger } from '../platform/logger.js';
 import { ConflictError } from '../platform/errors.js';
+import { isDatabaseUnavailable } from '../platform/db-unavailable.js';
 import { db, withLocks } from '../platform/db/index.js';
 import { reactToDirectoryWrite } from '../reactions.js';
 import { userLock } from './lock-keys.js';
@@ -40,6 +41,13 @@ import {
 export interface WriteContext {
   actor: string;
   logger: Logger;
+  /**
+   * More writes of the same request follow (the next slices of a batch): when membership cannot follow this one
+   * because the database is unreachable, the error is thrown once the write is recorded as owed, so the request
+   * answers 503 at once instead of waiting for the next write to find the database gone. A write that ends its
+   * request answers as stored, its membership owed.
+   */
+  moreFollow?: boolean;
 }
 
 /** The 409 for a user another writer (outside this one's lease) wrote meanwhile. */
@@ -102,6 +110,7 @@ export async function writeUsers<T>(
       'membership could not follow a directory write; the write is stored and stays open, and a job applies it',
     );
     await writeFailed(open, error);
+    if (ctx.moreFollow && isDatabaseUnavailable(error)) throw error;
     return { result: applied.result, refused };
   }
   await closeWrite(write.id);

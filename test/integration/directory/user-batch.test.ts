@@ -123,6 +123,42 @@ describe('Directory: user batch (POST /users/batch)', () => {
     expect((await users().findOne({ _id: leaving.externalId as never }))!.emailLower).to.equal('personal.box@example.com');
   });
 
+  it('when a user gives up an address that a new user takes earlier in a batch of several lease slices, then both apply', async () => {
+    // 300 records: the batch leases its users in slices of at least 250 (userSlices), so the newcomer (first record) is applied
+    // while the user giving the address up (last record) is still to come.
+    const leaving = aUser({ email: 'slices.box@example.com' });
+    await batch([leaving]).expect(200);
+    const newcomer = aUser({ email: 'slices.box@example.com' });
+    const others = Array.from({ length: 298 }, () => aUser());
+    const res = await batch([newcomer, ...others, { ...leaving, email: 'slices.personal@example.com' }]).expect(200);
+    expect(res.body.errors).to.deep.equal([]);
+    expect(res.body).to.include({ created: 299, updated: 1, failed: 0 });
+    expect((await users().findOne({ _id: newcomer.externalId as never }))!.emailLower).to.equal('slices.box@example.com');
+    expect((await users().findOne({ _id: leaving.externalId as never }))!.emailLower).to.equal('slices.personal@example.com');
+    // An address its holder keeps is refused once every slice has been applied.
+    const thief = aUser({ email: 'slices.personal@example.com' });
+    const refused = await batch([thief, ...Array.from({ length: 299 }, () => aUser())]).expect(200);
+    expect(refused.body).to.include({ created: 299, failed: 1 });
+    expect(refused.body.errors).to.deep.equal([{ index: 0, externalId: thief.externalId, errors: [{ path: 'email', message: `is already used by user ${leaving.externalId as string}` }] }]);
+  });
+
+  it("when a user of a running batch is PATCHed, then the PATCH waits for the user's slice of the batch, not for the whole batch", async () => {
+    const people = Array.from({ length: 600 }, () => aUser());
+    let batchAnswered = 0;
+    const running = batch(people).then((res) => {
+      batchAnswered = Date.now();
+      return res;
+    });
+    const first = people[0]!.externalId as string;
+    // The first user is stored: their slice has been written, the batch goes on with the others.
+    while (!batchAnswered && !(await users().findOne({ _id: first as never }))) await new Promise((r) => setTimeout(r, 5));
+    await t.api.patch(`/api/v1/users/${first}`).set(hr).send({ lastName: 'Sliced' }).expect(200);
+    const patchAnswered = Date.now();
+    expect((await running).body).to.include({ created: 600, failed: 0 });
+    expect(batchAnswered, 'the PATCH answered before the batch').to.be.greaterThan(patchAnswered);
+    expect(await users().findOne({ _id: first as never })).to.deep.include({ lastName: 'Sliced' });
+  });
+
   it('when two users swap addresses in one batch, then the unique index refuses what cannot be applied and it is reported, never half-stored', async () => {
     const a = aUser({ email: 'swap.a@example.com' });
     const b = aUser({ email: 'swap.b@example.com' });
