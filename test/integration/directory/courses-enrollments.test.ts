@@ -187,9 +187,9 @@ describe('Directory: courses and enrolments', () => {
     });
 
     it("when a user of a running batch is written alone, then that write waits for the user's slice of the batch, not for the whole batch", async () => {
-      // 600 users: the batch leases them in slices of at least 250 (userSlices), so the first slice is stored while two more are to come.
+      // 1,000 users: the batch leases them in slices of 250 (lease-slices.ts), so the first slice is stored while three more are to come.
       await t.api.put('/api/v1/courses/SLICE-1').set(hr).send({ title: 'Slices' }).expect(201);
-      const people = Array.from({ length: 600 }, () => aUser());
+      const people = Array.from({ length: 1000 }, () => aUser());
       await t.api.post('/api/v1/users/batch').set(hr).send({ users: people }).expect(200);
       const ids = people.map((u) => u.externalId as string);
       let batchAnswered = 0;
@@ -201,7 +201,7 @@ describe('Directory: courses and enrolments', () => {
       while (!batchAnswered && !(await users().findOne({ _id: ids[0] as never, 'enrollments.SLICE-1': { $exists: true } }))) await new Promise((r) => setTimeout(r, 5));
       await t.api.patch(`/api/v1/users/${ids[0]!}`).set(hr).send({ lastName: 'Sliced' }).expect(200);
       const patchAnswered = Date.now();
-      expect((await running).body).to.include({ created: 600, failed: 0 });
+      expect((await running).body).to.include({ created: 1000, failed: 0 });
       expect(batchAnswered, 'the PATCH answered before the batch').to.be.greaterThan(patchAnswered);
       const stored = await users().findOne({ _id: ids[0] as never });
       expect(stored).to.deep.include({ lastName: 'Sliced' });
