@@ -9,9 +9,7 @@
 import { checkEnrollmentRecord, nextEnrollment, type EnrollmentInput } from './enrollment.schema.js';
 import type { EnrollmentDoc } from './user.model.js';
 import { existingCourseCodes } from './courses.service.js';
-import { userLock } from './lock-keys.js';
-import { leaseSlices } from './lease-slices.js';
-import { withLocks } from '../platform/db/index.js';
+import { forEachLeasedSlice } from './lease-slices.js';
 import { readUsersByIds } from './user-store.js';
 import { settleOwed, updateUsers, type PathsUpdate, type WriteContext } from './user-writes.js';
 import { BatchOutcome, rejectDuplicates, type BatchResult } from './batch-outcome.js';
@@ -55,59 +53,57 @@ export async function applyEnrollmentBatch(records: readonly unknown[], ctx: Wri
  * documents).
  */
 async function storeEnrollments(candidates: readonly Candidate[], outcome: BatchOutcome, ctx: WriteContext, opts: { keepExisting: boolean; now: Date }): Promise<void> {
-  const slices = await leaseSlices(candidates, (c) => c.externalId);
-  for (const [i, slice] of slices.entries()) await storeSlice(slice, outcome, { ...ctx, moreFollow: i < slices.length - 1 }, opts);
+  await forEachLeasedSlice(candidates, (c) => c.externalId, ctx, (slice, sliceCtx) => storeSlice(slice, outcome, sliceCtx, opts));
 }
 
+/** One slice, under its users' leases. */
 async function storeSlice(candidates: readonly Candidate[], outcome: BatchOutcome, ctx: WriteContext, opts: { keepExisting: boolean; now: Date }): Promise<void> {
   const { now } = opts;
-  await withLocks(candidates.map((c) => userLock(c.externalId)), async () => {
-    // What an earlier, cut-off run of this batch left owed is settled before this one answers.
-    await settleOwed(new Set(candidates.map((c) => c.externalId)));
-    const ids = [...new Set(candidates.map((c) => c.externalId))];
-    // Whole users: what this batch stores of them is handed to the reactions, which then read nothing again.
-    const { byId } = await readUsersByIds(ids, {});
-    const enrollmentsOf = new Map([...byId].map(([id, d]) => [id, (d.enrollments ?? {}) as Record<string, EnrollmentDoc>]));
+  // What an earlier, cut-off run of this batch left owed is settled before this one answers.
+  await settleOwed(new Set(candidates.map((c) => c.externalId)));
+  const ids = [...new Set(candidates.map((c) => c.externalId))];
+  // Whole users: what this batch stores of them is handed to the reactions, which then read nothing again.
+  const { byId } = await readUsersByIds(ids, {});
+  const enrollmentsOf = new Map([...byId].map(([id, d]) => [id, (d.enrollments ?? {}) as Record<string, EnrollmentDoc>]));
 
-    const perUser = new Map<string, PathsUpdate & { set: Record<string, unknown>; created: number; updated: number }>();
-    for (const c of candidates) {
-      const current = enrollmentsOf.get(c.externalId);
-      if (!current) {
-        outcome.fail(c.index, c.externalId, [{ path: 'externalId', message: `no user with externalId ${c.externalId}` }]);
-        continue;
-      }
-      // keepExisting: a group enrols only where the user has no enrolment in the course (of any status).
-      const existing = current[c.course];
-      const next = opts.keepExisting && existing ? undefined : nextEnrollment(existing, c.input, now);
-      if (!next) {
-        // An enrolment an earlier, cut-off run of this writer stored is unchanged now; if that run's reaction was
-        // cut off too, its write is still open and settleOwed above applied it.
-        outcome.unchanged++;
-        continue;
-      }
-      let entry = perUser.get(c.externalId);
-      if (!entry) {
-        const read = byId.get(c.externalId)!;
-        perUser.set(c.externalId, (entry = { from: read.version ?? 0, read, set: {}, changed: [], created: 0, updated: 0 }));
-      }
-      const path = `enrollments.${c.course}`;
-      entry.set[path] = next;
-      entry.changed.push(path);
-      if (current[c.course]) entry.updated++;
-      else entry.created++;
+  const perUser = new Map<string, PathsUpdate & { set: Record<string, unknown>; created: number; updated: number }>();
+  for (const c of candidates) {
+    const current = enrollmentsOf.get(c.externalId);
+    if (!current) {
+      outcome.fail(c.index, c.externalId, [{ path: 'externalId', message: `no user with externalId ${c.externalId}` }]);
+      continue;
     }
-    for (const e of perUser.values()) e.changed.sort();
-    // Users the outbox refused (written meanwhile by a writer outside the lease) are reported and not counted.
-    const stored = await updateUsers(ctx, perUser, now);
-    for (const c of candidates) {
-      if (perUser.has(c.externalId) && !stored.has(c.externalId)) outcome.fail(c.index, c.externalId, [{ path: 'externalId', message: 'was written by another request at the same moment; send the record again' }]);
+    // keepExisting: a group enrols only where the user has no enrolment in the course (of any status).
+    const existing = current[c.course];
+    const next = opts.keepExisting && existing ? undefined : nextEnrollment(existing, c.input, now);
+    if (!next) {
+      // An enrolment an earlier, cut-off run of this writer stored is unchanged now; if that run's reaction was
+      // cut off too, its write is still open and settleOwed above applied it.
+      outcome.unchanged++;
+      continue;
     }
-    for (const [user, e] of perUser) {
-      if (!stored.has(user)) continue;
-      outcome.created += e.created;
-      outcome.updated += e.updated;
+    let entry = perUser.get(c.externalId);
+    if (!entry) {
+      const read = byId.get(c.externalId)!;
+      perUser.set(c.externalId, (entry = { from: read.version ?? 0, read, set: {}, changed: [], created: 0, updated: 0 }));
     }
-  });
+    const path = `enrollments.${c.course}`;
+    entry.set[path] = next;
+    entry.changed.push(path);
+    if (current[c.course]) entry.updated++;
+    else entry.created++;
+  }
+  for (const e of perUser.values()) e.changed.sort();
+  // Users the outbox refused (written meanwhile by a writer outside the lease) are reported and not counted.
+  const stored = await updateUsers(ctx, perUser, now);
+  for (const c of candidates) {
+    if (perUser.has(c.externalId) && !stored.has(c.externalId)) outcome.fail(c.index, c.externalId, [{ path: 'externalId', message: 'was written by another request at the same moment; send the record again' }]);
+  }
+  for (const [user, e] of perUser) {
+    if (!stored.has(user)) continue;
+    outcome.created += e.created;
+    outcome.updated += e.updated;
+  }
 }
 
 /** An enrolment a group makes: `subscribed`, marked with the group (`enrolledBy: group:<id>`). */
@@ -144,32 +140,31 @@ export async function removeGroupEnrollments(items: readonly GroupEnrollment[], 
   let removed = 0;
   let kept = 0;
   for (let i = 0; i < items.length; i += ENROLLMENT_BATCH_MAX) {
-    const slices = await leaseSlices(items.slice(i, i + ENROLLMENT_BATCH_MAX), (c) => c.externalId);
-    for (const [j, slice] of slices.entries()) await removeSlice(slice, i + ENROLLMENT_BATCH_MAX < items.length || j < slices.length - 1);
+    const chunkCtx = { ...ctx, moreFollow: i + ENROLLMENT_BATCH_MAX < items.length };
+    await forEachLeasedSlice(items.slice(i, i + ENROLLMENT_BATCH_MAX), (c) => c.externalId, chunkCtx, removeSlice);
   }
   return { removed, kept };
 
-  async function removeSlice(chunk: readonly GroupEnrollment[], moreFollow: boolean): Promise<void> {
-    await withLocks(chunk.map((c) => userLock(c.externalId)), async () => {
-      const { byId } = await readUsersByIds([...new Set(chunk.map((c) => c.externalId))], {});
-      const perUser = new Map<string, PathsUpdate & { unset: Record<string, ''> }>();
-      for (const c of chunk) {
-        const current = (byId.get(c.externalId)?.enrollments as Record<string, EnrollmentDoc> | undefined)?.[c.course];
-        if (!current || current.enrolledBy !== c.enrolledBy || current.status === 'completed') {
-          kept += current ? 1 : 0;
-          continue;
-        }
-        let entry = perUser.get(c.externalId);
-        if (!entry) {
-          const read = byId.get(c.externalId)!;
-          perUser.set(c.externalId, (entry = { from: read.version ?? 0, read, changed: [], unset: {} }));
-        }
-        entry.changed.push(`enrollments.${c.course}`);
-        entry.unset[`enrollments.${c.course}`] = '';
+  /** One slice, under its users' leases. */
+  async function removeSlice(chunk: readonly GroupEnrollment[], sliceCtx: WriteContext): Promise<void> {
+    const { byId } = await readUsersByIds([...new Set(chunk.map((c) => c.externalId))], {});
+    const perUser = new Map<string, PathsUpdate & { unset: Record<string, ''> }>();
+    for (const c of chunk) {
+      const current = (byId.get(c.externalId)?.enrollments as Record<string, EnrollmentDoc> | undefined)?.[c.course];
+      if (!current || current.enrolledBy !== c.enrolledBy || current.status === 'completed') {
+        kept += current ? 1 : 0;
+        continue;
       }
-      for (const e of perUser.values()) e.changed.sort();
-      const stored = await updateUsers({ ...ctx, moreFollow }, perUser);
-      for (const [user, e] of perUser) if (stored.has(user)) removed += e.changed.length;
-    });
+      let entry = perUser.get(c.externalId);
+      if (!entry) {
+        const read = byId.get(c.externalId)!;
+        perUser.set(c.externalId, (entry = { from: read.version ?? 0, read, changed: [], unset: {} }));
+      }
+      entry.changed.push(`enrollments.${c.course}`);
+      entry.unset[`enrollments.${c.course}`] = '';
+    }
+    for (const e of perUser.values()) e.changed.sort();
+    const stored = await updateUsers(sliceCtx, perUser);
+    for (const [user, e] of perUser) if (stored.has(user)) removed += e.changed.length;
   }
 }

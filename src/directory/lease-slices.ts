@@ -1,6 +1,8 @@
 // The slices in which a batch takes its users' leases (withLocks over userLock keys).
-import { db } from '../platform/db/index.js';
+import { db, withLocks } from '../platform/db/index.js';
+import { userLock } from './lock-keys.js';
 import { usersCollection } from './user-store.js';
+import type { WriteContext } from './user-writes.js';
 
 /**
  * A batch takes its users' leases a slice at a time, so a single write of a user in a running batch (a PATCH, an
@@ -44,8 +46,23 @@ export function userSlices<T>(items: readonly T[], userOf: (item: T) => string, 
   return slices;
 }
 
-/** `items` in slices of users, asking the database whether reading them all is one scan (then one slice). */
-export async function leaseSlices<T>(items: readonly T[], userOf: (item: T) => string): Promise<T[][]> {
+/**
+ * Runs `work` on each slice of `items` in turn, under the slice's users' leases, with the context its writes take:
+ * `moreFollow` while slices (or, from the caller, other writes of the request) are still to come. `whole`: one
+ * slice whatever its size. Otherwise the database is asked whether reading the users is one scan (then one slice).
+ */
+export async function forEachLeasedSlice<T>(
+  items: readonly T[],
+  userOf: (item: T) => string,
+  ctx: WriteContext,
+  work: (slice: T[], ctx: WriteContext) => Promise<void>,
+  opts: { whole?: boolean } = {},
+): Promise<void> {
   const users = new Set(items.map(userOf)).size;
-  return userSlices(items, userOf, { whole: users > ALWAYS_SLICED_UP_TO && (await db().readsByScan(usersCollection(), users)) });
+  const whole = opts.whole === true || (users > ALWAYS_SLICED_UP_TO && (await db().readsByScan(usersCollection(), users)));
+  const slices = userSlices(items, userOf, { whole });
+  for (const [i, slice] of slices.entries()) {
+    const sliceCtx: WriteContext = { ...ctx, moreFollow: ctx.moreFollow === true || i < slices.length - 1 };
+    await withLocks(slice.map((item) => userLock(userOf(item))), () => work(slice, sliceCtx));
+  }
 }

@@ -20,9 +20,8 @@ import { diffUser, newUserDocument, updateOperators, type UserDiff } from './use
 import type { UserDoc } from './user.model.js';
 import { loadFieldDefinitions } from './field-definitions.service.js';
 import type { FieldDefinitions } from './user-values.js';
-import { userLock } from './lock-keys.js';
-import { leaseSlices } from './lease-slices.js';
-import { db, isDuplicateKeyError, withLocks } from '../platform/db/index.js';
+import { forEachLeasedSlice } from './lease-slices.js';
+import { db, isDuplicateKeyError } from '../platform/db/index.js';
 import { atVersion, findEmailHolders, readUsersByIds, usersCollection } from './user-store.js';
 import { settleOwed, writeUsers, type WriteContext } from './user-writes.js';
 import type { PlannedChange } from './user-events.js';
@@ -75,15 +74,14 @@ export async function applyUserBatch(records: readonly unknown[], ctx: WriteCont
   // waits for the user's slice, not for the whole batch.
   const run: BatchRun = { ctx, outcome, opts, later: new Set(candidates.map((c) => c.externalId)), deferred: [] };
   const stored = await sampleStored(candidates);
-  const slices = await leaseSlices(candidates, (c) => c.externalId);
-  for (const [i, slice] of slices.entries()) {
+  const userOf = (c: Candidate) => c.externalId;
+  await forEachLeasedSlice(candidates, userOf, ctx, async (slice, sliceCtx) => {
     for (const c of slice) run.later.delete(c.externalId);
-    run.ctx = { ...ctx, moreFollow: i < slices.length - 1 };
-    await applySlice(slice, stored, run);
-  }
+    await applySlice(slice, stored, { ...run, ctx: sliceCtx });
+  });
   // Records that claimed an address a user of a later slice held: that slice has now given it up, or kept it.
-  run.ctx = ctx;
-  if (run.deferred.length) await applySlice(run.deferred.splice(0), stored, run);
+  const deferred = run.deferred.splice(0);
+  if (deferred.length) await forEachLeasedSlice(deferred, userOf, ctx, (slice) => applySlice(slice, stored, run), { whole: true });
   return outcome.result();
 }
 
@@ -108,13 +106,12 @@ function emailTaken(run: BatchRun, c: Candidate, holder: string): void {
   else run.outcome.fail(c.index, c.externalId, [{ path: 'email', message: `is already used by user ${holder}` }]);
 }
 
+/** One slice, under its users' leases. */
 async function applySlice(slice: Candidate[], sampled: ReadonlySet<string> | undefined, run: BatchRun): Promise<void> {
-  await withLocks(slice.map((c) => userLock(c.externalId)), async () => {
-    // What an earlier, cut-off run of this batch left owed is applied before this one answers.
-    await settleOwed(new Set(slice.map((c) => c.externalId)));
-    const rest = sampled ? await insertNew(slice, sampled, run) : slice;
-    await applyRead(rest, run);
-  });
+  // What an earlier, cut-off run of this batch left owed is applied before this one answers.
+  await settleOwed(new Set(slice.map((c) => c.externalId)));
+  const rest = sampled ? await insertNew(slice, sampled, run) : slice;
+  await applyRead(rest, run);
 }
 
 /** How many of a batch's users are read to tell whether it is mostly new: one round of point reads. */
