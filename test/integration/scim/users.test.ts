@@ -3,6 +3,7 @@ import { startTestService, type TestService } from '../../helpers/service.js';
 import { parseFilter } from '../../../src/scim/filter.js';
 import { compileUserFilter } from '../../../src/scim/user-query.js';
 import { storedState } from '../../helpers/stored-state.js';
+import { waitForJob } from '../membership/membership-helpers.js';
 import { bodyOf, ENTERPRISE_URN, expectScimError, FIELDS_URN, LIST_URN, oktaUser, patchOp, scim, unique, USER_URN } from './scim-helpers.js';
 
 describe('SCIM: Users', () => {
@@ -39,7 +40,10 @@ describe('SCIM: Users', () => {
   it('when a SCIM write moves a user into or out of an automatic group, then membership is settled when it answers and history names the SCIM key', async () => {
     const admin = await t.auth('admin');
     const rule = { conditions: { all: [{ fact: 'field', params: { key: 'department' }, operator: 'equal', value: 'Logistics' }] } };
-    const group = (await t.api.post('/api/v1/groups').set(admin).send({ name: `Logistics ${unique()}`, type: 'automatic', rule }).expect(201)).body as { id: string };
+    const group = (await t.api.post('/api/v1/groups').set(admin).send({ name: `Logistics ${unique()}`, type: 'automatic', rule }).expect(201)).body as { id: string; jobId: string };
+    // The group's first sync runs beside the SCIM writes otherwise: a sync scanning while the user is created adds
+    // them itself, and history rightly names the sync, not the SCIM key.
+    await waitForJob(t, admin, group.jobId);
     const member = async (id: string) => (await t.service.database.db.collection('memberships').countDocuments({ group: group.id, externalId: id })) === 1;
 
     const created = bodyOf(await s.post('/Users', oktaUser({ [ENTERPRISE_URN]: { department: 'Logistics' } })).expect(201));
