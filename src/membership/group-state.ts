@@ -1,6 +1,6 @@
 // A group's sync state and member count: read for every group view, written by syncs and by directory changes.
-// Writes to one group's documents are serialized within the process (see withLocks); across processes a lost
-// update can only leave the count off until the next sync sets it exactly.
+// Writes to one group's documents take its lease first (withLocks), which excludes every other flow and process:
+// FerretDB's updates, `$inc` included, are a read and a rewrite.
 import { db, withLocks } from '../platform/db/index.js';
 import { GroupCountsModel, GroupSyncModel, type GroupCountsDoc, type GroupSyncDoc } from './group-state.model.js';
 import type { Collection } from 'mongodb';
