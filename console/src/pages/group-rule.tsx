@@ -172,11 +172,12 @@ export function RuleEditor({ group, editable, onSaved }: { group: Group; editabl
           </button>
           <button
             type="button"
-            onClick={async () => {
-              const res = await call<{ version: number }>(`/groups/${enc(group.id)}/rule`);
-              setBase((b) => b && { ...b, etag: res.etag ?? `"${res.body.version}"` });
-              setConflict(false);
-            }}
+            onClick={() =>
+              call<{ version: number }>(`/groups/${enc(group.id)}/rule`).then((res) => {
+                setBase((b) => b && { ...b, etag: res.etag ?? `"${res.body.version}"` });
+                setConflict(false);
+              }, (e: unknown) => setProblem(toApiError(e)))
+            }
           >
             Keep my draft
           </button>
@@ -184,7 +185,9 @@ export function RuleEditor({ group, editable, onSaved }: { group: Group; editabl
       )}
       {editable && (
         <div class="row">
-          <button type="button" class="primary" disabled={!dirty} onClick={save}>
+          {/* Until the conflict is settled (reloaded, or the draft kept over the latest version), a save would go
+              out with the version it was about and conflict again. */}
+          <button type="button" class="primary" disabled={!dirty || conflict} onClick={save}>
             Save rule
           </button>
           <button type="button" disabled={!dirty} onClick={() => (setDraft(base.rule), setErrors([]))}>
