@@ -86,9 +86,13 @@ const feedHead = (): Collection<FeedHeadDoc> => FeedHeadModel.collection as unkn
 export const feedId = (seq: number): string => String(seq).padStart(12, '0');
 export const feedSeq = (id: string): number => Number(id);
 
-/** Numbers at or below this have been pruned: never written again (see pruneFeed). */
-async function floorOf(): Promise<number> {
-  return (await feedHead().findOne({ _id: 'feed-floor' }))?.seq ?? 0;
+/**
+ * The highest number known taken or pruned: the head hint, the floor (numbers at or below it have been pruned and are
+ * never written again, see pruneFeed) and this process's last append. The two small documents in one read.
+ */
+async function highestKnown(): Promise<number> {
+  const marks = await feedHead().find({ _id: { $in: ['feed-head', 'feed-floor'] } }).toArray();
+  return Math.max(known.get(dbKey()) ?? 0, ...marks.map((m) => m.seq));
 }
 
 // One append at a time in this process: concurrent appends would only race each other for the same numbers. The
@@ -163,8 +167,7 @@ async function appendWaiting(): Promise<void> {
 }
 
 async function append(body: Omit<FeedEntry, '_id'>): Promise<number> {
-  const [head, floor] = await Promise.all([feedHead().findOne({ _id: 'feed-head' }), floorOf()]);
-  const seq = await insertNumbered(feedEntries(), feedId, (n) => ({ bucket: bucketOf(n), ...body }), Math.max(known.get(dbKey()) ?? 0, head?.seq ?? 0, floor));
+  const seq = await insertNumbered(feedEntries(), feedId, (n) => ({ bucket: bucketOf(n), ...body }), await highestKnown());
   known.set(dbKey(), seq);
   await raiseHead(feedHead(), 'feed-head', seq);
   return seq;
@@ -223,8 +226,7 @@ export async function readChangesAfter(seq: number, projection?: Record<string, 
 
 /** The number of the newest entry (0 for an empty feed). */
 export async function feedHeadSeq(): Promise<number> {
-  const [head, floor] = await Promise.all([feedHead().findOne({ _id: 'feed-head' }), floorOf()]);
-  const from = Math.max(head?.seq ?? 0, floor, known.get(dbKey()) ?? 0);
+  const from = await highestKnown();
   const after = await readChangesAfter(from, { _id: 1 });
   return after.length ? feedSeq(after[after.length - 1]!._id) : from;
 }
