@@ -3,6 +3,7 @@
 // index in the array; a CSV import by the line of the file where its row starts (header = 1), which is what a
 // person can find in the file: rows spanning lines (quoted line breaks) and skipped blank lines make the two differ.
 import type { FieldError } from '../platform/errors.js';
+import { groupBy } from '../platform/group-by.js';
 
 type BatchRecordError = ({ index: number } | { line: number }) & {
   externalId?: string;
@@ -68,13 +69,7 @@ export function rejectDuplicates<T extends { index: number; externalId?: string 
   what: string,
   outcome: BatchOutcome,
 ): T[] {
-  const byKey = new Map<string, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const list = byKey.get(key);
-    if (list) list.push(item);
-    else byKey.set(key, [item]);
-  }
+  const byKey = groupBy(items, keyOf);
   const kept: T[] = [];
   for (const list of byKey.values()) {
     if (list.length === 1) {

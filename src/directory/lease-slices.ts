@@ -1,5 +1,6 @@
 // The slices in which a batch takes its users' leases (withLocks over userLock keys).
 import { db, withLocks } from '../platform/db/index.js';
+import { groupBy } from '../platform/group-by.js';
 import { userLock } from './lock-keys.js';
 import { usersCollection } from './user-store.js';
 import type { WriteContext } from './user-writes.js';
@@ -22,13 +23,7 @@ export const ALWAYS_SLICED_UP_TO = 2000;
 /** `items` in slices of users (see above), each user's items in one slice, in order of first appearance. */
 export function userSlices<T>(items: readonly T[], userOf: (item: T) => string, opts: { whole: boolean }): T[][] {
   if (opts.whole) return items.length ? [[...items]] : [];
-  const byUser = new Map<string, T[]>();
-  for (const item of items) {
-    const user = userOf(item);
-    const list = byUser.get(user);
-    if (list) list.push(item);
-    else byUser.set(user, [item]);
-  }
+  const byUser = groupBy(items, userOf);
   const usersPerSlice = Math.max(MIN_USERS_PER_SLICE, Math.ceil(byUser.size / MAX_SLICES));
   const slices: T[][] = [];
   let slice: T[] = [];

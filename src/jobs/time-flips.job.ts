@@ -19,6 +19,7 @@ import type { JobContext, Scheduler } from './scheduler.js';
 import { SYNC_ALL_JOB } from './sync-all.job.js';
 import { valveOf } from './sync-settings.js';
 import { eachLimited } from '../platform/each-limited.js';
+import { groupBy } from '../platform/group-by.js';
 
 export const TIME_FLIPS_JOB = 'time-flips';
 
@@ -92,12 +93,7 @@ export function defineTimeFlipsJob({ scheduler, config, metrics }: JobsDeps): vo
     // Flips due at one instant are applied together, as one writer named by that instant, in slices of that instant's
     // users run side by side (each under its own users' locks): the first users flip after one slice's work rather
     // than the whole batch's, and the database works on two at once.
-    const byInstant = new Map<number, TimeFlipDoc[]>();
-    for (const f of due) {
-      const list = byInstant.get(f.at.getTime());
-      if (list) list.push(f);
-      else byInstant.set(f.at.getTime(), [f]);
-    }
+    const byInstant = groupBy(due, (f) => f.at.getTime());
     let done = 0;
     const slices: Array<[number, TimeFlipDoc[]]> = [];
     for (const [at, flips] of byInstant) for (let i = 0; i < flips.length; i += FLIP_SLICE) slices.push([at, flips.slice(i, i + FLIP_SLICE)]);
