@@ -14,6 +14,17 @@ const USERS = 300;
 const MOVERS = 150;
 const DEPARTMENTS = ['Sales', 'Engineering', 'People'] as const;
 
+/** The `i`th user of a batch whose ids start with `prefix`. */
+const aUser = (prefix: string, i: number, fields: { department: string; level: number }) => ({
+  externalId: `${prefix}${String(i).padStart(4, '0')}`,
+  email: `${prefix}${i}@procs.example.com`,
+  firstName: 'Ana',
+  lastName: 'Silva',
+  type: 'learner',
+  status: 'active',
+  fields,
+});
+
 /** Runs `work` over `items`, at most `limit` at once. */
 async function limited<T>(items: readonly T[], limit: number, work: (item: T, i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -87,15 +98,7 @@ describe('Many processes, one truth: two API processes and two workers on one da
     const byField = (key: string, operator: string, value: unknown) => ({ fact: 'field', params: { key }, operator, value });
     groups.salesSenior = (await createGroup(t, admin, { type: 'automatic', rule: { conditions: { all: [byField('department', 'equal', 'Sales'), byField('level', 'greaterThanInclusive', 3)] } } })).id;
     for (const d of DEPARTMENTS) groups[d] = (await createGroup(t, admin, { type: 'automatic', rule: { conditions: { all: [byField('department', 'equal', d)] } } })).id;
-    const users = Array.from({ length: USERS }, (_, i) => ({
-      externalId: `p${String(i).padStart(4, '0')}`,
-      email: `p${i}@procs.example.com`,
-      firstName: 'Ana',
-      lastName: 'Silva',
-      type: 'learner',
-      status: 'active',
-      fields: { department: 'Sales', level: 1 },
-    }));
+    const users = Array.from({ length: USERS }, (_, i) => aUser('p', i, { department: 'Sales', level: 1 }));
     await t.api.post('/api/v1/users/batch').set(hr).send({ users }).expect(200);
   });
 
@@ -217,15 +220,7 @@ describe('Many processes, one truth: two API processes and two workers on one da
   });
 
   it('when overlapping batches of new users go through both processes at once, then each user is created once, at version 1, with one event, and joins their group once', async () => {
-    const all = Array.from({ length: 300 }, (_, i) => ({
-      externalId: `q${String(i).padStart(4, '0')}`,
-      email: `q${i}@procs.example.com`,
-      firstName: 'Ana',
-      lastName: 'Silva',
-      type: 'learner',
-      status: 'active',
-      fields: { department: 'People', level: 2 },
-    }));
+    const all = Array.from({ length: 300 }, (_, i) => aUser('q', i, { department: 'People', level: 2 }));
     // Twenty users are in both batches: the batch that comes second finds them stored, among users it inserts
     // without reading them first.
     const [a, b] = await Promise.all([
