@@ -193,7 +193,7 @@ async function applyRead(candidates: Candidate[], run: BatchRun): Promise<void> 
   // a user of this slice gives up is free for another record of it (updates are written before inserts); one that
   // a user of a later slice holds waits for that slice (emailTaken).
   const claims = updates.filter((u) => 'emailLower' in u.diff.set);
-  const released = new Map(updates.filter((u) => 'emailLower' in u.diff.set).map((u) => [byId.get(u.externalId)!.emailLower, u.externalId]));
+  const released = new Map(claims.map((u) => [byId.get(u.externalId)!.emailLower, u.externalId]));
   const holders = emailHolders ?? (await findEmailHolders(claims.map((c) => c.record.email.toLowerCase())));
   const clashes = new Set<Candidate>();
   for (const c of claims) {
