@@ -69,6 +69,12 @@ export async function loadActiveAutomaticGroups(): Promise<EvalGroup[]> {
   return (await loadGroups()).active;
 }
 
+/** Every group's rule version, alone (what a reaction compares with the versions it evaluated: see on-change.ts). */
+export async function readRuleVersions(): Promise<Map<string, number>> {
+  const docs = await GroupModel.find({}, { ruleVersion: 1 }).lean<Array<Pick<GroupDoc, '_id' | 'ruleVersion'>>>();
+  return new Map(docs.map((d) => [d._id, d.ruleVersion ?? 0]));
+}
+
 /** The default group as a new user's reaction needs it (see on-change.ts). */
 export type DefaultGroup = Pick<GroupDoc, '_id' | 'type' | 'paused' | 'includeInactive'>;
 

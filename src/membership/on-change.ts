@@ -15,9 +15,9 @@ import type { Logger } from '../platform/logger.js';
 import { readUsers } from '../directory/user-store.js';
 import type { UserDoc } from '../directory/user.model.js';
 import type { Metrics } from '../platform/metrics.js';
-import { loadGroups, type DefaultGroup, type EvalGroup } from './active-groups.js';
+import { loadGroups, readRuleVersions, type DefaultGroup, type EvalGroup } from './active-groups.js';
 import { netWins, reconcile, type Scope } from './reconcile.js';
-import { changeAffects } from './rule-reads.js';
+import { changeAffects, EVERY_PATH } from './rule-reads.js';
 import { changeReason } from './change-reasons.js';
 import { countMembers } from './membership-store.js';
 import { readUsersStanding } from './users-standing.js';
@@ -129,7 +129,35 @@ export async function applyDirectoryChanges(changes: readonly DirectoryChange[],
   if (byUser.size === 0) return result;
   const now = deps.at ?? new Date();
   const ctx = { runKey: deps.runKey ?? `change:${randomUUID()}`, at: now, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
-  return reconcile(changeScope(byUser, now, deps.valve, result, deps.stored, deps.replay === true), { write: ctx, valve: deps.valve });
+  const seen: RulesSeen = {};
+  const outcome = await reconcile(changeScope(byUser, now, deps.valve, result, deps.stored, deps.replay === true, seen), { write: ctx, valve: deps.valve });
+  // A rule stored after this reaction read the rules and before its writes landed has a sync that may have read the
+  // memberships before them: that sync cannot see these writes, which followed the older rule, and nothing else
+  // would evaluate these users again. So the versions are read again once the writes are done; if one moved, the
+  // users are evaluated again with the rules as they are now (and so on, until no rule moved meanwhile). A rule
+  // stored after that read has its sync read the memberships after these writes, and it sees them.
+  if (seen.versions && (await rulesMovedSince(seen.versions))) {
+    const again = await applyDirectoryChanges(
+      [...byUser.values()].map((c) => ({ kind: 'user.changed' as const, externalId: c.externalId, changed: [EVERY_PATH], actor: c.actor })),
+      { valve: deps.valve, ...(deps.metrics ? { metrics: deps.metrics } : {}) },
+    );
+    outcome.added += again.added;
+    outcome.removed += again.removed;
+    Object.assign(outcome.held, again.held);
+    Object.assign(outcome.failed, again.failed);
+  }
+  return outcome;
+}
+
+/** The rule versions a reaction's pass evaluated, filled in when it reads the groups. */
+interface RulesSeen {
+  versions?: ReadonlyMap<string, number>;
+}
+
+async function rulesMovedSince(seen: ReadonlyMap<string, number>): Promise<boolean> {
+  const now = await readRuleVersions();
+  for (const [groupId, version] of seen) if (now.has(groupId) && now.get(groupId) !== version) return true;
+  return false;
 }
 
 /** Whether the default group takes a new user at all (see the top of this file). */
@@ -149,6 +177,7 @@ function changeScope(
   result: ChangeOutcome,
   stored: ReadonlyMap<string, UserDoc> | undefined,
   replay: boolean,
+  seen: RulesSeen,
 ): Scope<ChangeOutcome> {
   /** Groups whose rule reads what changed for some user: only their failures are this change's to report. */
   const touched = new Set<string>();
@@ -162,6 +191,7 @@ function changeScope(
     minRemovalsWeighed: 2,
     async read() {
       const [{ active: groups, versions, defaultGroup, graph }, users] = await Promise.all([loadGroups(), usersOf([...byUser.keys()], stored)]);
+      seen.versions = versions;
       const allGroups = [...versions.keys()];
       // Which groups each user is evaluated against; which (group, user) pairs must be read.
       const affected = new Map<string, Set<string>>();

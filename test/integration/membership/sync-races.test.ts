@@ -9,7 +9,8 @@ import { syncGroup } from '../../../src/membership/group-sync.js';
 import { runClassSync } from '../../../src/class-sync/class-sync.service.js';
 import { feedHeadSeq } from '../../../src/snapshot/change-feed.js';
 import { writeSnapshot } from '../../../src/snapshot/snapshot-store.js';
-import { createGroup, defineField, getGroup, historyOf, memberIds, patchUser, userBody, type Auth } from './membership-helpers.js';
+import { createGroup, defineField, getGroup, historyOf, memberIds, patchUser, userBody, waitForJob, type Auth } from './membership-helpers.js';
+import { memberships } from '../../../src/membership/membership-store.js';
 
 const USERS = 1200;
 const valve = { share: 0.5, minMembers: 10 };
@@ -179,4 +180,36 @@ describe('Streaming syncs and directory writes at the same moment', function () 
     for (let i = 0; i < 200 && (await db().collection('memberships').countDocuments({ group: groupId })) !== n; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await db().collection('memberships').countDocuments({ group: groupId })).to.equal(n);
   }
+  it("when a rule changes after a user's reaction read the old one and before its write landed, then the user ends by the new rule", async () => {
+    const rule = (team: string) => ({ conditions: { all: [{ fact: 'field', params: { key: 'team' }, operator: 'equal', value: team }] } });
+    const blue = (await createGroup(t, admin, { type: 'automatic', rule: rule('blue') })).id;
+    const user = id(20); // on team green, and written by no other test here
+    // The reaction's insert of its membership waits until the rule has changed and that rule's sync is done: the
+    // sync reads the memberships before the insert lands, so it cannot see it.
+    const coll = memberships() as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const original = coll.insertMany!;
+    let reached!: () => void;
+    const atInsert = new Promise<void>((r) => (reached = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    coll.insertMany = async function (this: unknown, ...args: unknown[]) {
+      if ((args[0] as Array<{ _id: string }>).some((d) => d._id === `${blue}:${user}`)) {
+        reached();
+        await released;
+      }
+      return original.apply(this, args);
+    };
+    try {
+      const patched = patchUser(t, hr, user, { fields: { team: 'blue' } });
+      await Promise.race([atInsert, patched.then(() => Promise.reject(new Error('the PATCH answered without inserting the membership')))]);
+      const put = await t.api.put(`/api/v1/groups/${blue}/rule`).set(admin).send({ rule: rule('purple') }).expect(200);
+      await waitForJob(t, admin, put.body.jobId as string);
+      release();
+      await patched;
+    } finally {
+      coll.insertMany = original;
+    }
+    expect(await memberIds(t, admin, blue)).to.deep.equal([]);
+    expect((await getGroup(t, admin, blue)).memberCount).to.equal(0);
+  });
 });
